@@ -1,0 +1,33 @@
+"""infoloss: exact information measures and the classification losses built from them.
+
+>>> import infoloss as il
+>>> float(il.entropy([0.5, 0.5], base=2))
+1.0
+"""
+
+from .measures import (
+    conditional_entropy,
+    cross_entropy,
+    entropy,
+    joint_entropy,
+    js_divergence,
+    kl_divergence,
+    mutual_information,
+    perplexity,
+    self_information,
+)
+
+__all__ = [
+    "__version__",
+    "conditional_entropy",
+    "cross_entropy",
+    "entropy",
+    "joint_entropy",
+    "js_divergence",
+    "kl_divergence",
+    "mutual_information",
+    "perplexity",
+    "self_information",
+]
+
+__version__ = "0.1.0"
