@@ -30,6 +30,8 @@ import math
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import numpy as np
+
 from . import _validate
 from ._array import Array, as_float_arrays, namespace, result, sum_last
 
@@ -125,10 +127,35 @@ def _masked_log(xp: Any, p: Array) -> Array:
 
 def _logsumexp(xp: Any, z: Array) -> Array:
     """``log sum exp`` over the last axis with keepdims, stable for +-1e308 and -inf."""
+    m, log_s = _shifted_lse(xp, z)
+    return m + log_s
+
+
+def _log_softmax(xp: Any, z: Array) -> Array:
+    """``z - logsumexp(z)`` as ``(z - max) - log(sum)``: the shift is exact near the max."""
+    m, log_s = _shifted_lse(xp, z)
+    with np.errstate(over="ignore"):
+        return (z - m) - log_s
+
+
+def _shifted_lse(xp: Any, z: Array) -> tuple[Array, Array]:
+    """The row maximum ``m`` and ``log sum exp(z - m)``, both with keepdims.
+
+    The sum is ``k + rest`` with ``k`` the number of maxima and ``rest`` the sum over the
+    other entries, and its log is ``log1p((k - 1) + rest)``: when one logit dominates,
+    ``rest`` is tiny and keeps its relative accuracy, and so does the entropy built on it.
+    """
     m = xp.max(z, axis=-1, keepdims=True)
     m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
-    s = xp.sum(xp.exp(z - m), axis=-1, keepdims=True)
-    return m + _masked_log(xp, s)
+    with np.errstate(over="ignore"):  # z - m < -max only where exp gives 0 anyway
+        shifted = z - m
+    at_max = shifted == 0
+    zero = xp.zeros_like(shifted)
+    rest = xp.sum(xp.where(at_max, zero, xp.exp(shifted)), axis=-1, keepdims=True)
+    ties = xp.sum(xp.astype(at_max, z.dtype), axis=-1, keepdims=True)
+    some = ties > 0  # no maximum only in an all -inf row (no mass; validation refuses it)
+    log_s = xp.log1p(xp.where(some, ties - 1 + rest, zero))
+    return m, xp.where(some, log_s, zero - xp.inf)
 
 
 def _to_dist(
@@ -148,16 +175,16 @@ def _to_dist(
     if form == "log_probs":
         if validate:
             _validate.check_log_probs(xp, x, name)
-        lse = _logsumexp(xp, x)
         if validate:
+            lse = _logsumexp(xp, x)
             _validate.check_row_sums(
                 xp, xp.exp(lse[..., 0]), name, dtype=x.dtype, n=n, normalize=normalize
             )
-        logp = x - lse if normalize else x
+        logp = _log_softmax(xp, x) if normalize else x
         return _Dist(xp.exp(logp), logp, from_probs=False)
     if validate:
         _validate.check_logits(xp, x, name)
-    logp = x - _logsumexp(xp, x)
+    logp = _log_softmax(xp, x)
     return _Dist(xp.exp(logp), logp, from_probs=False)
 
 
@@ -323,7 +350,7 @@ def self_information(
         z = xp.moveaxis(x, ax, -1)
         if validate:
             _validate.check_logits(xp, z, "p")
-        out = xp.moveaxis(_logsumexp(xp, z) - z, -1, ax)
+        out = xp.moveaxis(-_log_softmax(xp, z), -1, ax)
     out = out + xp.zeros_like(out)  # a fresh array: -0.0 becomes 0.0
     return result(xp, out if log_b is None else out / log_b)
 
