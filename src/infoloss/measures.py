@@ -783,8 +783,12 @@ def mutual_information(
         px = xp.broadcast_to(PX.p, shape)
         py = xp.broadcast_to(PY.p, shape)
         # P(y|x) <= 1 cannot overflow; its ratio to P(y) goes through the careful log.
+        # P(y) is divided by the table's total as P(y|x) is by P(x), so rounding in a
+        # total slightly off 1 cancels and an independent table gives exactly 0.
+        total = xp.sum(PX.p, axis=-2, keepdims=True)
         cond = xp.where(pos, J.p, one) / xp.where(pos, px, one)
-        lr = _log_ratio(xp, cond, xp.where(pos, py, one))
+        marg = xp.where(pos, py, one) / xp.where(pos, xp.broadcast_to(total, shape), one)
+        lr = _log_ratio(xp, cond, marg)
     else:
         zero = xp.zeros_like(J.p)
         lr = (
