@@ -270,6 +270,7 @@ def _prepare_softmax(
     if z.ndim == 0:
         raise ValueError("`logits` must have at least one dimension (the class axis)")
     ax = _normalize_axis(axis, z.ndim)
+    shape = tuple(z.shape)
     z = _move_last(xp, z, ax)
     n_classes = int(z.shape[-1])
     if n_classes == 0:
@@ -313,10 +314,10 @@ def _prepare_softmax(
         u = xp.astype(hit, z.dtype)
     else:
         t = _as_float(xp, t, "targets", t.dtype)
-        if tuple(t.shape) != tuple(z.shape):
+        if tuple(t.shape) != shape:
             raise ValueError(
-                "`targets` of probabilities must have the shape of `logits` "
-                f"{tuple(_move_back(xp, z, ax).shape)}; got {tuple(t.shape)}"
+                f"`targets` of probabilities must have the shape of `logits` {shape}; "
+                f"got {tuple(t.shape)}"
             )
         t = _move_last(xp, t, ax)
         if validate:
@@ -599,7 +600,7 @@ def softmax_cross_entropy(
         a = a * tg.w
     logq = _log_softmax(xp, z)
     # Mask before multiplying: a zero-target class may have log q = -inf.
-    loss = -sum_last(xp, _times(xp, a, logq))
+    loss = sum_last(xp, _times(xp, a, -logq))
     grad = None
     if return_grad:
         grad = xp.exp(logq) * sum_last(xp, a)[..., None] - a
@@ -1153,8 +1154,10 @@ def sigmoid_binary_cross_entropy(
     loss = _times(xp, pos, _softplus(xp, -z)) + _times(xp, neg, _softplus(xp, z))
     grad = None
     if return_grad:
-        sig, _ = _sigmoid_pair(xp, z)
-        grad = (pos + neg) * sig - pos
+        # (πy + 1 − y)σ(z) − πy written as (1 − y)σ(z) − πy σ(−z): no cancellation
+        # when σ(z) rounds to 1.
+        sig, one_minus = _sigmoid_pair(xp, z)
+        grad = neg * sig - pos * one_minus
     return _reduce_elementwise(xp, loss, grad, w=tg.w, reduction=reduction, return_grad=return_grad)
 
 
@@ -1273,7 +1276,8 @@ def sigmoid_squared_error(
         validate=validate,
     )
     sig, one_minus = _sigmoid_pair(xp, z)
-    diff = sig - tg.y
+    # σ(z) − y as (1 − y)σ(z) − yσ(−z): exact for y in {0, 1} where σ(z) rounds to 1.
+    diff = (1 - tg.y) * sig - tg.y * one_minus
     loss = 0.5 * (diff * diff)
     grad = diff * sig * one_minus if return_grad else None
     return _reduce_elementwise(xp, loss, grad, w=tg.w, reduction=reduction, return_grad=return_grad)
