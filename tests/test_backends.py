@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import to_numpy
 
 import infoloss as il
+from conftest import to_numpy
 
 RNG = np.random.default_rng(3)
 P = RNG.dirichlet(np.ones(6), size=4)
@@ -26,11 +26,9 @@ CASES = [
         lambda f, xp: f.cross_entropy(xp.asarray(P), xp.asarray(Z), form=("probs", "logits")),
     ),
     ("kl", lambda f, xp: f.kl_divergence(xp.asarray(P), xp.asarray(Q))),
-    ("kl-logits", lambda f, xp: f.kl_divergence(xp.asarray(Z), xp.asarray(Z * 0.5),
-                                                 form="logits")),
+    ("kl-logits", lambda f, xp: f.kl_divergence(xp.asarray(Z), xp.asarray(Z * 0.5), form="logits")),
     ("js", lambda f, xp: f.js_divergence(xp.asarray(P), xp.asarray(Q))),
-    ("js-logits", lambda f, xp: f.js_divergence(xp.asarray(Z), xp.asarray(Z * 0.5),
-                                                 form="logits")),
+    ("js-logits", lambda f, xp: f.js_divergence(xp.asarray(Z), xp.asarray(Z * 0.5), form="logits")),
     ("perplexity", lambda f, xp: f.perplexity(xp.asarray(P))),
     ("self_information", lambda f, xp: f.self_information(xp.asarray(P))),
     ("self_information-logits", lambda f, xp: f.self_information(xp.asarray(Z), form="logits")),
@@ -46,7 +44,9 @@ def test_backend_matches_numpy(xp, name, call):
     expected = call(il, np)
     got = call(il, xp)
     if xp is not np:
-        assert type(got).__module__.split(".")[0] == xp.asarray(P).__class__.__module__.split(".")[0]
+        assert (
+            type(got).__module__.split(".")[0] == xp.asarray(P).__class__.__module__.split(".")[0]
+        )
     np.testing.assert_allclose(to_numpy(got), expected, rtol=1e-12)
 
 

@@ -37,7 +37,7 @@ def mp_entropy(row, form="probs"):  # type: ignore[no-untyped-def]
 def mp_cross_entropy(p, q, form="probs"):  # type: ignore[no-untyped-def]
     lp, lq = _mp_logq(p, form), _mp_logq(q, form)
     total = mpmath.mpf(0)
-    for a, b in zip(lp, lq):
+    for a, b in zip(lp, lq, strict=False):
         if a is None:
             continue
         if b is None:
@@ -49,7 +49,7 @@ def mp_cross_entropy(p, q, form="probs"):  # type: ignore[no-untyped-def]
 def mp_kl(p, q, form="probs"):  # type: ignore[no-untyped-def]
     lp, lq = _mp_logq(p, form), _mp_logq(q, form)
     total = mpmath.mpf(0)
-    for a, b in zip(lp, lq):
+    for a, b in zip(lp, lq, strict=False):
         if a is None:
             continue
         if b is None:
@@ -60,7 +60,7 @@ def mp_kl(p, q, form="probs"):  # type: ignore[no-untyped-def]
 
 def mp_js(p, q):  # type: ignore[no-untyped-def]
     total = mpmath.mpf(0)
-    for a, b in zip(p, q):
+    for a, b in zip(p, q, strict=False):
         a, b = mpmath.mpf(float(a)), mpmath.mpf(float(b))
         m = (a + b) / 2
         if a > 0:
@@ -83,7 +83,7 @@ def _dirichlet(n, alpha=1.0, dtype=np.float64, rng=RNG):  # type: ignore[no-unty
 
 
 def _hard_prob_rows():  # type: ignore[no-untyped-def]
-    rows = {
+    return {
         "subnormals": np.array([1.0 - 1e-300, 1e-310, 5e-324, 2.5e-320, 0.0]),
         "tiny and huge": np.array([0.5, 0.5 - 1e-17, 1e-200, 1e-300, 3e-308]),
         "point mass": np.array([1.0, 0.0, 0.0]),
@@ -91,7 +91,6 @@ def _hard_prob_rows():  # type: ignore[no-untyped-def]
         "1e5 outcomes": _dirichlet(100_000),
         "1e5 spiky": _dirichlet(100_000, alpha=0.01),
     }
-    return rows
 
 
 @pytest.mark.parametrize("name", list(_hard_prob_rows()))
@@ -132,9 +131,9 @@ def test_logit_measures_match_mpmath_float64(z):
     assert _rel_err(il.entropy(z, form="logits"), mp_entropy(z, "logits")) <= 1e-13
     w = z[::-1].copy()
     w[~np.isfinite(z[::-1])] = 0.0  # keep Q's support covering P's
-    assert _rel_err(
-        il.cross_entropy(z, w, form="logits"), mp_cross_entropy(z, w, "logits")
-    ) <= 1e-13
+    assert (
+        _rel_err(il.cross_entropy(z, w, form="logits"), mp_cross_entropy(z, w, "logits")) <= 1e-13
+    )
     assert _rel_err(il.kl_divergence(z, w, form="logits"), mp_kl(z, w, "logits")) <= 1e-12
 
 
@@ -228,8 +227,16 @@ def test_normalize_opt_in():
 
 
 @pytest.mark.parametrize(
-    ("base", "factor"), [(None, 1.0), ("nats", 1.0), (2, math.log(2)), ("bits", math.log(2)),
-                         (10, math.log(10)), (math.e, 1.0), (0.5, math.log(0.5))]
+    ("base", "factor"),
+    [
+        (None, 1.0),
+        ("nats", 1.0),
+        (2, math.log(2)),
+        ("bits", math.log(2)),
+        (10, math.log(10)),
+        (math.e, 1.0),
+        (0.5, math.log(0.5)),
+    ],
 )
 def test_bases(base, factor):
     p = _dirichlet(9)

@@ -34,8 +34,9 @@ def test_kl_agrees_with_scipy_rel_entr():
     np.testing.assert_allclose(
         il.kl_divergence(p, q), scipy_special.rel_entr(p, q).sum(axis=1), rtol=1e-13
     )
-    np.testing.assert_allclose(il.kl_divergence(p, q), scipy_stats.entropy(p, q, axis=1),
-                               rtol=1e-13)
+    np.testing.assert_allclose(
+        il.kl_divergence(p, q), scipy_stats.entropy(p, q, axis=1), rtol=1e-13
+    )
 
 
 def test_difference_scipy_entropy_renormalises_silently():

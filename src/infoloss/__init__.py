@@ -5,6 +5,13 @@
 1.0
 """
 
+from .losses import (
+    logit_squared_error,
+    sigmoid_binary_cross_entropy,
+    sigmoid_squared_error,
+    softmax_cross_entropy,
+    softmax_squared_error,
+)
 from .measures import (
     conditional_entropy,
     cross_entropy,
@@ -25,9 +32,14 @@ __all__ = [
     "joint_entropy",
     "js_divergence",
     "kl_divergence",
+    "logit_squared_error",
     "mutual_information",
     "perplexity",
     "self_information",
+    "sigmoid_binary_cross_entropy",
+    "sigmoid_squared_error",
+    "softmax_cross_entropy",
+    "softmax_squared_error",
 ]
 
 __version__ = "0.1.0"

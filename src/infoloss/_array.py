@@ -62,7 +62,7 @@ def as_float_arrays(xp: Any, *arrays: Any, names: tuple[str, ...]) -> list[Array
         if a is not None and not _is_plain(a):
             device = array_api_compat.device(a)
             break
-    for a, name in zip(arrays, names):
+    for a, name in zip(arrays, names, strict=False):
         if _is_plain(a):
             a = xp.asarray(a) if device is None else xp.asarray(a, device=device)
         if xp.isdtype(a.dtype, "complex floating"):

@@ -33,7 +33,7 @@ __all__ = ["main"]
 
 EXIT_BAD_INPUT = 2
 
-_ONE = {
+_ONE: dict[str, tuple[Callable[..., Any], str]] = {
     "entropy": (measures.entropy, "entropy"),
     "perplexity": (measures.perplexity, "perplexity"),
     "self-information": (measures.self_information, "self-information"),
@@ -41,7 +41,7 @@ _ONE = {
     "conditional-entropy": (measures.conditional_entropy, "conditional entropy H(Y|X)"),
     "mutual-information": (measures.mutual_information, "mutual information"),
 }
-_TWO = {
+_TWO: dict[str, tuple[Callable[..., Any], str]] = {
     "cross-entropy": (measures.cross_entropy, "cross-entropy H(P,Q)"),
     "kl": (measures.kl_divergence, "KL divergence D(P||Q)"),
     "js": (measures.js_divergence, "Jensen-Shannon divergence"),
@@ -202,12 +202,12 @@ def _run_measure(args: argparse.Namespace, out: Any) -> int:
             raise InputError("--normalize does not apply to self-information")
         opts["normalize"] = True
     if command in _TWO:
-        func, label = _TWO[command]
+        func2, label = _TWO[command]
         if args.p is None or args.q is None:
             raise InputError(f"{command} needs both --p and --q")
         p = _distribution_arg(args.p, fmt, "--p")
         q = _distribution_arg(args.q, fmt, "--q")
-        values = func(p, q, **opts)
+        values = func2(p, q, **opts)
     else:
         func, label = _ONE[command]
         if args.values and args.file:
@@ -332,9 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (_, label) in _ONE.items():
         p = sub.add_parser(name, parents=[common], help=f"{label} of each row")
         p.add_argument("values", nargs="*", type=float, help="one distribution's numbers")
-        p.add_argument(
-            "--file", help="rows from a CSV, .npy or JSON file, or - for standard input"
-        )
+        p.add_argument("--file", help="rows from a CSV, .npy or JSON file, or - for standard input")
     for name, (_, label) in _TWO.items():
         p = sub.add_parser(name, parents=[common], help=f"{label} of each pair of rows")
         p.add_argument("--p", help="P: numbers (0.5,0.5), a file, or - for standard input")

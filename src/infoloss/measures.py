@@ -158,9 +158,7 @@ def _shifted_lse(xp: Any, z: Array) -> tuple[Array, Array]:
     return m, xp.where(some, log_s, zero - xp.inf)
 
 
-def _to_dist(
-    xp: Any, x: Array, form: str, name: str, *, normalize: bool, validate: bool
-) -> _Dist:
+def _to_dist(xp: Any, x: Array, form: str, name: str, *, normalize: bool, validate: bool) -> _Dist:
     n = x.shape[-1]
     if n == 0:
         raise ValueError(f"`{name}` has empty distributions: the outcome axis has length 0")
@@ -207,14 +205,16 @@ def _prepare(
         try:
             xs = list(xp.broadcast_arrays(*xs))
         except (ValueError, RuntimeError, TypeError) as exc:
-            shapes = " and ".join(f"`{n}` {tuple(x.shape)}" for n, x in zip(names, xs))
+            shapes = " and ".join(
+                f"`{n}` {tuple(x.shape)}" for n, x in zip(names, xs, strict=False)
+            )
             raise ValueError(f"shapes do not broadcast: {shapes}") from exc
     ax = _check_axis(axis, xs[0].ndim, names[0])
     if ax != xs[0].ndim - 1:
         xs = [xp.moveaxis(x, ax, -1) for x in xs]
     dists = [
         _to_dist(xp, x, f, n, normalize=normalize, validate=validate)
-        for x, f, n in zip(xs, forms, names)
+        for x, f, n in zip(xs, forms, names, strict=False)
     ]
     return xp, dists
 
