@@ -1,0 +1,223 @@
+"""Vectorisable exp and log for the kernels.
+
+numba lowers ``math.exp``/``math.log`` to libm calls, which LLVM cannot vectorise; the
+kernels spend most of their time in these two functions, so they get range-reduced
+polynomials built from plain arithmetic and a float/int bit cast (which LLVM turns into
+SIMD code).  Each has a float32 flavour (accurate to about 1e-7 relative) and a float64
+flavour (about 2e-16 relative); ``fexp``/``flog`` pick by the argument's type, so one
+generic kernel source serves both dtypes.
+
+Edges, relied on by the kernels:
+
+- ``fexp(t)`` for ``t`` ≤ 0: exactly 0 for ``t = -inf`` and below the normal range
+  (a flushed term is below the smallest normal number, negligible beside the ≥ 1 sums the
+  kernels form), NaN for NaN.  Arguments are clamped above at ``EXP_HI`` so the result
+  is always finite for finite or +inf input.
+- ``flog(x)`` for finite ``x`` > 0, subnormals included; other inputs give meaningless
+  finite values, so callers mask them (and count them as bad input) before use.
+
+This module imports numba; it is only imported by the kernels when first called.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic, overload
+
+__all__ = ["EXP_HI", "FASTMATH", "cast_like", "fexp", "flog"]
+
+# Safe fast-math flags: no 'nnan'/'ninf' (−inf logits and NaN detection rely on IEEE
+# semantics) and no 'nsz'; reassociation lets LLVM vectorise the reductions.
+FASTMATH = {"contract", "arcp", "reassoc"}
+
+EXP_HI = 80.0
+
+_LN2 = math.log(2.0)
+_INV_LN2 = 1.0 / _LN2
+
+
+@intrinsic
+def _bits32(typingctx, x):  # type: ignore[no-untyped-def]
+    def codegen(context, builder, sig, args):  # type: ignore[no-untyped-def]
+        return builder.bitcast(args[0], ir.IntType(32))
+
+    return types.int32(types.float32), codegen
+
+
+@intrinsic
+def _float32(typingctx, n):  # type: ignore[no-untyped-def]
+    def codegen(context, builder, sig, args):  # type: ignore[no-untyped-def]
+        return builder.bitcast(args[0], ir.FloatType())
+
+    return types.float32(types.int32), codegen
+
+
+@intrinsic
+def _bits64(typingctx, x):  # type: ignore[no-untyped-def]
+    def codegen(context, builder, sig, args):  # type: ignore[no-untyped-def]
+        return builder.bitcast(args[0], ir.IntType(64))
+
+    return types.int64(types.float64), codegen
+
+
+@intrinsic
+def _float64(typingctx, n):  # type: ignore[no-untyped-def]
+    def codegen(context, builder, sig, args):  # type: ignore[no-untyped-def]
+        return builder.bitcast(args[0], ir.DoubleType())
+
+    return types.float64(types.int64), codegen
+
+
+# Cody–Waite split of ln 2: the high parts have trailing zero bits so n·hi is exact.
+_LN2_HI32 = np.float32(0.693145751953125)
+_LN2_LO32 = np.float32(1.428606765330187e-06)
+_LN2_HI64 = 0.6931471803691238
+_LN2_LO64 = 1.9082149292705877e-10
+_LO32 = np.float32(-87.0)  # exp(-87) ≈ 1.6e-38 is still a normal float32
+_LO64 = -708.0  # exp(-708) ≈ 3.3e-308 is still a normal float64
+_HI32 = np.float32(EXP_HI)
+
+
+@njit(fastmath=FASTMATH, inline="always")
+def _exp32(t):  # type: ignore[no-untyped-def]
+    tc = _LO32 if t < _LO32 else t
+    tc = _HI32 if tc > _HI32 else tc
+    n = np.floor(tc * np.float32(_INV_LN2) + np.float32(0.5))
+    r = (tc - n * _LN2_HI32) - n * _LN2_LO32
+    # Taylor to degree 7 on |r| ≤ ln2/2: truncation 1e-8, below float32 rounding.
+    p = np.float32(1.0 / 5040.0)
+    p = p * r + np.float32(1.0 / 720.0)
+    p = p * r + np.float32(1.0 / 120.0)
+    p = p * r + np.float32(1.0 / 24.0)
+    p = p * r + np.float32(1.0 / 6.0)
+    p = p * r + np.float32(0.5)
+    p = p * r + np.float32(1.0)
+    p = p * r + np.float32(1.0)
+    v = p * _float32((np.int32(n) + np.int32(127)) << np.int32(23))
+    return np.float32(0.0) if t < _LO32 else v
+
+
+@njit(fastmath=FASTMATH, inline="always")
+def _exp64(t):  # type: ignore[no-untyped-def]
+    tc = _LO64 if t < _LO64 else t
+    tc = EXP_HI if tc > EXP_HI else tc
+    n = np.floor(tc * _INV_LN2 + 0.5)
+    r = (tc - n * _LN2_HI64) - n * _LN2_LO64
+    # Taylor to degree 13 on |r| ≤ ln2/2: truncation 2e-17.
+    p = 1.0 / 6227020800.0
+    p = p * r + 1.0 / 479001600.0
+    p = p * r + 1.0 / 39916800.0
+    p = p * r + 1.0 / 3628800.0
+    p = p * r + 1.0 / 362880.0
+    p = p * r + 1.0 / 40320.0
+    p = p * r + 1.0 / 5040.0
+    p = p * r + 1.0 / 720.0
+    p = p * r + 1.0 / 120.0
+    p = p * r + 1.0 / 24.0
+    p = p * r + 1.0 / 6.0
+    p = p * r + 0.5
+    p = p * r + 1.0
+    p = p * r + 1.0
+    v = p * _float64((np.int64(n) + np.int64(1023)) << np.int64(52))
+    return 0.0 if t < _LO64 else v
+
+
+_SQRT2 = math.sqrt(2.0)
+
+
+@njit(fastmath=FASTMATH, inline="always")
+def _log32(x):  # type: ignore[no-untyped-def]
+    # Subnormals are scaled into the normal range first (2^24 is exact).
+    sub = x < np.float32(1.1754943508222875e-38)
+    xs = x * np.float32(16777216.0) if sub else x
+    b = _bits32(xs)
+    e = (b >> np.int32(23)) - np.int32(127)
+    m = _float32((b & np.int32(0x007FFFFF)) | np.int32(0x3F800000))
+    big = m > np.float32(_SQRT2)
+    m = m * np.float32(0.5) if big else m
+    e = e + np.int32(1) if big else e
+    e = e - np.int32(24) if sub else e
+    # log m = 2 atanh(f), f = (m-1)/(m+1), |f| ≤ 0.172: odd series to f^11.
+    f = (m - np.float32(1.0)) / (m + np.float32(1.0))
+    f2 = f * f
+    s = np.float32(1.0 / 11.0)
+    s = s * f2 + np.float32(1.0 / 9.0)
+    s = s * f2 + np.float32(1.0 / 7.0)
+    s = s * f2 + np.float32(1.0 / 5.0)
+    s = s * f2 + np.float32(1.0 / 3.0)
+    lm = np.float32(2.0) * f + np.float32(2.0) * f * f2 * s
+    return np.float32(e) * np.float32(_LN2) + lm
+
+
+@njit(fastmath=FASTMATH, inline="always")
+def _log64(x):  # type: ignore[no-untyped-def]
+    sub = x < 2.2250738585072014e-308
+    xs = x * 18014398509481984.0 if sub else x  # 2^54
+    b = _bits64(xs)
+    e = (b >> np.int64(52)) - np.int64(1023)
+    m = _float64((b & np.int64(0x000FFFFFFFFFFFFF)) | np.int64(0x3FF0000000000000))
+    big = m > _SQRT2
+    m = m * 0.5 if big else m
+    e = e + np.int64(1) if big else e
+    e = e - np.int64(54) if sub else e
+    f = (m - 1.0) / (m + 1.0)
+    f2 = f * f
+    # Odd series of 2 atanh(f) to f^23: truncation (0.0295^12)/25 ≈ 2e-20.
+    s = 1.0 / 23.0
+    s = s * f2 + 1.0 / 21.0
+    s = s * f2 + 1.0 / 19.0
+    s = s * f2 + 1.0 / 17.0
+    s = s * f2 + 1.0 / 15.0
+    s = s * f2 + 1.0 / 13.0
+    s = s * f2 + 1.0 / 11.0
+    s = s * f2 + 1.0 / 9.0
+    s = s * f2 + 1.0 / 7.0
+    s = s * f2 + 1.0 / 5.0
+    s = s * f2 + 1.0 / 3.0
+    fe = float(e)
+    # ln2 split so that e·hi is exact and the small parts are added last.
+    return fe * _LN2_HI64 + (2.0 * f + (2.0 * f * f2 * s + fe * _LN2_LO64))
+
+
+def fexp(t):  # type: ignore[no-untyped-def]
+    """exp(t) for t ≤ ``EXP_HI``, vectorisable (see the module docstring)."""
+    raise NotImplementedError  # only callable from numba code
+
+
+def flog(x):  # type: ignore[no-untyped-def]
+    """log(x) for finite x > 0, vectorisable (see the module docstring)."""
+    raise NotImplementedError
+
+
+def cast_like(v, ref):  # type: ignore[no-untyped-def]
+    """``v`` converted to the floating type of ``ref``."""
+    raise NotImplementedError
+
+
+def _is32(t) -> bool:  # type: ignore[no-untyped-def]
+    return isinstance(t, types.Float) and t.bitwidth == 32
+
+
+@overload(fexp, fastmath=FASTMATH)
+def _ov_fexp(t):  # type: ignore[no-untyped-def]
+    if _is32(t):
+        return lambda t: _exp32(t)  # noqa: PLW0108 (overload needs a Python function)
+    return lambda t: _exp64(t)  # noqa: PLW0108 (overload needs a Python function)
+
+
+@overload(flog, fastmath=FASTMATH)
+def _ov_flog(x):  # type: ignore[no-untyped-def]
+    if _is32(x):
+        return lambda x: _log32(x)  # noqa: PLW0108 (overload needs a Python function)
+    return lambda x: _log64(x)  # noqa: PLW0108 (overload needs a Python function)
+
+
+@overload(cast_like)
+def _ov_cast_like(v, ref):  # type: ignore[no-untyped-def]
+    if _is32(ref):
+        return lambda v, ref: np.float32(v)
+    return lambda v, ref: np.float64(v)
