@@ -1,0 +1,104 @@
+"""The quick report in headless Chromium: it loads cleanly and every figure renders.
+
+Needs the Debian packages ``chromium`` and ``chromium-driver`` and the Python package
+``selenium``.  Without them the test is skipped, unless ``INFOLOSS_REQUIRE_BROWSER=1``
+(set by CI), in which case it fails.  Selenium is pointed at the system chromedriver
+explicitly, so nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+
+def _missing() -> list[str]:
+    missing = []
+    if not (Path(CHROMIUM).is_file() or shutil.which("chromium")):
+        missing.append(f"chromium ({CHROMIUM}; apt-get install chromium)")
+    if not (Path(CHROMEDRIVER).is_file() or shutil.which("chromedriver")):
+        missing.append(f"chromedriver ({CHROMEDRIVER}; apt-get install chromium-driver)")
+    for module in ("selenium", "matplotlib", "sklearn", "tqdm"):
+        if importlib.util.find_spec(module) is None:
+            missing.append(f"{module} (pip install {module})")
+    return missing
+
+
+def _need_browser() -> None:
+    missing = _missing()
+    if not missing:
+        return
+    reason = "headless browser test needs: " + ", ".join(missing)
+    if os.environ.get("INFOLOSS_REQUIRE_BROWSER") == "1":
+        pytest.fail(reason + " (INFOLOSS_REQUIRE_BROWSER=1)")
+    pytest.skip(reason)
+
+
+def test_quick_report_renders_in_headless_chromium(tmp_path):
+    _need_browser()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    from infoloss import lab
+
+    report = tmp_path / "report"
+    lab.run_demo(report, quick=True, progress=False)
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = (
+        CHROMIUM if Path(CHROMIUM).is_file() else str(shutil.which("chromium"))
+    )
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--window-size=1280,1000",
+    ):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver_path = (
+        CHROMEDRIVER if Path(CHROMEDRIVER).is_file() else str(shutil.which("chromedriver"))
+    )
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    try:
+        driver.get((report / "index.html").resolve().as_uri())
+        assert driver.execute_script("return document.readyState") == "complete"
+        assert "infoloss lab" in driver.title
+
+        images = driver.execute_script(
+            "return Array.from(document.images).map(i => "
+            "[i.alt, i.complete, i.naturalWidth, i.naturalHeight, "
+            "i.getBoundingClientRect().width])"
+        )
+        assert len(images) >= 6
+        for alt, complete, width, height, shown in images:
+            assert complete, alt
+            assert width > 0, alt
+            assert height > 0, alt
+            assert shown > 0, alt
+
+        # Nothing outside the file is requested.
+        urls = driver.execute_script(
+            "return performance.getEntriesByType('resource').map(e => e.name)"
+        )
+        assert all(u.startswith("data:") for u in urls), urls
+
+        severe = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
+        assert severe == []
+    finally:
+        driver.quit()
