@@ -127,7 +127,9 @@ def fig_gradients(gc: Mapping[str, Any]) -> str:
     for row, y in enumerate((1, 0)):
         d = gc[f"y{y}"]
         edge = d["below_1pct_from"]
-        for col, (kind, unit) in enumerate((("", "L [nats]"), ("grad_", "∂L/∂z"))):
+        for col, (kind, unit) in enumerate(
+            (("", "L  (cross-entropy in nats; squared error unitless)"), ("grad_", "∂L/∂z"))
+        ):
             ax = axes[row, col]
             for name, key in (("bce", "ce"), ("bse", "se")):
                 colour, style = LOSS_STYLE[name]
@@ -147,7 +149,7 @@ def fig_gradients(gc: Mapping[str, Any]) -> str:
                 ax.annotate(
                     f"|SE′| < 1% of |CE′|\nbeyond z = {edge:g}",
                     (edge, 0.0),
-                    xytext=(-9.5 if y == 1 else 3.0, -0.5 if y == 1 else 0.5),
+                    xytext=(-9.5 if y == 1 else 5.2, -0.5 if y == 1 else 0.35),
                     fontsize=9,
                 )
         axes[row, 0].legend(fontsize=8)

@@ -170,12 +170,12 @@ def verdict(results: Mapping[str, Any]) -> dict[str, Any]:
             "evidence": "Logistic regression started wrong by margin {margin}: "
             "cross-entropy reaches 90 % test accuracy in {bce_rec} epochs, squared error "
             "in {bse_rec} (mean ‖∂ℓ/∂z‖ at the start {bce_grad0} vs {bse_grad0}). From "
-            "margin {big_margin}: {bce_rec_big} vs {bse_rec_big} epochs (squared error "
-            "ends at {bse_final_big:pct} after {bin_epochs} epochs)."
+            "margin {big_margin}: cross-entropy {bce_rec_big} epochs, squared error "
+            "{bse_rec_big} (it ends at {bse_final_big:pct} % after {bin_epochs} epochs)."
             + (
                 " Softmax on digits from margin {multi_big_margin}: cross-entropy "
                 "{multi_ce_rec} epochs, squared error on probabilities {multi_mse_rec} "
-                "(ends at {multi_mse_final:pct} after {multi_epochs}), squared error on "
+                "(ends at {multi_mse_final:pct} % after {multi_epochs} epochs), squared error on "
                 "logits {multi_logit_rec}."
                 if multi is not None
                 else ""
