@@ -64,3 +64,25 @@ def test_torch_gradient_is_finite_at_zero_probabilities():
     assert torch.all(torch.isfinite(z.grad))
     q = torch.softmax(z.detach(), dim=-1)
     torch.testing.assert_close(z.grad, q - p)
+
+
+def test_jax_jit_with_validate_false():
+    jax = pytest.importorskip("jax")
+    jnp = pytest.importorskip("jax.numpy")
+    jax.config.update("jax_enable_x64", True)
+    z = jnp.asarray(Z)
+    p = jnp.asarray(P)
+    jitted = jax.jit(lambda a, b: il.cross_entropy(a, b, form=("probs", "logits"), validate=False))
+    np.testing.assert_allclose(
+        np.asarray(jitted(p, z)), il.cross_entropy(P, Z, form=("probs", "logits")), rtol=1e-13
+    )
+    loss_grad = jax.jit(
+        lambda a: il.softmax_cross_entropy(
+            a, jnp.asarray([0, 1, 2, 3]), validate=False, return_grad=True
+        )
+    )
+    _, grad = loss_grad(z)
+    autodiff = jax.grad(
+        lambda a: il.softmax_cross_entropy(a, jnp.asarray([0, 1, 2, 3]), validate=False)
+    )(z)
+    np.testing.assert_allclose(np.asarray(grad), np.asarray(autodiff), rtol=1e-12, atol=1e-15)
