@@ -29,3 +29,11 @@ def test_readme_example_runs():
     exec(compile(block.group(1), "README.md", "exec"), namespace)
     assert float(namespace["loss"]) > 0  # type: ignore[arg-type]
     assert namespace["grad"].shape == (1, 3)  # type: ignore[attr-defined]
+
+
+def test_api_reference_lists_every_public_name():
+    import infoloss
+
+    text = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    missing = [n for n in infoloss.__all__ if n != "__version__" and f"### `{n}`" not in text]
+    assert missing == []
