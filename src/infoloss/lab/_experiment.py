@@ -279,9 +279,14 @@ def train(
     data = load_dataset(dataset)
     n_epochs = epochs if epochs is not None else DEFAULT_EPOCHS.get(str(dataset), FALLBACK_EPOCHS)
     total = len(losses) * len(seed_list) * (len(LR_GRID) + 1)
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
     from tqdm.auto import tqdm
 
-    with tqdm(total=total, desc=f"{data.name}/{model}", disable=not progress, leave=False) as bar:
+    # Small matrices: one BLAS thread is faster here, and makes runs repeatable.
+    with (
+        threadpool_limits(limits=1, user_api="blas"),
+        tqdm(total=total, desc=f"{data.name}/{model}", disable=not progress, leave=False) as bar,
+    ):
         return run_experiment(
             data,
             model=model,

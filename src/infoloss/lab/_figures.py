@@ -217,6 +217,7 @@ def fig_saturation(sats: Sequence[Mapping[str, Any]], show_margin: str) -> str:
             ax.fill_between(epochs, mean - std, mean + std, color=colour, alpha=0.18, linewidth=0)
         ax.axhline(sat["recovered_acc"], color=OKABE_ITO["black"], linewidth=0.8, linestyle=":")
         ax.set_xscale("symlog", linthresh=10)
+        ax.set_xlim(0, sat["epochs"])
         ax.set_ylim(0, 1)
         ax.set_xlabel("epoch (log scale beyond 10)")
         ax.set_ylabel("test accuracy")
