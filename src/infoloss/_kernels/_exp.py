@@ -1,3 +1,5 @@
+# mypy: ignore-errors
+# (numba kernels: their types come from numba, not from annotations)
 """Vectorisable exp and log for the kernels.
 
 numba lowers ``math.exp``/``math.log`` to libm calls, which LLVM cannot vectorise; the
@@ -41,32 +43,32 @@ _INV_LN2 = 1.0 / _LN2
 
 
 @intrinsic
-def _bits32(typingctx, x):  # type: ignore[no-untyped-def]
-    def codegen(context, builder, sig, args):  # type: ignore[no-untyped-def]
+def _bits32(typingctx, x):
+    def codegen(context, builder, sig, args):
         return builder.bitcast(args[0], ir.IntType(32))
 
     return types.int32(types.float32), codegen
 
 
 @intrinsic
-def _float32(typingctx, n):  # type: ignore[no-untyped-def]
-    def codegen(context, builder, sig, args):  # type: ignore[no-untyped-def]
+def _float32(typingctx, n):
+    def codegen(context, builder, sig, args):
         return builder.bitcast(args[0], ir.FloatType())
 
     return types.float32(types.int32), codegen
 
 
 @intrinsic
-def _bits64(typingctx, x):  # type: ignore[no-untyped-def]
-    def codegen(context, builder, sig, args):  # type: ignore[no-untyped-def]
+def _bits64(typingctx, x):
+    def codegen(context, builder, sig, args):
         return builder.bitcast(args[0], ir.IntType(64))
 
     return types.int64(types.float64), codegen
 
 
 @intrinsic
-def _float64(typingctx, n):  # type: ignore[no-untyped-def]
-    def codegen(context, builder, sig, args):  # type: ignore[no-untyped-def]
+def _float64(typingctx, n):
+    def codegen(context, builder, sig, args):
         return builder.bitcast(args[0], ir.DoubleType())
 
     return types.float64(types.int64), codegen
@@ -83,7 +85,7 @@ _HI32 = np.float32(EXP_HI)
 
 
 @njit(fastmath=FASTMATH, inline="always")
-def _exp32(t):  # type: ignore[no-untyped-def]
+def _exp32(t):
     tc = _LO32 if t < _LO32 else t
     tc = _HI32 if tc > _HI32 else tc
     n = np.floor(tc * np.float32(_INV_LN2) + np.float32(0.5))
@@ -102,7 +104,7 @@ def _exp32(t):  # type: ignore[no-untyped-def]
 
 
 @njit(fastmath=FASTMATH, inline="always")
-def _exp64(t):  # type: ignore[no-untyped-def]
+def _exp64(t):
     tc = _LO64 if t < _LO64 else t
     tc = EXP_HI if tc > EXP_HI else tc
     n = np.floor(tc * _INV_LN2 + 0.5)
@@ -130,7 +132,7 @@ _SQRT2 = math.sqrt(2.0)
 
 
 @njit(fastmath=FASTMATH, inline="always")
-def _log32(x):  # type: ignore[no-untyped-def]
+def _log32(x):
     # Subnormals are scaled into the normal range first (2^24 is exact).
     sub = x < np.float32(1.1754943508222875e-38)
     xs = x * np.float32(16777216.0) if sub else x
@@ -154,7 +156,7 @@ def _log32(x):  # type: ignore[no-untyped-def]
 
 
 @njit(fastmath=FASTMATH, inline="always")
-def _log64(x):  # type: ignore[no-untyped-def]
+def _log64(x):
     sub = x < 2.2250738585072014e-308
     xs = x * 18014398509481984.0 if sub else x  # 2^54
     b = _bits64(xs)
@@ -183,41 +185,41 @@ def _log64(x):  # type: ignore[no-untyped-def]
     return fe * _LN2_HI64 + (2.0 * f + (2.0 * f * f2 * s + fe * _LN2_LO64))
 
 
-def fexp(t):  # type: ignore[no-untyped-def]
+def fexp(t):
     """exp(t) for t ≤ ``EXP_HI``, vectorisable (see the module docstring)."""
     raise NotImplementedError  # only callable from numba code
 
 
-def flog(x):  # type: ignore[no-untyped-def]
+def flog(x):
     """log(x) for finite x > 0, vectorisable (see the module docstring)."""
     raise NotImplementedError
 
 
-def cast_like(v, ref):  # type: ignore[no-untyped-def]
+def cast_like(v, ref):
     """``v`` converted to the floating type of ``ref``."""
     raise NotImplementedError
 
 
-def _is32(t) -> bool:  # type: ignore[no-untyped-def]
+def _is32(t) -> bool:
     return isinstance(t, types.Float) and t.bitwidth == 32
 
 
 @overload(fexp, fastmath=FASTMATH)
-def _ov_fexp(t):  # type: ignore[no-untyped-def]
+def _ov_fexp(t):
     if _is32(t):
         return lambda t: _exp32(t)  # noqa: PLW0108 (overload needs a Python function)
     return lambda t: _exp64(t)  # noqa: PLW0108 (overload needs a Python function)
 
 
 @overload(flog, fastmath=FASTMATH)
-def _ov_flog(x):  # type: ignore[no-untyped-def]
+def _ov_flog(x):
     if _is32(x):
         return lambda x: _log32(x)  # noqa: PLW0108 (overload needs a Python function)
     return lambda x: _log64(x)  # noqa: PLW0108 (overload needs a Python function)
 
 
 @overload(cast_like)
-def _ov_cast_like(v, ref):  # type: ignore[no-untyped-def]
+def _ov_cast_like(v, ref):
     if _is32(ref):
         return lambda v, ref: np.float32(v)
     return lambda v, ref: np.float64(v)

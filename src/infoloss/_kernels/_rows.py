@@ -1,3 +1,5 @@
+# mypy: ignore-errors
+# (numba kernels: their types come from numba, not from annotations)
 """Row reductions shared by the kernel families: a chunked, online log-sum-exp.
 
 A row is processed in chunks small enough to stay in L1 cache: the chunk maximum (in
@@ -25,7 +27,7 @@ LANES = 32
 
 
 @njit(fastmath=FASTMATH, inline="always")
-def _chunk_max(x, acc):  # type: ignore[no-untyped-def]
+def _chunk_max(x, acc):
     # Indices run from 0 so that LLVM sees them non-negative (no wraparound selects).
     for k in range(LANES):
         acc[k] = -np.inf
@@ -45,7 +47,7 @@ def _chunk_max(x, acc):  # type: ignore[no-untyped-def]
 
 
 @njit(fastmath=FASTMATH, inline="always")
-def row_lse(row):  # type: ignore[no-untyped-def]
+def row_lse(row):
     """(m, s) with logsumexp(row) = m + log(s), m = max(row) in the row's dtype.
 
     ``m + log(s)`` is NaN or ±inf exactly when the row holds NaN or +inf, or is all −inf

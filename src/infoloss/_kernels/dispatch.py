@@ -50,7 +50,7 @@ def _usable(*arrays: Any) -> bool:
             return False
         if a.ndim == 0 or a.shape[-1] == 0:
             return False
-    return first.size >= MIN_SIZE
+    return bool(first.size >= MIN_SIZE)
 
 
 def _axis(axis: Any, ndim: int) -> int | None:
@@ -332,7 +332,8 @@ def softmax_cross_entropy(
     if blocks is None:
         return None
     zb = blocks[0]
-    gb = blocks[1] if return_grad else [None] * len(zb)
+    gb: list[Any] = blocks[1] if return_grad else [None] * len(zb)
+    wv: Any = w
 
     from . import softmax_xent_labels, softmax_xent_probs
 
@@ -341,7 +342,7 @@ def softmax_cross_entropy(
         keep = np.ones(y.shape, bool) if ign is None else y != ign
         if validate and bool(np.any(((y < 0) | (y >= c)) & keep)):
             return None
-        wy = np.where(keep, 1.0 if w is None else w[np.clip(y, 0, c - 1)], 0.0)
+        wy = np.where(keep, 1.0 if wv is None else wv[np.clip(y, 0, c - 1)], 0.0)
         total = float(wy.sum())
         scale = _grad_scale(reduction, total)
         parts = []

@@ -1,3 +1,5 @@
+# mypy: ignore-errors
+# (numba kernels: their types come from numba, not from annotations)
 """Information measures of probability rows and logit rows, one fused pass per row.
 
 Every kernel returns float64 per-row values in nats together with what the caller needs
@@ -33,7 +35,7 @@ _LN2 = math.log(2.0)
 
 
 @njit(fastmath=FASTMATH, inline="always")
-def _sum_and_bad(row):  # type: ignore[no-untyped-def]
+def _sum_and_bad(row):
     """(Σ row, number of entries that are NaN, negative or +inf)."""
     n = row.shape[0]
     total = 0.0
@@ -50,7 +52,7 @@ def _sum_and_bad(row):  # type: ignore[no-untyped-def]
 
 
 @njit(fastmath=FASTMATH, inline="always")
-def _neg_plogp(row, scale):  # type: ignore[no-untyped-def]
+def _neg_plogp(row, scale):
     """−Σ r log r with r = scale·row; entries ≤ 0 contribute 0."""
     n = row.shape[0]
     h = 0.0
@@ -68,7 +70,7 @@ def _neg_plogp(row, scale):  # type: ignore[no-untyped-def]
 
 
 @njit(parallel=True, fastmath=FASTMATH, cache=True)
-def _entropy_probs(p, normalize, h, rowsum):  # type: ignore[no-untyped-def]
+def _entropy_probs(p, normalize, h, rowsum):
     n = p.shape[0]
     nbad = np.zeros(n, np.int64)
     for i in prange(n):
@@ -100,7 +102,7 @@ def _entropy_probs(p, normalize, h, rowsum):  # type: ignore[no-untyped-def]
 
 
 @njit(fastmath=FASTMATH, inline="always")
-def _count_bad_logits(row):  # type: ignore[no-untyped-def]
+def _count_bad_logits(row):
     nb = 0
     for j in range(row.shape[0]):
         v = row[j]
@@ -110,7 +112,7 @@ def _count_bad_logits(row):  # type: ignore[no-untyped-def]
 
 
 @njit(parallel=True, fastmath=FASTMATH, cache=True)
-def _entropy_logits(z, h):  # type: ignore[no-untyped-def]
+def _entropy_logits(z, h):
     n = z.shape[0]
     nbad = np.zeros(n, np.int64)
     for i in prange(n):
@@ -137,7 +139,7 @@ def _entropy_logits(z, h):  # type: ignore[no-untyped-def]
 
 
 @njit(fastmath=FASTMATH, inline="always")
-def _log_ratio(p, q):  # type: ignore[no-untyped-def]
+def _log_ratio(p, q):
     """log(p/q) for p, q > 0, accurate also where p/q is near 1 or over/underflows."""
     r = p / q
     if 0.5 <= r <= 2.0:
@@ -148,7 +150,7 @@ def _log_ratio(p, q):  # type: ignore[no-untyped-def]
 
 
 @njit(parallel=True, fastmath=FASTMATH, cache=True)
-def _pair_kernel(p, q, kind, normalize, out, psum, qsum):  # type: ignore[no-untyped-def]
+def _pair_kernel(p, q, kind, normalize, out, psum, qsum):
     # kind: 0 cross-entropy, 1 KL, 2 Jensen–Shannon.  Terms in float64 with libm logs;
     # these measures have no speed target beyond "one pass", so accuracy comes first.
     n, c = p.shape
@@ -198,7 +200,7 @@ def _pair_kernel(p, q, kind, normalize, out, psum, qsum):  # type: ignore[no-unt
 
 
 @njit(parallel=True, fastmath=FASTMATH, cache=True)
-def _kl_logits(zp, zq, out):  # type: ignore[no-untyped-def]
+def _kl_logits(zp, zq, out):
     n, c = zp.shape
     nbad = np.zeros(n, np.int64)
     for i in prange(n):
@@ -241,7 +243,7 @@ def _kl_logits(zp, zq, out):  # type: ignore[no-untyped-def]
     return nbad
 
 
-def entropy_probs(p, normalize=False):  # type: ignore[no-untyped-def]
+def entropy_probs(p, normalize=False):
     """(h, rowsum, nbad) for probability rows ``p`` (N, C)."""
     n = p.shape[0]
     h = np.empty(n)
@@ -250,14 +252,14 @@ def entropy_probs(p, normalize=False):  # type: ignore[no-untyped-def]
     return h, rowsum, int(nbad.sum())
 
 
-def entropy_logits(z):  # type: ignore[no-untyped-def]
+def entropy_logits(z):
     """(h, nbad) for logit rows ``z`` (N, C); nbad counts NaN/+inf entries and dead rows."""
     h = np.empty(z.shape[0])
     nbad = _entropy_logits(z, h)
     return h, int(nbad.sum())
 
 
-def _pair(p, q, kind, normalize):  # type: ignore[no-untyped-def]
+def _pair(p, q, kind, normalize):
     n = p.shape[0]
     out = np.empty(n)
     psum = np.empty(n)
@@ -266,22 +268,22 @@ def _pair(p, q, kind, normalize):  # type: ignore[no-untyped-def]
     return out, psum, qsum, int(nbad.sum())
 
 
-def cross_entropy_probs(p, q, normalize=False):  # type: ignore[no-untyped-def]
+def cross_entropy_probs(p, q, normalize=False):
     """(H(p, q), psum, qsum, nbad) for probability rows."""
     return _pair(p, q, 0, normalize)
 
 
-def kl_probs(p, q, normalize=False):  # type: ignore[no-untyped-def]
+def kl_probs(p, q, normalize=False):
     """(D(p‖q), psum, qsum, nbad) for probability rows."""
     return _pair(p, q, 1, normalize)
 
 
-def js_probs(p, q, normalize=False):  # type: ignore[no-untyped-def]
+def js_probs(p, q, normalize=False):
     """(JS(p, q), psum, qsum, nbad) for probability rows."""
     return _pair(p, q, 2, normalize)
 
 
-def kl_logits(zp, zq):  # type: ignore[no-untyped-def]
+def kl_logits(zp, zq):
     """(D(softmax zp ‖ softmax zq), nbad) for logit rows."""
     out = np.empty(zp.shape[0])
     nbad = _kl_logits(zp, zq, out)

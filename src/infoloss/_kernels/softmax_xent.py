@@ -1,3 +1,5 @@
+# mypy: ignore-errors
+# (numba kernels: their types come from numba, not from annotations)
 """Softmax cross-entropy from logits, with its gradient, in one fused pass per row.
 
 Per sample i with logits z_i, target t_i (one-hot for labels), class weights w,
@@ -29,7 +31,7 @@ __all__ = ["softmax_xent_labels", "softmax_xent_probs"]
 
 
 @njit(fastmath=FASTMATH, inline="always")
-def _count_bad_logits(row):  # type: ignore[no-untyped-def]
+def _count_bad_logits(row):
     # Only called for rows whose log-sum-exp is not finite.
     nb = 0
     for j in range(row.shape[0]):
@@ -40,7 +42,7 @@ def _count_bad_logits(row):  # type: ignore[no-untyped-def]
 
 
 @njit(parallel=True, fastmath=FASTMATH, cache=True)
-def _labels_kernel(z, labels, w, wsum, eps, ignore, has_ignore, grad, has_grad, scale, loss):  # type: ignore[no-untyped-def]
+def _labels_kernel(z, labels, w, wsum, eps, ignore, has_ignore, grad, has_grad, scale, loss):
     n, c = z.shape
     nbad = np.zeros(n, np.int64)
     ec = eps / c
@@ -84,7 +86,7 @@ def _labels_kernel(z, labels, w, wsum, eps, ignore, has_ignore, grad, has_grad, 
 
 
 @njit(parallel=True, fastmath=FASTMATH, cache=True)
-def _probs_kernel(z, t, w, eps, ignore, has_ignore, grad, has_grad, scale, loss, sw, tsum):  # type: ignore[no-untyped-def]
+def _probs_kernel(z, t, w, eps, ignore, has_ignore, grad, has_grad, scale, loss, sw, tsum):
     n, c = z.shape
     nbad = np.zeros(n, np.int64)
     for i in prange(n):
@@ -128,20 +130,20 @@ def _probs_kernel(z, t, w, eps, ignore, has_ignore, grad, has_grad, scale, loss,
     return nbad
 
 
-def _weights(weight, c):  # type: ignore[no-untyped-def]
+def _weights(weight, c):
     if weight is None:
         return np.ones(c), float(c)
     w = np.ascontiguousarray(weight, dtype=np.float64)
     return w, float(w.sum())
 
 
-def _grad_buffer(z, grad_out):  # type: ignore[no-untyped-def]
+def _grad_buffer(z, grad_out):
     if grad_out is None:
         return np.empty((0, 0), z.dtype), False
     return grad_out, True
 
 
-def softmax_xent_labels(  # type: ignore[no-untyped-def]
+def softmax_xent_labels(
     z, labels, weight=None, smoothing=0.0, ignore_index=None, grad_out=None, grad_scale=1.0
 ):
     """Per-sample loss (float64, (N,)) and per-row bad-logit counts; see the package doc."""
@@ -166,7 +168,7 @@ def softmax_xent_labels(  # type: ignore[no-untyped-def]
     return loss, int(nbad.sum())
 
 
-def softmax_xent_probs(  # type: ignore[no-untyped-def]
+def softmax_xent_probs(
     z, t, weight=None, smoothing=0.0, ignore_index=None, grad_out=None, grad_scale=1.0
 ):
     """(loss, s, tsum, nbad) for probability targets; see the package doc."""
