@@ -452,3 +452,64 @@ def test_public_softmax_cross_entropy_all_ignored() -> None:
     fast, slow = _both(softmax_cross_entropy, z, y, ignore_index=-100, return_grad=True)
     assert fast[0] == slow[0] == 0
     np.testing.assert_array_equal(fast[1], slow[1])
+
+
+# --- nearly deterministic rows and online-maximum edges -------------------------------------
+
+
+def _mp_lse_parts(z: np.ndarray):  # type: ignore[no-untyped-def]
+    mpmath = pytest.importorskip("mpmath")
+    mpmath.mp.dps = 50
+    zs = [mpmath.mpf(float(v)) for v in z if np.isfinite(v)]
+    lse = mpmath.log(mpmath.fsum(mpmath.exp(v) for v in zs))
+    return mpmath, zs, lse
+
+
+def test_dominant_logit_keeps_relative_accuracy() -> None:
+    # One logit far above the rest: H ≈ Σ rest ≈ 1e-4, the loss at the maximum ≈ 1e-5.
+    # log(1 + rest) rounds away rest's low bits; log1p(rest) does not.
+    rng = _rng()
+    z = rng.normal(0, 20, size=(2, 100_000))
+    z[1, 5000] = z[1].max() + 1.0  # the maximum arrives after the first chunk
+    h, nbad = K.entropy_logits(z)
+    assert nbad == 0
+    for i in range(2):
+        mpmath, zs, lse = _mp_lse_parts(z[i])
+        ref = -mpmath.fsum(mpmath.exp(v - lse) * (v - lse) for v in zs)
+        assert abs(h[i] - float(ref)) <= 1e-13 * float(ref)
+    y = z.argmax(axis=1)
+    loss, _ = K.softmax_xent_labels(z, y)
+    for i in range(2):
+        mpmath, zs, lse = _mp_lse_parts(z[i])
+        ref = lse - mpmath.mpf(float(z[i, y[i]]))
+        assert abs(loss[i] - float(ref)) <= 1e-13 * float(ref)
+    t = np.zeros_like(z)
+    t[np.arange(2), y] = 1.0
+    lp, _, _, _ = K.softmax_xent_probs(z, t)
+    _close(lp, loss, 1e-13)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_ties_and_leading_minus_inf_chunks(dtype: type) -> None:
+    z = np.full((4, 5000), -np.inf, dtype=dtype)
+    z[0, 4000:] = 0.0  # 1000 ties at the maximum, after two chunks of −inf
+    z[1, ::2] = 3.0  # ties spread over every chunk
+    z[1, 1::2] = 2.0
+    z[2, :] = 1.0
+    z[2, 4999] = 1.5  # the maximum rises in the last chunk
+    z[3, 10] = np.nan  # NaN inside a chunk whose maximum is −inf
+    z[3, 4500] = 0.0
+    h, nbad = K.entropy_logits(z)
+    assert nbad == 1
+    ref = [math.log(1000), 0.0, 0.0]
+    a = math.exp(-1.0)
+    s1 = 2500 * (1 + a)
+    ref[1] = math.log(s1) - 2500 * a * (-1.0) / s1
+    s2 = 1 + 4999 * math.exp(-0.5)
+    ref[2] = math.log(s2) - 4999 * math.exp(-0.5) * (-0.5) / s2
+    _close(h[:3], np.array(ref), RTOL[dtype])
+    assert np.isnan(h[3])
+    y = np.array([4000, 0, 4999, 4500])
+    loss, nb = K.softmax_xent_labels(z, y)
+    assert nb == 1
+    _close(loss[:3], np.array([math.log(1000), math.log(s1), math.log(s2)]), RTOL[dtype])

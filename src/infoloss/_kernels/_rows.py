@@ -2,13 +2,19 @@
 # (numba kernels: their types come from numba, not from annotations)
 """Row reductions shared by the kernel families: a chunked, online log-sum-exp.
 
-A row is processed in chunks small enough to stay in L1 cache: the chunk maximum (in
-``LANES`` independent lanes, a form LLVM vectorises, unlike a scalar running max) and
-then Σ exp(z − m) over the same chunk, which is re-read from L1 rather than memory.  When
-a chunk raises the running maximum the float64 running sum is rescaled.  So each element
-is read from memory once whatever the row length, and float32 exp terms are summed in
-float32 only within a chunk (≤ ``CHUNK`` terms spread over many SIMD accumulators), then
-in float64.
+A row is processed in chunks small enough to stay in L1 cache: the chunk maximum (through
+``llvm.maxnum``, the one form of a floating-point max reduction that LLVM vectorises
+without the ``nnan`` flag) and then, over the same chunk re-read from L1, the sum of
+exp(z − m) over the entries *below* the running maximum m together with the number of
+entries equal to it.  So each element is read from memory once whatever the row length.
+
+Keeping the maximal entries out of the sum is what keeps a nearly deterministic row
+accurate: Σ exp(z − m) = k + rest with k ≥ 1 ties, and log of it is
+``log1p((k − 1) + rest)``, which keeps the relative accuracy of a tiny ``rest`` (the
+entropy of such a row is about ``rest``, and a loss at the maximal logit is exactly
+``log1p(rest)``).  When a chunk raises the running maximum, the old maxima join ``rest``
+rescaled.  float32 terms are summed in float32 only within a chunk (≤ ``CHUNK`` terms over
+many SIMD accumulators), then in float64.
 """
 
 from __future__ import annotations
@@ -16,55 +22,107 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from llvmlite import ir
 from numba import njit
+from numba.extending import intrinsic
 
 from ._exp import FASTMATH, cast_like, fexp
 
-__all__ = ["CHUNK", "LANES", "row_lse"]
+__all__ = ["CHUNK", "lse_log", "row_lse", "row_lse_t"]
 
 CHUNK = 2048
-LANES = 32
+
+
+@intrinsic
+def _maxnum(typingctx, a, b):
+    # llvm.maxnum ignores a NaN operand; a NaN entry still reaches the exp sum (NaN − m).
+    def codegen(context, builder, sig, args):
+        t = args[0].type
+        fn = builder.module.declare_intrinsic("llvm.maxnum", [t], ir.FunctionType(t, [t, t]))
+        return builder.call(fn, args)
+
+    return a(a, b), codegen
 
 
 @njit(fastmath=FASTMATH, inline="always")
-def _chunk_max(x, acc):
-    # Indices run from 0 so that LLVM sees them non-negative (no wraparound selects).
-    for k in range(LANES):
-        acc[k] = -np.inf
-    n = x.shape[0]
-    full = n // LANES
-    for b in range(full):
-        for k in range(LANES):
-            v = x[b * LANES + k]
-            acc[k] = v if v > acc[k] else acc[k]
-    m = acc[0]
-    for k in range(1, LANES):
-        m = acc[k] if acc[k] > m else m
-    for j in range(full * LANES, n):
-        v = x[j]
-        m = v if v > m else m
+def chunk_max(x):
+    """max(x), ignoring NaN entries; −inf for an empty, all −inf or all NaN chunk."""
+    m = cast_like(-np.inf, x[0])
+    for j in range(x.shape[0]):
+        m = _maxnum(m, x[j])
     return m
 
 
 @njit(fastmath=FASTMATH, inline="always")
-def row_lse(row):
-    """(m, s) with logsumexp(row) = m + log(s), m = max(row) in the row's dtype.
+def _has_nan(x):
+    nb = 0
+    for j in range(x.shape[0]):
+        nb += 1 if x[j] != x[j] else 0
+    return nb > 0
 
-    ``m + log(s)`` is NaN or ±inf exactly when the row holds NaN or +inf, or is all −inf
-    (NaN never wins a comparison but reaches the sum through exp; +inf gives inf − inf).
+
+@njit(fastmath=FASTMATH, inline="always")
+def row_lse_t(row):
+    """(m, k, rest, t) for one row.
+
+    ``m`` = max(row) in the row's dtype, ``k`` the number of entries equal to it, ``rest``
+    = Σ exp(z − m) over the others and ``t`` = Σ exp(z − m)·(z − m) (≤ 0; the maxima add
+    0), all float64; logsumexp(row) = m + log(k + rest).  A row holding NaN or +inf gives
+    a NaN ``rest`` and an all −inf row ``k`` = 0: see :func:`lse_log`.
     """
     n = row.shape[0]
+    zero = cast_like(0.0, row[0])
+    one = cast_like(1.0, row[0])
     m = cast_like(-np.inf, row[0])
-    s = 0.0
-    acc = np.empty(LANES, row.dtype)
+    k = 0.0
+    rest = 0.0
+    t = 0.0
     for c0 in range(0, n, CHUNK):
         x = row[c0 : min(c0 + CHUNK, n)]
-        cm = _chunk_max(x, acc)
+        cm = chunk_max(x)
         if cm > m:
-            s = s * math.exp(float(m) - float(cm))
+            if k > 0.0:
+                # Re-centre on the new maximum: every old term (the k old maxima
+                # included) is scaled by f, and each d = z − m drops by δ.
+                delta = float(m) - float(cm)
+                f = math.exp(delta)
+                t = f * (t + delta * (k + rest))
+                rest = (rest + k) * f
+                k = 0.0
             m = cm
-        cs = cast_like(0.0, m)
+        if m == -np.inf:
+            # All entries so far are −inf or NaN: they add nothing, unless NaN.
+            if _has_nan(x):
+                rest = np.nan
+            continue
+        cr = zero
+        ck = zero
+        ct = zero
         for j in range(x.shape[0]):
-            cs += fexp(x[j] - m)
-        s += cs
-    return m, s
+            d = x[j] - m
+            e = fexp(d)
+            top = d == zero
+            cr += zero if top else e
+            ck += one if top else zero
+            # e = 0 where d = −inf (0·−inf would be NaN); NaN d gives NaN in cr anyway.
+            ct += e * d if e > zero else zero
+        rest += float(cr)
+        k += float(ck)
+        t += float(ct)
+    return m, k, rest, t
+
+
+@njit(fastmath=FASTMATH, inline="always")
+def row_lse(row):
+    """(m, k, rest) as in :func:`row_lse_t` (LLVM drops the unused ``t`` after inlining)."""
+    m, k, rest, _ = row_lse_t(row)
+    return m, k, rest
+
+
+@njit(fastmath=FASTMATH, inline="always")
+def lse_log(m, k, rest):
+    """(ok, s, log s) with s = k + rest = Σ exp(z − m); ``ok`` False for a bad row (NaN or
+    +inf entries, or all −inf), whose s and log s are then meaningless."""
+    ok = k > 0.0 and math.isfinite(rest) and math.isfinite(float(m))
+    s = k + rest
+    return ok, s, math.log1p((k - 1.0) + rest) if ok else np.nan

@@ -20,7 +20,7 @@ import numpy as np
 from numba import njit, prange
 
 from ._exp import FASTMATH, cast_like, fexp, flog
-from ._rows import CHUNK, row_lse
+from ._rows import CHUNK, lse_log, row_lse, row_lse_t
 
 __all__ = [
     "cross_entropy_probs",
@@ -117,23 +117,14 @@ def _entropy_logits(z, h):
     nbad = np.zeros(n, np.int64)
     for i in prange(n):
         row = z[i]
-        m, s = row_lse(row)
-        ls = math.log(s)
-        if not math.isfinite(float(m) + ls):
+        # One read: s = Σ e^d and t = Σ e^d·d with d = z − m ≤ 0, then
+        # H = log s − t/s: both parts ≥ 0, nothing cancels, and log s = log1p(s − 1).
+        m, k, rest, t = row_lse_t(row)
+        ok, s, ls = lse_log(m, k, rest)
+        if not ok:
             nbad[i] = _count_bad_logits(row)
             h[i] = np.nan
             continue
-        # H = log s − (1/s) Σ e^d d with d = z − m ≤ 0: both parts ≥ 0, nothing cancels.
-        t = 0.0
-        c = row.shape[0]
-        for c0 in range(0, c, CHUNK):
-            x = row[c0 : min(c0 + CHUNK, c)]
-            ct = cast_like(0.0, m)
-            for j in range(x.shape[0]):
-                d = x[j] - m
-                e = fexp(d)
-                ct += e * d if e > 0 else cast_like(0.0, m)
-            t += float(ct)
         h[i] = ls - t / s
     return nbad
 
@@ -206,21 +197,25 @@ def _kl_logits(zp, zq, out):
     for i in prange(n):
         prow = zp[i]
         qrow = zq[i]
-        mp, sp = row_lse(prow)
-        mq, sq = row_lse(qrow)
-        lsp = float(mp) + math.log(sp)
-        lsq = float(mq) + math.log(sq)
+        mp, kp, rp = row_lse(prow)
+        mq, kq, rq = row_lse(qrow)
+        okp, sp, lsp = lse_log(mp, kp, rp)
+        okq, _, lsq = lse_log(mq, kq, rq)
         nb = 0
-        if not math.isfinite(lsp):
+        if not okp:
             nb += _count_bad_logits(prow)
-        if not math.isfinite(lsq):
+        if not okq:
             nb += _count_bad_logits(qrow)
         nbad[i] = nb
         if nb > 0:
             out[i] = np.nan
             continue
-        # log p − log q = (zp − zq) − (lse_p − lse_q), each difference formed first.
+        # log p − log q = (zp − mp) − (zq − mq) − (log sp − log sq): each difference is
+        # formed from shifted logits, so large logits cancel exactly first.
+        fmp = float(mp)
+        fmq = float(mq)
         dl = lsp - lsq
+        isp = 1.0 / sp
         acc = 0.0
         ninf = 0
         for c0 in range(0, c, CHUNK):
@@ -236,8 +231,9 @@ def _kl_logits(zp, zq, out):
                 if b == -np.inf:
                     ninf += 1
                     continue
-                pv = fexp(a - lsp)
-                part += pv * ((a - b) - dl)
+                da = a - fmp
+                pv = fexp(da) * isp
+                part += pv * ((da - (b - fmq)) - dl)
             acc += part
         out[i] = np.inf if ninf > 0 else max(acc, 0.0)
     return nbad

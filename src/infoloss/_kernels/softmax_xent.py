@@ -13,19 +13,19 @@ smoothing ε and ignored class k::
 
 A term with a_ic = 0 is 0 even where z_ic = −inf; a_ic > 0 at z_ic = −inf gives ℓ_i = +inf
 with a finite gradient.  ``lse − z`` is formed as ``log s − (z − m)`` with m the row
-maximum, so no large numbers cancel.  Each row is read from memory once for the loss; the
+maximum and ``log s = log1p(s − 1)`` from the sum without the maximal term (see
+:mod:`infoloss._kernels._rows`), so no large numbers cancel and the loss at a dominant
+logit keeps its relative accuracy.  Each row is read from memory once for the loss; the
 gradient pass re-reads it from cache and writes the one N×C output.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import njit, prange
 
 from ._exp import FASTMATH, cast_like, fexp
-from ._rows import row_lse
+from ._rows import lse_log, row_lse
 
 __all__ = ["softmax_xent_labels", "softmax_xent_probs"]
 
@@ -48,9 +48,9 @@ def _labels_kernel(z, labels, w, wsum, eps, ignore, has_ignore, grad, has_grad, 
     ec = eps / c
     for i in prange(n):
         row = z[i]
-        m, s = row_lse(row)
-        ls = math.log(s)
-        if not math.isfinite(float(m) + ls):
+        m, k, rest = row_lse(row)
+        ok, s, ls = lse_log(m, k, rest)
+        if not ok:
             nbad[i] = _count_bad_logits(row)
         y = labels[i]
         keep = not (has_ignore and y == ignore)
@@ -92,10 +92,10 @@ def _probs_kernel(z, t, w, eps, ignore, has_ignore, grad, has_grad, scale, loss,
     for i in prange(n):
         row = z[i]
         trow = t[i]
-        m, s = row_lse(row)
-        ls = math.log(s)
+        m, k, rest = row_lse(row)
+        ok, s, ls = lse_log(m, k, rest)
         nb = 0
-        if not math.isfinite(float(m) + ls):
+        if not ok:
             nb = _count_bad_logits(row)
         keep = 1.0 - float(trow[ignore]) if has_ignore else 1.0
         base = eps * keep / c
