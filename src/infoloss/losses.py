@@ -39,6 +39,7 @@ import array_api_compat
 import numpy as np
 
 from ._array import Array, namespace, result, sum_last
+from ._kernels import dispatch
 from ._validate import (
     array_to_numpy,
     check_logits,
@@ -590,6 +591,24 @@ def softmax_cross_entropy(
     _check_return_grad(return_grad)
     if grad_out is not None and not return_grad:
         raise ValueError("`grad_out` needs return_grad=True")
+    if type(logits) is np.ndarray and logits.dtype in (np.float32, np.float64):
+        _check_grad_out(grad_out, tuple(logits.shape), logits.dtype)
+        fast = dispatch.softmax_cross_entropy(
+            logits,
+            targets,
+            axis=axis,
+            weight=weight,
+            label_smoothing=eps,
+            ignore_index=ignore_index,
+            reduction=reduction,
+            return_grad=return_grad,
+            grad_out=grad_out,
+            validate=validate,
+        )
+        if fast is not None:
+            if return_grad:
+                return result(np, fast[0]), fast[1]
+            return result(np, fast)
     xp, z, ax, tg = _prepare_softmax(
         logits, targets, axis=axis, weight=weight, ignore_index=ignore_index, validate=validate
     )

@@ -34,6 +34,7 @@ import numpy as np
 
 from . import _validate
 from ._array import Array, as_float_arrays, namespace, result, sum_last
+from ._kernels import dispatch
 
 __all__ = [
     "conditional_entropy",
@@ -219,6 +220,51 @@ def _prepare(
     return xp, dists
 
 
+def _fast(kind: str, arrays: tuple[Any, ...], **opts: Any) -> Array | None:
+    """The fused-kernel result for large NumPy float inputs (nats), or None.
+
+    The scalar options are checked first so that both paths refuse the same things.
+    """
+    _validate.log_base(opts.pop("base"))
+    if not isinstance(opts["normalize"], bool):
+        raise ValueError(f"`normalize` must be True or False; got {opts['normalize']!r}")
+    if not all(type(a) is np.ndarray for a in arrays):
+        return None
+    kernels: dict[str, Callable[..., Array | None]] = {
+        "entropy": dispatch.entropy,
+        "cross_entropy": dispatch.cross_entropy,
+        "kl": dispatch.kl_divergence,
+        "js": dispatch.js_divergence,
+    }
+    return kernels[kind](*arrays, **opts)
+
+
+def _measure(
+    kind: str,
+    arrays: tuple[Any, ...],
+    rows: Callable[..., Array],
+    *,
+    base: Base,
+    axis: int,
+    form: Form,
+    normalize: bool,
+    validate: bool,
+) -> Array:
+    """Run a measure: the fused kernel where it applies, else ``rows(xp, *dists)``."""
+    opts: dict[str, Any] = {
+        "axis": axis,
+        "form": form,
+        "normalize": normalize,
+        "validate": validate,
+    }
+    fast = _fast(kind, arrays, base=base, **opts)
+    if fast is not None:
+        return result(np, _in_base(np, fast, base))
+    names = ("p", "q")[: len(arrays)]
+    xp, dists = _prepare(arrays, names, **opts)
+    return result(xp, _in_base(xp, rows(xp, *dists), base))
+
+
 def _in_base(xp: Any, value: Array, base: Base) -> Array:
     log_b = _validate.log_base(base)
     return value if log_b is None else value / log_b
@@ -283,6 +329,19 @@ def _mixture(xp: Any, P: _Dist, Q: _Dist) -> _Dist:
         return _Dist(m, _masked_log(xp, m), from_probs=True)
     logm = xp.logaddexp(P.logp, Q.logp) - math.log(2.0)
     return _Dist(m, logm, from_probs=False)
+
+
+def _entropy_rows(xp: Any, P: _Dist) -> Array:
+    return sum_last(xp, _xlogy_neg(xp, P, P))
+
+
+def _cross_entropy_rows(xp: Any, P: _Dist, Q: _Dist) -> Array:
+    return sum_last(xp, _xlogy_neg(xp, P, Q))
+
+
+def _js_rows(xp: Any, P: _Dist, Q: _Dist) -> Array:
+    M = _mixture(xp, P, Q)
+    return (_kl_rows(xp, P, M) + _kl_rows(xp, Q, M)) / 2
 
 
 # --------------------------------------------------------------------------- measures
@@ -400,9 +459,16 @@ def entropy(
     >>> bool(abs(il.cross_entropy(p, q) - (il.entropy(p) + il.kl_divergence(p, q))) < 1e-15)
     True
     """
-    xp, (P,) = _prepare((p,), ("p",), form=form, axis=axis, normalize=normalize, validate=validate)
-    h = sum_last(xp, _xlogy_neg(xp, P, P))
-    return result(xp, _in_base(xp, h, base))
+    return _measure(
+        "entropy",
+        (p,),
+        _entropy_rows,
+        base=base,
+        axis=axis,
+        form=form,
+        normalize=normalize,
+        validate=validate,
+    )
 
 
 @_fill_doc
@@ -449,11 +515,16 @@ def cross_entropy(
     >>> bool(il.cross_entropy(p, q) >= il.entropy(p))  # Gibbs' inequality
     True
     """
-    xp, (P, Q) = _prepare(
-        (p, q), ("p", "q"), form=form, axis=axis, normalize=normalize, validate=validate
+    return _measure(
+        "cross_entropy",
+        (p, q),
+        _cross_entropy_rows,
+        base=base,
+        axis=axis,
+        form=form,
+        normalize=normalize,
+        validate=validate,
     )
-    h = sum_last(xp, _xlogy_neg(xp, P, Q))
-    return result(xp, _in_base(xp, h, base))
 
 
 @_fill_doc
@@ -504,10 +575,16 @@ def kl_divergence(
     >>> float(il.kl_divergence(p, p))
     0.0
     """
-    xp, (P, Q) = _prepare(
-        (p, q), ("p", "q"), form=form, axis=axis, normalize=normalize, validate=validate
+    return _measure(
+        "kl",
+        (p, q),
+        _kl_rows,
+        base=base,
+        axis=axis,
+        form=form,
+        normalize=normalize,
+        validate=validate,
     )
-    return result(xp, _in_base(xp, _kl_rows(xp, P, Q), base))
 
 
 @_fill_doc
@@ -549,12 +626,16 @@ def js_divergence(
     >>> float(il.js_divergence([1.0, 0.0], [0.0, 1.0], base=2))
     1.0
     """
-    xp, (P, Q) = _prepare(
-        (p, q), ("p", "q"), form=form, axis=axis, normalize=normalize, validate=validate
+    return _measure(
+        "js",
+        (p, q),
+        _js_rows,
+        base=base,
+        axis=axis,
+        form=form,
+        normalize=normalize,
+        validate=validate,
     )
-    M = _mixture(xp, P, Q)
-    js = (_kl_rows(xp, P, M) + _kl_rows(xp, Q, M)) / 2
-    return result(xp, _in_base(xp, js, base))
 
 
 @_fill_doc
