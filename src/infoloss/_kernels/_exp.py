@@ -11,10 +11,10 @@ generic kernel source serves both dtypes.
 
 Edges, relied on by the kernels:
 
-- ``fexp(t)`` for ``t`` ≤ 0: exactly 0 for ``t = -inf`` and below the normal range
-  (a flushed term is below the smallest normal number, negligible beside the ≥ 1 sums the
-  kernels form), NaN for NaN.  Arguments are clamped above at ``EXP_HI`` so the result
-  is always finite for finite or +inf input.
+- ``fexp(t)`` for ``t`` ≤ 0 (the kernels pass z − max z): exactly 0 for ``t = -inf``
+  and below ``_LO32``/``_LO64`` (about the smallest normal number: negligible beside the ≥ 1 sums the
+  kernels form), NaN for NaN.  No clamp above: ``t`` > 0 is only passed where the result
+  is discarded, and would be wrong (not merely inexact) beyond about 80.
 - ``flog(x)`` for finite ``x`` > 0, subnormals included; other inputs give meaningless
   finite values, so callers mask them (and count them as bad input) before use.
 
@@ -30,13 +30,11 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic, overload
 
-__all__ = ["EXP_HI", "FASTMATH", "cast_like", "fexp", "flog"]
+__all__ = ["FASTMATH", "cast_like", "fexp", "flog"]
 
 # Safe fast-math flags: no 'nnan'/'ninf' (−inf logits and NaN detection rely on IEEE
 # semantics) and no 'nsz'; reassociation lets LLVM vectorise the reductions.
 FASTMATH = {"contract", "arcp", "reassoc"}
-
-EXP_HI = 80.0
 
 _LN2 = math.log(2.0)
 _INV_LN2 = 1.0 / _LN2
@@ -79,17 +77,16 @@ _LN2_HI32 = np.float32(0.693145751953125)
 _LN2_LO32 = np.float32(1.428606765330187e-06)
 _LN2_HI64 = 0.6931471803691238
 _LN2_LO64 = 1.9082149292705877e-10
-_LO32 = np.float32(-87.0)  # exp(-87) ≈ 1.6e-38 is still a normal float32
-_LO64 = -708.0  # exp(-708) ≈ 3.3e-308 is still a normal float64
-_HI32 = np.float32(EXP_HI)
+# Below these, exp is flushed to 0; above them p·2^n is normal (n ≥ −124 / −1020), so the
+# scaling by 2^n is an integer add to p's exponent field.
+_LO32 = np.float32(-86.0)  # exp(-86) ≈ 4.4e-38
+_LO64 = -707.0  # exp(-707) ≈ 9.0e-308
 
 
 @njit(fastmath=FASTMATH, inline="always")
 def _exp32(t):
-    tc = _LO32 if t < _LO32 else t
-    tc = _HI32 if tc > _HI32 else tc
-    n = np.floor(tc * np.float32(_INV_LN2) + np.float32(0.5))
-    r = (tc - n * _LN2_HI32) - n * _LN2_LO32
+    n = np.floor(t * np.float32(_INV_LN2) + np.float32(0.5))
+    r = (t - n * _LN2_HI32) - n * _LN2_LO32
     # Taylor to degree 7 on |r| ≤ ln2/2: truncation 1e-8, below float32 rounding.
     p = np.float32(1.0 / 5040.0)
     p = p * r + np.float32(1.0 / 720.0)
@@ -99,16 +96,14 @@ def _exp32(t):
     p = p * r + np.float32(0.5)
     p = p * r + np.float32(1.0)
     p = p * r + np.float32(1.0)
-    v = p * _float32((np.int32(n) + np.int32(127)) << np.int32(23))
+    v = _float32(_bits32(p) + (np.int32(n) << np.int32(23)))
     return np.float32(0.0) if t < _LO32 else v
 
 
 @njit(fastmath=FASTMATH, inline="always")
 def _exp64(t):
-    tc = _LO64 if t < _LO64 else t
-    tc = EXP_HI if tc > EXP_HI else tc
-    n = np.floor(tc * _INV_LN2 + 0.5)
-    r = (tc - n * _LN2_HI64) - n * _LN2_LO64
+    n = np.floor(t * _INV_LN2 + 0.5)
+    r = (t - n * _LN2_HI64) - n * _LN2_LO64
     # Taylor to degree 13 on |r| ≤ ln2/2: truncation 2e-17.
     p = 1.0 / 6227020800.0
     p = p * r + 1.0 / 479001600.0
@@ -124,7 +119,7 @@ def _exp64(t):
     p = p * r + 0.5
     p = p * r + 1.0
     p = p * r + 1.0
-    v = p * _float64((np.int64(n) + np.int64(1023)) << np.int64(52))
+    v = _float64(_bits64(p) + (np.int64(n) << np.int64(52)))
     return 0.0 if t < _LO64 else v
 
 
@@ -186,7 +181,7 @@ def _log64(x):
 
 
 def fexp(t):
-    """exp(t) for t ≤ ``EXP_HI``, vectorisable (see the module docstring)."""
+    """exp(t) for t ≤ 0, vectorisable (see the module docstring)."""
     raise NotImplementedError  # only callable from numba code
 
 

@@ -23,7 +23,8 @@ import math
 
 import numpy as np
 from llvmlite import ir
-from numba import njit
+from numba import njit, types
+from numba.core import cgutils
 from numba.extending import intrinsic
 
 from ._exp import FASTMATH, cast_like, fexp
@@ -44,6 +45,33 @@ def _maxnum(typingctx, a, b):
     return a(a, b), codegen
 
 
+@intrinsic
+def _prefetch(typingctx, arr, idx):
+    # A hint (prefetcht0: into L1) for the line holding arr[idx]; idx must be in range.
+    def codegen(context, builder, sig, args):
+        ary = context.make_array(sig.args[0])(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, sig.args[0], ary, [args[1]])
+        i8p = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fn = builder.module.declare_intrinsic(
+            "llvm.prefetch", [i8p], ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
+        )
+        args = [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)]
+        builder.call(fn, args)
+        return context.get_dummy_value()
+
+    return types.none(arr, idx), codegen
+
+
+@njit(fastmath=FASTMATH, inline="always")
+def prefetch_head(row):
+    """Hint the memory system to bring the first chunk of ``row`` into L2."""
+    n = min(row.shape[0], CHUNK)
+    step = max(64 // row.itemsize, 1)
+    for j in range(0, n, step):
+        _prefetch(row, j)
+
+
 @njit(fastmath=FASTMATH, inline="always")
 def chunk_max(x):
     """max(x), ignoring NaN entries; −inf for an empty, all −inf or all NaN chunk."""
@@ -62,23 +90,80 @@ def _has_nan(x):
 
 
 @njit(fastmath=FASTMATH, inline="always")
-def row_lse_t(row):
-    """(m, k, rest, t) for one row.
+def _chunk_sums(x, m):
+    """(Σ e over entries below m, number equal to m, Σ e·d) with d = x − m, e = exp(d)."""
+    zero = cast_like(0.0, m)
+    one = cast_like(1.0, m)
+    cr = zero
+    ck = zero
+    ct = zero
+    for j in range(x.shape[0]):
+        d = x[j] - m
+        e = fexp(d)
+        top = d == zero
+        cr += zero if top else e
+        ck += one if top else zero
+        # e = 0 where d = −inf (0·−inf would be NaN); NaN d gives NaN in cr anyway.
+        ct += e * d if e > zero else zero
+    return cr, ck, ct
+
+
+@njit(fastmath=FASTMATH, inline="always")
+def _chunk_sums_above(x, m):
+    """:func:`_chunk_sums` and the number of entries above m, in one loop; the sums are
+    valid only if that number is 0 (exp(d) of d > 0 may be garbage).  (Counting rather
+    than taking the maximum here: LLVM does not vectorise a loop that mixes a maxnum
+    reduction with sums.)"""
+    zero = cast_like(0.0, m)
+    one = cast_like(1.0, m)
+    cr = zero
+    ck = zero
+    ct = zero
+    ca = zero
+    for j in range(x.shape[0]):
+        d = x[j] - m
+        e = fexp(d)
+        top = d == zero
+        cr += zero if top else e
+        ck += one if top else zero
+        ct += e * d if e > zero else zero
+        ca += one if d > zero else zero
+    return cr, ck, ct, ca
+
+
+@njit(fastmath=FASTMATH, inline="always")
+def row_lse_t(row, nxt):
+    """(m, k, rest, t) for one row; ``nxt`` is the row to be processed next, whose first
+    chunk is prefetched into L1 while this row's last chunk is summed (the first chunk of
+    a row is read in two passes, the maximum and then the sums, so it would otherwise wait
+    for memory with no arithmetic to overlap).
 
     ``m`` = max(row) in the row's dtype, ``k`` the number of entries equal to it, ``rest``
     = Σ exp(z − m) over the others and ``t`` = Σ exp(z − m)·(z − m) (≤ 0; the maxima add
     0), all float64; logsumexp(row) = m + log(k + rest).  A row holding NaN or +inf gives
     a NaN ``rest`` and an all −inf row ``k`` = 0: see :func:`lse_log`.
+
+    Once the row has a maximum, a chunk is first summed against it in one loop that also
+    counts the entries above it (one pass, so the loads from memory overlap the exp
+    arithmetic); only a chunk that raises the maximum has its maximum taken and is summed
+    again, from L1, against the new one.
     """
     n = row.shape[0]
-    zero = cast_like(0.0, row[0])
-    one = cast_like(1.0, row[0])
     m = cast_like(-np.inf, row[0])
     k = 0.0
     rest = 0.0
     t = 0.0
     for c0 in range(0, n, CHUNK):
         x = row[c0 : min(c0 + CHUNK, n)]
+        if c0 + CHUNK >= n:
+            prefetch_head(nxt)  # while the last chunk is summed
+        if m > -np.inf:
+            cr, ck, ct, above = _chunk_sums_above(x, m)
+            if above == 0:
+                rest += float(cr)
+                k += float(ck)
+                t += float(ct)
+                continue
         cm = chunk_max(x)
         if cm > m:
             if k > 0.0:
@@ -95,17 +180,7 @@ def row_lse_t(row):
             if _has_nan(x):
                 rest = np.nan
             continue
-        cr = zero
-        ck = zero
-        ct = zero
-        for j in range(x.shape[0]):
-            d = x[j] - m
-            e = fexp(d)
-            top = d == zero
-            cr += zero if top else e
-            ck += one if top else zero
-            # e = 0 where d = −inf (0·−inf would be NaN); NaN d gives NaN in cr anyway.
-            ct += e * d if e > zero else zero
+        cr, ck, ct = _chunk_sums(x, m)
         rest += float(cr)
         k += float(ck)
         t += float(ct)
@@ -113,9 +188,9 @@ def row_lse_t(row):
 
 
 @njit(fastmath=FASTMATH, inline="always")
-def row_lse(row):
+def row_lse(row, nxt):
     """(m, k, rest) as in :func:`row_lse_t` (LLVM drops the unused ``t`` after inlining)."""
-    m, k, rest, _ = row_lse_t(row)
+    m, k, rest, _ = row_lse_t(row, nxt)
     return m, k, rest
 
 

@@ -119,7 +119,7 @@ def _entropy_logits(z, h):
         row = z[i]
         # One read: s = Σ e^d and t = Σ e^d·d with d = z − m ≤ 0, then
         # H = log s − t/s: both parts ≥ 0, nothing cancels, and log s = log1p(s − 1).
-        m, k, rest, t = row_lse_t(row)
+        m, k, rest, t = row_lse_t(row, z[i + 1] if i + 1 < n else row)
         ok, s, ls = lse_log(m, k, rest)
         if not ok:
             nbad[i] = _count_bad_logits(row)
@@ -197,8 +197,8 @@ def _kl_logits(zp, zq, out):
     for i in prange(n):
         prow = zp[i]
         qrow = zq[i]
-        mp, kp, rp = row_lse(prow)
-        mq, kq, rq = row_lse(qrow)
+        mp, kp, rp = row_lse(prow, zp[i + 1] if i + 1 < n else prow)
+        mq, kq, rq = row_lse(qrow, zq[i + 1] if i + 1 < n else qrow)
         okp, sp, lsp = lse_log(mp, kp, rp)
         okq, _, lsq = lse_log(mq, kq, rq)
         nb = 0

@@ -48,7 +48,7 @@ def _labels_kernel(z, labels, w, wsum, eps, ignore, has_ignore, grad, has_grad, 
     ec = eps / c
     for i in prange(n):
         row = z[i]
-        m, k, rest = row_lse(row)
+        m, k, rest = row_lse(row, z[i + 1] if i + 1 < n else row)
         ok, s, ls = lse_log(m, k, rest)
         if not ok:
             nbad[i] = _count_bad_logits(row)
@@ -92,7 +92,7 @@ def _probs_kernel(z, t, w, eps, ignore, has_ignore, grad, has_grad, scale, loss,
     for i in prange(n):
         row = z[i]
         trow = t[i]
-        m, k, rest = row_lse(row)
+        m, k, rest = row_lse(row, z[i + 1] if i + 1 < n else row)
         ok, s, ls = lse_log(m, k, rest)
         nb = 0
         if not ok:
