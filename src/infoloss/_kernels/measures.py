@@ -40,14 +40,18 @@ def _sum_and_bad(row):
     n = row.shape[0]
     total = 0.0
     nb = 0
+    zero = cast_like(0.0, row[0])
+    one = cast_like(1.0, row[0])
     for c0 in range(0, n, CHUNK):
         x = row[c0 : min(c0 + CHUNK, n)]
-        cs = cast_like(0.0, x[0])
+        cs = zero
+        cb = zero
         for j in range(x.shape[0]):
             v = x[j]
             cs += v
-            nb += 0 if (v >= 0 and v < np.inf) else 1
+            cb += zero if (v >= zero) & (v < np.inf) else one
         total += float(cs)
+        nb += int(cb)
     return total, nb
 
 
@@ -83,18 +87,21 @@ def _entropy_probs(p, normalize, h, rowsum):
             total = 0.0
             hv = 0.0
             nb = 0
+            zero = cast_like(0.0, row[0])
             one = cast_like(1.0, row[0])
             for c0 in range(0, row.shape[0], CHUNK):
                 x = row[c0 : min(c0 + CHUNK, row.shape[0])]
-                cs = cast_like(0.0, x[0])
-                ch = cast_like(0.0, x[0])
+                cs = zero
+                ch = zero
+                cb = zero  # counted in the dtype (exact up to CHUNK): no widening to int64
                 for j in range(x.shape[0]):
                     v = x[j]
                     cs += v
-                    nb += 0 if (v >= 0 and v < np.inf) else 1
-                    ch -= v * flog(v if v > 0 else one)
+                    cb += zero if (v >= zero) & (v < np.inf) else one
+                    ch -= v * flog(v if v > zero else one)
                 total += float(cs)
                 hv += float(ch)
+                nb += int(cb)
             h[i] = hv
         rowsum[i] = total
         nbad[i] = nb
