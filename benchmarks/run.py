@@ -160,6 +160,9 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=7, help="interleaved rounds (≥ 5)")
     ap.add_argument("--tasks", default="ce,ce+grad,entropy")
     ap.add_argument("--dtypes", default="float32,float64")
+    ap.add_argument(
+        "--methods", default="", help="comma-separated subset (x.sum() is always timed)"
+    )
     ap.add_argument("--out", default=str(Path(__file__).parent / "results"))
     args = ap.parse_args()
     shapes = QUICK if args.quick else FULL
@@ -171,6 +174,9 @@ def main() -> None:
             for shape in shapes:
                 x, y = _data(task, shape, dtype, rng)
                 methods = _methods(task, x, y, args.via)
+                if args.methods:
+                    keep = {"x.sum()", *args.methods.split(",")}
+                    methods = {k: f for k, f in methods.items() if k in keep}
                 load0 = _load()
                 times = _rounds(methods, args.repeats)
                 load1 = _load()
