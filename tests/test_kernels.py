@@ -530,3 +530,59 @@ def test_float32_logit_rows_within_a_few_ulp_of_mpmath() -> None:
         assert abs(h[i] - float(ref_h)) <= 4 * eps32 * float(ref_h)
         ref_l = lse - mpmath.mpf(float(z[i, y[i]]))
         assert abs(loss[i] - float(ref_l)) <= 4 * eps32 * float(ref_l)
+
+
+def _edge_rows(dtype: type) -> tuple[np.ndarray, np.ndarray]:
+    """Probability rows with exact zeros, subnormal and tiny entries, and point masses."""
+    rng = _rng()
+    n, c = 64, 512
+    p = rng.dirichlet(np.full(c, 0.3), size=n)
+    q = rng.dirichlet(np.full(c, 0.3), size=n)
+    p[:, :50] = 0.0  # zeros in P (terms are 0 even where Q = 0)
+    q[:, 40:45] = 0.0  # Q = 0 under P > 0 in some rows: +inf for H(P,Q) and D
+    q[:, 10:20] = 0.0
+    tiny = np.finfo(dtype).smallest_subnormal
+    p[::3, 60:70] = tiny * 7  # subnormal probabilities
+    p[5] = 0.0
+    p[5, 100] = 1.0  # a point mass
+    p /= p.sum(axis=1, keepdims=True)
+    q /= q.sum(axis=1, keepdims=True)
+    return p.astype(dtype), q.astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", ["entropy", "cross_entropy", "kl_divergence", "js_divergence"])
+def test_public_edge_rows_fast_equals_slow(dtype: type, name: str) -> None:
+    p, q = _edge_rows(dtype)
+    f = getattr(il, name)
+    args = (p,) if name == "entropy" else (p, q)
+    assert p.size >= D.MIN_SIZE  # the fast path applies
+    fast, slow = _both(f, *args)
+    np.testing.assert_array_equal(np.isinf(fast), np.isinf(slow))
+    assert not np.any(np.isnan(fast))
+    finite = np.isfinite(slow)
+    _close(fast[finite], slow[finite], {np.float32: 2e-5, np.float64: 1e-12}[dtype])
+    if name == "entropy":
+        assert fast[5] == 0.0
+    if name == "js_divergence":
+        assert np.all(np.isfinite(fast))
+
+
+@pytest.mark.parametrize("name", ["entropy", "entropy-logits", "softmax_cross_entropy"])
+def test_public_256k_classes_fast_equals_slow_float32(name: str) -> None:
+    rng = _rng()
+    z = (rng.standard_normal((3, 256_000)) * 4).astype(np.float32)
+    z[1, :1000] = -np.inf
+    if name == "entropy":
+        p = _softmax(z.astype(np.float64)).astype(np.float32)
+        fast, slow = _both(il.entropy, p, normalize=True)
+        exact = il.entropy(p.astype(np.float64), normalize=True)
+    elif name == "entropy-logits":
+        fast, slow = _both(il.entropy, z, form="logits")
+        exact = il.entropy(z.astype(np.float64), form="logits")
+    else:
+        y = np.array([0, 5000, 255_999])
+        fast, slow = _both(softmax_cross_entropy, z, y, reduction="none")
+        exact = softmax_cross_entropy(z.astype(np.float64), y, reduction="none")
+    _close(fast, exact, 1e-6)
+    _close(slow, exact, 1e-6)
