@@ -29,7 +29,7 @@ from numba.extending import intrinsic
 
 from ._exp import FASTMATH, cast_like, fexp
 
-__all__ = ["CHUNK", "lse_log", "row_lse", "row_lse_t"]
+__all__ = ["CHUNK", "count_bad_logits", "lse_log", "row_lse", "row_lse_t"]
 
 CHUNK = 2048
 
@@ -61,6 +61,17 @@ def _prefetch(typingctx, arr, idx):
         return context.get_dummy_value()
 
     return types.none(arr, idx), codegen
+
+
+@njit(fastmath=FASTMATH, inline="always")
+def count_bad_logits(row):
+    """NaN and +inf entries of a row whose log-sum-exp is not finite (all −inf counts 1)."""
+    nb = 0
+    for j in range(row.shape[0]):
+        v = row[j]
+        if v != v or v == np.inf:
+            nb += 1
+    return nb if nb > 0 else 1
 
 
 @njit(fastmath=FASTMATH, inline="always")

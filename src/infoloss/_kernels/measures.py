@@ -20,7 +20,7 @@ import numpy as np
 from numba import njit, prange
 
 from ._exp import FASTMATH, cast_like, fexp, flog
-from ._rows import CHUNK, lse_log, row_lse, row_lse_t
+from ._rows import CHUNK, count_bad_logits, lse_log, row_lse, row_lse_t
 
 __all__ = [
     "cross_entropy_probs",
@@ -108,16 +108,6 @@ def _entropy_probs(p, normalize, h, rowsum):
     return nbad
 
 
-@njit(fastmath=FASTMATH, inline="always")
-def _count_bad_logits(row):
-    nb = 0
-    for j in range(row.shape[0]):
-        v = row[j]
-        if v != v or v == np.inf:
-            nb += 1
-    return nb if nb > 0 else 1  # a row of all −inf counts once
-
-
 @njit(parallel=True, fastmath=FASTMATH, cache=True)
 def _entropy_logits(z, h):
     n = z.shape[0]
@@ -129,7 +119,7 @@ def _entropy_logits(z, h):
         m, k, rest, t = row_lse_t(row, z[i + 1] if i + 1 < n else row)
         ok, s, ls = lse_log(m, k, rest)
         if not ok:
-            nbad[i] = _count_bad_logits(row)
+            nbad[i] = count_bad_logits(row)
             h[i] = np.nan
             continue
         h[i] = ls - t / s
@@ -210,9 +200,9 @@ def _kl_logits(zp, zq, out):
         okq, _, lsq = lse_log(mq, kq, rq)
         nb = 0
         if not okp:
-            nb += _count_bad_logits(prow)
+            nb += count_bad_logits(prow)
         if not okq:
-            nb += _count_bad_logits(qrow)
+            nb += count_bad_logits(qrow)
         nbad[i] = nb
         if nb > 0:
             out[i] = np.nan

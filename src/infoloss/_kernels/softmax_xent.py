@@ -25,20 +25,9 @@ import numpy as np
 from numba import njit, prange
 
 from ._exp import FASTMATH, cast_like, fexp
-from ._rows import lse_log, row_lse
+from ._rows import count_bad_logits, lse_log, row_lse
 
 __all__ = ["softmax_xent_labels", "softmax_xent_probs"]
-
-
-@njit(fastmath=FASTMATH, inline="always")
-def _count_bad_logits(row):
-    # Only called for rows whose log-sum-exp is not finite.
-    nb = 0
-    for j in range(row.shape[0]):
-        v = row[j]
-        if v != v or v == np.inf:
-            nb += 1
-    return nb if nb > 0 else 1  # a row of all −inf counts once
 
 
 @njit(parallel=True, fastmath=FASTMATH, cache=True)
@@ -51,7 +40,7 @@ def _labels_kernel(z, labels, w, wsum, eps, ignore, has_ignore, grad, has_grad, 
         m, k, rest = row_lse(row, z[i + 1] if i + 1 < n else row)
         ok, s, ls = lse_log(m, k, rest)
         if not ok:
-            nbad[i] = _count_bad_logits(row)
+            nbad[i] = count_bad_logits(row)
         y = labels[i]
         keep = not (has_ignore and y == ignore)
         li = 0.0
@@ -96,7 +85,7 @@ def _probs_kernel(z, t, w, eps, ignore, has_ignore, grad, has_grad, scale, loss,
         ok, s, ls = lse_log(m, k, rest)
         nb = 0
         if not ok:
-            nb = _count_bad_logits(row)
+            nb = count_bad_logits(row)
         keep = 1.0 - float(trow[ignore]) if has_ignore else 1.0
         base = eps * keep / c
         big_a = 0.0
