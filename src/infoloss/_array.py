@@ -17,10 +17,10 @@ import numpy as np
 __all__ = [
     "Array",
     "as_float_arrays",
-    "finfo_eps",
     "is_numpy",
     "namespace",
     "result",
+    "sum_last",
 ]
 
 Array = Any  # an array of any array-API library
@@ -76,10 +76,6 @@ def as_float_arrays(xp: Any, *arrays: Any, names: tuple[str, ...]) -> list[Array
         dtype = xp.result_type(*(a.dtype for a in out))
         out = [a if a.dtype == dtype else xp.astype(a, dtype) for a in out]
     return out
-
-
-def finfo_eps(xp: Any, dtype: Any) -> float:
-    return float(xp.finfo(dtype).eps)
 
 
 def result(xp: Any, value: Array) -> Array:

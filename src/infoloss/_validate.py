@@ -15,7 +15,6 @@ from ._array import Array
 __all__ = [
     "FORMS",
     "REDUCTIONS",
-    "check_base",
     "check_form",
     "check_log_probs",
     "check_logits",
@@ -59,9 +58,6 @@ def log_base(base: float | str | None) -> float | None:
     return None if base == math.e else math.log(base)
 
 
-check_base = log_base
-
-
 def check_form(form: str) -> str:
     if form not in FORMS:
         raise ValueError(f"`form` must be one of {FORMS}; got {form!r}")
@@ -94,7 +90,7 @@ def _first_bad(xp: Any, mask: Array) -> str:
         import numpy as np
 
         idx = np.argwhere(np.asarray(array_to_numpy(xp, mask)))
-        if idx.size:
+        if idx.size and idx.shape[1]:
             return f" (first at index {tuple(int(i) for i in idx[0])})"
     except Exception:
         return ""
