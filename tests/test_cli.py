@@ -128,3 +128,58 @@ def test_console_script_runs_and_is_light():
         check=False,
     )
     assert (done.returncode, done.stdout) == (0, "entropy (bits): 1.0\n")
+
+
+def test_lab_train_from_the_command_line(tmp_path):
+    pytest.importorskip("sklearn")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 3))
+    y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype(int)
+    path = tmp_path / "tiny.csv"
+    rows = ["a,b,c,label"] + [
+        f"{r[0]},{r[1]},{r[2]},{t}" for r, t in zip(x.tolist(), y, strict=True)
+    ]
+    path.write_text("\n".join(rows) + "\n")
+    argv = [
+        "lab",
+        "train",
+        "--dataset",
+        str(path),
+        "--losses",
+        "ce,mse",
+        "--seeds",
+        "2",
+        "--epochs",
+        "5",
+        "--no-progress",
+    ]
+    code, text = run([*argv, "--json"])
+    assert code == 0
+    payload = json.loads(text)
+    from infoloss import lab
+
+    direct = lab.train(str(path), losses=["ce", "mse"], seeds=2, epochs=5)
+    assert payload == json.loads(json.dumps(direct, default=float))
+    code, table = run(argv)
+    assert code == 0
+    assert table.strip() == lab.train_table(direct).strip()
+
+
+def test_lab_train_missing_file_is_one_line(capsys):
+    pytest.importorskip("sklearn")
+    code, _ = run(["lab", "train", "--dataset", "no-such.csv", "--no-progress"])
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "no-such.csv" in err
+
+
+def test_demo_from_the_command_line(tmp_path):
+    pytest.importorskip("matplotlib")
+    code, text = run(["demo", "--quick", "--no-progress", "--out", str(tmp_path / "r")])
+    assert code == 0
+    assert (tmp_path / "r" / "index.html").is_file()
+    results = json.loads((tmp_path / "r" / "results.json").read_text())
+    from infoloss import lab
+
+    assert lab.summary_table(results) in text
