@@ -128,7 +128,7 @@ def fig_gradients(gc: Mapping[str, Any]) -> str:
         d = gc[f"y{y}"]
         edge = d["below_1pct_from"]
         for col, (kind, unit) in enumerate(
-            (("", "L  (cross-entropy in nats; squared error unitless)"), ("grad_", "∂L/∂z"))
+            (("", "loss L [nats for cross-entropy]"), ("grad_", "∂L/∂z"))
         ):
             ax = axes[row, col]
             for name, key in (("bce", "ce"), ("bse", "se")):
