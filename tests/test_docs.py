@@ -37,3 +37,13 @@ def test_api_reference_lists_every_public_name():
     text = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
     missing = [n for n in infoloss.__all__ if n != "__version__" and f"### `{n}`" not in text]
     assert missing == []
+
+
+def test_guide_examples():
+    failures, tried = doctest.testfile(
+        str(ROOT / "docs" / "guide.md"),
+        module_relative=False,
+        optionflags=doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS,
+    )
+    assert tried > 20
+    assert failures == 0
