@@ -101,28 +101,10 @@ def _has_nan(x):
 
 
 @njit(fastmath=FASTMATH, inline="always")
-def _chunk_sums(x, m):
-    """(Σ e over entries below m, number equal to m, Σ e·d) with d = x − m, e = exp(d)."""
-    zero = cast_like(0.0, m)
-    one = cast_like(1.0, m)
-    cr = zero
-    ck = zero
-    ct = zero
-    for j in range(x.shape[0]):
-        d = x[j] - m
-        e = fexp(d)
-        top = d == zero
-        cr += zero if top else e
-        ck += one if top else zero
-        # e = 0 where d = −inf (0·−inf would be NaN); NaN d gives NaN in cr anyway.
-        ct += e * d if e > zero else zero
-    return cr, ck, ct
-
-
-@njit(fastmath=FASTMATH, inline="always")
 def _chunk_sums_above(x, m):
-    """:func:`_chunk_sums` and the number of entries above m, in one loop; the sums are
-    valid only if that number is 0 (exp(d) of d > 0 may be garbage).  (Counting rather
+    """(Σ e over entries below m, number equal to m, Σ e·d) with d = x − m, e = exp(d),
+    and the number of entries above m, in one loop; the sums are valid only if that
+    number is 0 (exp(d) of d > 0 may be garbage).  (Counting rather
     than taking the maximum here: LLVM does not vectorise a loop that mixes a maxnum
     reduction with sums.)"""
     zero = cast_like(0.0, m)
@@ -137,9 +119,18 @@ def _chunk_sums_above(x, m):
         top = d == zero
         cr += zero if top else e
         ck += one if top else zero
+        # e = 0 where d = −inf (0·−inf would be NaN); NaN d gives NaN in cr anyway.
         ct += e * d if e > zero else zero
         ca += one if d > zero else zero
     return cr, ck, ct, ca
+
+
+@njit(fastmath=FASTMATH, inline="always")
+def _chunk_sums(x, m):
+    """(Σ e over entries below m, number equal to m, Σ e·d) with d = x − m, e = exp(d),
+    for a chunk whose maximum is m (LLVM drops the unused count after inlining)."""
+    cr, ck, ct, _ = _chunk_sums_above(x, m)
+    return cr, ck, ct
 
 
 @njit(fastmath=FASTMATH, inline="always")
