@@ -67,7 +67,7 @@ def _methods(task: str, x: np.ndarray, y: np.ndarray, via: str) -> dict[str, Cal
     import scipy.stats as st
 
     import infoloss as il
-    from infoloss._kernels import dispatch
+    from infoloss._backends.numba import dispatch
     from infoloss.losses import softmax_cross_entropy
 
     out: dict[str, Callable[[], Any]] = {"x.sum()": x.sum}

@@ -13,8 +13,8 @@ import pytest
 pytest.importorskip("numba")
 
 import infoloss as il
-from infoloss import _kernels as K
-from infoloss._kernels import dispatch as D
+from infoloss._backends import numba as K
+from infoloss._backends.numba import dispatch as D
 from infoloss.losses import softmax_cross_entropy
 
 DTYPES = [np.float32, np.float64]
@@ -56,7 +56,7 @@ def _close(a: np.ndarray, b: np.ndarray, rtol: float, atol: float = 0.0) -> None
 
 def test_import_does_not_import_numba() -> None:
     code = (
-        "import sys, infoloss, infoloss._kernels, infoloss._kernels.dispatch; "
+        "import sys, infoloss, infoloss._backends.numba, infoloss._backends.numba.dispatch; "
         "assert 'numba' not in sys.modules, 'numba imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

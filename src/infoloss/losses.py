@@ -39,7 +39,7 @@ import array_api_compat
 import numpy as np
 
 from ._array import Array, namespace, result, sum_last
-from ._kernels import dispatch
+from ._backends.numba import dispatch
 from ._validate import (
     array_to_numpy,
     check_logits,

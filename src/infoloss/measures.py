@@ -34,7 +34,7 @@ import numpy as np
 
 from . import _validate
 from ._array import Array, as_float_arrays, namespace, result, sum_last
-from ._kernels import dispatch
+from ._backends.numba import dispatch
 
 __all__ = [
     "conditional_entropy",

@@ -14,7 +14,7 @@ smoothing ε and ignored class k::
 A term with a_ic = 0 is 0 even where z_ic = −inf; a_ic > 0 at z_ic = −inf gives ℓ_i = +inf
 with a finite gradient.  ``lse − z`` is formed as ``log s − (z − m)`` with m the row
 maximum and ``log s = log1p(s − 1)`` from the sum without the maximal term (see
-:mod:`infoloss._kernels._rows`), so no large numbers cancel and the loss at a dominant
+:mod:`infoloss._backends.numba._rows`), so no large numbers cancel and the loss at a dominant
 logit keeps its relative accuracy.  Each row is read from memory once for the loss; the
 gradient pass re-reads it from cache and writes the one N×C output.
 """

@@ -1,0 +1,1 @@
+"""Implementations the pipeline selects from: the fused numba kernels (``numba``)."""

@@ -1,0 +1,116 @@
+"""The numba backend: fused CPU kernels that read the data once, with no N×C temporaries.
+
+Importing this package does not import numba; each kernel module is imported, and each
+kernel compiled (``cache=True``, so once per machine), on first use.  The pipeline
+(:mod:`infoloss.measures`, :mod:`infoloss.losses`) parses options, converts arrays and
+selects this backend for NumPy-viewable CPU float32/float64 data; the kernels neither
+parse options nor raise on bad data: they *count* it, and the one validator
+(:mod:`infoloss._validate`) turns the counts into the error.
+
+Switches: ``INFOLOSS_DISABLE_KERNELS=1`` in the environment turns the kernels off;
+``with use_kernels(False): ...`` does so for a block (per thread), and
+``use_kernels(True)`` turns them back on (unless numba is missing).
+
+Contract (every array 2-D or 3-D NumPy, float32 or float64, any strides; arguments of one
+call share a dtype; every returned value is float64, in nats; results are named tuples)::
+
+    measure_rows(kind, xs, forms, normalize) -> MeasureRows(value, stats)
+        kind: "entropy" | "cross_entropy" | "kl" | "js"; xs: one (N, C) array for
+        "entropy", two for the others; forms: one of "probs", "log_probs", "logits" per
+        array; normalize: renormalise probs / log_probs rows (logits always are).
+    joint_rows(kind, x, form, normalize) -> MeasureRows(value, stats)
+        kind: "joint_entropy" | "conditional_entropy" | "mutual_information"; x (N, X, Y):
+        tables P(x, y) normalised over the last two axes together; H(Y | X), I(X; Y).
+
+    MeasureRows.value  (N,) per-row value; NaN in a row whose argument has bad entries.
+    MeasureRows.stats  one ArgStats per array argument, in order:
+    ArgStats.nbad      entries that are bad for the form: NaN, +inf, and for "probs"
+                       negative; for "logits" also each row that is entirely -inf.
+    ArgStats.log_mass  (N,) log of each row's total mass: log Σ p for "probs", logsumexp
+                       for "log_probs" and "logits"; -inf for a row with no mass.  The
+                       validator checks |expm1(log_mass)| against the tolerance (when not
+                       normalising) or log_mass > -inf (when normalising).
+
+Softmax cross-entropy (see :mod:`.softmax` for the loss's definition): a forward that
+returns per-sample values plus what the backward needs, a backward, and the fused pair
+for a gradient buffer the caller does not own::
+
+    xent_forward(z, target, weight, smoothing, ignore_index) -> XentForward
+        XentForward(loss (N,), lse (N,), sample_weight (N,), nbad, target_stats)
+    xent_backward(z, target, weight, smoothing, ignore_index, lse, upstream, out) -> None
+        writes upstream_i · ∂ℓ_i/∂z_i into out (N, C); upstream (N,) float64
+    xent_fused(z, target, weight, smoothing, ignore_index, out, scale) -> XentForward
+        forward and ``scale · ∂ℓ_i/∂z_i`` into ``out`` in one pass (``out`` fresh memory)
+
+``target`` is int64 labels (N,) or float probabilities (N, C) of the logits' dtype;
+``weight`` None or C float64 >= 0; ``ignore_index`` None or an int.  ``target_stats`` is
+an ArgStats for probability targets (None for labels); ``nbad`` counts bad logits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import importlib
+import importlib.util
+import os
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+__all__ = [
+    "cross_entropy_probs",
+    "enabled",
+    "entropy_logits",
+    "entropy_probs",
+    "js_probs",
+    "kl_logits",
+    "kl_probs",
+    "softmax_xent_labels",
+    "softmax_xent_probs",
+    "use_kernels",
+]
+
+_HOME = {
+    "cross_entropy_probs": "measures",
+    "entropy_logits": "measures",
+    "entropy_probs": "measures",
+    "js_probs": "measures",
+    "kl_logits": "measures",
+    "kl_probs": "measures",
+    "softmax_xent_labels": "softmax_xent",
+    "softmax_xent_probs": "softmax_xent",
+}
+
+_state = threading.local()
+
+
+@functools.cache
+def _numba_available() -> bool:
+    return importlib.util.find_spec("numba") is not None
+
+
+def enabled() -> bool:
+    """True when the kernels will be used: numba is installed and nothing turned them off."""
+    flag = getattr(_state, "flag", None)
+    if flag is None:
+        flag = os.environ.get("INFOLOSS_DISABLE_KERNELS", "").strip() not in ("1", "true", "yes")
+    return bool(flag) and _numba_available()
+
+
+@contextlib.contextmanager
+def use_kernels(flag: bool) -> Iterator[None]:
+    """Force the kernels on (``True``) or off (``False``) in this thread for a block."""
+    old = getattr(_state, "flag", None)
+    _state.flag = bool(flag)
+    try:
+        yield
+    finally:
+        _state.flag = old
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOME:
+        module = importlib.import_module(f".{_HOME[name]}", __name__)
+        return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
