@@ -92,6 +92,13 @@ def test_joint_table_from_file(tmp_path):
         (["js", "--p", "0.5,0.5", "--q", "0.2,0.3,0.5"], "do not broadcast"),
         (["lab"], "choose a command"),
         (["nonsense"], "invalid choice"),
+        (["kl", "--p", "-", "--q", "-"], "only one of --p and --q"),
+        (["entropy", "0.5", "0.6"], "pass --normalize to"),
+        (["kl", "--p", "0.5,,0.5", "--q", "0.5,0.5"], "empty value at position 2"),
+        (["kl", "--p", "0.5,0.5", "--q", "0.5,x"], "is not a number"),
+        (["loss", "softmax-ce", "--logits", "1,2", "--targets", "-", "--logits", "-"], "only one"),
+        (["loss", "nonsense", "--logits", "1", "--targets", "0"], "invalid choice"),
+        (["entropy", "--form", "logits", "-inf", "-inf"], "no probability mass"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(argv, message, capsys):
@@ -183,3 +190,292 @@ def test_demo_from_the_command_line(tmp_path):
     from infoloss import lab
 
     assert lab.summary_table(results) in text
+
+
+# ------------------------------------------------------------------ input, as a careful user types it
+
+
+def test_negative_numbers_inline():
+    code, text = run(["entropy", "--form", "logits", "2", "-1e3", "-inf", "--json"])
+    assert code == 0
+    expected = il.entropy([2.0, -1e3, -np.inf], form="logits")
+    assert json.loads(text)["values"] == [float(expected)]
+    code, text = run(["kl", "--p", "-1,2,-.5", "--q", "-3,0,1", "--form", "logits", "--json"])
+    assert code == 0
+    expected = il.kl_divergence([-1.0, 2.0, -0.5], [-3.0, 0.0, 1.0], form="logits")
+    assert json.loads(text)["values"] == [float(expected)]
+    # An outcome that Q's logits rule out (−∞) but P allows: D(P‖Q) = +∞.
+    code, text = run(["kl", "--p", "-1,2", "--q", "-inf,0", "--form", "logits", "--json"])
+    assert (code, json.loads(text)["values"]) == (0, ["inf"])
+
+
+def test_p_and_q_in_different_forms():
+    code, text = run(
+        ["cross-entropy", "--p", "1,0,0", "--q", "2,-1,0.5", "--q-form", "logits", "--json"]
+    )
+    assert code == 0
+    expected = il.cross_entropy([1.0, 0.0, 0.0], [2.0, -1.0, 0.5], form=("probs", "logits"))
+    assert json.loads(text)["values"] == [float(expected)]
+    # --p-form overrides --form for P only.
+    code, text = run(
+        ["kl", "--p", "0,-1", "--q", "0.3,0.7", "--form", "probs", "--p-form", "logits", "--json"]
+    )
+    assert code == 0
+    expected = il.kl_divergence([0.0, -1.0], [0.3, 0.7], form=("logits", "probs"))
+    assert json.loads(text)["values"] == [float(expected)]
+
+
+def test_csv_header_is_recognised(tmp_path):
+    path = tmp_path / "rows.csv"
+    path.write_text("heads,tails\n0.5,0.5\n0.9,0.1\n")
+    code, text = run(["entropy", "--file", str(path), "--json"])
+    assert code == 0
+    assert json.loads(text)["values"] == il.entropy([[0.5, 0.5], [0.9, 0.1]]).tolist()
+
+
+def test_a_header_after_data_is_an_error(tmp_path, capsys):
+    path = tmp_path / "rows.csv"
+    path.write_text("0.5,0.5\nheads,tails\n")
+    assert main(["entropy", "--file", str(path)], out=io.StringIO()) == 2
+    assert "line 2: non-numeric value 'heads'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("content", ["0.5,,0.5\n", "0.5,0.5,\n", "a,b\n0.5,0.5\n,1\n"])
+def test_an_empty_cell_is_an_error_not_dropped(tmp_path, capsys, content):
+    path = tmp_path / "rows.csv"
+    path.write_text(content)
+    assert main(["entropy", "--file", str(path)], out=io.StringIO()) == 2
+    err = capsys.readouterr().err
+    assert "empty cell in column" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_utf8_byte_order_mark_is_accepted(tmp_path, monkeypatch):
+    path = tmp_path / "rows.csv"
+    path.write_bytes("\ufeffp,q\n0.25,0.75\n".encode())
+    code, text = run(["entropy", "--file", str(path), "--base", "2", "--json"])
+    assert code == 0
+    assert json.loads(text)["values"] == [float(il.entropy([0.25, 0.75], base=2))]
+    jpath = tmp_path / "rows.json"
+    jpath.write_bytes("\ufeff[0.25, 0.75]".encode())
+    code, text = run(["entropy", "--file", str(jpath), "--base", "2", "--json"])
+    assert code == 0
+    assert json.loads(text)["values"] == [float(il.entropy([0.25, 0.75], base=2))]
+    code, text = run(
+        ["entropy", "--file", "-", "--base", "2", "--json"],
+        stdin="\ufeff0.25,0.75\n",
+        monkeypatch=monkeypatch,
+    )
+    assert code == 0
+    assert json.loads(text)["values"] == [float(il.entropy([0.25, 0.75], base=2))]
+
+
+def test_complex_npy_is_one_line(tmp_path, capsys):
+    path = tmp_path / "z.npy"
+    np.save(path, np.array([0.5 + 0j, 0.5 + 0j]))
+    assert main(["entropy", "--file", str(path)], out=io.StringIO()) == 2
+    err = capsys.readouterr().err
+    assert "complex" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+# ------------------------------------------------------------------ losses
+
+
+def test_loss_softmax_ce_with_labels_and_gradient():
+    code, text = run(
+        ["loss", "softmax-ce", "--logits", "2,-1,0.5", "--targets", "0", "--grad", "--json"]
+    )
+    assert code == 0
+    payload = json.loads(text)
+    value, grad = il.softmax_cross_entropy(
+        np.array([[2.0, -1.0, 0.5]]), np.array([0]), return_grad=True
+    )
+    assert payload["values"] == [float(value)]
+    assert payload["grad"] == np.asarray(grad).ravel().tolist()
+    assert payload["grad_shape"] == [1, 3]
+    assert payload["unit"] == "nats"
+    code, table = run(["loss", "softmax-ce", "--logits", "2,-1,0.5", "--targets", "0", "--grad"])
+    assert code == 0
+    assert table.splitlines()[0].endswith(f"(nats): {float(value)!r}")
+    assert table.splitlines()[-1].split() == [repr(float(g)) for g in np.ravel(grad)]
+
+
+def test_loss_with_target_probabilities_and_options():
+    argv = ["loss", "softmax-ce", "--logits", "2,-1,0.5", "--targets", "0.8,0.1,0.1"]
+    code, text = run([*argv, "--label-smoothing", "0.1", "--json"])
+    assert code == 0
+    expected = il.softmax_cross_entropy(
+        np.array([[2.0, -1.0, 0.5]]), np.array([[0.8, 0.1, 0.1]]), label_smoothing=0.1
+    )
+    assert json.loads(text)["values"] == [float(expected)]
+
+
+@pytest.mark.parametrize(
+    ("name", "func"),
+    [
+        ("softmax-ce", "softmax_cross_entropy"),
+        ("softmax-se", "softmax_squared_error"),
+        ("logit-se", "logit_squared_error"),
+    ],
+)
+def test_softmax_losses_from_files(tmp_path, name, func):
+    rng = np.random.default_rng(1)
+    logits = rng.normal(size=(5, 4)) * 3
+    labels = np.array([0, 3, 1, 1, 2])
+    np.save(tmp_path / "z.npy", logits)
+    (tmp_path / "y.csv").write_text("label\n" + "\n".join(map(str, labels)) + "\n")
+    code, text = run(
+        [
+            "loss",
+            name,
+            "--logits",
+            str(tmp_path / "z.npy"),
+            "--targets",
+            str(tmp_path / "y.csv"),
+            "--reduction",
+            "none",
+            "--json",
+        ]
+    )
+    assert code == 0
+    expected = getattr(il, func)(logits, labels, reduction="none")
+    assert json.loads(text)["values"] == np.asarray(expected).tolist()
+
+
+@pytest.mark.parametrize(
+    ("name", "func"),
+    [("sigmoid-bce", "sigmoid_binary_cross_entropy"), ("sigmoid-se", "sigmoid_squared_error")],
+)
+def test_sigmoid_losses_inline(name, func):
+    code, text = run(
+        ["loss", name, "--logits", "-3,2,-1e3", "--targets", "1,0,0", "--grad", "--json"]
+    )
+    assert code == 0
+    payload = json.loads(text)
+    value, grad = getattr(il, func)(
+        np.array([-3.0, 2.0, -1e3]), np.array([1.0, 0.0, 0.0]), return_grad=True
+    )
+    assert payload["values"] == [float(value)]
+    assert payload["grad"] == np.asarray(grad).tolist()
+
+
+def test_loss_errors_are_one_line(capsys):
+    code = main(["loss", "softmax-ce", "--logits", "2,-1,0.5", "--targets", "3"], out=io.StringIO())
+    assert code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err
+
+
+# ------------------------------------------------------------------ pipes and signals
+
+
+def test_closed_pipe_is_one_line_and_exit_141(tmp_path):
+    path = tmp_path / "many.csv"
+    path.write_text("\n".join(["0.5"] * 40_000) + "\n")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "infoloss", "self-information", "--file", str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()
+    with proc.stderr:
+        err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141
+    assert err.count("\n") == 1, err
+    assert "broken pipe" in err
+    assert "Traceback" not in err
+
+
+def test_ctrl_c_is_one_line_and_exit_130(monkeypatch, capsys):
+    import infoloss.cli as cli
+
+    def interrupted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_run_measure", interrupted)
+    assert main(["entropy", "0.5", "0.5"], out=io.StringIO()) == 130
+    assert capsys.readouterr().err == "infoloss: interrupted\n"
+
+
+def test_ctrl_c_in_a_real_process(tmp_path):
+    import signal
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "infoloss", "entropy", "--file", "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    # Wait until the command is blocked reading standard input, past start-up.
+    time.sleep(3)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.decode() == "infoloss: interrupted\n"
+
+
+# ------------------------------------------------------------------ the explorer
+
+
+def test_explore_writes_one_small_page(tmp_path):
+    out = tmp_path / "sub" / "explore.html"
+    code, text = run(["explore", "--out", str(out)])
+    assert code == 0
+    assert out.is_file()
+    assert str(out) in text
+    size = out.stat().st_size
+    assert size < 1_000_000
+    page = out.read_text(encoding="utf-8")
+    assert "<script src" not in page
+    assert "http://" not in page.replace("http://www.w3.org/2000/svg", "")
+    assert "https://" not in page
+
+
+def test_explore_embeds_results_beside_it(tmp_path):
+    results = {
+        "meta": {"seed": 3, "quick": True, "infoloss_version": "x"},
+        "training": {
+            "iris": {
+                "linear": {
+                    "losses": {
+                        "ce": {"lr": 1.0, "final_test_acc_mean": 0.9, "final_test_acc_std": 0.01}
+                    }
+                }
+            }
+        },
+    }
+    (tmp_path / "results.json").write_text(json.dumps(results))
+    code, _ = run(["explore", "--out", str(tmp_path / "explore.html")])
+    assert code == 0
+    page = (tmp_path / "explore.html").read_text(encoding="utf-8")
+    assert '"seed": 3' in page
+
+
+def test_explore_bad_results_is_one_line(tmp_path, capsys):
+    bad = tmp_path / "results.json"
+    bad.write_text("{}")
+    code, _ = run(["explore", "--out", str(tmp_path / "e.html"), "--results", str(bad)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "not the lab's results.json" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_explore_open_calls_the_browser(tmp_path, monkeypatch, capsys):
+    import webbrowser
+
+    opened = []
+    monkeypatch.setattr(webbrowser, "open", lambda url: opened.append(url) or True)
+    code, _ = run(["explore", "--out", str(tmp_path / "e.html"), "--open"])
+    assert code == 0
+    assert opened == [(tmp_path / "e.html").resolve().as_uri()]
+    monkeypatch.setattr(webbrowser, "open", lambda url: False)
+    code, _ = run(["explore", "--out", str(tmp_path / "e.html"), "--open"])
+    assert code == 0
+    assert "could not open a browser" in capsys.readouterr().err

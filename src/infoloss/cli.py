@@ -2,14 +2,19 @@
 
 Thin commands over the library: read distributions (numbers on the command line, or rows of
 a CSV, ``.npy`` or JSON file, or standard input), call one function, print a table or JSON.
-Bad input prints one line to standard error and exits with status 2.
+Bad input prints one line to standard error and exits with status 2; a closed output pipe
+exits 141 and Ctrl-C 130, each with one line and no traceback.
 
 Examples::
 
     infoloss entropy 0.5 0.5 --base 2
+    infoloss entropy --form logits 2 -1e3 -inf
     infoloss kl --p 0.5,0.5 --q 0.9,0.1
+    infoloss cross-entropy --p 1,0,0 --q 2,-1,0.5 --q-form logits
     infoloss entropy --file rows.csv --json
     cat rows.json | infoloss cross-entropy --p - --q q.npy --format json
+    infoloss loss softmax-ce --logits 2,-1,0.5 --targets 0 --grad
+    infoloss explore --open
     infoloss demo
     infoloss lab train --dataset digits --model mlp --losses ce,mse
 """
@@ -20,6 +25,8 @@ import argparse
 import io
 import json
 import math
+import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -27,41 +34,74 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from . import __version__, measures
+import infoloss as il
 
 __all__ = ["main"]
 
 EXIT_BAD_INPUT = 2
+#: 128 + SIGINT and 128 + SIGPIPE, as a shell reports a process those signals end.
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
 
-_ONE: dict[str, tuple[Callable[..., Any], str]] = {
-    "entropy": (measures.entropy, "entropy"),
-    "perplexity": (measures.perplexity, "perplexity"),
-    "self-information": (measures.self_information, "self-information"),
-    "joint-entropy": (measures.joint_entropy, "joint entropy"),
-    "conditional-entropy": (measures.conditional_entropy, "conditional entropy H(Y|X)"),
-    "mutual-information": (measures.mutual_information, "mutual information"),
+# Each command names its library function; it is looked up when the command runs.
+_ONE: dict[str, tuple[str, str]] = {
+    "entropy": ("entropy", "entropy"),
+    "perplexity": ("perplexity", "perplexity"),
+    "self-information": ("self_information", "self-information"),
+    "joint-entropy": ("joint_entropy", "joint entropy"),
+    "conditional-entropy": ("conditional_entropy", "conditional entropy H(Y|X)"),
+    "mutual-information": ("mutual_information", "mutual information"),
 }
-_TWO: dict[str, tuple[Callable[..., Any], str]] = {
-    "cross-entropy": (measures.cross_entropy, "cross-entropy H(P,Q)"),
-    "kl": (measures.kl_divergence, "KL divergence D(P||Q)"),
-    "js": (measures.js_divergence, "Jensen-Shannon divergence"),
+_TWO: dict[str, tuple[str, str]] = {
+    "cross-entropy": ("cross_entropy", "cross-entropy H(P,Q)"),
+    "kl": ("kl_divergence", "KL divergence D(P||Q)"),
+    "js": ("js_divergence", "Jensen-Shannon divergence"),
 }
 _TABLES = ("joint-entropy", "conditional-entropy", "mutual-information")
 _NO_BASE = ("perplexity",)
+#: ``infoloss loss NAME``: the library function, whether the logits are rows of classes.
+_LOSSES: dict[str, tuple[str, bool, str]] = {
+    "softmax-ce": ("softmax_cross_entropy", True, "softmax cross-entropy"),
+    "softmax-se": ("softmax_squared_error", True, "squared error on softmax probabilities"),
+    "logit-se": ("logit_squared_error", True, "squared error on logits"),
+    "sigmoid-bce": ("sigmoid_binary_cross_entropy", False, "sigmoid binary cross-entropy"),
+    "sigmoid-se": ("sigmoid_squared_error", False, "squared error on sigmoid probabilities"),
+}
+_FORMS = ("probs", "log_probs", "logits")
 
 
 class InputError(ValueError):
     """Bad input from the command line or a file."""
 
 
+def _library(name: str) -> Callable[..., Any]:
+    func: Callable[..., Any] = getattr(il, name)
+    return func
+
+
 # ------------------------------------------------------------------------- reading
 
 
-def _parse_numbers(text: str, what: str) -> np.ndarray:
+def _number(token: str, what: str) -> float:
     try:
-        return np.array([float(t) for t in text.replace(",", " ").split()], dtype=np.float64)
+        return float(token)
     except ValueError:
-        raise InputError(f"{what}: expected numbers separated by commas, got {text!r}") from None
+        raise InputError(f"{what}: {token!r} is not a number") from None
+
+
+def _split_fields(line: str) -> list[str]:
+    """Comma-separated when the line has a comma (empty fields kept), else on whitespace."""
+    if "," in line:
+        return [f.strip() for f in line.split(",")]
+    return line.split()
+
+
+def _parse_numbers(text: str, what: str) -> np.ndarray:
+    fields = _split_fields(text.strip())
+    for col, field in enumerate(fields, start=1):
+        if not field:
+            raise InputError(f"{what}: empty value at position {col} in {text!r}")
+    return np.array([_number(f, what) for f in fields], dtype=np.float64)
 
 
 def _read_source(source: str, fmt: str | None, what: str) -> np.ndarray:
@@ -78,7 +118,8 @@ def _read_source(source: str, fmt: str | None, what: str) -> np.ndarray:
     if kind == "npy":
         with path.open("rb") as fh:
             return _load_npy(fh, source)
-    return _load_text(path.read_text(encoding="utf-8"), kind, source)
+    # utf-8-sig: a byte-order mark, as spreadsheet programs write, is read and dropped.
+    return _load_text(path.read_text(encoding="utf-8-sig"), kind, source)
 
 
 def _load_npy(fh: Any, name: str) -> np.ndarray:
@@ -86,12 +127,25 @@ def _load_npy(fh: Any, name: str) -> np.ndarray:
         arr = np.load(fh, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
         raise InputError(f"{name}: not a readable .npy file ({exc})") from None
-    if not np.issubdtype(arr.dtype, np.number):
+    if np.iscomplexobj(arr):
+        raise InputError(
+            f"{name}: .npy array is complex ({arr.dtype}); probabilities and logits are real"
+        )
+    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
         raise InputError(f"{name}: .npy array must be numeric, got dtype {arr.dtype}")
     return np.asarray(arr, dtype=np.float64)
 
 
+def _is_number(field: str) -> bool:
+    try:
+        float(field)
+    except ValueError:
+        return False
+    return True
+
+
 def _load_text(text: str, kind: str, name: str) -> np.ndarray:
+    text = text.removeprefix("\ufeff")
     if kind == "json":
         try:
             data = json.loads(text)
@@ -104,15 +158,28 @@ def _load_text(text: str, kind: str, name: str) -> np.ndarray:
                 f"{name}: JSON must be a list of numbers or a list of equal-length lists"
             ) from None
         return arr
-    rows = []
+    rows: list[list[float]] = []
+    header_allowed = True
     for lineno, line in enumerate(text.splitlines(), start=1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
-        try:
-            rows.append([float(t) for t in line.replace(",", " ").split()])
-        except ValueError:
-            raise InputError(f"{name}, line {lineno}: non-numeric value in {line!r}") from None
+        fields = _split_fields(line)
+        # A first row of names only is a header, as in `infoloss lab train`.
+        if header_allowed and fields and not any(_is_number(f) for f in fields if f):
+            header_allowed = False
+            continue
+        header_allowed = False
+        row = []
+        for col, field in enumerate(fields, start=1):
+            if not field:
+                raise InputError(f"{name}, line {lineno}: empty cell in column {col}")
+            if not _is_number(field):
+                raise InputError(
+                    f"{name}, line {lineno}: non-numeric value {field!r} in column {col}"
+                )
+            row.append(float(field))
+        rows.append(row)
     if not rows:
         raise InputError(f"{name}: no data rows")
     if len({len(r) for r in rows}) != 1:
@@ -122,17 +189,15 @@ def _load_text(text: str, kind: str, name: str) -> np.ndarray:
 
 def _distribution_arg(text: str, fmt: str | None, what: str) -> np.ndarray:
     """``--p`` and ``--q`` take inline numbers, a file path, or ``-`` for stdin."""
-    if text == "-" or not _looks_numeric(text):
+    if text == "-" or not (_looks_numeric(text) or ("," in text and not Path(text).exists())):
         return _read_source(text, fmt, what)
+    # Numbers, or a comma-separated list with a typo (no file has that name): say which field.
     return _parse_numbers(text, what)
 
 
 def _looks_numeric(text: str) -> bool:
-    try:
-        [float(t) for t in text.replace(",", " ").split()]
-    except ValueError:
-        return False
-    return bool(text.strip())
+    fields = [f for f in _split_fields(text.strip()) if f]
+    return bool(fields) and all(_is_number(f) for f in fields)
 
 
 # ------------------------------------------------------------------------- output
@@ -191,10 +256,22 @@ def _base_arg(text: str) -> float | str:
         ) from None
 
 
+def _library_message(exc: ValueError) -> str:
+    """The library's message, with its keyword hints spelled as this command's options."""
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text.replace("normalize=True", "--normalize")
+
+
+def _forms(args: argparse.Namespace) -> str | tuple[str, str]:
+    p_form = args.p_form or args.form
+    q_form = args.q_form or args.form
+    return p_form if p_form == q_form else (p_form, q_form)
+
+
 def _run_measure(args: argparse.Namespace, out: Any) -> int:
     command = args.command
     fmt = args.format
-    opts: dict[str, Any] = {"form": args.form}
+    opts: dict[str, Any] = {}
     if command not in _NO_BASE:
         opts["base"] = args.base
     if getattr(args, "normalize", False):
@@ -202,14 +279,16 @@ def _run_measure(args: argparse.Namespace, out: Any) -> int:
             raise InputError("--normalize does not apply to self-information")
         opts["normalize"] = True
     if command in _TWO:
-        func2, label = _TWO[command]
+        name, label = _TWO[command]
         if args.p is None or args.q is None:
             raise InputError(f"{command} needs both --p and --q")
+        if args.p == "-" and args.q == "-":
+            raise InputError("only one of --p and --q can be - (standard input)")
         p = _distribution_arg(args.p, fmt, "--p")
         q = _distribution_arg(args.q, fmt, "--q")
-        values = func2(p, q, **opts)
+        values = _call(name, p, q, form=_forms(args), **opts)
     else:
-        func, label = _ONE[command]
+        name, label = _ONE[command]
         if args.values and args.file:
             raise InputError("give numbers or --file, not both")
         if args.file:
@@ -220,7 +299,7 @@ def _run_measure(args: argparse.Namespace, out: Any) -> int:
                 raise InputError(f"{command} needs a joint table: pass it with --file")
         else:
             raise InputError(f"{command}: give numbers or --file (use - for standard input)")
-        values = func(x, **opts)
+        values = _call(name, x, form=args.form, **opts)
     base_text = None if args.base is None or command in _NO_BASE else str(args.base)
     if base_text is not None and base_text.endswith(".0"):
         base_text = base_text[:-2]
@@ -235,8 +314,90 @@ def _run_measure(args: argparse.Namespace, out: Any) -> int:
     return 0
 
 
-def _float_list(text: str) -> list[float]:
-    return [float(t) for t in text.split(",")]
+def _call(name: str, *arrays: np.ndarray, **opts: Any) -> Any:
+    try:
+        return _library(name)(*arrays, **opts)
+    except ValueError as exc:
+        raise InputError(_library_message(exc)) from None
+
+
+def _targets(raw: np.ndarray, logits: np.ndarray, rows: bool) -> np.ndarray:
+    """Integer labels where the targets are whole numbers, one per sample; else as given."""
+    if raw.shape == logits.shape:
+        return raw
+    if rows and raw.ndim == 2 and raw.shape[1] == 1:
+        # A file of one label per line reads as a column.
+        raw = raw[:, 0]
+    whole = raw.size > 0 and np.all(np.isfinite(raw)) and np.all(raw == np.round(raw))
+    if rows and whole and raw.ndim <= 1:
+        return raw.astype(np.int64)
+    return raw
+
+
+def _run_loss(args: argparse.Namespace, out: Any) -> int:
+    name, rows, label = _LOSSES[args.loss]
+    if args.logits == "-" and args.targets == "-":
+        raise InputError("only one of --logits and --targets can be - (standard input)")
+    logits = _distribution_arg(args.logits, args.format, "--logits")
+    raw = _distribution_arg(args.targets, args.format, "--targets")
+    if rows and logits.ndim == 1:
+        # Inline logits are one sample's row of class scores.
+        logits = logits[np.newaxis, :]
+        if raw.ndim == 1 and raw.shape[0] == logits.shape[1] and raw.shape[0] > 1:
+            raw = raw[np.newaxis, :]
+    targets = _targets(raw, logits, rows)
+    opts: dict[str, Any] = {"reduction": args.reduction, "return_grad": True}
+    if args.label_smoothing:
+        opts["label_smoothing"] = args.label_smoothing
+    if args.ignore_index is not None:
+        opts["ignore_index"] = args.ignore_index
+    if args.weight is not None:
+        opts["weight"] = _parse_numbers(args.weight, "--weight")
+    value, grad = _call(name, logits, targets, **opts)
+    value = np.asarray(value, dtype=np.float64)
+    grad = np.asarray(grad, dtype=np.float64)
+    # Cross-entropy is information (natural log); a squared error has no unit.
+    unit = "nats" if args.loss.endswith(("-ce", "-bce")) else "unitless"
+    if args.json:
+        payload: dict[str, Any] = {
+            "loss": args.loss,
+            "reduction": args.reduction,
+            "unit": unit,
+            "shape": list(value.shape),
+            "values": [_json_number(float(v)) for v in np.atleast_1d(value).ravel()],
+        }
+        if args.grad:
+            payload["grad_shape"] = list(grad.shape)
+            payload["grad"] = [_json_number(float(v)) for v in grad.ravel()]
+        out.write(json.dumps(payload) + "\n")
+        return 0
+    _emit(
+        value,
+        command=args.loss,
+        label=f"{label}, reduction {args.reduction}",
+        unit=unit,
+        as_json=False,
+        out=out,
+    )
+    if args.grad:
+        out.write("gradient with respect to the logits:\n")
+        for row in np.atleast_2d(grad):
+            out.write("  " + " ".join(_fmt(float(v)) for v in row) + "\n")
+    return 0
+
+
+def _run_explore(args: argparse.Namespace, out: Any) -> int:
+    from .explorer import write_page
+
+    path = write_page(args.out, results=args.results)
+    size = path.stat().st_size
+    out.write(f"explorer written to {path} ({size / 1000:.0f} kB)\n")
+    if args.open:
+        import webbrowser
+
+        if not webbrowser.open(path.resolve().as_uri()):
+            sys.stderr.write(f"infoloss: could not open a browser; open {path} yourself\n")
+    return 0
 
 
 def _need_lab() -> Any:
@@ -294,7 +455,18 @@ def _positive_int(text: str) -> int:
     return value
 
 
+#: A token that starts like a negative number (``-2``, ``-.5``, ``-1e3``, ``-inf``, ``-1,2``)
+#: is a value, never an option: no option of this command line starts that way.
+_NEGATIVE_NUMBER = re.compile(r"^-(?:\d|\.\d|inf|nan)", re.IGNORECASE)
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # argparse's own pattern knows only -2 and -.5, so "-1e3" or "-inf" would be
+        # taken for an unknown option.
+        self._negative_number_matcher = _NEGATIVE_NUMBER
+
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
 
@@ -304,7 +476,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="infoloss",
         description="Exact information measures, classification losses and the loss lab.",
     )
-    parser.add_argument("--version", action="version", version=f"infoloss {__version__}")
+    parser.add_argument("--version", action="version", version=f"infoloss {il.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     common = _Parser(add_help=False)
@@ -316,7 +488,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common.add_argument(
         "--form",
-        choices=("probs", "log_probs", "logits"),
+        choices=_FORMS,
         default="probs",
         help="how the numbers are given (default: probs)",
     )
@@ -337,6 +509,56 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, parents=[common], help=f"{label} of each pair of rows")
         p.add_argument("--p", help="P: numbers (0.5,0.5), a file, or - for standard input")
         p.add_argument("--q", help="Q: numbers (0.9,0.1), a file, or - for standard input")
+        p.add_argument("--p-form", choices=_FORMS, help="the form of P (default: --form)")
+        p.add_argument("--q-form", choices=_FORMS, help="the form of Q (default: --form)")
+
+    loss = sub.add_parser(
+        "loss",
+        help="a classification loss of logits and targets, with its gradient",
+        description="A loss of logits and targets, as the library computes it. Softmax "
+        "losses take rows of class logits and integer labels (or rows of target "
+        "probabilities); sigmoid losses take one logit and one target in [0, 1] per sample.",
+    )
+    loss.add_argument("loss", choices=tuple(_LOSSES), help="which loss")
+    loss.add_argument(
+        "--logits", required=True, help="numbers (2,-1,0.5), a file, or - for standard input"
+    )
+    loss.add_argument(
+        "--targets",
+        required=True,
+        help="labels (0), target probabilities, a file, or - for standard input",
+    )
+    loss.add_argument(
+        "--reduction", choices=("mean", "sum", "none"), default="mean", help="(default: mean)"
+    )
+    loss.add_argument("--label-smoothing", type=float, default=0.0, help="epsilon in [0, 1]")
+    loss.add_argument("--ignore-index", type=int, default=None, help="a label to leave out")
+    loss.add_argument("--weight", help="class weights, comma-separated")
+    loss.add_argument("--grad", action="store_true", help="also print dL/dlogits")
+    loss.add_argument(
+        "--format",
+        choices=("csv", "json", "npy"),
+        default=None,
+        help="file format (default: from the extension; csv for standard input)",
+    )
+    loss.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    explore = sub.add_parser(
+        "explore",
+        help="write the interactive explorer (one offline HTML file)",
+        description="Write the explorer: one self-contained HTML page of live widgets "
+        "(entropy, cross-entropy and KL of distributions you drag; code lengths; forward "
+        "and reverse KL; the sigmoid gradient argument). It loads nothing from the network.",
+    )
+    explore.add_argument(
+        "--out", default="explore.html", help="where to write it (default: explore.html)"
+    )
+    explore.add_argument(
+        "--results",
+        default=None,
+        help="the lab's results.json to show (default: a results.json beside --out, if any)",
+    )
+    explore.add_argument("--open", action="store_true", help="open it in a web browser")
 
     demo = sub.add_parser("demo", help="run the loss lab and write its report")
     demo.add_argument("--out", default="report", help="report folder (default: report)")
@@ -371,10 +593,36 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None, *, out: Any = None) -> int:
     """Run the command line; returns the exit status."""
     out = sys.stdout if out is None else out
+    try:
+        return _main(argv, out)
+    except BrokenPipeError:
+        # The reader went away (``infoloss ... | head``): say so once, and stop Python
+        # from failing again when it flushes standard output at exit.
+        _silence_stdout()
+        sys.stderr.write("infoloss: output closed early (broken pipe); not all was written\n")
+        return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:
+        sys.stderr.write("infoloss: interrupted\n")
+        return EXIT_INTERRUPTED
+
+
+def _silence_stdout() -> None:
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+
+
+def _main(argv: Sequence[str] | None, out: Any) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handlers: dict[str, Callable[[argparse.Namespace, Any], int]] = {
         "demo": _run_demo,
+        "loss": _run_loss,
+        "explore": _run_explore,
     }
     try:
         if args.command is None:
@@ -386,6 +634,8 @@ def main(argv: Sequence[str] | None = None, *, out: Any = None) -> int:
             return _run_lab_train(args, out)
         handler = handlers.get(args.command, _run_measure)
         return handler(args, out)
+    except BrokenPipeError:
+        raise
     except (ValueError, OSError, UnicodeDecodeError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         sys.stderr.write(f"infoloss: error: {message}\n")
