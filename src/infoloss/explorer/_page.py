@@ -15,7 +15,9 @@ PAGE_LIMIT_BYTES = 1_000_000
 
 
 def _asset(name: str) -> str:
-    return resources.files(__package__).joinpath("assets").joinpath(name).read_text(encoding="utf-8")
+    return (
+        resources.files(__package__).joinpath("assets").joinpath(name).read_text(encoding="utf-8")
+    )
 
 
 def lab_summary(results: Mapping[str, Any]) -> dict[str, Any]:

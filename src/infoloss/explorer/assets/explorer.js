@@ -585,8 +585,9 @@
     svgEl("line", { x1: x(z), x2: x(z), y1: top, y2: bottom, stroke: "#000" }, svg);
     svgEl("circle", { cx: x(z), cy: yy(r.dce), r: 5, fill: COLOUR.P }, svg);
     svgEl("circle", { cx: x(z), cy: yy(r.dse), r: 5, fill: COLOUR.D }, svg);
-    text(svg, right - 4, top + 14, "∂L/∂z, cross-entropy", { class: "tick", "text-anchor": "end", fill: COLOUR.P });
-    text(svg, right - 4, top + 30, "∂L/∂z, squared error", { class: "tick", "text-anchor": "end", fill: COLOUR.D });
+    // A style, not a fill attribute: the "tick" class's fill would win over the attribute.
+    text(svg, right - 4, top + 14, "∂L/∂z, cross-entropy", { class: "tick", "text-anchor": "end", style: `fill:${COLOUR.P}` });
+    text(svg, right - 4, top + 30, "∂L/∂z, squared error", { class: "tick", "text-anchor": "end", style: `fill:${COLOUR.D}` });
     svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
   }
 
@@ -685,16 +686,8 @@
   function loadEmbeddedResults() {
     const node = document.getElementById("lab-results-data");
     const raw = node ? node.textContent.trim() : "";
-    if (raw && raw !== "null") {
-      renderResults(JSON.parse(raw), node.dataset.source || "results.json");
-      return;
-    }
-    // Served over HTTP beside a report: ask for the sibling file (file:// pages never do).
-    if (location.protocol === "http:" || location.protocol === "https:") {
-      fetch("results.json").then((r) => (r.ok ? r.json() : null)).then((data) => {
-        if (data) renderResults(data, "results.json");
-      }).catch(() => {});
-    }
+    // The page asks for nothing: results come embedded by `infoloss explore` or from the picker.
+    if (raw && raw !== "null") renderResults(JSON.parse(raw), node.dataset.source || "results.json");
   }
 
   // ------------------------------------------------------------------ wiring
