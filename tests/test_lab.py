@@ -19,6 +19,7 @@ pytest.importorskip("tqdm")
 
 from infoloss import lab
 from infoloss.lab._data import load_dataset, split
+from infoloss.lab._experiment import LR_LADDER, _choose_rate
 from infoloss.lab._models import fit, init_params, mean_loss, param_grads
 
 # --------------------------------------------------------------------------------------
@@ -154,7 +155,9 @@ def test_train_on_npz(tmp_path):
     res = lab.train(path, model="mlp", losses=("mse-logits",), seeds=1, epochs=10)
     assert res["dataset"]["name"] == "blobs"
     assert res["model"] == "mlp"
-    assert res["losses"]["mse-logits"]["lr"] in lab.LR_GRID
+    v = res["losses"]["mse-logits"]
+    assert v["lr"] in v["lr_grid"]
+    assert set(lab.LR_GRID) <= set(v["lr_grid"])
 
 
 def test_train_errors(tmp_path):
@@ -327,3 +330,95 @@ def test_run_demo_creates_the_folder_and_reports_progress_on_stderr(tmp_path, ca
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "infoloss demo" in captured.err
+
+
+# --------------------------------------------------------------------------------------
+# A fair learning-rate grid
+# --------------------------------------------------------------------------------------
+
+
+def _interior(v: dict[str, Any]) -> bool:
+    tried = [row["lr"] for row in v["selection"]]
+    return min(tried) < v["lr"] < max(tried)
+
+
+def test_every_chosen_learning_rate_is_interior(quick_report):
+    """A rate at the grid's edge could be beaten by one past it: the grid must be widened."""
+    _, results = quick_report
+    for name, per_model in results["training"].items():
+        for model, res in per_model.items():
+            for loss, v in res["losses"].items():
+                assert _interior(v), (name, model, loss, v["lr"], v["lr_grid"])
+                assert v["lr_at_edge"] is False
+                assert v["lr_grid"] == sorted(v["lr_grid"])
+                assert set(lab.LR_GRID) <= set(v["lr_grid"])
+
+
+def _fake_trial(peak: float, diverge_above: float = float("inf")):  # type: ignore[no-untyped-def]
+    """Validation accuracy that peaks at ``peak`` on a log scale; divergence above a rate."""
+    tried: list[float] = []
+
+    def trial(lr: float) -> dict[str, Any]:
+        tried.append(lr)
+        diverged = int(lr > diverge_above)
+        return {
+            "lr": lr,
+            "val_acc_mean": 0.0 if diverged else 1 - abs(np.log10(lr / peak)) / 10,
+            "fit_loss_mean": None if diverged else 1.0,
+            "diverged": diverged,
+        }
+
+    return trial, tried
+
+
+@pytest.mark.parametrize("peak", [30.0, 0.01, 1.0])
+def test_the_grid_widens_until_the_best_rate_is_interior(peak):
+    trial, tried = _fake_trial(peak)
+    rows, best, at_edge = _choose_rate(trial, lab.LR_GRID, None, 1)
+    assert best["lr"] == peak
+    assert not at_edge
+    assert min(tried) < peak < max(tried)
+    assert [row["lr"] for row in rows] == sorted(tried)
+    # Widened one ladder step at a time, only on the best rate's side, one step past it.
+    assert len(tried) == len(lab.LR_GRID) + (0 if peak == 1.0 else 3)
+
+
+def test_a_diverging_rate_above_counts_as_tried():
+    trial, tried = _fake_trial(1e6, diverge_above=5.0)
+    rows, best, at_edge = _choose_rate(trial, lab.LR_GRID, None, 1)
+    assert best["lr"] == 3.0
+    assert tried[-1] == 10.0
+    assert not at_edge
+    assert rows[-1]["diverged"] == 1
+
+
+def test_the_ladder_end_is_recorded():
+    trial, tried = _fake_trial(1e9)
+    _, best, at_edge = _choose_rate(trial, lab.LR_GRID, None, 1)
+    assert best["lr"] == LR_LADDER[-1] == max(tried)
+    assert at_edge
+
+
+def test_bridge_from_the_measures_to_the_loss(quick_report):
+    _, results = quick_report
+    b = results["bridge"]
+    assert b["loss_nats"] == b["minus_log_q_y_nats"] == b["H_onehot_q_nats"]
+    assert b["q_y"] == b["q"][b["label"]]
+    assert b["H_onehot_q_bits"] == pytest.approx(b["H_onehot_q_nats"] / np.log(2), rel=1e-5)
+    assert b["binary_loss_nats"] == pytest.approx(-np.log(b["binary_sigma"]), rel=1e-5)
+    assert b["margin"] == pytest.approx(b["logits"][0] - max(b["logits"][1:]))
+
+
+def test_report_states_seeds_epochs_and_units(quick_report):
+    out, results = quick_report
+    page = (out / "index.html").read_text()
+    for section in range(1, 6):
+        body = page.split(f'id="s{section}"')[1].split("<section")[0]
+        assert "seed" in body.lower() or "no seed" in body, section
+        assert "Units" in body, section
+    for name in results["training"]:
+        body = page.split(f'id="train-{name}"')[1].split("<h3")[0]
+        assert "full-batch epochs" in body
+        assert "seeds" in body
+    # Every table sits in a box that scrolls sideways in a narrow window.
+    assert page.count("<table") == page.count('<div class="scroll"><table')

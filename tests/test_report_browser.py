@@ -100,5 +100,18 @@ def test_quick_report_renders_in_headless_chromium(tmp_path):
 
         severe = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
         assert severe == []
+
+        # Usable in a 500 px window: the page itself never scrolls sideways (wide tables
+        # scroll inside their own box), and every figure fits the width.
+        driver.set_window_size(500, 900)
+        overflow = driver.execute_script(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0
+        widths = driver.execute_script(
+            "return [document.documentElement.clientWidth, "
+            "Math.max(...Array.from(document.images).map(i => i.getBoundingClientRect().right))]"
+        )
+        assert widths[1] <= widths[0]
     finally:
         driver.quit()

@@ -8,7 +8,10 @@ Method (the same for every loss, so the comparison is fair):
    Each loss is trained on the fit part with every rate of the same grid, for the same
    number of epochs, on every seed.  The rate with the best mean final validation accuracy
    wins; ties go to the lower mean final training loss.  A rate under which any seed
-   diverges is not eligible.  The test part is never looked at here.
+   diverges is not eligible.  If the winner is the grid's smallest or largest rate, the
+   grid is widened on that side by the next rate of the 1–3–10 ladder and the choice made
+   again, until the winner has a tried rate on each side (or the ladder ends, which the
+   results record).  The test part is never looked at here.
 3. With its chosen rate each loss is trained on the whole training part, and the test
    accuracy is recorded after every epoch.
 """
@@ -35,6 +38,7 @@ from ._models import (
 __all__ = [
     "DEFAULT_EPOCHS",
     "LR_GRID",
+    "LR_LADDER",
     "Ticker",
     "nan_mean_std",
     "r6",
@@ -43,8 +47,10 @@ __all__ = [
     "train_table",
 ]
 
-#: The learning rates every loss chooses from (factors of ≈3).
+#: The learning rates every loss starts choosing from (factors of ≈3).
 LR_GRID = (0.1, 0.3, 1.0, 3.0)
+#: Where the grid may grow when a loss's best rate sits at its edge: 1e-4, 3e-4, …, 3e3.
+LR_LADDER = tuple(float(f"{m}e{k}") for k in range(-4, 4) for m in (1, 3))
 #: Full-batch epochs per built-in dataset; a user's file gets 100.
 DEFAULT_EPOCHS = {"digits": 150, "breast_cancer": 100, "wine": 100, "iris": 150, "synthetic": 200}
 FALLBACK_EPOCHS = 100
@@ -118,6 +124,54 @@ def _first_epoch_at(curve: Sequence[float | None], target: float) -> int | None:
     return None
 
 
+def _best(selection: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    eligible = [row for row in selection if row["diverged"] == 0] or list(selection)
+    return max(
+        eligible,
+        key=lambda row: (
+            row["val_acc_mean"] or 0.0,
+            -(row["fit_loss_mean"] if row["fit_loss_mean"] is not None else math.inf),
+        ),
+    )
+
+
+def _choose_rate(
+    trial: Any, lr_grid: Sequence[float], ticker: Ticker | None, fits_per_rate: int
+) -> tuple[list[dict[str, Any]], dict[str, Any], bool]:
+    """Try every rate of the grid, widening it until the best rate is not at an edge.
+
+    Returns the tried rates' rows in increasing order of rate, the best row, and whether
+    the best rate is still at an edge because the ladder ended.
+    """
+    rows = {float(lr): trial(float(lr)) for lr in lr_grid}
+    while True:
+        ordered = [rows[lr] for lr in sorted(rows)]
+        best = _best(ordered)
+        lr = float(best["lr"])
+        if len(ordered) < 2:
+            return ordered, best, True
+        lo, hi = min(rows), max(rows)
+        if lo < lr < hi:
+            return ordered, best, False
+        # A rate above the best that diverged counts as tried: the best is interior.
+        step = _ladder_step(lo, down=True) if lr == lo else _ladder_step(hi, down=False)
+        if step is None:
+            return ordered, best, True
+        if ticker is not None and isinstance(getattr(ticker, "total", None), int):
+            # The progress bar's total counted only the starting grid.
+            ticker.total += fits_per_rate  # type: ignore[attr-defined]
+        rows[step] = trial(step)
+
+
+def _ladder_step(lr: float, *, down: bool) -> float | None:
+    """The ladder's next rate below (or above) ``lr``; None past its end."""
+    if down:
+        lower = [r for r in LR_LADDER if r < lr * (1 - 1e-9)]
+        return lower[-1] if lower else None
+    higher = [r for r in LR_LADDER if r > lr * (1 + 1e-9)]
+    return higher[0] if higher else None
+
+
 def run_experiment(
     data: Dataset,
     *,
@@ -134,8 +188,8 @@ def run_experiment(
     inner = {s: split(outer[s], seed=s, validation=True) for s in seeds}
     per_loss: dict[str, Any] = {}
     for loss in losses:
-        selection: list[dict[str, Any]] = []
-        for lr in lr_grid:
+
+        def trial(lr: float, loss: str = loss) -> dict[str, Any]:
             val_acc, fit_loss, diverged = [], [], 0
             for s in seeds:
                 hist, final_val = _run(model, loss, inner[s], s, lr, epochs, batch_size)
@@ -144,24 +198,14 @@ def run_experiment(
                 diverged += hist.diverged_at is not None
                 if ticker is not None:
                     ticker.update()
-            selection.append(
-                {
-                    "lr": lr,
-                    "val_acc_mean": r6(float(np.mean(val_acc))),
-                    "fit_loss_mean": r6(float(np.mean(fit_loss))) if not diverged else None,
-                    "diverged": diverged,
-                }
-            )
-        eligible = [row for row in selection if row["diverged"] == 0]
-        if not eligible:
-            eligible = selection
-        best = max(
-            eligible,
-            key=lambda row: (
-                row["val_acc_mean"] or 0.0,
-                -(row["fit_loss_mean"] if row["fit_loss_mean"] is not None else math.inf),
-            ),
-        )
+            return {
+                "lr": lr,
+                "val_acc_mean": r6(float(np.mean(val_acc))),
+                "fit_loss_mean": r6(float(np.mean(fit_loss))) if not diverged else None,
+                "diverged": diverged,
+            }
+
+        selection, best, at_edge = _choose_rate(trial, lr_grid, ticker, len(seeds))
         lr = float(best["lr"])
         acc_curves, grad_curves, loss_curves, finals, diverged_seeds = [], [], [], [], 0
         for s in seeds:
@@ -180,6 +224,8 @@ def run_experiment(
         acc_mean = acc.mean(axis=0)
         per_loss[loss] = {
             "lr": lr,
+            "lr_at_edge": at_edge,
+            "lr_grid": [row["lr"] for row in selection],
             "selection": selection,
             "test_acc_mean": _curve(acc_mean),
             "test_acc_std": _curve(acc.std(axis=0)),

@@ -98,7 +98,11 @@ def fig_examples(ex: Mapping[str, Any]) -> str:
     ax.bar(x + 0.2, kl["Q"], 0.4, label="Q", color=OKABE_ITO["sky"], hatch="//")
     ax.set_xticks(x, ["x₁", "x₂", "x₃"])
     ax.set_ylabel("probability")
-    ax.set_title(f"D(P‖Q) = {kl['D_PQ_bits']:.3f} bits,  D(Q‖P) = {kl['D_QP_bits']:.3f} bits")
+    # Two short lines: one long line ran past the panel and was clipped.
+    ax.set_title(
+        f"KL is not symmetric (bits):\nD(P‖Q) = {kl['D_PQ_bits']:.3f},  "
+        f"D(Q‖P) = {kl['D_QP_bits']:.3f}"
+    )
     ax.legend()
     return _png(fig)
 

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from ._data import load_dataset
-from ._experiment import DEFAULT_EPOCHS, LR_GRID, run_experiment
+from ._experiment import DEFAULT_EPOCHS, LR_GRID, LR_LADDER, run_experiment
 from ._models import BINARY_LOSSES, HIDDEN, LOSSES
 from ._saturation import run_saturation
-from ._theory import examples, gibbs, gradient_curves
+from ._theory import bridge, examples, gibbs, gradient_curves
 from ._verdict import GOLIK, HUI_BELKIN, verdict
 
 __all__ = ["FULL", "QUICK", "render_html", "run_demo", "summary_table"]
@@ -110,6 +110,7 @@ def run_demo(
             "quick": quick,
             "config": config,
             "lr_grid": list(LR_GRID),
+            "lr_ladder": [LR_LADDER[0], LR_LADDER[-1]],
             "hidden_units": HIDDEN,
         }
     }
@@ -121,6 +122,7 @@ def run_demo(
     ):
         t = time.perf_counter()
         results["examples"] = examples()
+        results["bridge"] = bridge()
         results["gibbs"] = gibbs(n_pairs=config["gibbs_pairs"], seed=seed)
         results["gradients"] = gradient_curves()
         timing["theory_s"] = time.perf_counter() - t
@@ -247,7 +249,10 @@ th{background:#f0f4f8}td.n{text-align:right;font-variant-numeric:tabular-nums}
 .supported{color:#006b4f;font-weight:600}.qualified{color:#a04400;font-weight:600}
 nav ol{columns:2;max-width:44rem}code{background:#f3f3f3;padding:0 .2rem}
 details{margin:.6rem 0}summary{cursor:pointer;color:#0072B2}
+.scroll{overflow-x:auto;max-width:100%}.scroll table{margin:.4rem 0}
 footer{margin-top:3rem;font-size:.85rem;color:#555}
+@media (max-width:640px){main{padding:1rem .6rem 3rem}nav ol{columns:1}
+table{font-size:.82rem}th,td{padding:.2rem .35rem}h1{font-size:1.5rem}}
 """
 
 
@@ -302,14 +307,19 @@ def _training_section(pg: _Page, figs: Mapping[str, str]) -> list[str]:
     for name, per_model in pg.results["training"].items():
         first = next(iter(per_model.values()))
         ds = first["dataset"]
+        seeds = first["seeds"]
+        key0 = f"training.{name}.{next(iter(per_model))}"
         out.append(f'<h3 id="train-{name}">{html.escape(name)}</h3>')
         out.append(
             f"<p>{ds['n_samples']} samples, {ds['n_features']} features, "
             f"{ds['n_classes']} classes; {ds['n_train']} for training and "
-            f"{ds['n_test']} for testing in each seed's split.</p>"
+            f"{ds['n_test']} for testing in each seed's split. "
+            f"{pg.num(key0 + '.epochs')} full-batch epochs; {len(seeds)} seeds "
+            f"({pg.num(key0 + '.seeds.0')} to {pg.num(key0 + '.seeds.' + str(len(seeds) - 1))}"
+            "), each with its own split and initialisation. Accuracies are in %.</p>"
         )
         out.append(
-            "<table><tr><th>model</th><th>loss</th><th>learning rate</th>"
+            '<div class="scroll"><table><tr><th>model</th><th>loss</th><th>learning rate</th>'
             "<th>final test accuracy %</th><th>± sd</th><th>best mean accuracy %</th>"
             "<th>epochs to 95 % of best</th><th>mean ‖∂ℓ/∂z‖, last epoch</th></tr>"
         )
@@ -326,17 +336,31 @@ def _training_section(pg: _Page, figs: Mapping[str, str]) -> list[str]:
                     f'<td class="n">{pg.num(k + ".grad_norm_mean." + str(res["epochs"]), none="—")}</td>'
                     "</tr>"
                 )
-        out.append("</table>")
-        out.append(
-            "<details><summary>learning-rate choice (validation accuracy, mean over seeds)</summary>"
+        out.append("</table></div>")
+        rates = sorted(
+            {
+                row["lr"]
+                for res in per_model.values()
+                for v in res["losses"].values()
+                for row in v["selection"]
+            }
         )
-        out.append("<table><tr><th>model</th><th>loss</th>")
-        out += [f"<th>lr {lr:g}</th>" for lr in LR_GRID]
+        out.append(
+            "<details><summary>learning-rate choice (validation accuracy %, mean over seeds; "
+            "✓ chosen, — not tried)</summary>"
+        )
+        out.append('<div class="scroll"><table><tr><th>model</th><th>loss</th>')
+        out += [f"<th>lr {lr:g}</th>" for lr in rates]
         out.append("</tr>")
         for model, res in per_model.items():
             for loss, v in res["losses"].items():
+                by_rate = {row["lr"]: (i, row) for i, row in enumerate(v["selection"])}
                 cells = []
-                for i, row in enumerate(v["selection"]):
+                for lr in rates:
+                    if lr not in by_rate:
+                        cells.append('<td class="n">—</td>')
+                        continue
+                    i, row = by_rate[lr]
                     key = f"training.{name}.{model}.losses.{loss}.selection.{i}"
                     cell = pg.num(key + ".val_acc_mean", "pct")
                     if row["diverged"]:
@@ -344,7 +368,7 @@ def _training_section(pg: _Page, figs: Mapping[str, str]) -> list[str]:
                     mark = " ✓" if row["lr"] == v["lr"] else ""
                     cells.append(f'<td class="n">{cell}{mark}</td>')
                 out.append(f"<tr><td>{model}</td><td>{loss}</td>{''.join(cells)}</tr>")
-        out.append("</table></details>")
+        out.append("</table></div></details>")
         out.append(
             _img(
                 figs[f"training_{name}"],
@@ -363,11 +387,12 @@ def _saturation_section(pg: _Page) -> list[str]:
         sat = pg.results["saturation"][kind]
         out.append(
             f"<h3>{html.escape(sat['dataset'])}: {html.escape(sat['setting'])}</h3>"
-            f"<p>{len(sat['seeds'])} seeds, {sat['epochs']} full-batch epochs. Cell: mean "
+            f"<p>{len(sat['seeds'])} seeds ({', '.join(str(x) for x in sat['seeds'])}), "
+            f"{sat['epochs']} full-batch epochs. Cell: mean "
             "epochs to 90 % test accuracy (never = some seed not within the budget), the "
             "learning rate that recovered fastest, and the mean ‖∂ℓ/∂z‖ at the start.</p>"
         )
-        out.append("<table><tr><th>loss</th>")
+        out.append('<div class="scroll"><table><tr><th>loss</th>')
         out += [f"<th>margin {m:g}</th>" for m in sat["margins"]]
         out.append("</tr>")
         for loss in sat["losses"]:
@@ -380,7 +405,7 @@ def _saturation_section(pg: _Page) -> list[str]:
                     f"final {pg.num(k + '.final_test_acc_mean', 'pct')} %</td>"
                 )
             out.append(f"<tr><td>{loss}</td>{''.join(cells)}</tr>")
-        out.append("</table>")
+        out.append("</table></div>")
     return out
 
 
@@ -391,6 +416,7 @@ def render_html(results: Mapping[str, Any]) -> str:
     figs = figure_set(results)
     pg = _Page(results)
     ex = "examples"
+    b = "bridge"
     meta = results["meta"]
     n = pg.num
     parts = [
@@ -415,12 +441,18 @@ def render_html(results: Mapping[str, Any]) -> str:
         )
         + f"Seed {n('meta.seed')}; every number below is stored at the same place in "
         "<code>results.json</code>.</p>",
+        "<p><b>Units.</b> Information in section 1 is in bits (log base 2), as the note "
+        "states its examples; everything from section 2 on (Gibbs' check, losses and their "
+        "gradients) is in nats (natural log, 1 nat = 1/ln 2 ≈ 1.443 bits), as training uses. "
+        "Accuracies are in %, gradients are per sample, and each section says its seeds "
+        "and epochs.</p>",
         "<nav><ol><li><a href='#s1'>The note's examples</a></li><li><a href='#s2'>Gibbs' "
         "inequality</a></li><li><a href='#s3'>The gradient argument</a></li>"
         "<li><a href='#s4'>Training from a small random start</a></li><li><a href='#s5'>"
         "Saturation: starting confidently wrong</a></li><li><a href='#s6'>Verdict</a></li>"
         "</ol></nav>",
         '<section id="s1"><h2>1. The note\'s examples</h2>',
+        "<p><i>Exact values for fixed inputs: no seed, no training. Units: bits.</i></p>",
         "<p>Self-information is I(x) = −log P(x). The sun rises in the east with probability "
         f"{n(ex + '.sunrise.P_east')} and in the west with probability "
         f"{n(ex + '.sunrise.P_west')}: seeing it rise in the east carries "
@@ -446,6 +478,7 @@ def render_html(results: Mapping[str, Any]) -> str:
         ),
         "</section>",
         '<section id="s2"><h2>2. Gibbs\' inequality</h2>',
+        f"<p><i>Random pairs drawn with seed {n('meta.seed')}; no training. Units: nats.</i></p>",
         f"<p>H(P, Q) ≥ H(P), with equality only at Q = P. For {n('gibbs.n_pairs')} random "
         f"pairs on {n('gibbs.n_outcomes')} outcomes (half of them nearly sparse) the smallest "
         f"H(P, Q) − H(P) is {n('gibbs.min_gap_nats')} nats (median "
@@ -461,7 +494,29 @@ def render_html(results: Mapping[str, Any]) -> str:
             "Distribution of H(P, Q) − H(P) over the random pairs; none falls below 0.",
         ),
         "</section>",
-        '<section id="s3"><h2>3. The gradient argument</h2>',
+        '<section id="s3"><h2>3. From the measures to the loss, and the gradient argument</h2>',
+        "<p><i>Exact values on a grid of logits: no seed, no training. Units: nats.</i></p>",
+        "<p><b>Terms.</b> A classifier's <b>logit</b> z is its raw score for a class, any "
+        "real number, before it is turned into a probability. For two classes one logit is "
+        "turned into ŷ = <b>σ</b>(z) = 1/(1 + e<sup>−z</sup>), the sigmoid; for C classes "
+        "the logits z₁…z_C become q = softmax(z), q_j = e<sup>z_j</sup>/Σ_k e<sup>z_k</sup>. "
+        "The <b>margin</b> says how right the model is: (2y − 1)·z for a label y ∈ {0, 1}, "
+        "and z_y − max_{j≠y} z_j for C classes; it is positive when the model is right and "
+        "large and negative when it is confidently wrong.</p>",
+        "<p><b>From the measures to the loss.</b> Put the label y as a distribution, "
+        "onehot(y), which gives the true class probability 1. Its cross-entropy with the "
+        "model's q is H(onehot(y), q) = −Σ_j onehot(y)_j log q_j = −log q_y: the "
+        "cross-entropy loss is the self-information of the true class under the model. "
+        f"Worked example: logits z = ({n(b + '.logits.0')}, {n(b + '.logits.1')}, "
+        f"{n(b + '.logits.2')}) and label y = {n(b + '.label')} (the first class) give "
+        f"q = ({n(b + '.q.0')}, {n(b + '.q.1')}, {n(b + '.q.2')}) and margin "
+        f"{n(b + '.margin')}; then −log q_y = −log {n(b + '.q_y')} = "
+        f"{n(b + '.minus_log_q_y_nats')} nats, the measure H(onehot(y), q) is "
+        f"{n(b + '.H_onehot_q_nats')} nats ({n(b + '.H_onehot_q_bits')} bits), and the "
+        f"library's softmax_cross_entropy gives the same {n(b + '.loss_nats')} nats. With "
+        f"one sigmoid unit, z = {n(b + '.binary_z')} and y = {n(b + '.binary_y')} (margin "
+        f"{n(b + '.binary_margin')}) give ŷ = σ(z) = {n(b + '.binary_sigma')} and loss "
+        f"−log ŷ = {n(b + '.binary_loss_nats')} nats.</p>",
         "<p>For ŷ = σ(z) the cross-entropy has ∂L/∂z = ŷ − y and the squared error "
         "½(ŷ − y)² has ∂L/∂z = (ŷ − y)·ŷ(1 − ŷ). Both losses and gradients below are "
         "infoloss's own (sigmoid_binary_cross_entropy and sigmoid_squared_error with "
@@ -481,6 +536,8 @@ def render_html(results: Mapping[str, Any]) -> str:
         ),
         "</section>",
         '<section id="s4"><h2>4. Training from a small random start</h2>',
+        "<p><i>Seeds and epochs are given per data set below. Units: accuracy in %, "
+        "‖∂ℓ/∂z‖ per sample, of losses in nats (cross-entropy) or unitless (squared error).</i></p>",
         "<p>Models: softmax regression (linear) and a one-hidden-layer perceptron with "
         f"{n('meta.hidden_units')} tanh units, trained by full-batch gradient descent in "
         "NumPy. The losses' gradients with respect to the logits come from infoloss "
@@ -490,20 +547,27 @@ def render_html(results: Mapping[str, Any]) -> str:
         "on logits, k = M = 1).</p>",
         "<p><b>Fairness.</b> Each seed fixes a stratified 75/25 train/test split "
         "(standardised on its training part) and one initialisation shared by all losses. "
-        "Every loss chooses its learning rate from the same grid "
+        "Every loss chooses its learning rate from the same starting grid "
         f"({', '.join(f'{lr:g}' for lr in LR_GRID)}) by mean validation accuracy on an "
         "80/20 split of the training part, ties broken by lower training loss; rates that "
-        "diverge on any seed are excluded. The test part is used only for the curves below. "
+        "diverge on any seed are excluded. If a loss's best rate is the grid's smallest or "
+        "largest, the grid is widened for that loss by the next rate (×3 or ÷3, between "
+        f"{n('meta.lr_ladder.0')} and {n('meta.lr_ladder.1')}) until the chosen rate has a "
+        "tried rate on each side, so no loss is held back by the grid's edge. The test part "
+        "is used only for the curves below. "
         "‘Epochs to 95 %’ is the first epoch at which the mean test accuracy reaches 95 % of "
         "the best mean accuracy any loss reached on that dataset and model.</p>",
         *_training_section(pg, figs),
         "</section>",
         '<section id="s5"><h2>5. Saturation: starting confidently wrong</h2>',
+        "<p><i>Seeds and epochs are given per setting below. Units: epochs, accuracy in %, "
+        "margins in logits.</i></p>",
         "<p>A reference model is fitted with cross-entropy; its weights, negated and scaled, "
         "start the model wrong on nearly every sample with a median wrong margin of the "
-        "given size (binary: −(2y − 1)z; multi-class: max_j z_j − z_y). Each loss gets, per "
-        "margin, the learning rate of the shared grid that recovers fastest, the most "
-        "generous choice for the slow loss.</p>",
+        "given size (binary: −(2y − 1)z; multi-class: max_j z_j − z_y; where the model is "
+        "wrong, each is section 3's margin negated). Each loss gets, per margin, the learning rate of "
+        f"the starting grid ({', '.join(f'{lr:g}' for lr in LR_GRID)}) that recovers "
+        "fastest, the most generous choice for the slow loss.</p>",
         *_saturation_section(pg),
         _img(
             figs["saturation"],
@@ -513,8 +577,8 @@ def render_html(results: Mapping[str, Any]) -> str:
         ),
         "</section>",
         '<section id="s6"><h2>6. Verdict</h2>',
-        "<table><tr><th>claim (source note, in our words)</th><th>measured</th>"
-        "<th>verdict</th><th>literature</th></tr>",
+        '<div class="scroll"><table><tr><th>claim (source note, in our words)</th>'
+        "<th>measured</th><th>verdict</th><th>literature</th></tr>",
     ]
     for row in results["verdict"]["rows"]:
         parts.append(
@@ -524,7 +588,7 @@ def render_html(results: Mapping[str, Any]) -> str:
             f"<td>{html.escape(row['literature'])}</td></tr>"
         )
     parts += [
-        "</table>",
+        "</table></div>",
         "<p><b>In short.</b> The gradient argument is right as calculus and it bites when a "
         "sigmoid or softmax output starts, or gets, saturated on the wrong side: then "
         "squared error on probabilities is stuck where cross-entropy is not. From an "

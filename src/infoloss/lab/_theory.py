@@ -13,7 +13,7 @@ import numpy as np
 
 from ._experiment import r6
 
-__all__ = ["examples", "gibbs", "gradient_curves", "jsonable"]
+__all__ = ["bridge", "examples", "gibbs", "gradient_curves", "jsonable"]
 
 
 def jsonable(x: float) -> float | str | None:
@@ -73,6 +73,42 @@ def examples() -> dict[str, Any]:
             "H_at_1_bits": r6(float(h_bin[-1])),
         },
         "kl_asymmetry": kl,
+    }
+
+
+def bridge() -> dict[str, Any]:
+    """One worked number from the measures to the loss: −log q_y = H(onehot(y), q).
+
+    Three classes with logits z = (2, −1, 0.5) and label y = 0 (the first class), and one
+    sigmoid unit with logit −2 and label 1, each computed both as a measure and as a loss.
+    """
+    import infoloss as il
+    from infoloss import losses
+
+    z = np.array([2.0, -1.0, 0.5])
+    y = 0
+    onehot = np.eye(3)[y]
+    q = np.exp(z - np.log(np.sum(np.exp(z))))
+    loss = losses.softmax_cross_entropy(z[None, :], np.array([y]), reduction="none")
+    h = il.cross_entropy(onehot, z, form=("probs", "logits"))
+    zb, yb = -2.0, 1.0
+    sig = 1.0 / (1.0 + math.exp(-zb))
+    bce = losses.sigmoid_binary_cross_entropy(np.array([zb]), np.array([yb]), reduction="none")
+    return {
+        "logits": z.tolist(),
+        "label": y,
+        "q": [r6(float(v)) for v in q],
+        "q_y": r6(float(q[y])),
+        "margin": r6(float(z[y] - np.max(np.delete(z, y)))),
+        "minus_log_q_y_nats": r6(-math.log(float(q[y]))),
+        "loss_nats": r6(float(np.asarray(loss)[0])),
+        "H_onehot_q_nats": r6(float(h)),
+        "H_onehot_q_bits": r6(float(il.cross_entropy(onehot, z, form=("probs", "logits"), base=2))),
+        "binary_z": zb,
+        "binary_y": int(yb),
+        "binary_sigma": r6(sig),
+        "binary_margin": r6((2 * yb - 1) * zb),
+        "binary_loss_nats": r6(float(np.asarray(bce)[0])),
     }
 
 
