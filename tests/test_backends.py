@@ -51,8 +51,60 @@ def test_backend_matches_numpy(xp, name, call):
 
 
 def test_backend_errors_name_the_argument(xp):
+    def call():  # type: ignore[no-untyped-def]
+        out = il.kl_divergence(xp.asarray(P), xp.asarray(-Q))
+        return out.compute() if hasattr(out, "compute") else out  # Dask: raises at compute
+
     with pytest.raises(ValueError, match="`q` contains negative"):
-        il.kl_divergence(xp.asarray(P), xp.asarray(-Q))
+        call()
+
+
+def _count_computes(da):  # type: ignore[no-untyped-def]
+    from dask.callbacks import Callback
+
+    class Count(Callback):  # type: ignore[misc]
+        n = 0
+
+        def _start(self, dsk):  # type: ignore[no-untyped-def]
+            Count.n += 1
+
+    return Count
+
+
+# Each call takes ``lift`` (dask.array.from_array, or np.asarray for the reference).
+DASK_CALLS = [
+    lambda lift, a, b: il.entropy(a),
+    lambda lift, a, b: il.entropy(a, form="logits"),
+    lambda lift, a, b: il.kl_divergence(a, a[::-1]),
+    lambda lift, a, b: il.js_divergence(a, b, form=("probs", "logits")),
+    lambda lift, a, b: il.cross_entropy(a, 3 * a[::-1], normalize=True),
+    lambda lift, a, b: il.mutual_information(a.reshape((4, 2, 3))),
+    lambda lift, a, b: il.losses.softmax_cross_entropy(b, lift(np.arange(4) % 6)),
+]
+
+
+@pytest.mark.parametrize("call", DASK_CALLS)
+def test_dask_is_computed_once_by_the_user(call):
+    da = pytest.importorskip("dask.array")
+    Count = _count_computes(da)
+    a, b = da.from_array(P, chunks=2), da.from_array(Z, chunks=2)
+    with Count():
+        out = call(da.from_array, a, b)
+        assert Count.n == 0, "building the result computed the graph"
+        value = out.compute()
+    assert Count.n == 1
+    np.testing.assert_allclose(value, call(np.asarray, P, Z), rtol=1e-12)
+
+
+def test_dask_bad_data_raises_at_compute_with_the_same_words():
+    da = pytest.importorskip("dask.array")
+    bad = P.copy()
+    bad[2, 1] = np.nan
+    lazy = il.entropy(da.from_array(bad, chunks=2))
+    with pytest.raises(ValueError, match="`p` contains NaN"):
+        lazy.compute()
+    with pytest.raises(ValueError, match="`p` has rows that do not sum to 1"):
+        il.entropy(da.from_array(P * 1.1, chunks=2)).compute()
 
 
 def test_torch_gradient_is_finite_at_zero_probabilities():

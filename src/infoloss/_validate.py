@@ -1,73 +1,55 @@
-"""Input checks and their messages.
+"""The one validator: every data check, with one wording, eager or lazy.
 
-Every check raises :class:`ValueError` naming the argument and what is wrong with it.
-Nothing here changes data: the only transformation a user can ask for is ``normalize=True``,
-and that lives with the measures.
+A check is a boolean array that is true where the data is bad, and a message.  The
+implementations do not raise: they hand over what the checks need (the numba kernels
+count bad entries and return row masses from the pass that computes the values; the
+array-API code builds the masks), and :func:`enforce` turns the first failing check into
+a :class:`ValueError` that names the argument and, for eager arrays, the first bad index.
+
+Nothing here forces a lazy array.  On Dask the checks become one small reduction that
+travels with the result and raises the same error when the user computes it; under
+``jax.jit`` (traced arrays, whose values are unknown) a failing check turns the
+affected result into NaN, as documented for ``validate=True`` there.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from ._array import Array
+import numpy as np
+
+from ._xp import Array, is_lazy, to_numpy
 
 __all__ = [
-    "FORMS",
-    "REDUCTIONS",
-    "check_form",
-    "check_log_probs",
-    "check_logits",
-    "check_probs",
-    "check_reduction",
-    "check_row_sums",
-    "log_base",
+    "Check",
+    "enforce",
+    "entry_checks",
+    "mass_check",
     "sum_tolerance",
 ]
 
-FORMS = ("probs", "log_probs", "logits")
-REDUCTIONS = ("mean", "sum", "none")
 
+@dataclass(frozen=True, slots=True)
+class Check:
+    """``bad`` is true where the check fails (or a function that builds that mask, so an
+    implementation that counted bad entries itself need not build it); ``message(where,
+    detail)`` words the error from the location suffix (" (first at index (i, j))", or ""
+    when unknown) and a number for the message, or None.  ``detail(mask, at)`` gives that
+    number: it is called only once the check has failed, with ``at`` the first bad index
+    (eager arrays) or None (lazy arrays, where it must return a reduction).  ``kind`` is
+    "entry" for the per-entry checks of an argument, "mass" for its row sums, else
+    "value"."""
 
-def log_base(base: float | str | None) -> float | None:
-    """``log(base)``, or None for nats; raises for an invalid base."""
-    if base is None:
-        return None
-    if isinstance(base, str):
-        if base in ("bits", "bit"):
-            return math.log(2.0)
-        if base in ("nats", "nat"):
-            return None
-        if base in ("dits", "bans", "hartleys"):
-            return math.log(10.0)
-        raise ValueError(
-            f"`base` must be a positive number other than 1, 'bits', 'nats' or None; got {base!r}"
-        )
-    if isinstance(base, bool) or not isinstance(base, (int, float)):
-        try:
-            base = float(base)
-        except (TypeError, ValueError):
-            raise ValueError(
-                "`base` must be a positive number other than 1, 'bits', 'nats' or None; "
-                f"got {base!r}"
-            ) from None
-    if not (math.isfinite(base) and base > 0 and base != 1):
-        raise ValueError(
-            f"`base` must be a positive number other than 1, 'bits', 'nats' or None; got {base!r}"
-        )
-    return None if base == math.e else math.log(base)
+    bad: Array | Callable[[], Array]
+    message: Callable[[str, float | None], str]
+    detail: Callable[[Array, tuple[int, ...] | None], Any] | None = None
+    kind: str = "value"
 
-
-def check_form(form: str) -> str:
-    if form not in FORMS:
-        raise ValueError(f"`form` must be one of {FORMS}; got {form!r}")
-    return form
-
-
-def check_reduction(reduction: str) -> str:
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"`reduction` must be one of {REDUCTIONS}; got {reduction!r}")
-    return reduction
+    def mask(self) -> Array:
+        return self.bad() if callable(self.bad) else self.bad
 
 
 def sum_tolerance(xp: Any, dtype: Any, n: int) -> float:
@@ -80,106 +62,100 @@ def sum_tolerance(xp: Any, dtype: Any, n: int) -> float:
     return max(math.sqrt(eps), 4.0 * eps * max(1.0, math.log2(max(n, 1))) * 16)
 
 
-def _any(xp: Any, mask: Array) -> bool:
-    return bool(xp.any(mask))
+def _fixed(text: str) -> Callable[[str, float | None], str]:
+    return lambda where, _detail: f"{text}{where}"
 
 
-def _first_bad(xp: Any, mask: Array) -> str:
-    """A short description of where ``mask`` is first true (for error messages)."""
-    try:
-        import numpy as np
+def entry_checks(xp: Any, x: Array, name: str, form: str) -> list[Check]:
+    """The per-entry checks of an argument in ``form`` (outcome axis last), in order."""
 
-        idx = np.argwhere(np.asarray(array_to_numpy(xp, mask)))
-        if idx.size and idx.shape[1]:
-            return f" (first at index {tuple(int(i) for i in idx[0])})"
-    except Exception:
-        return ""
-    return ""
+    def entry(bad: Callable[[], Array], text: str) -> Check:
+        return Check(bad, _fixed(text), kind="entry")
 
-
-def array_to_numpy(xp: Any, x: Array) -> Any:
-    import numpy as np
-
-    try:
-        return np.asarray(x)
-    except Exception:
-        from array_api_compat import to_device
-
-        return np.asarray(to_device(x, "cpu"))
+    checks = [entry(lambda: xp.isnan(x), f"`{name}` contains NaN")]
+    if form == "probs":
+        checks.append(entry(lambda: x < 0, f"`{name}` contains negative probabilities"))
+        checks.append(entry(lambda: xp.isinf(x), f"`{name}` contains infinite probabilities"))
+        return checks
+    what = "logits" if form == "logits" else "log-probabilities"
+    checks.append(entry(lambda: x == xp.inf, f"`{name}` contains +inf {what}"))
+    if form == "logits":
+        text = f"`{name}` has a row whose logits are all -inf: it has no probability mass"
+        checks.append(entry(lambda: xp.all(x == -xp.inf, axis=-1), text))
+    return checks
 
 
-def _check_nonempty(x: Array, name: str) -> None:
-    if x.ndim == 0:
-        raise ValueError(f"`{name}` must have at least one dimension (the outcome axis)")
-    if x.shape[-1] == 0:
-        raise ValueError(f"`{name}` has empty distributions: the outcome axis has length 0")
-
-
-def check_probs(xp: Any, p: Array, name: str, *, rows: bool = True) -> None:
-    """Entries of ``p`` (outcome axis last) must be finite, >= 0 and <= 1 (when ``rows``).
-
-    Row sums are checked separately by :func:`check_row_sums` so that callers which already
-    have them (the kernels) do not read the data twice.
-    """
-    if rows:
-        _check_nonempty(p, name)
-    nan = xp.isnan(p)
-    if _any(xp, nan):
-        raise ValueError(f"`{name}` contains NaN{_first_bad(xp, nan)}")
-    neg = p < 0
-    if _any(xp, neg):
-        raise ValueError(f"`{name}` contains negative probabilities{_first_bad(xp, neg)}")
-    inf = xp.isinf(p)
-    if _any(xp, inf):
-        raise ValueError(f"`{name}` contains infinite probabilities{_first_bad(xp, inf)}")
-
-
-def check_row_sums(
-    xp: Any, sums: Array, name: str, *, dtype: Any, n: int, normalize: bool = False
-) -> None:
-    """Row sums must be 1 within :func:`sum_tolerance`, or positive when ``normalize``."""
+def mass_check(
+    xp: Any, log_mass: Array, name: str, *, dtype: Any, n: int, normalize: bool, hint: bool
+) -> Check:
+    """Rows must have mass 1 within :func:`sum_tolerance` (or, when ``normalize``, some
+    mass).  ``log_mass`` is the log of each row's total, batch-shaped."""
     if normalize:
-        bad = ~(sums > 0)
-        if _any(xp, bad):
-            raise ValueError(
-                f"`{name}` has a distribution with no mass (all zeros); "
-                f"it cannot be normalised{_first_bad(xp, bad)}"
-            )
-        return
+        text = f"`{name}` has a distribution with no mass (all zeros); it cannot be normalised"
+        return Check(~(log_mass > -xp.inf), _fixed(text), kind="mass")
     tol = sum_tolerance(xp, dtype, n)
-    bad = xp.abs(sums - 1) > tol
-    if _any(xp, bad):
-        worst = float(xp.max(xp.abs(sums - 1)))
-        raise ValueError(
-            f"`{name}` has rows that do not sum to 1 (largest deviation {worst:.3g}, "
-            f"tolerance {tol:.3g} for {dtype}){_first_bad(xp, bad)}; "
-            "pass normalize=True to renormalise them"
+    dev = xp.abs(xp.expm1(log_mass))
+    tail = "; pass normalize=True to renormalise them" if hint else ""
+
+    def message(where: str, worst: float | None) -> str:
+        dev_text = "" if worst is None else f"largest deviation {worst:.3g}, "
+        return (
+            f"`{name}` has rows that do not sum to 1 ({dev_text}tolerance {tol:.3g} "
+            f"for {str(dtype).rsplit('.', 1)[-1]}){where}{tail}"
         )
 
-
-def check_log_probs(xp: Any, logp: Array, name: str) -> None:
-    """Log-probabilities: no NaN, no +inf (-inf is probability 0); row sums checked later."""
-    _check_nonempty(logp, name)
-    nan = xp.isnan(logp)
-    if _any(xp, nan):
-        raise ValueError(f"`{name}` contains NaN{_first_bad(xp, nan)}")
-    pinf = logp == xp.inf
-    if _any(xp, pinf):
-        raise ValueError(f"`{name}` contains +inf log-probabilities{_first_bad(xp, pinf)}")
+    return Check(dev > tol, message, lambda _m, _at: xp.max(dev), kind="mass")
 
 
-def check_logits(xp: Any, z: Array, name: str) -> None:
-    """Logits: no NaN, no +inf; -inf is legal (probability 0) but not a whole row of it."""
-    _check_nonempty(z, name)
-    nan = xp.isnan(z)
-    if _any(xp, nan):
-        raise ValueError(f"`{name}` contains NaN{_first_bad(xp, nan)}")
-    pinf = z == xp.inf
-    if _any(xp, pinf):
-        raise ValueError(f"`{name}` contains +inf logits{_first_bad(xp, pinf)}")
-    dead = xp.all(z == -xp.inf, axis=-1)
-    if _any(xp, dead):
-        raise ValueError(
-            f"`{name}` has a row whose logits are all -inf: it has no probability mass"
-            f"{_first_bad(xp, dead)}"
-        )
+def _first(mask: Array) -> tuple[int, ...]:
+    """The first index (C order) where an eager ``mask`` that has a true entry is true."""
+    return tuple(int(i) for i in np.argwhere(to_numpy(mask))[0])
+
+
+def _where(at: tuple[int, ...]) -> str:
+    return f" (first at index {at})" if at else ""
+
+
+def _is_traced(x: Any) -> bool:
+    return type(x).__module__.startswith("jax") and "Tracer" in type(x).__name__
+
+
+def enforce(xp: Any, value: Array, checks: list[Check]) -> Array:
+    """``value`` once ``checks`` pass: raise now (eager arrays), at compute time (Dask), or
+    give NaN where any check fails (traced JAX arrays)."""
+    if not checks:
+        return value
+    masks = [c.mask() for c in checks]
+    if is_lazy(value) or any(is_lazy(m) for m in masks):
+        return _deferred(xp, value, checks, masks)
+    if _is_traced(value) or any(_is_traced(m) for m in masks):
+        failed = xp.any(xp.stack([xp.any(m) for m in masks]))
+        return xp.where(failed, xp.nan, value)
+    for c, m in zip(checks, masks, strict=True):
+        if bool(xp.any(m)):
+            at = _first(m)
+            detail = None if c.detail is None else float(c.detail(m, at))
+            raise ValueError(c.message(_where(at), detail))
+    return value
+
+
+def _deferred(xp: Any, value: Array, checks: list[Check], masks: list[Array]) -> Array:
+    """Dask: one reduction of every check, computed with the value, raising on failure."""
+    counts = [xp.astype(xp.sum(xp.astype(m, xp.int64)), xp.float64) for m in masks]
+    details = [
+        xp.zeros((), dtype=xp.float64)
+        if c.detail is None
+        else xp.astype(c.detail(m, None), xp.float64)
+        for c, m in zip(checks, masks, strict=True)
+    ]
+    verdict = xp.stack(counts + details).rechunk(-1).to_delayed().ravel()[0]
+    messages = [(c.message, c.detail is not None) for c in checks]
+
+    def raise_if_bad(block: np.ndarray, summary: np.ndarray) -> np.ndarray:
+        n = len(messages)
+        for i, (message, has_detail) in enumerate(messages):
+            if summary[i] > 0:
+                raise ValueError(message("", float(summary[n + i]) if has_detail else None))
+        return block
+
+    return value.map_blocks(raise_if_bad, verdict, dtype=value.dtype)

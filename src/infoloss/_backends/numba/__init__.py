@@ -59,27 +59,21 @@ from collections.abc import Iterator
 from typing import Any
 
 __all__ = [
-    "cross_entropy_probs",
     "enabled",
-    "entropy_logits",
-    "entropy_probs",
-    "js_probs",
-    "kl_logits",
-    "kl_probs",
-    "softmax_xent_labels",
-    "softmax_xent_probs",
+    "joint_rows",
+    "measure_rows",
     "use_kernels",
+    "xent_backward",
+    "xent_forward",
+    "xent_fused",
 ]
 
 _HOME = {
-    "cross_entropy_probs": "measures",
-    "entropy_logits": "measures",
-    "entropy_probs": "measures",
-    "js_probs": "measures",
-    "kl_logits": "measures",
-    "kl_probs": "measures",
-    "softmax_xent_labels": "softmax_xent",
-    "softmax_xent_probs": "softmax_xent",
+    "measure_rows": "_interim",
+    "joint_rows": "_interim",
+    "xent_forward": "_interim",
+    "xent_backward": "_interim",
+    "xent_fused": "_interim",
 }
 
 _state = threading.local()

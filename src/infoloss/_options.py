@@ -1,0 +1,214 @@
+"""Options, parsed once into small frozen specs, with one wording for every error.
+
+Every public function hands its keyword options to one ``*_spec`` function here before it
+touches an array; no other module parses or re-checks them.  Each error is a
+:class:`ValueError` that names the argument and says what is allowed.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "FORMS",
+    "REDUCTIONS",
+    "LossSpec",
+    "MeasureSpec",
+    "loss_spec",
+    "measure_spec",
+    "parse_axes",
+    "parse_axis",
+    "parse_base",
+    "parse_bool",
+    "parse_form",
+]
+
+FORMS = ("probs", "log_probs", "logits")
+REDUCTIONS = ("mean", "sum", "none")
+
+_BASE_HELP = "`base` must be a positive number other than 1, 'bits', 'nats' or None"
+_NAMED_BASES = {"bits": 2.0, "bit": 2.0, "nats": None, "nat": None, "dits": 10.0}
+_NAMED_BASES |= {"bans": 10.0, "hartleys": 10.0}
+
+
+@dataclass(frozen=True, slots=True)
+class MeasureSpec:
+    """How a measure reads its arguments: one form per argument, the outcome axis (or the
+    pair of table axes), the log base, and whether to renormalise and to check data."""
+
+    names: tuple[str, ...]
+    forms: tuple[str, ...]
+    axis: int | tuple[int, int]
+    log_base: float | None  # log(base); None for nats
+    normalize: bool
+    validate: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LossSpec:
+    """The options every loss shares, checked and in canonical types."""
+
+    axis: int | None  # the class axis (None for the elementwise sigmoid losses)
+    reduction: str
+    smoothing: float
+    ignore_index: float | None  # an int for softmax losses
+    validate: bool
+    k: float = 1.0  # logit squared error only
+    M: float = 1.0
+
+
+def _as_int(value: Any) -> int | None:
+    """``value`` as an int (NumPy integers included), None for a bool or a non-integer."""
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        return None
+    try:
+        return operator.index(value)
+    except TypeError:
+        return None
+
+
+def _as_number(value: Any) -> float | None:
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def parse_bool(value: Any, name: str) -> bool:
+    if value is True or value is False:
+        return value
+    raise ValueError(f"`{name}` must be True or False; got {value!r}")
+
+
+def parse_axis(axis: Any, name: str = "axis") -> int:
+    ax = _as_int(axis)
+    if ax is None:
+        raise ValueError(f"`{name}` must be an integer; got {axis!r}")
+    return ax
+
+
+def parse_axes(axes: Any) -> tuple[int, int]:
+    if not isinstance(axes, (tuple, list)) or len(axes) != 2:
+        raise ValueError(f"`axes` must be a pair of integers; got {axes!r}")
+    a, b = (_as_int(v) for v in axes)
+    if a is None or b is None:
+        raise ValueError(f"`axes` must be a pair of integers; got {axes!r}")
+    return a, b
+
+
+def resolve_axis(axis: int, ndim: int, array: str, option: str = "axis") -> int:
+    """``axis`` as an index in ``range(ndim)``, or an error naming ``option`` and ``array``."""
+    if ndim == 0:
+        raise ValueError(f"`{array}` must have at least one dimension (the outcome axis)")
+    if not -ndim <= axis < ndim:
+        raise ValueError(
+            f"`{option}` {axis} is out of bounds for `{array}` with {ndim} dimension(s)"
+        )
+    return axis % ndim
+
+
+def parse_base(base: Any) -> float | None:
+    """``log(base)``, or None for nats."""
+    if base is None:
+        return None
+    if isinstance(base, str):
+        if base not in _NAMED_BASES:
+            raise ValueError(f"{_BASE_HELP}; got {base!r}")
+        b = _NAMED_BASES[base]
+        return None if b is None else math.log(b)
+    b = _as_number(base)
+    if b is None or not (math.isfinite(b) and b > 0 and b != 1):
+        raise ValueError(f"{_BASE_HELP}; got {base!r}")
+    return None if b == math.e else math.log(b)
+
+
+def parse_form(form: Any, n: int) -> tuple[str, ...]:
+    """One form per argument from a form or a tuple of ``n`` forms."""
+    if isinstance(form, str) and form in FORMS:
+        return (form,) * n
+    if n > 1 and isinstance(form, tuple) and len(form) == n and all(f in FORMS for f in form):
+        return tuple(form)
+    allowed = f"one of {FORMS}" + (f" or a tuple of {n} of them" if n > 1 else "")
+    raise ValueError(f"`form` must be {allowed}; got {form!r}")
+
+
+def measure_spec(
+    names: tuple[str, ...],
+    *,
+    form: Any,
+    axis: Any,
+    base: Any,
+    normalize: Any = False,
+    validate: Any = True,
+    joint: bool = False,
+) -> MeasureSpec:
+    return MeasureSpec(
+        names=names,
+        forms=parse_form(form, len(names)),
+        axis=parse_axes(axis) if joint else parse_axis(axis),
+        log_base=parse_base(base),
+        normalize=parse_bool(normalize, "normalize"),
+        validate=parse_bool(validate, "validate"),
+    )
+
+
+def _parse_reduction(reduction: Any) -> str:
+    if not isinstance(reduction, str) or reduction not in REDUCTIONS:
+        raise ValueError(f"`reduction` must be one of {REDUCTIONS}; got {reduction!r}")
+    return reduction
+
+
+def _parse_smoothing(value: Any) -> float:
+    eps = _as_number(value)
+    if eps is None or not 0.0 <= eps <= 1.0:
+        raise ValueError(f"`label_smoothing` must be a number in [0, 1]; got {value!r}")
+    return eps
+
+
+def _parse_positive(value: Any, name: str) -> float:
+    v = _as_number(value)
+    if v is None or not (math.isfinite(v) and v > 0):
+        raise ValueError(f"`{name}` must be a positive finite number; got {value!r}")
+    return v
+
+
+def _parse_ignore_index(value: Any, *, integer: bool) -> float | None:
+    if value is None:
+        return None
+    v: float | None
+    if integer:
+        v, allowed = _as_int(value), "an int"
+    else:
+        v, allowed = _as_number(value), "a finite number"
+        if v is not None and not math.isfinite(v):
+            v = None
+    if v is None:
+        raise ValueError(f"`ignore_index` must be {allowed} or None; got {value!r}")
+    return v
+
+
+def loss_spec(
+    *,
+    axis: Any = None,
+    reduction: Any = "mean",
+    label_smoothing: Any = 0.0,
+    ignore_index: Any = None,
+    validate: Any = True,
+    k: Any = 1.0,
+    M: Any = 1.0,
+) -> LossSpec:
+    """The spec of a loss: ``axis=None`` for the elementwise (sigmoid) losses."""
+    return LossSpec(
+        axis=None if axis is None else parse_axis(axis),
+        reduction=_parse_reduction(reduction),
+        smoothing=_parse_smoothing(label_smoothing),
+        ignore_index=_parse_ignore_index(ignore_index, integer=axis is not None),
+        validate=parse_bool(validate, "validate"),
+        k=_parse_positive(k, "k"),
+        M=_parse_positive(M, "M"),
+    )

@@ -1,0 +1,541 @@
+"""The softmax losses: cross-entropy, squared error on probabilities, squared error on
+logits; each a forward/backward pair (see :mod:`infoloss.losses._compose`)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, NamedTuple
+
+import numpy as np
+
+from .. import _math
+from .._backends.numba import _layout
+from .._options import LossSpec, loss_spec, parse_bool
+from .._validate import Check, enforce
+from .._xp import Array, result, sum_last
+from ._compose import Forward, LossAndGrad, LossPair, check_grad_out, move_back, run
+from ._targets import SoftmaxTargets, prepare_softmax, with_onehot
+
+__all__ = [
+    "CROSS_ENTROPY",
+    "LOGIT_SQUARED_ERROR",
+    "SQUARED_ERROR",
+    "logit_squared_error",
+    "softmax_cross_entropy",
+    "softmax_squared_error",
+]
+
+Reduction = Literal["mean", "sum", "none"]
+
+
+def _smoothed(tg: SoftmaxTargets, eps: float) -> Array:
+    """p̃ = (1 − ε) u + ε keep / C, the smoothed target mass (sums to keep)."""
+    assert tg.u is not None  # built by ``with_onehot`` for labels
+    if eps == 0.0:
+        return tg.u
+    return (1 - eps) * tg.u + (eps / tg.u.shape[-1]) * tg.keep[..., None]
+
+
+def _conditional(xp: Any, tg: SoftmaxTargets, eps: float) -> Array:
+    """p̂ = (1 − ε) u / keep + ε / C: the smoothed target given that it is not ignored.
+
+    Rows with nothing kept (keep = 0) get p̂ = ε / C; their sample weight is 0.
+    """
+    assert tg.u is not None
+    safe = xp.where(tg.keep > 0, tg.keep, xp.ones_like(tg.keep))
+    cond = tg.u / safe[..., None]
+    if eps == 0.0:
+        return cond
+    return (1 - eps) * cond + eps / tg.u.shape[-1]
+
+
+# ------------------------------------------------------------------- cross-entropy
+
+
+def _ce_forward(xp: Any, z: Array, tg: SoftmaxTargets, spec: LossSpec) -> Forward:
+    a = _smoothed(tg, spec.smoothing)
+    if tg.w is not None:
+        a = a * tg.w
+    logq = _math.log_softmax(xp, z)
+    # Mask before multiplying: a zero-target class may have log q = -inf.
+    return Forward(sum_last(xp, _math.times(xp, a, -logq)), tg.s, (logq, a))
+
+
+def _ce_backward(xp: Any, fwd: Forward, upstream: Array) -> Array:
+    logq, a = fwd.saved
+    return upstream[..., None] * (xp.exp(logq) * sum_last(xp, a)[..., None] - a)
+
+
+CROSS_ENTROPY = LossPair(_ce_forward, _ce_backward)
+
+
+# ----------------------------------------------------- squared error on probabilities
+
+
+def _se_forward(xp: Any, z: Array, tg: SoftmaxTargets, spec: LossSpec) -> Forward:
+    q = xp.exp(_math.log_softmax(xp, z))
+    g = q - _conditional(xp, tg, spec.smoothing)
+    return Forward(tg.s * (0.5 * sum_last(xp, g * g)), tg.s, (q, g, tg.s))
+
+
+def _se_backward(xp: Any, fwd: Forward, upstream: Array) -> Array:
+    q, g, s = fwd.saved
+    inner = sum_last(xp, q * g)[..., None]
+    return (upstream * s)[..., None] * (q * (g - inner))
+
+
+SQUARED_ERROR = LossPair(_se_forward, _se_backward)
+
+
+# -------------------------------------------------------- squared error on logits
+
+
+def _lse_forward(xp: Any, z: Array, tg: SoftmaxTargets, spec: LossSpec) -> Forward:
+    target = _conditional(xp, tg, spec.smoothing)
+    coef = 1 + (spec.k - 1) * target
+    # Ignored samples have s = 0 and must stay 0 (and keep a finite gradient) even where
+    # a logit is -inf: mask the difference before it is squared.
+    diff = xp.where(tg.s[..., None] != 0, z - spec.M * target, xp.zeros_like(z))
+    n_classes = z.shape[-1]
+    loss = tg.s * sum_last(xp, coef * diff * diff) / n_classes
+    return Forward(loss, tg.s, (coef, diff, tg.s, n_classes))
+
+
+def _lse_backward(xp: Any, fwd: Forward, upstream: Array) -> Array:
+    coef, diff, s, n_classes = fwd.saved
+    return (upstream * s)[..., None] * (coef * diff) * (2 / n_classes)
+
+
+LOGIT_SQUARED_ERROR = LossPair(_lse_forward, _lse_backward)
+
+
+# ------------------------------------------------------------------ the public losses
+
+
+def _softmax_loss(
+    pair: LossPair,
+    logits: Any,
+    targets: Any,
+    weight: Any,
+    spec: LossSpec,
+    return_grad: Any,
+    grad_out: Any = None,
+) -> Any:
+    return_grad = parse_bool(return_grad, "return_grad")
+    if grad_out is not None and not return_grad:
+        raise ValueError("`grad_out` needs return_grad=True")
+    xp, z, ax, tg, checks = prepare_softmax(logits, targets, weight, spec)
+    check_grad_out(grad_out, return_grad, tuple(move_back(xp, z, ax).shape), z.dtype)
+    if pair is CROSS_ENTROPY:
+        fast = _numba_cross_entropy(z, tg, checks, spec, ax, return_grad, grad_out)
+        if fast is not None:
+            return fast
+    tg = with_onehot(xp, tg, int(z.shape[-1]))
+    return run(xp, pair, z, tg, checks, spec, axis=ax, return_grad=return_grad, grad_out=grad_out)
+
+
+class _KernelArgs(NamedTuple):
+    """The kernels' arguments for each block of rows (see :mod:`infoloss._backends.numba`)."""
+
+    parts: list[tuple[Any, ...]]  # (z, target, weight, smoothing, ignore_index) per block
+    grads: list[np.ndarray | None]  # the gradient block each part writes, if any
+
+
+def _kernel_args(
+    z: np.ndarray, tg: SoftmaxTargets, spec: LossSpec, grad: np.ndarray | None
+) -> _KernelArgs | None:
+    views = [z] if tg.u is None else [z, tg.u]
+    blocks = _layout.row_blocks(*views, *([] if grad is None else [grad]))
+    if blocks is None:  # e.g. a caller's ``grad_out`` the kernels cannot view in blocks
+        return None
+    w = None if tg.w is None else np.asarray(tg.w, dtype=np.float64)
+    ign = None if spec.ignore_index is None else int(spec.ignore_index)
+    if tg.u is None:  # labels, in range; ignored samples carry ``ignore_index`` again
+        assert tg.labels is not None
+        y = np.ascontiguousarray(np.reshape(tg.labels, -1))
+        if ign is not None:
+            y = np.where(np.reshape(tg.keep, -1) > 0, y, ign)
+        ends = np.cumsum([b.shape[0] for b in blocks[0]])
+        targets = [y[e - len(b) : e] for e, b in zip(ends, blocks[0], strict=True)]
+    else:
+        targets = blocks[1]
+    parts = [(zb, t, w, spec.smoothing, ign) for zb, t in zip(blocks[0], targets, strict=True)]
+    grads: list[np.ndarray | None] = [None] * len(parts)
+    if grad is not None:
+        grads = list(blocks[-1])
+    return _KernelArgs(parts, grads)
+
+
+def _upstream_scale(s: np.ndarray, reduction: str) -> float:
+    """The factor of every sample's gradient: 1, or 1 / Σ s for "mean" (0 when Σ s = 0)."""
+    if reduction != "mean":
+        return 1.0
+    total = float(np.sum(s, dtype=np.float64))
+    return 1.0 / total if total > 0 else 0.0
+
+
+def _numba_cross_entropy(
+    z: Array,
+    tg: SoftmaxTargets,
+    checks: list[Check],
+    spec: LossSpec,
+    ax: int,
+    return_grad: bool,
+    grad_out: Any,
+) -> Any:
+    """Softmax cross-entropy through the numba kernels, or None where they do not apply.
+
+    The kernels count bad data; the validator raises before any gradient reaches memory
+    the caller owns: into a caller's ``grad_out`` the backward runs only after the
+    forward's checks pass; a fresh gradient buffer is filled in the fused pass (already
+    scaled by the reduction's factor, which the sample weights give in advance) and
+    dropped if they fail.
+    """
+    if (tg.u is not None and spec.ignore_index is not None) or _layout.row_blocks(z) is None:
+        return None
+    grad = None
+    if return_grad:
+        grad = np.empty(z.shape, z.dtype) if grad_out is None else move_back_view(grad_out, ax)
+    args = _kernel_args(z, tg, spec, grad)
+    if args is None:
+        return None
+    from .._backends.numba import xent_backward, xent_forward, xent_fused
+
+    fused = return_grad and grad_out is None
+    scale = _upstream_scale(np.asarray(tg.s), spec.reduction)
+    fwds = [
+        xent_fused(*a, g, scale) if fused else xent_forward(*a)
+        for a, g in zip(args.parts, args.grads, strict=True)
+    ]
+    batch = tuple(z.shape[:-1])
+    loss = np.concatenate([f.loss for f in fwds]).reshape(batch)
+    if spec.validate:
+        loss = enforce(np, loss, _needed_checks(checks, fwds, labels=tg.u is None))
+    value = _reduced(loss, np.asarray(tg.s), spec.reduction, scale)
+    if not return_grad:
+        return result(np, value.astype(z.dtype))
+    if not fused:
+        for f, a, g in zip(fwds, args.parts, args.grads, strict=True):
+            xent_backward(*a, f.lse, np.full(a[0].shape[0], scale), g)
+    out = move_back(np, grad, ax) if grad_out is None else grad_out
+    return LossAndGrad(result(np, value.astype(z.dtype)), out)
+
+
+def _needed_checks(checks: list[Check], fwds: list[Any], *, labels: bool) -> list[Check]:
+    """The checks still to run: entry checks cost a read of the data, so they run only
+    for an argument the kernels counted bad entries in.  The first three checks are the
+    logits'; then come the targets', then the weights'."""
+    keep = list(checks) if sum(f.nbad for f in fwds) else checks[3:]
+    if not labels and sum(f.target_stats.nbad for f in fwds) == 0:
+        keep = [c for c in keep if c.kind != "entry" or c in checks[:3]]
+    return keep
+
+
+def _reduced(loss: np.ndarray, s: np.ndarray, reduction: str, scale: float) -> np.ndarray:
+    if reduction == "none":
+        return loss
+    total = loss.sum()
+    return np.asarray(total if reduction == "sum" else total * scale)
+
+
+def move_back_view(grad_out: np.ndarray, ax: int) -> np.ndarray:
+    return grad_out if ax == grad_out.ndim - 1 else np.moveaxis(grad_out, ax, -1)
+
+
+def softmax_cross_entropy(
+    logits: Any,
+    targets: Any,
+    /,
+    *,
+    axis: int = -1,
+    weight: Any = None,
+    label_smoothing: float = 0.0,
+    ignore_index: int | None = None,
+    reduction: Reduction = "mean",
+    return_grad: bool = False,
+    grad_out: Any = None,
+    validate: bool = True,
+) -> Any:
+    r"""Softmax cross-entropy of logits against class labels or target distributions.
+
+    With :math:`q = \operatorname{softmax}(z)` along ``axis`` and the smoothed, weighted
+    target :math:`\tilde p` (see the module notes), the loss of one sample is
+
+    .. math::
+
+        \ell = -\sum_c w_c\,\tilde p_c \log q_c,
+        \qquad
+        \frac{\partial \ell}{\partial z_j} = q_j \sum_c w_c \tilde p_c - w_j \tilde p_j,
+
+    which for unit weights and a distribution :math:`p` is the familiar
+    :math:`\ell = \operatorname{logsumexp}(z) - \langle p, z\rangle`,
+    :math:`\nabla\ell = q - p`.  ``"mean"`` divides :math:`\sum_i \ell_i` by the total
+    sample weight :math:`\sum_i s_i`, :math:`s_i = \sum_c w_c u_{ic}` (for labels,
+    :math:`s_i = w_{y_i}`, or 0 when ignored).
+
+    Parameters
+    ----------
+    logits : array
+        Unnormalised log-probabilities; ``-inf`` is probability 0 and is allowed, NaN and
+        ``+inf`` are not.
+    targets : array
+        Integer class labels of shape ``logits.shape`` without ``axis``, or floating
+        target distributions of ``logits.shape`` (non-negative, summing to 1 along
+        ``axis`` within a dtype-aware tolerance).
+    axis : int
+        The class axis of ``logits``.
+    weight : array of shape (C,), optional
+        Non-negative class weights; None means ones.
+    label_smoothing : float in [0, 1]
+        ε: the target becomes :math:`(1-ε)\,t + ε/C` (Szegedy et al. 2016).
+    ignore_index : int, optional
+        A label whose samples are dropped (any int, such as -100, for labels; a class
+        index in ``[0, C)`` for probability targets, whose mass on that class is dropped).
+    reduction : {"mean", "sum", "none"}
+        ``"none"`` returns one loss per sample.
+    return_grad : bool
+        Also return :math:`\partial L / \partial z` of the returned loss (for
+        ``"none"``, the per-sample gradients, i.e. the gradient of the sum).
+    grad_out : array, optional
+        Preallocated array of ``logits``' shape and dtype to write the gradient into
+        (needs ``return_grad=True``).
+    validate : bool
+        Check the data (logits finite or -inf, labels in range, targets distributions,
+        weights non-negative).  ``False`` skips the data-dependent checks, for use under
+        ``jax.jit``; invalid data then gives undefined results.
+
+    Returns
+    -------
+    loss : array
+        A scalar, or one value per sample for ``reduction="none"``.
+    grad : array
+        Only with ``return_grad=True``: the gradient, of ``logits``' shape and dtype.
+
+    Notes
+    -----
+    Edge cases:
+
+    * a sample whose target class has logit ``-inf`` has loss ``+inf``; its gradient is
+      finite.  A ``-inf`` logit on a class with zero target mass contributes nothing;
+    * with labels, every combination of ``weight``, ``label_smoothing`` and
+      ``ignore_index`` equals ``torch.nn.functional.cross_entropy``; a one-hot
+      probability target equals its label under every option;
+    * when every target is ignored (or has weight 0), ``"mean"`` returns 0 with a zero
+      gradient (PyTorch returns NaN);
+    * with probability targets and ``weight``, ``"mean"`` divides by :math:`\sum_i s_i`
+      (PyTorch divides by the number of samples).
+
+    The loss is the cross-entropy :math:`H(\tilde p, q)`; with unit weights and no
+    ignored class it equals ``infoloss.measures.cross_entropy`` of the target and the
+    logits, and exceeds their KL divergence by the target's entropy.
+
+    References
+    ----------
+    .. [1] P. Golik, P. Doetsch and H. Ney, "Cross-entropy vs. squared error training: a
+       theoretical and experimental comparison", Interspeech 2013.
+    .. [2] C. Szegedy, V. Vanhoucke, S. Ioffe, J. Shlens and Z. Wojna, "Rethinking the
+       Inception architecture for computer vision", CVPR 2016 (label smoothing).
+
+    Examples
+    --------
+    The gradient of the mean loss is :math:`(q - \operatorname{onehot}(y)) / N`, and a
+    label equals its one-hot distribution:
+
+    >>> import numpy as np
+    >>> from infoloss.losses import softmax_cross_entropy
+    >>> z = np.array([[2.0, 0.5, -1.0], [0.0, 0.0, 3.0]])
+    >>> y = np.array([0, 2])
+    >>> loss, grad = softmax_cross_entropy(z, y, return_grad=True)
+    >>> q = np.exp(z) / np.exp(z).sum(axis=-1, keepdims=True)
+    >>> np.allclose(grad, (q - np.eye(3)[y]) / 2)
+    True
+    >>> bool(np.isclose(loss, softmax_cross_entropy(z, np.eye(3)[y])))
+    True
+    """
+    spec = loss_spec(
+        axis=axis,
+        reduction=reduction,
+        label_smoothing=label_smoothing,
+        ignore_index=ignore_index,
+        validate=validate,
+    )
+    return _softmax_loss(CROSS_ENTROPY, logits, targets, weight, spec, return_grad, grad_out)
+
+
+def softmax_squared_error(
+    logits: Any,
+    targets: Any,
+    /,
+    *,
+    axis: int = -1,
+    weight: Any = None,
+    label_smoothing: float = 0.0,
+    ignore_index: int | None = None,
+    reduction: Reduction = "mean",
+    return_grad: bool = False,
+    validate: bool = True,
+) -> Any:
+    r"""Squared error between softmax probabilities and the target distribution.
+
+    With :math:`q = \operatorname{softmax}(z)`, the smoothed target given that it is not
+    ignored, :math:`\hat p = (1-ε)\,u/\mathrm{keep} + ε/C`, and the sample weight
+    :math:`s = \sum_c w_c u_c`,
+
+    .. math::
+
+        \ell = \frac{s}{2} \sum_c (q_c - \hat p_c)^2,
+        \qquad
+        \frac{\partial \ell}{\partial z} = s\; q \odot \bigl(g - \langle q, g\rangle\bigr),
+        \quad g = q - \hat p.
+
+    ``"mean"`` divides :math:`\sum_i \ell_i` by :math:`\sum_i s_i`.  For a label
+    :math:`y` this is :math:`\tfrac{w_y}{2}\lVert q - \tilde e_y\rVert^2`; class weights
+    weigh samples (they cannot sit inside the sum as in the cross-entropy, which is
+    linear in the target and this is not).  For a probability target with mass on the
+    ignored class, :math:`\hat p` is the distribution of the remaining mass and the
+    sample counts with weight equal to that mass (times the class weights).
+
+    The factor :math:`q_c(\cdot)` in the gradient is why this loss trains slowly: when
+    the model is confidently wrong (:math:`q_y \to 0`) the gradient vanishes with
+    :math:`q`, while the cross-entropy's :math:`q - p` does not (Golik et al. 2013).
+
+    Parameters
+    ----------
+    logits, targets, axis, weight, label_smoothing, ignore_index, reduction, return_grad,
+    validate
+        As in :func:`softmax_cross_entropy`.
+
+    Returns
+    -------
+    loss : array
+        A scalar, or one value per sample for ``reduction="none"``.
+    grad : array
+        Only with ``return_grad=True``: the gradient, of ``logits``' shape and dtype.
+
+    Notes
+    -----
+    ``torch.nn.functional.mse_loss(softmax(z), onehot)`` averages :math:`(q_c - p_c)^2`
+    over all N·C entries; it equals this loss's ``"mean"`` times :math:`2/C`.  Values
+    and gradients are finite for every finite or ``-inf`` logit.  All targets ignored:
+    ``"mean"`` is 0 with a zero gradient.
+
+    References
+    ----------
+    .. [1] P. Golik, P. Doetsch and H. Ney, "Cross-entropy vs. squared error training: a
+       theoretical and experimental comparison", Interspeech 2013.
+    .. [2] C. Szegedy et al., "Rethinking the Inception architecture for computer
+       vision", CVPR 2016 (label smoothing).
+
+    Examples
+    --------
+    The gradient is the softmax Jacobian applied to :math:`q - p`:
+
+    >>> import numpy as np
+    >>> from infoloss.losses import softmax_squared_error
+    >>> z = np.array([1.0, -2.0, 0.5])
+    >>> loss, grad = softmax_squared_error(z, np.asarray(2), return_grad=True)
+    >>> q = np.exp(z) / np.exp(z).sum()
+    >>> jac = np.diag(q) - np.outer(q, q)
+    >>> np.allclose(grad, jac @ (q - np.eye(3)[2]))
+    True
+    >>> bool(np.isclose(loss, 0.5 * np.sum((q - np.eye(3)[2]) ** 2)))
+    True
+    """
+    spec = loss_spec(
+        axis=axis,
+        reduction=reduction,
+        label_smoothing=label_smoothing,
+        ignore_index=ignore_index,
+        validate=validate,
+    )
+    return _softmax_loss(SQUARED_ERROR, logits, targets, weight, spec, return_grad)
+
+
+def logit_squared_error(
+    logits: Any,
+    targets: Any,
+    /,
+    *,
+    axis: int = -1,
+    k: float = 1.0,
+    M: float = 1.0,
+    weight: Any = None,
+    label_smoothing: float = 0.0,
+    ignore_index: int | None = None,
+    reduction: Reduction = "mean",
+    return_grad: bool = False,
+    validate: bool = True,
+) -> Any:
+    r"""Squared error on the logits themselves, without a softmax (Hui & Belkin 2021).
+
+    For a label :math:`y` among :math:`C` classes the loss pulls the true logit to
+    :math:`M` and the others to 0, with the true class weighted :math:`k`:
+
+    .. math::
+
+        \ell = \frac{1}{C}\Bigl[k\,(z_y - M)^2 + \sum_{j \ne y} z_j^2\Bigr].
+
+    For a (smoothed, conditional) target distribution :math:`\hat p` it is
+
+    .. math::
+
+        \ell = \frac{s}{C} \sum_c \bigl(1 + (k-1)\hat p_c\bigr)\,(z_c - M\hat p_c)^2,
+        \qquad
+        \frac{\partial \ell}{\partial z_c}
+          = \frac{2s}{C}\bigl(1 + (k-1)\hat p_c\bigr)(z_c - M\hat p_c),
+
+    which is the labelled form for one-hot :math:`\hat p`.  :math:`s` and
+    :math:`\hat p` are as in :func:`softmax_squared_error`, and ``"mean"`` divides by
+    :math:`\sum_i s_i`.  Unlike squared error on probabilities, the gradient does not
+    vanish for a confidently wrong model, which is why this loss trains competitively
+    with the cross-entropy.
+
+    Parameters
+    ----------
+    logits, targets, axis, weight, label_smoothing, ignore_index, reduction, return_grad,
+    validate
+        As in :func:`softmax_cross_entropy`.
+    k : float > 0
+        Weight of the true class's term (the paper uses 1 for few classes, larger for
+        many).
+    M : float > 0
+        Target value of the true class's logit.
+
+    Returns
+    -------
+    loss : array
+        A scalar, or one value per sample for ``reduction="none"``.
+    grad : array
+        Only with ``return_grad=True``: the gradient, of ``logits``' shape and dtype.
+
+    Notes
+    -----
+    A ``-inf`` logit gives an infinite loss and gradient, as the formula does; ignored
+    samples contribute 0 even then.  All targets ignored: ``"mean"`` is 0 with a zero
+    gradient.
+
+    References
+    ----------
+    .. [1] L. Hui and M. Belkin, "Evaluation of neural architectures trained with square
+       loss vs cross-entropy in classification tasks", ICLR 2021.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from infoloss.losses import logit_squared_error
+    >>> z = np.array([3.0, -1.0, 0.5])
+    >>> loss, grad = logit_squared_error(z, np.asarray(0), k=2.0, M=5.0, return_grad=True)
+    >>> bool(np.isclose(loss, (2.0 * (3.0 - 5.0) ** 2 + 1.0 + 0.25) / 3))
+    True
+    >>> np.allclose(grad, 2 / 3 * np.array([2.0 * (3.0 - 5.0), -1.0, 0.5]))
+    True
+    """
+    spec = loss_spec(
+        axis=axis,
+        reduction=reduction,
+        label_smoothing=label_smoothing,
+        ignore_index=ignore_index,
+        validate=validate,
+        k=k,
+        M=M,
+    )
+    return _softmax_loss(LOGIT_SQUARED_ERROR, logits, targets, weight, spec, return_grad)
