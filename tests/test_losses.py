@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy.special import expit, log_softmax, softmax
 
+import infoloss as il
 from infoloss import measures
 from infoloss.losses import (
     logit_squared_error,
@@ -712,3 +713,37 @@ def test_validate_false_skips_data_checks() -> None:
     with pytest.raises(ValueError, match="`label_smoothing`"):
         softmax_cross_entropy(Z, Y, label_smoothing=2, validate=False)
     assert np.isfinite(sigmoid_squared_error(Z, S + 1, validate=False))
+
+
+# --- value_and_grad, and the gradient buffer on bad data -------------------------------
+
+
+@pytest.mark.parametrize("loss", SOFTMAX_LOSSES + SIGMOID_LOSSES)
+def test_value_and_grad_equals_return_grad(loss):  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(7)
+    z = rng.standard_normal((5, 4))
+    y = rng.integers(0, 4, 5) if loss in SOFTMAX_LOSSES else rng.uniform(0, 1, (5, 4))
+    pair = il.value_and_grad(loss)(z, y, reduction="sum", label_smoothing=0.1)
+    assert isinstance(pair, il.LossAndGrad)
+    value, grad = loss(z, y, reduction="sum", label_smoothing=0.1, return_grad=True)
+    np.testing.assert_array_equal(pair.loss, value)
+    np.testing.assert_array_equal(pair.grad, grad)
+
+
+def test_value_and_grad_rejects_what_it_cannot_wrap():
+    with pytest.raises(ValueError, match="`loss` must be one of"):
+        il.value_and_grad(il.entropy)
+    with pytest.raises(ValueError, match="`return_grad` is implied"):
+        il.value_and_grad(il.softmax_cross_entropy)(Z, Y, return_grad=True)
+
+
+@pytest.mark.parametrize("n", [4, 20_000])  # the array-API path, and the numba kernels
+def test_grad_out_is_untouched_when_validation_fails(n):
+    rng = np.random.default_rng(3)
+    z = rng.standard_normal((n, 3))
+    z[n // 2, 1] = np.nan
+    y = rng.integers(0, 3, n)
+    buf = np.full_like(z, 7.0)
+    with pytest.raises(ValueError, match="`logits` contains NaN"):
+        il.softmax_cross_entropy(z, y, return_grad=True, grad_out=buf)
+    assert np.all(buf == 7.0)

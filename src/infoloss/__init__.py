@@ -6,11 +6,13 @@
 """
 
 from .losses import (
+    LossAndGrad,
     logit_squared_error,
     sigmoid_binary_cross_entropy,
     sigmoid_squared_error,
     softmax_cross_entropy,
     softmax_squared_error,
+    value_and_grad,
 )
 from .measures import (
     conditional_entropy,
@@ -25,6 +27,7 @@ from .measures import (
 )
 
 __all__ = [
+    "LossAndGrad",
     "__version__",
     "conditional_entropy",
     "cross_entropy",
@@ -40,6 +43,7 @@ __all__ = [
     "sigmoid_squared_error",
     "softmax_cross_entropy",
     "softmax_squared_error",
+    "value_and_grad",
 ]
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"
