@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -138,3 +140,84 @@ def test_jax_jit_with_validate_false():
         lambda a: il.softmax_cross_entropy(a, jnp.asarray([0, 1, 2, 3]), validate=False)
     )(z)
     np.testing.assert_allclose(np.asarray(grad), np.asarray(autodiff), rtol=1e-12, atol=1e-15)
+
+
+# --- autograd through the measures and losses: never NaN where the gradient is finite -------
+
+
+def test_torch_js_gradient_with_minus_inf_logits_on_both_sides():
+    torch = pytest.importorskip("torch")
+    zp = torch.tensor([[0.0, -math.inf, 1.0], [2.0, -math.inf, -math.inf]], requires_grad=True)
+    zq = torch.tensor([[1.0, -math.inf, 0.0], [0.0, 1.0, -math.inf]], requires_grad=True)
+    js = il.js_divergence(zp, zq, form="logits").sum()
+    js.backward()
+    # Reference: the same JS on the finite logits only (a -inf class has probability 0).
+    ap = torch.tensor([[0.0, 1.0], [2.0, -1e4]], dtype=torch.float64, requires_grad=True)
+    aq = torch.tensor([[1.0, 0.0], [0.0, 1.0]], dtype=torch.float64, requires_grad=True)
+
+    def js_ref(a, b):  # type: ignore[no-untyped-def]
+        p, q = torch.softmax(a, -1), torch.softmax(b, -1)
+        m = (p + q) / 2
+        return 0.5 * (p * (p / m).log()).sum() + 0.5 * (q * (q / m).log()).sum()
+
+    assert torch.isfinite(zp.grad).all()
+    assert torch.isfinite(zq.grad).all()
+    ref0 = torch.autograd.grad(js_ref(ap[:1], aq[:1]), (ap,))[0]
+    np.testing.assert_allclose(zp.grad[0, [0, 2]].numpy(), ref0[0].numpy(), rtol=1e-5)
+    assert float(zp.grad[0, 1]) == 0.0
+
+
+def test_torch_sigmoid_squared_error_gradient_at_zero():
+    torch = pytest.importorskip("torch")
+    z = torch.zeros(3, dtype=torch.float64, requires_grad=True)
+    y = torch.tensor([0.0, 1.0, 0.3], dtype=torch.float64)
+    il.sigmoid_squared_error(z, y, reduction="sum").backward()
+    # d/dz ½(σ(z) − y)² = (σ(z) − y) σ'(z) = (0.5 − y) / 4 at z = 0.
+    np.testing.assert_allclose(z.grad.numpy(), (0.5 - y.numpy()) / 4, rtol=1e-15)
+
+
+def test_torch_logit_squared_error_minus_inf_on_an_ignored_sample():
+    torch = pytest.importorskip("torch")
+    z = torch.tensor([[0.5, -math.inf, 1.0], [0.2, 0.1, -0.3]], requires_grad=True)
+    y = torch.tensor([-100, 2])
+    loss = il.logit_squared_error(z, y, ignore_index=-100)
+    loss.backward()
+    assert torch.isfinite(loss)
+    assert torch.isfinite(z.grad).all()
+    assert torch.all(z.grad[0] == 0)
+    _, g = il.value_and_grad(il.logit_squared_error)(
+        z.detach().numpy(), y.numpy(), ignore_index=-100
+    )
+    np.testing.assert_allclose(z.grad.numpy(), g, rtol=1e-6)
+
+
+# --- inputs: the same answer and the same words on every path ------------------------------
+
+
+def test_numpy_integer_axis_is_accepted_on_every_path():
+    from infoloss._backends.numba import use_kernels
+
+    p = np.full((3, 20_000), 1 / 20_000)
+    for flag in (True, False):
+        with use_kernels(flag):
+            np.testing.assert_allclose(il.entropy(p, axis=np.int64(1)), np.log(20_000))
+            np.testing.assert_allclose(il.entropy(p.T, axis=np.int32(0)), np.log(20_000))
+
+
+def test_list_beside_a_float64_tensor_is_float64():
+    torch = pytest.importorskip("torch")
+    q = torch.tensor([1 / 3, 1 / 3, 1 / 3], dtype=torch.float64)
+    p = [0.1, 0.2, 0.7]  # sums to 1 in float64, not exactly in float32
+    out = il.kl_divergence(p, q)
+    assert out.dtype == torch.float64
+    np.testing.assert_allclose(float(out), il.kl_divergence(np.array(p), q.numpy()), rtol=1e-15)
+
+
+def test_ragged_lists_and_mixed_libraries_name_the_argument():
+    torch = pytest.importorskip("torch")
+    with pytest.raises(ValueError, match="`p` is not a rectangular array"):
+        il.entropy([[0.5, 0.5], [1.0]])
+    with pytest.raises(ValueError, match="`q`"):
+        il.kl_divergence(np.array([0.5, 0.5]), torch.tensor([0.5, 0.5]))
+    with pytest.raises(ValueError, match="`axes`"):
+        il.mutual_information(np.full((2, 2), 0.25), axes=(0, 5))
