@@ -11,10 +11,10 @@ generic kernel source serves both dtypes.
 
 Edges, relied on by the kernels:
 
-- ``fexp(t)`` for ``t`` ≤ 0 (the kernels pass z − max z): exactly 0 for ``t = -inf``
-  and below ``_LO32``/``_LO64`` (about the smallest normal number: negligible beside the ≥ 1 sums the
-  kernels form), NaN for NaN.  No clamp above: ``t`` > 0 is only passed where the result
-  is discarded, and would be wrong (not merely inexact) beyond about 80.
+- ``fexp(t)``: exp(t), correctly scaled into the subnormal range (below about
+  e^-708 / e^-87 the polynomial's 2^n is applied in two steps, so e^-740 is the subnormal
+  it should be, not 0); exactly 0 for ``t = -inf`` and where exp underflows (below
+  ``_FLUSH64``/``_FLUSH32``); +inf above ``_HI64``/``_HI32``; NaN for NaN.
 - ``flog(x)`` for finite ``x`` > 0, subnormals included; other inputs give meaningless
   finite values, so callers mask them (and count them as bad input) before use.
 
@@ -77,10 +77,19 @@ _LN2_HI32 = np.float32(0.693145751953125)
 _LN2_LO32 = np.float32(1.428606765330187e-06)
 _LN2_HI64 = 0.6931471803691238
 _LN2_LO64 = 1.9082149292705877e-10
-# Below these, exp is flushed to 0; above them p·2^n is normal (n ≥ −124 / −1020), so the
-# scaling by 2^n is an integer add to p's exponent field.
-_LO32 = np.float32(-86.0)  # exp(-86) ≈ 4.4e-38
-_LO64 = -707.0  # exp(-707) ≈ 9.0e-308
+# Below _SUB the scaling by 2^n is done as 2^(n + K) (an add to the exponent field, still
+# normal) times 2^-K (one rounding into the subnormal range); below _FLUSH exp is 0 in
+# the dtype and above _HI it overflows.
+_SUB32 = np.float32(-80.0)
+_FLUSH32 = np.float32(-104.0)
+_HI32 = np.float32(88.72283)
+_K32 = 64
+_TWO_MK32 = np.float32(2.0**-64)
+_SUB64 = -700.0
+_FLUSH64 = -746.0
+_HI64 = 709.782712893384
+_K64 = 200
+_TWO_MK64 = 2.0**-200
 
 
 @njit(fastmath=FASTMATH, inline="always")
@@ -97,8 +106,13 @@ def _exp32(t):
     p = p * r + np.float32(0.5)
     p = p * r + np.float32(1.0)
     p = p * r + np.float32(1.0)
-    v = _float32(_bits32(p) + (np.int32(n) << np.int32(23)))
-    return np.float32(0.0) if t < _LO32 else v
+    ni = np.int32(n)
+    sub = t < _SUB32
+    v = _float32(_bits32(p) + ((ni + np.int32(_K32) if sub else ni) << np.int32(23)))
+    v = v * _TWO_MK32 if sub else v
+    v = np.float32(0.0) if t < _FLUSH32 else v
+    v = np.float32(np.inf) if t > _HI32 else v
+    return t if t != t else v
 
 
 @njit(fastmath=FASTMATH, inline="always")
@@ -119,8 +133,13 @@ def _exp64(t):
     p = p * r + 0.5000000000000019
     p = p * r + 1.0
     p = p * r + 1.0
-    v = _float64(_bits64(p) + (np.int64(n) << np.int64(52)))
-    return 0.0 if t < _LO64 else v
+    ni = np.int64(n)
+    sub = t < _SUB64
+    v = _float64(_bits64(p) + ((ni + np.int64(_K64) if sub else ni) << np.int64(52)))
+    v = v * _TWO_MK64 if sub else v
+    v = 0.0 if t < _FLUSH64 else v
+    v = np.inf if t > _HI64 else v
+    return t if t != t else v
 
 
 _SQRT2 = math.sqrt(2.0)
@@ -181,7 +200,7 @@ def _log64(x):
 
 
 def fexp(t):
-    """exp(t) for t ≤ 0, vectorisable (see the module docstring)."""
+    """exp(t), vectorisable, subnormal-correct (see the module docstring)."""
     raise NotImplementedError  # only callable from numba code
 
 

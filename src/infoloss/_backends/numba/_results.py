@@ -1,0 +1,45 @@
+"""The named results of the numba backend's measure kernels (see the package docstring)."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+__all__ = ["ArgStats", "MeasureRows"]
+
+
+class ArgStats(NamedTuple):
+    """What the validator needs about one array argument, without reading it again.
+
+    ``nbad``: entries bad for the form (NaN, +inf, negative probabilities; all -inf logit
+    rows).  ``log_mass`` (N,): log of each row's total mass (log Σ p, or logsumexp of
+    log-probabilities and logits); -inf for a row with no mass.
+    """
+
+    nbad: int
+    log_mass: np.ndarray
+
+
+class MeasureRows(NamedTuple):
+    """Per-row values (float64, nats; NaN in rows with bad entries) and one
+    :class:`ArgStats` per array argument, in order."""
+
+    value: np.ndarray
+    stats: tuple[ArgStats, ...]
+
+
+class XentForward(NamedTuple):
+    """Softmax cross-entropy forward (see :mod:`.softmax`): per-sample ``loss`` (N,), the
+    row's ``lse`` = logsumexp(z) (N,) that the backward uses, ``sample_weight`` s_i (N,),
+    ``nbad`` bad logits (NaN, +inf, and one per all -inf row), and ``target_stats``: an
+    :class:`ArgStats` of probability targets (None for labels)."""
+
+    loss: np.ndarray
+    lse: np.ndarray
+    sample_weight: np.ndarray
+    nbad: int
+    target_stats: ArgStats | None
+
+
+__all__ += ["XentForward"]
