@@ -1,0 +1,767 @@
+# mypy: ignore-errors
+# (numba kernels: their types come from numba, not from annotations)
+"""Softmax cross-entropy from logits: forward, backward, and the fused pair.
+
+Per sample i with logits z_i, target t_i (one-hot for labels), class weights w,
+smoothing ε and ignored class k (labels: the whole sample; probabilities: that column)::
+
+    keep_i = 1 − t_ik            u_i = t_i with column k zeroed
+    p̃_i   = (1−ε)·u_i + ε·keep_i/C
+    a_ic   = w_c p̃_ic           A_i = Σ_c a_ic
+    ℓ_i    = −Σ_c a_ic log q_ic = Σ_c a_ic (lse_i − z_ic)
+    s_i    = Σ_c w_c u_ic        (the sample weight of a "mean" reduction)
+    ∂ℓ_i/∂z_ic = A_i q_ic − a_ic
+
+A term with a_ic = 0 is 0 even where z_ic = −inf; a_ic > 0 at z_ic = −inf gives ℓ_i = +inf
+with a finite gradient.  ``lse − z`` is formed as ``log s − (z − m)`` with m the row maximum
+and ``log s = log1p(s − 1)`` (see :func:`._rows.lse_log`), so the loss at a dominant logit
+keeps its relative accuracy.
+
+How the data is read:
+
+* Rows of up to ``CHUNK`` classes are processed in a pipeline: the loop that sums
+  exp(z − m) over row i (from L1, where the previous iteration left it) also takes the
+  maximum of row i + 1 (from memory), so each row is read from memory once, and the
+  loads of the next row overlap the exp arithmetic of this one.  The maximum is an
+  integer maximum over the order-preserving integer image of the floats (``_key``): LLVM
+  vectorises that alongside the sums, where it leaves a loop that mixes ``llvm.maxnum``
+  with sums scalar.
+* Longer rows go in chunks of ``CHUNK`` with a running maximum: a chunk is summed against
+  it in one loop that also counts the entries above it and takes the chunk's maximum, and
+  only a chunk that raises the maximum is summed again (from L1) against the new one.
+* The fused kernel writes the gradient while the row is in cache: short rows store
+  exp(z − m) in the first loop and scale it in a second loop over L1; long rows
+  recompute exp in a second pass.
+* The backward reads each row once: A_i q_ic = exp(z_ic − lse_i)·A_i from the saved
+  ``lse`` (float64).  For float32 logits ``lse`` is split into the nearest float32 ``hi``
+  (≥ the row maximum, so every exp argument is ≤ 0) and the exact remainder ``lo``.  The
+  saved float64 ``lse`` is exact only to |lse|·2^-53, which is the relative error it gives
+  q; where that would show (|lse| ≥ 2^8 for float64 logits, ≥ 2^24 for float32) the row's
+  maximum and sum are recomputed from the logits instead.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.extending import intrinsic
+
+from ._exp import FASTMATH, cast_like, fexp
+from ._results import ArgStats, XentForward
+from ._rows import CHUNK, count_bad_logits, lse_log, prefetch_head, row_lse
+
+__all__ = ["xent_backward", "xent_forward", "xent_fused"]
+
+# Floating-point errors give inf/NaN (as in NumPy), never an exception: the kernels
+# never raise, and a bad row (whose s may be 0) is counted, not divided by.
+_JIT = {"fastmath": FASTMATH, "error_model": "numpy"}
+
+# Beyond these |lse| the saved float64 lse no longer gives q to the dtype's accuracy.
+_LSE_EXACT32 = 2.0**24
+_LSE_EXACT64 = 2.0**8
+
+
+# ------------------------------------------------------------- order-preserving keys
+
+
+@intrinsic
+def _key_of(typingctx, x):
+    # The float's bits as a signed integer, negatives' magnitude bits flipped: integer
+    # order is float order (−0 < +0; a NaN with the sign bit clear sorts above +inf, one
+    # with it set below −inf).
+    if not isinstance(x, types.Float):
+        return None
+    width = x.bitwidth
+    ity = types.int32 if width == 32 else types.int64
+
+    def codegen(context, builder, sig, args):
+        it = ir.IntType(width)
+        b = builder.bitcast(args[0], it)
+        sign = builder.ashr(b, it(width - 1))
+        return builder.xor(b, builder.and_(sign, it((1 << (width - 1)) - 1)))
+
+    return ity(x), codegen
+
+
+@intrinsic
+def _float_of(typingctx, k):
+    # Inverse of _key_of.
+    if not isinstance(k, types.Integer):
+        return None
+    width = k.bitwidth
+    fty = types.float32 if width == 32 else types.float64
+
+    def codegen(context, builder, sig, args):
+        it = ir.IntType(width)
+        b = args[0]
+        sign = builder.ashr(b, it(width - 1))
+        b = builder.xor(b, builder.and_(sign, it((1 << (width - 1)) - 1)))
+        return builder.bitcast(b, ir.FloatType() if width == 32 else ir.DoubleType())
+
+    return fty(k), codegen
+
+
+@intrinsic
+def _imax(typingctx, a, b):
+    # Signed integer maximum of one integer type, as compare + select (LLVM's smax idiom).
+    if not (isinstance(a, types.Integer) and a == b):
+        return None
+
+    def codegen(context, builder, sig, args):
+        gt = builder.icmp_signed(">", args[0], args[1])
+        return builder.select(gt, args[0], args[1])
+
+    return a(a, b), codegen
+
+
+@njit(inline="always", **_JIT)
+def _max_key(x):
+    """The key of max(x) (NaN with the sign bit clear wins; −inf for an empty x)."""
+    key = _key_of(cast_like(-np.inf, x[0]))
+    for j in range(x.shape[0]):
+        key = _imax(key, _key_of(x[j]))
+    return key
+
+
+@njit(inline="always", **_JIT)
+def _has_nan(x):
+    nb = 0
+    for j in range(x.shape[0]):
+        nb += 1 if x[j] != x[j] else 0
+    return nb > 0
+
+
+# ------------------------------------------------------------------- chunk loops
+#
+# The loops come in variants made by factories whose flags are compile-time constants
+# (numba prunes the branches they decide).  They are ordinary jitted functions, not
+# inlined into their callers in numba's IR: LLVM vectorises each loop where it stands, and
+# the kernels compile in seconds rather than minutes.
+
+
+def _lab_chunk_for(smooth, store):
+    @njit(**_JIT)
+    def lab_chunk(x, m, nx, wx, g):
+        """Over one chunk x against the maximum m: (Σ e below m, number equal to m,
+        Σ w·d, Σ w, number above m, key of max(nx)) with d = x − m, e = exp(d); Σ w·d
+        and Σ w only if ``smooth`` (w·d is 0 where w = 0, even at d = −inf); ``store``:
+        e into g."""
+        zero = cast_like(0.0, m)
+        one = cast_like(1.0, m)
+        cr = zero
+        ck = zero
+        cw = zero
+        cws = zero
+        ca = zero
+        key = _key_of(cast_like(-np.inf, m))
+        for j in range(x.shape[0]):
+            d = x[j] - m
+            e = fexp(d)
+            top = d == zero
+            cr += zero if top else e
+            ck += one if top else zero
+            ca += one if d > zero else zero
+            if smooth:
+                wj = wx[j]
+                cw += wj * d if wj != zero else zero
+                cws += wj
+            if store:
+                g[j] = e
+            key = _imax(key, _key_of(nx[j]))
+        return float(cr), float(ck), float(cw), float(cws), ca > zero, key
+
+    return lab_chunk
+
+
+_lab_chunk = _lab_chunk_for(False, False)
+_lab_chunk_w = _lab_chunk_for(True, False)
+_lab_chunk_g = _lab_chunk_for(False, True)
+_lab_chunk_wg = _lab_chunk_for(True, True)
+
+
+def _prob_chunk_for(store):
+    @njit(**_JIT)
+    def prob_chunk(x, m, nx, tx, wx, kk, onem, base, g):
+        """As the labels' chunk loop for a probability target chunk tx (column kk
+        ignored, −1 for none): (Σ e below m, number equal to m, A = Σ a, B = Σ a·d,
+        S = Σ w·u, T = Σ t, bad targets, any above m, key of max(nx)) with
+        a = w·((1−ε)·u + base); the target sums in float64."""
+        zero = cast_like(0.0, m)
+        one = cast_like(1.0, m)
+        cr = zero
+        ck = zero
+        ca = zero
+        cbad = zero
+        big_a = 0.0
+        b = 0.0
+        sw = 0.0
+        ts = 0.0
+        key = _key_of(cast_like(-np.inf, m))
+        for j in range(x.shape[0]):
+            d = x[j] - m
+            e = fexp(d)
+            top = d == zero
+            cr += zero if top else e
+            ck += one if top else zero
+            ca += one if d > zero else zero
+            tv = tx[j]
+            cbad += zero if (tv >= zero) & (tv < np.inf) else one
+            t64 = float(tv)
+            u = 0.0 if j == kk else t64
+            wj = wx[j]
+            a = wj * (onem * u + base)
+            big_a += a
+            b += a * float(d) if a != 0.0 else 0.0
+            sw += wj * u
+            ts += t64
+            if store:
+                g[j] = e
+            key = _imax(key, _key_of(nx[j]))
+        return float(cr), float(ck), big_a, b, sw, ts, int(cbad), ca > zero, key
+
+    return prob_chunk
+
+
+_prob_chunk = _prob_chunk_for(False)
+_prob_chunk_g = _prob_chunk_for(True)
+
+
+@njit(**_JIT)
+def _chunk_max(x):
+    """max(x) through the keys (a NaN with the sign bit clear wins; −inf if empty)."""
+    return _float_of(_max_key(x))
+
+
+@njit(**_JIT)
+def _weight_sum(wx):
+    ws = 0.0
+    for j in range(wx.shape[0]):
+        ws += float(wx[j])
+    return ws
+
+
+# ------------------------------------------------------------------ rows: labels
+
+
+def _lab_row_long_for(smooth):
+    chunk = _lab_chunk_w if smooth else _lab_chunk
+
+    @njit(**_JIT)
+    def lab_row_long(row, wrow, nxt):
+        """(m, k, rest, Σ w·(z − m)) of one row in chunks (see the module docstring)."""
+        n = row.shape[0]
+        m = cast_like(-np.inf, row[0])
+        started = False
+        k = 0.0
+        rest = 0.0
+        swd = 0.0
+        wseen = 0.0
+        for c0 in range(0, n, CHUNK):
+            c1 = min(c0 + CHUNK, n)
+            x = row[c0:c1]
+            wx = wrow[c0:c1]
+            if c1 >= n:
+                prefetch_head(nxt)  # while the last chunk is summed
+            if started:
+                cr, ck, cw, cws, above, key = chunk(x, m, x, wx, x)
+                if not above:
+                    rest += cr
+                    k += ck
+                    swd += cw
+                    wseen += cws
+                    continue
+                cm = _float_of(key)
+                # Re-centre on the new maximum: the old terms are scaled by f and each
+                # d = z − m drops by δ.
+                delta = float(m) - float(cm)
+                f = math.exp(delta)
+                rest = (rest + k) * f
+                k = 0.0
+                swd += delta * wseen
+                m = cm
+            else:
+                m = _chunk_max(x)
+                if not (m > -np.inf):
+                    # All −inf or NaN so far: no mass, but NaN is NaN, and −inf logits
+                    # of weighted classes make the smoothing term −inf.
+                    if _has_nan(x):
+                        rest = np.nan
+                    if smooth:
+                        ws = _weight_sum(wx)
+                        if ws > 0.0:
+                            swd = -np.inf
+                        wseen += ws
+                    m = cast_like(-np.inf, row[0])
+                    continue
+                started = True
+            cr, ck, cw, cws, _, _ = chunk(x, m, x, wx, x)
+            rest += cr
+            k += ck
+            swd += cw
+            wseen += cws
+        return m, k, rest, swd
+
+    return lab_row_long
+
+
+_lab_row_long = _lab_row_long_for(False)
+_lab_row_long_w = _lab_row_long_for(True)
+
+
+@njit(inline="always", **_JIT)
+def _lab_finish(row, m, k, rest, swd, yi, kept, w, wsum, eps, c):
+    """(loss, lse, A, s, ok) of a labelled row from its sums."""
+    ok, s, ls = lse_log(m, k, rest)
+    lse = float(m) + ls
+    if not kept:
+        return 0.0, lse, 0.0, s, ok
+    if yi < 0 or yi >= c:
+        return np.nan, lse, np.nan, s, ok
+    ec = eps / c
+    wy = w[yi]
+    ay = (1.0 - eps) * wy
+    li = 0.0
+    if ay != 0.0:
+        li = ay * (ls - (float(row[yi]) - float(m)))
+    big_a = ay
+    if eps > 0.0:
+        li += ec * (wsum * ls - swd)
+        big_a += ec * wsum
+    return li, lse, big_a, s, ok
+
+
+@njit(**_JIT)
+def _lab_grad_fix(g, yi, kept, w, eps, c, scale, big_a, s, wrow, m):
+    """Second loop of a short row: g holds exp(z − m); make it scale·(A q − a)."""
+    if not kept or yi < 0 or yi >= c:
+        fill = np.nan if kept else 0.0
+        for j in range(g.shape[0]):
+            g[j] = fill
+        return
+    qa = cast_like(scale * big_a / s, m)
+    if eps > 0.0:
+        cc = cast_like(scale * eps / c, m)
+        for j in range(g.shape[0]):
+            g[j] = qa * g[j] - cc * wrow[j]
+    else:
+        for j in range(g.shape[0]):
+            g[j] = qa * g[j]
+    g[yi] -= cast_like(scale * (1.0 - eps) * w[yi], m)
+
+
+@njit(**_JIT)
+def _lab_grad_pass(row, g, hi, qa, yi, kept, w, eps, c, scale, wrow):
+    """g = qa·exp(z − hi) − scale·a for a row (zero for an ignored one)."""
+    if not kept or yi < 0 or yi >= c:
+        fill = np.nan if kept else 0.0
+        for j in range(g.shape[0]):
+            g[j] = fill
+        return
+    if eps > 0.0:
+        cc = cast_like(scale * eps / c, hi)
+        for j in range(g.shape[0]):
+            g[j] = qa * fexp(row[j] - hi) - cc * wrow[j]
+    else:
+        for j in range(g.shape[0]):
+            g[j] = qa * fexp(row[j] - hi)
+    g[yi] -= cast_like(scale * (1.0 - eps) * w[yi], hi)
+
+
+def _labels_block_for(fused):
+    chunk_p = _lab_chunk_g if fused else _lab_chunk
+    chunk_w = _lab_chunk_wg if fused else _lab_chunk_w
+
+    @njit(**_JIT)
+    def labels_block(z, y, w, wz, wsum, eps, ignore, has_ignore, r0, r1, out, scale):
+        """Forward (and, if ``fused``, scale·gradient into g) of rows r0..r1."""
+        loss, lse, sw, nbad, g = out
+        c = z.shape[1]
+        smooth = eps > 0.0
+        short = c <= CHUNK
+        key = _max_key(z[r0])
+        for i in range(r0, r1):
+            row = z[i]
+            nxt = z[i + 1] if i + 1 < r1 else row
+            gi = g[i] if fused else row
+            yi = y[i]
+            kept = not (has_ignore and yi == ignore)
+            if short:
+                m = _float_of(key)
+                if smooth:
+                    rest, k, swd, _, _, key = chunk_w(row, m, nxt, wz, gi)
+                else:
+                    rest, k, swd, _, _, key = chunk_p(row, m, nxt, wz, gi)
+            elif smooth:
+                m, k, rest, swd = _lab_row_long_w(row, wz, nxt)
+            else:
+                m, k, rest, swd = _lab_row_long(row, wz, nxt)
+            li, lsei, big_a, s, ok = _lab_finish(row, m, k, rest, swd, yi, kept, w, wsum, eps, c)
+            loss[i] = li
+            lse[i] = lsei
+            sw[i] = w[yi] if kept and yi >= 0 and yi < c else 0.0
+            if not ok:
+                nbad[i] = count_bad_logits(row)
+            if fused:
+                if short:
+                    _lab_grad_fix(gi, yi, kept, w, eps, c, scale, big_a, s, wz, m)
+                else:
+                    qa = cast_like(scale * big_a / s, m)
+                    _lab_grad_pass(row, gi, m, qa, yi, kept, w, eps, c, scale, wz)
+
+    return labels_block
+
+
+_labels_block = _labels_block_for(False)
+_labels_block_g = _labels_block_for(True)
+
+
+@njit(parallel=True, cache=True, **_JIT)
+def _labels_forward(z, y, w, wz, wsum, eps, ignore, has_ignore, nblk, loss, lse, sw, nbad):
+    n = z.shape[0]
+    g = np.empty((0, 0), z.dtype)
+    for b in prange(nblk):
+        r0 = b * n // nblk
+        r1 = (b + 1) * n // nblk
+        if r1 > r0:
+            out = (loss, lse, sw, nbad, g)
+            _labels_block(z, y, w, wz, wsum, eps, ignore, has_ignore, r0, r1, out, 1.0)
+
+
+@njit(parallel=True, cache=True, **_JIT)
+def _labels_fused(z, y, w, wz, wsum, eps, ignore, has_ignore, nblk, loss, lse, sw, nbad, g, sc):
+    n = z.shape[0]
+    for b in prange(nblk):
+        r0 = b * n // nblk
+        r1 = (b + 1) * n // nblk
+        if r1 > r0:
+            out = (loss, lse, sw, nbad, g)
+            _labels_block_g(z, y, w, wz, wsum, eps, ignore, has_ignore, r0, r1, out, sc)
+
+
+@njit(**_JIT)
+def _hi_qa(row, lse, factor, exact):
+    """(hi, qa) with qa·exp(z − hi) = factor·exp(z − lse) for the row (see the module
+    docstring); recomputed from the row where |lse| ≥ exact or lse is not finite."""
+    if abs(lse) < exact:
+        # The nearest float32 to lse is ≥ the row maximum (a float32 ≤ lse): z − hi ≤ 0.
+        hi = cast_like(lse, row[0])
+        lo = lse - float(hi)
+        return hi, cast_like(factor * math.exp(-lo), hi)
+    m, k, rest = row_lse(row, row)
+    _, s, _ = lse_log(m, k, rest)
+    return m, cast_like(factor / s, m)
+
+
+@njit(**_JIT)
+def _labels_backward_rows(
+    z, y, w, wz, wsum, eps, ignore, has_ignore, lse, upstream, g, exact, r0, r1
+):
+    c = z.shape[1]
+    for i in range(r0, r1):
+        row = z[i]
+        yi = y[i]
+        kept = not (has_ignore and yi == ignore)
+        up = upstream[i]
+        big_a = 0.0
+        if kept and yi >= 0 and yi < c:
+            big_a = (1.0 - eps) * w[yi] + (eps / c) * wsum
+        hi, qa = _hi_qa(row, lse[i], up * big_a, exact)
+        _lab_grad_pass(row, g[i], hi, qa, yi, kept, w, eps, c, up, wz)
+
+
+@njit(parallel=True, cache=True, **_JIT)
+def _labels_backward(z, y, w, wz, wsum, eps, ignore, has_ignore, lse, upstream, g, exact, nblk):
+    n = z.shape[0]
+    for b in prange(nblk):
+        r0 = b * n // nblk
+        r1 = (b + 1) * n // nblk
+        _labels_backward_rows(
+            z, y, w, wz, wsum, eps, ignore, has_ignore, lse, upstream, g, exact, r0, r1
+        )
+
+
+# ------------------------------------------------------------- rows: probabilities
+
+
+@njit(**_JIT)
+def _prob_row_long(row, trow, w, nxt, kk, onem, base):
+    """(m, k, rest, A, B, S, T, bad targets) of one row in chunks."""
+    n = row.shape[0]
+    m = cast_like(-np.inf, row[0])
+    started = False
+    k = 0.0
+    rest = 0.0
+    big_a = 0.0
+    b = 0.0
+    sw = 0.0
+    ts = 0.0
+    nb = 0
+    for c0 in range(0, n, CHUNK):
+        c1 = min(c0 + CHUNK, n)
+        x = row[c0:c1]
+        tx = trow[c0:c1]
+        wx = w[c0:c1]
+        kc = kk - c0
+        if c1 >= n:
+            prefetch_head(nxt)
+        if started:
+            cr, ck, ca_, cb, cs, ct, cn, above, key = _prob_chunk(
+                x, m, x, tx, wx, kc, onem, base, x
+            )
+            if not above:
+                rest += cr
+                k += ck
+                b += cb
+                big_a += ca_
+                sw += cs
+                ts += ct
+                nb += cn
+                continue
+            cm = _float_of(key)
+            delta = float(m) - float(cm)
+            f = math.exp(delta)
+            rest = (rest + k) * f
+            k = 0.0
+            b += delta * big_a
+            m = cm
+        else:
+            m = _chunk_max(x)
+            if not (m > -np.inf):
+                # All −inf or NaN so far: the target sums do not depend on m.
+                _, _, ca_, _, cs, ct, cn, _, _ = _prob_chunk(
+                    x, cast_like(0.0, m), x, tx, wx, kc, onem, base, x
+                )
+                if _has_nan(x):
+                    rest = np.nan
+                if ca_ > 0.0:
+                    b = -np.inf
+                big_a += ca_
+                sw += cs
+                ts += ct
+                nb += cn
+                m = cast_like(-np.inf, row[0])
+                continue
+            started = True
+        cr, ck, ca_, cb, cs, ct, cn, _, _ = _prob_chunk(x, m, x, tx, wx, kc, onem, base, x)
+        rest += cr
+        k += ck
+        b += cb
+        big_a += ca_
+        sw += cs
+        ts += ct
+        nb += cn
+    return m, k, rest, big_a, b, sw, ts, nb
+
+
+def _prob_grad_pass_for(recompute):
+    @njit(**_JIT)
+    def prob_grad_pass(row, trow, g, hi, qa, kk, w, onem, base, scale):
+        """g = qa·E − scale·a with E = exp(z − hi), or (not ``recompute``) E = g."""
+        sc = scale * onem
+        sb = scale * base
+        for j in range(g.shape[0]):
+            u = 0.0 if j == kk else float(trow[j])
+            a = cast_like(w[j] * (sc * u + sb), hi)
+            e = fexp(row[j] - hi) if recompute else g[j]
+            g[j] = qa * e - a
+
+    return prob_grad_pass
+
+
+_prob_grad_pass = _prob_grad_pass_for(True)
+_prob_grad_fix = _prob_grad_pass_for(False)
+
+
+def _probs_block_for(fused):
+    chunk = _prob_chunk_g if fused else _prob_chunk
+
+    @njit(**_JIT)
+    def probs_block(z, t, w, eps, kk, r0, r1, out, scale):
+        loss, lse, sw, nbad, tbad, tmass, g = out
+        c = z.shape[1]
+        short = c <= CHUNK
+        onem = 1.0 - eps
+        key = _max_key(z[r0])
+        for i in range(r0, r1):
+            row = z[i]
+            trow = t[i]
+            nxt = z[i + 1] if i + 1 < r1 else row
+            gi = g[i] if fused else row
+            keep = 1.0 - float(trow[kk]) if kk >= 0 else 1.0
+            base = eps * keep / c
+            if short:
+                m = _float_of(key)
+                rest, k, big_a, b, swi, ts, nb, _, key = chunk(
+                    row, m, nxt, trow, w, kk, onem, base, gi
+                )
+            else:
+                m, k, rest, big_a, b, swi, ts, nb = _prob_row_long(
+                    row, trow, w, nxt, kk, onem, base
+                )
+            ok, s, ls = lse_log(m, k, rest)
+            loss[i] = big_a * ls - b
+            lse[i] = float(m) + ls
+            sw[i] = swi
+            tmass[i] = ts
+            tbad[i] = nb
+            if not ok:
+                nbad[i] = count_bad_logits(row)
+            if fused:
+                qa = cast_like(scale * big_a / s, m)
+                if short:
+                    _prob_grad_fix(row, trow, gi, m, qa, kk, w, onem, base, scale)
+                else:
+                    _prob_grad_pass(row, trow, gi, m, qa, kk, w, onem, base, scale)
+
+    return probs_block
+
+
+_probs_block = _probs_block_for(False)
+_probs_block_g = _probs_block_for(True)
+
+
+@njit(parallel=True, cache=True, **_JIT)
+def _probs_forward(z, t, w, eps, kk, nblk, loss, lse, sw, nbad, tbad, tmass):
+    n = z.shape[0]
+    g = np.empty((0, 0), z.dtype)
+    for b in prange(nblk):
+        r0 = b * n // nblk
+        r1 = (b + 1) * n // nblk
+        if r1 > r0:
+            out = (loss, lse, sw, nbad, tbad, tmass, g)
+            _probs_block(z, t, w, eps, kk, r0, r1, out, 1.0)
+
+
+@njit(parallel=True, cache=True, **_JIT)
+def _probs_fused(z, t, w, eps, kk, nblk, loss, lse, sw, nbad, tbad, tmass, g, scale):
+    n = z.shape[0]
+    for b in prange(nblk):
+        r0 = b * n // nblk
+        r1 = (b + 1) * n // nblk
+        if r1 > r0:
+            out = (loss, lse, sw, nbad, tbad, tmass, g)
+            _probs_block_g(z, t, w, eps, kk, r0, r1, out, scale)
+
+
+@njit(**_JIT)
+def _target_mass(trow, w, kk, onem, base):
+    """A = Σ a of a probability target row."""
+    c = trow.shape[0]
+    big_a = 0.0
+    for c0 in range(0, c, CHUNK):
+        c1 = min(c0 + CHUNK, c)
+        acc = 0.0
+        for j in range(c0, c1):
+            u = 0.0 if j == kk else float(trow[j])
+            acc += w[j] * (onem * u + base)
+        big_a += acc
+    return big_a
+
+
+@njit(**_JIT)
+def _probs_backward_rows(z, t, w, eps, kk, lse, upstream, g, exact, r0, r1):
+    c = z.shape[1]
+    onem = 1.0 - eps
+    for i in range(r0, r1):
+        row = z[i]
+        trow = t[i]
+        keep = 1.0 - float(trow[kk]) if kk >= 0 else 1.0
+        base = eps * keep / c
+        # A = Σ a: one read of the target row, which the gradient loop re-reads.
+        big_a = _target_mass(trow, w, kk, onem, base)
+        up = upstream[i]
+        hi, qa = _hi_qa(row, lse[i], up * big_a, exact)
+        _prob_grad_pass(row, trow, g[i], hi, qa, kk, w, onem, base, up)
+
+
+@njit(parallel=True, cache=True, **_JIT)
+def _probs_backward(z, t, w, eps, kk, lse, upstream, g, exact, nblk):
+    n = z.shape[0]
+    for b in prange(nblk):
+        r0 = b * n // nblk
+        r1 = (b + 1) * n // nblk
+        _probs_backward_rows(z, t, w, eps, kk, lse, upstream, g, exact, r0, r1)
+
+
+# ------------------------------------------------------------------- entry points
+
+
+def _blocks(n):
+    return max(1, min(n, 4 * numba.get_num_threads()))
+
+
+def _weights(weight, c, dtype):
+    w = np.ones(c) if weight is None else np.ascontiguousarray(weight, dtype=np.float64)
+    return w, w.astype(dtype), float(w.sum())
+
+
+def _labels_args(z, target, weight, smoothing, ignore_index):
+    w, wz, wsum = _weights(weight, z.shape[1], z.dtype)
+    has_ignore = ignore_index is not None
+    ign = int(ignore_index) if has_ignore else 0
+    return (z, target, w, wz, wsum, float(smoothing), ign, has_ignore)
+
+
+def _ignored_column(ignore_index, c):
+    """The ignored column of probability targets, −1 for none (or one out of range)."""
+    if ignore_index is None:
+        return -1
+    k = int(ignore_index)
+    return k if 0 <= k < c else -1
+
+
+def _run_forward(z, target, weight, smoothing, ignore_index, out, scale):
+    n, c = z.shape
+    nblk = _blocks(n)
+    loss = np.zeros(n)
+    lse = np.empty(n)
+    sw = np.empty(n)
+    nbad = np.zeros(n, np.int64)
+    if target.ndim == 1:
+        args = _labels_args(z, target, weight, smoothing, ignore_index)
+        if out is None:
+            _labels_forward(*args, nblk, loss, lse, sw, nbad)
+        else:
+            _labels_fused(*args, nblk, loss, lse, sw, nbad, out, float(scale))
+        return XentForward(loss, lse, sw, int(nbad.sum()), None)
+    w, _, _ = _weights(weight, c, z.dtype)
+    kk = _ignored_column(ignore_index, c)
+    tbad = np.zeros(n, np.int64)
+    tmass = np.empty(n)
+    args = (z, target, w, float(smoothing), kk, nblk, loss, lse, sw, nbad, tbad, tmass)
+    if out is None:
+        _probs_forward(*args)
+    else:
+        _probs_fused(*args, out, float(scale))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_mass = np.log(tmass)
+    return XentForward(loss, lse, sw, int(nbad.sum()), ArgStats(int(tbad.sum()), log_mass))
+
+
+def xent_forward(z, target, weight, smoothing, ignore_index):
+    """Per-sample losses and what the backward needs; see the package docstring."""
+    return _run_forward(z, target, weight, smoothing, ignore_index, None, 1.0)
+
+
+def xent_fused(z, target, weight, smoothing, ignore_index, out, scale):
+    """:func:`xent_forward` plus scale·∂ℓ_i/∂z_i into ``out`` in the same pass."""
+    return _run_forward(z, target, weight, smoothing, ignore_index, out, scale)
+
+
+def xent_backward(z, target, weight, smoothing, ignore_index, lse, upstream, out):
+    """upstream_i·∂ℓ_i/∂z_i into ``out`` from the forward's ``lse``."""
+    c = z.shape[1]
+    exact = _LSE_EXACT32 if z.dtype == np.float32 else _LSE_EXACT64
+    lse = np.ascontiguousarray(lse, dtype=np.float64)
+    up = np.ascontiguousarray(upstream, dtype=np.float64)
+    if target.ndim == 1:
+        args = _labels_args(z, target, weight, smoothing, ignore_index)
+        _labels_backward(*args, lse, up, out, exact, _blocks(len(lse)))
+        return
+    w, _, _ = _weights(weight, c, z.dtype)
+    kk = _ignored_column(ignore_index, c)
+    _probs_backward(z, target, w, float(smoothing), kk, lse, up, out, exact, _blocks(len(lse)))
