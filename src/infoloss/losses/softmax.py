@@ -127,10 +127,36 @@ def _softmax_loss(
     check_grad_out(grad_out, return_grad, tuple(move_back(xp, z, ax).shape), z.dtype)
     if pair is CROSS_ENTROPY:
         fast = _numba_cross_entropy(z, tg, checks, spec, ax, return_grad, grad_out)
+        if fast is None:
+            fast = _framework_cross_entropy(z, tg, checks, spec, ax, return_grad, grad_out)
         if fast is not None:
             return fast
     tg = with_onehot(xp, tg, int(z.shape[-1]))
     return run(xp, pair, z, tg, checks, spec, axis=ax, return_grad=return_grad, grad_out=grad_out)
+
+
+def _framework_cross_entropy(
+    z: Array,
+    tg: SoftmaxTargets,
+    checks: list[Check],
+    spec: LossSpec,
+    ax: int,
+    return_grad: bool,
+    grad_out: Any,
+) -> Any:
+    """PyTorch tensors and JAX arrays through the fused kernels as autograd operators
+    (:mod:`infoloss.torch`, :mod:`infoloss.jax`), or None where those do not apply (then
+    the array-API code runs).  Same arguments and result as :func:`_numba_cross_entropy`."""
+    module = type(z).__module__.split(".", 1)[0]
+    if module not in ("torch", "jax", "jaxlib"):
+        return None
+    import importlib
+
+    ops = importlib.import_module("infoloss.torch" if module == "torch" else "infoloss.jax")
+    route = getattr(ops, "softmax_cross_entropy_route", None)
+    if route is None:
+        return None
+    return route(z, tg, checks, spec, ax, return_grad, grad_out)
 
 
 class _KernelArgs(NamedTuple):
