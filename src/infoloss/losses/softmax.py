@@ -151,9 +151,12 @@ def _framework_cross_entropy(
     if module not in ("torch", "jax", "jaxlib"):
         return None
     import importlib
+    import importlib.util
 
-    ops = importlib.import_module("infoloss.torch" if module == "torch" else "infoloss.jax")
-    route = getattr(ops, "softmax_cross_entropy_route", None)
+    name = "infoloss.torch" if module == "torch" else "infoloss.jax"
+    if importlib.util.find_spec(name) is None:
+        return None
+    route = getattr(importlib.import_module(name), "softmax_cross_entropy_route", None)
     if route is None:
         return None
     return route(z, tg, checks, spec, ax, return_grad, grad_out)
