@@ -115,3 +115,54 @@ def test_mutual_information_nonnegative_and_chain_rule(nx, ny, seed):
     hx = il.entropy(pxy.sum(1))
     hy_given_x = il.conditional_entropy(pxy)
     assert math.isclose(il.joint_entropy(pxy), hx + hy_given_x, rel_tol=1e-10, abs_tol=1e-12)
+
+
+# --- never negative from exactly normalised inputs (logits), on both implementations -------
+
+
+@st.composite
+def logit_pairs(draw):  # type: ignore[no-untyped-def]
+    """Two logit rows, often nearly equal (where rounding used to make D and JS < 0), in
+    float32 or float64, with -inf entries among them."""
+    n = draw(st.integers(1, 12))
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    finite = st.floats(-30, 30, width=32)
+    a = draw(hnp.arrays(np.float64, n, elements=st.one_of(finite, st.just(-np.inf))))
+    if np.all(a == -np.inf):
+        a[0] = 0.0
+    noise = draw(hnp.arrays(np.float64, n, elements=st.floats(-1e-6, 1e-6)))
+    b = a + noise if draw(st.booleans()) else draw(hnp.arrays(np.float64, n, elements=finite))
+    return a.astype(dtype), b.astype(dtype)
+
+
+def _both_paths(f, *args, **kwargs):  # type: ignore[no-untyped-def]
+    from infoloss._backends.numba import _layout, use_kernels
+
+    reps = -(-_layout.MIN_SIZE // args[0].size)  # enough rows for the kernels to apply
+    tiled = [np.tile(a, (reps,) + (1,) * max(a.ndim - 1, 1)) for a in args]
+    with use_kernels(True):
+        fast = f(*tiled, **kwargs)
+    with use_kernels(False):
+        slow = f(*args, **kwargs)
+    return np.concatenate([np.ravel(fast), np.ravel(slow)])
+
+
+@given(logit_pairs())
+def test_kl_and_js_from_logits_never_negative(ab):
+    a, b = ab
+    for name in ("kl_divergence", "js_divergence"):
+        values = _both_paths(getattr(il, name), a, b, form="logits")
+        assert np.all(values >= 0), (name, values.min())
+    assert np.all(_both_paths(il.js_divergence, a, a, form="logits") == 0)
+    assert np.all(_both_paths(il.js_divergence, a, a, form="log_probs", normalize=True) == 0)
+
+
+@given(st.integers(1, 5), st.integers(1, 5), st.integers(0, 2**32 - 1), st.booleans())
+def test_mutual_information_from_logits_never_negative(nx, ny, seed, independent):
+    rng = np.random.default_rng(seed)
+    if independent:  # log P(x) + log P(y): I = 0 exactly in exact arithmetic
+        z = rng.normal(0, 3, nx)[:, None] + rng.normal(0, 3, ny)[None, :]
+    else:
+        z = rng.normal(0, 3, (nx, ny))
+    values = _both_paths(il.mutual_information, z[None], form="logits")
+    assert np.all(values >= 0), values.min()
