@@ -4,7 +4,8 @@ Usage::
 
     python benchmarks/run.py                  # the full shapes (~8 GB RAM, several minutes)
     python benchmarks/run.py --quick          # small shapes, a smoke test
-    python benchmarks/run.py --via dispatch   # time the kernels' adapters, not the public API
+    python benchmarks/run.py --via kernel     # time the backend's measure_rows/joint_rows
+    python benchmarks/run.py --tasks measures --dtypes float32   # every measure × form
 
 By default infoloss is timed through its public functions (``infoloss.entropy``,
 ``infoloss.losses.softmax_cross_entropy``), argument checks included.  Every method runs
@@ -13,7 +14,9 @@ once, in turn, after one warm-up call each, so that a load from other processes 
 comes and goes affects all methods alike; a method's ratio is the median over the rounds
 of its time divided by the time of ``x.sum()`` (NumPy's single-threaded sum, i.e. one
 read of the array) in the same round, and the spread is the lowest and highest of those
-per-round ratios.  "extra MB" is the peak of NumPy/Python allocations during one call
+per-round ratios.  Beside ``x.sum()`` every task also times "read floor (2 threads)": a
+parallel numba ``prange`` sum over the same input arrays, the true read floor on 2 cores
+(the measure kernels' target is ≤ 2× that).  "extra MB" is the peak of NumPy/Python allocations during one call
 (tracemalloc, inputs allocated before; it cannot see PyTorch's allocator: "n/a").  The
 load average before and after each task is recorded.  Results are written to
 benchmarks/results/ as Markdown and JSON, and the issue-4 targets are checked at the end.
@@ -67,17 +70,14 @@ def _methods(task: str, x: np.ndarray, y: np.ndarray, via: str) -> dict[str, Cal
     import scipy.stats as st
 
     import infoloss as il
-    from infoloss._backends.numba import dispatch
     from infoloss.losses import softmax_cross_entropy
 
     out: dict[str, Callable[[], Any]] = {"x.sum()": x.sum}
+    out["read floor (2 threads)"] = lambda: _sum2(x)
     rows = np.arange(x.shape[0])
     if task in ("ce", "ce+grad"):
         grad = task == "ce+grad"
-        if via == "public":
-            out["infoloss"] = lambda: softmax_cross_entropy(x, y, return_grad=grad)
-        else:
-            out["infoloss"] = lambda: dispatch.softmax_cross_entropy(x, y, return_grad=grad)
+        out["infoloss"] = lambda: softmax_cross_entropy(x, y, return_grad=grad)
         if not grad:
             out["scipy log_softmax"] = lambda: -sp.log_softmax(x, axis=1)[rows, y].mean()
 
@@ -129,7 +129,7 @@ def _methods(task: str, x: np.ndarray, y: np.ndarray, via: str) -> dict[str, Cal
         if via == "public":
             out["infoloss"] = lambda: il.entropy(p)
         else:
-            out["infoloss"] = lambda: dispatch.entropy(p)
+            out["infoloss"] = lambda: _kernel("entropy", (p,), ("probs",))
         out["scipy.stats.entropy"] = lambda: st.entropy(p, axis=1)
         out["numpy"] = lambda: -(sp.xlogy(p, p)).sum(axis=1)
         try:
@@ -141,6 +141,107 @@ def _methods(task: str, x: np.ndarray, y: np.ndarray, via: str) -> dict[str, Cal
         except ImportError:
             pass
     return out
+
+
+_FORMS = ("probs", "log_probs", "logits")
+
+
+def measure_tasks() -> list[str]:
+    """Every measure × form: ``m:<kind>:<forms>[:norm]`` tasks (``--tasks measures``)."""
+    tasks = [f"m:entropy:{f}" for f in _FORMS] + ["m:entropy:probs:norm"]
+    for kind in ("cross_entropy", "kl", "js"):
+        tasks += [f"m:{kind}:{f},{f}" for f in _FORMS]
+        tasks += [f"m:{kind}:probs,logits", f"m:{kind}:probs,probs:norm"]
+    tasks += [
+        f"j:{k}:{f}"
+        for k in ("joint_entropy", "conditional_entropy", "mutual_information")
+        for f in ("probs", "logits")
+    ]
+    return tasks
+
+
+_SUM2: dict[str, Any] = {}
+
+
+def _sum2(x: np.ndarray) -> float:
+    """A 2-thread parallel read of x (rows split over threads, SIMD sum per row)."""
+    if not _SUM2:
+        from numba import njit, prange
+
+        @njit(parallel=True, fastmath=True, cache=True)
+        def sum2(a: Any) -> float:
+            n = a.shape[0]
+            acc = np.zeros(n)
+            for i in prange(n):
+                s = a.dtype.type(0)
+                row = a[i]
+                for j in range(row.shape[0]):
+                    s += row[j]
+                acc[i] = s
+            return acc.sum()
+
+        _SUM2["f"] = sum2
+    return float(_SUM2["f"](x))
+
+
+def _kernel(
+    kind: str, xs: tuple[np.ndarray, ...], forms: tuple[str, ...], norm: bool = False
+) -> Any:
+    from infoloss._backends.numba import joint_rows, measure_rows
+
+    if kind.startswith(("joint", "conditional", "mutual")):
+        return joint_rows(kind, xs[0], forms[0], norm)
+    return measure_rows(kind, xs, forms, norm)
+
+
+def _measure_methods(
+    task: str, xs: tuple[np.ndarray, ...], via: str
+) -> dict[str, Callable[[], Any]]:
+    """Methods of an ``m:``/``j:`` task: infoloss (public or kernel), x.sum() and the
+    2-thread read floor over the same input arrays."""
+    import infoloss as il
+
+    parts = task.split(":")
+    kind, forms = parts[1], tuple(parts[2].split(","))
+    norm = len(parts) > 3
+    out: dict[str, Callable[[], Any]] = {
+        "x.sum()": lambda: sum(a.sum() for a in xs),
+        "read floor (2 threads)": lambda: sum(_sum2(a.reshape(-1, a.shape[-1])) for a in xs),
+    }
+    if via == "kernel":
+        out["infoloss"] = lambda: _kernel(kind, xs, forms, norm)
+        return out
+    public = {
+        "entropy": il.entropy,
+        "cross_entropy": il.cross_entropy,
+        "kl": il.kl_divergence,
+        "js": il.js_divergence,
+        "joint_entropy": il.joint_entropy,
+        "conditional_entropy": il.conditional_entropy,
+        "mutual_information": il.mutual_information,
+    }[kind]
+    form = forms if len(forms) > 1 else forms[0]
+    out["infoloss"] = lambda: public(*xs, form=form, normalize=norm)
+    return out
+
+
+def _measure_data(task: str, shape: tuple[int, int], dtype: Any, rng: np.random.Generator) -> Any:
+    parts = task.split(":")
+    forms = parts[2].split(",")
+    if task.startswith("j:"):
+        n, c = shape
+        side = max(int(np.sqrt(c)), 1)
+        shape = (n * c // (side * side), side, side)
+    xs = []
+    for f in forms:
+        z = rng.standard_normal(shape, dtype=np.float32).astype(dtype, copy=False) * 2
+        if f != "logits":
+            axes = (-2, -1) if task.startswith("j:") else (-1,)
+            z -= np.log(np.exp(z).sum(axis=axes, keepdims=True, dtype=np.float64)).astype(dtype)
+            if f == "probs":
+                np.exp(z, out=z)
+        xs.append(z)
+    return tuple(xs)
 
 
 def _data(task: str, shape: tuple[int, int], dtype: Any, rng: np.random.Generator) -> Any:
@@ -156,9 +257,13 @@ def _data(task: str, shape: tuple[int, int], dtype: Any, rng: np.random.Generato
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="small shapes (smoke test)")
-    ap.add_argument("--via", choices=("dispatch", "public"), default="public")
+    ap.add_argument("--via", choices=("kernel", "public"), default="public")
     ap.add_argument("--repeats", type=int, default=7, help="interleaved rounds (≥ 5)")
-    ap.add_argument("--tasks", default="ce,ce+grad,entropy")
+    ap.add_argument(
+        "--tasks",
+        default="ce,ce+grad,entropy",
+        help="comma-separated; 'measures' expands to every measure × form (m:/j: tasks)",
+    )
     ap.add_argument("--dtypes", default="float32,float64")
     ap.add_argument(
         "--methods", default="", help="comma-separated subset (x.sum() is always timed)"
@@ -168,12 +273,20 @@ def main() -> None:
     shapes = QUICK if args.quick else FULL
     rng = np.random.default_rng(0)
     records = []
-    for task in args.tasks.split(","):
+    tasks: list[str] = []
+    for t in args.tasks.split(","):
+        tasks += measure_tasks() if t == "measures" else [t]
+    for task in tasks:
         for dtname in args.dtypes.split(","):
             dtype = np.dtype(dtname)
             for shape in shapes:
-                x, y = _data(task, shape, dtype, rng)
-                methods = _methods(task, x, y, args.via)
+                if task.startswith(("m:", "j:")):
+                    x = _measure_data(task, shape, dtype, rng)
+                    y = None
+                    methods = _measure_methods(task, x, args.via)
+                else:
+                    x, y = _data(task, shape, dtype, rng)
+                    methods = _methods(task, x, y, args.via)
                 if args.methods:
                     keep = {"x.sum()", *args.methods.split(",")}
                     methods = {k: f for k, f in methods.items() if k in keep}
@@ -185,6 +298,8 @@ def main() -> None:
                     ratios = [t / b for t, b in zip(ts, base, strict=True)]
                     ms = statistics.median(ts) * 1e3
                     ratio = statistics.median(ratios)
+                    floor = times["read floor (2 threads)"]
+                    fl = statistics.median(t / b for t, b in zip(ts, floor, strict=True))
                     mb = None if name == "torch" else _peak_mb(methods[name])
                     rec = {
                         "task": task,
@@ -195,6 +310,7 @@ def main() -> None:
                         "ratio": round(ratio, 2),
                         "ratio_min": round(min(ratios), 2),
                         "ratio_max": round(max(ratios), 2),
+                        "floor_ratio": round(fl, 2),
                         "extra_MB": None if mb is None else round(mb, 1),
                         "load": [load0, load1],
                     }
@@ -202,11 +318,14 @@ def main() -> None:
                     mbs = "n/a" if mb is None else f"{mb:.1f}"
                     print(
                         f"{task:8} {dtname:7} {shape!s:15} {name:20} {ms:9.1f} ms "
-                        f"{ratio:6.2f}x ({min(ratios):.2f}-{max(ratios):.2f})  {mbs:>8} MB"
+                        f"{ratio:6.2f}x ({min(ratios):.2f}-{max(ratios):.2f}) "
+                        f"{fl:5.2f}x floor {mbs:>8} MB"
                         f"  load {load0:.2f}/{load1:.2f}",
                         flush=True,
                     )
                 del x, y, methods
+    if any(t.startswith(("m:", "j:")) for t in tasks):
+        _measure_verdicts(records)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     tag = "quick" if args.quick else "full"
@@ -218,12 +337,12 @@ def main() -> None:
     lines = [
         f"Machine: {meta['machine']}; {args.repeats} interleaved rounds; via {args.via}.",
         "",
-        "| task | dtype | shape | method | ms | ÷ x.sum() | spread | extra MB |",
-        "|---|---|---|---|---:|---:|---:|---:|",
+        "| task | dtype | shape | method | ms | ÷ x.sum() | spread | ÷ 2-thread read | extra MB |",
+        "|---|---|---|---|---:|---:|---:|---:|---:|",
     ]
     lines += [
         f"| {r['task']} | {r['dtype']} | {r['shape'][0]}×{r['shape'][1]} | {r['method']} | "
-        f"{r['ms']} | {r['ratio']} | {r['ratio_min']}–{r['ratio_max']} | "
+        f"{r['ms']} | {r['ratio']} | {r['ratio_min']}–{r['ratio_max']} | {r['floor_ratio']} | "
         f"{'n/a' if r['extra_MB'] is None else r['extra_MB']} |"
         for r in records
     ]
@@ -283,6 +402,15 @@ def _targets(records: list[dict[str, Any]]) -> list[dict[str, str]]:
                 }
             )
     return out
+
+
+def _measure_verdicts(records: list[dict[str, Any]]) -> None:
+    """Print the measure tasks' infoloss time ÷ the 2-thread read floor (target ≤ 2)."""
+    rows = [r for r in records if r["method"] == "infoloss" and r["task"][:2] in ("m:", "j:")]
+    bad = [r for r in rows if r["floor_ratio"] > 2.0]
+    print(f"measures: {len(rows) - len(bad)}/{len(rows)} within 2x the 2-thread read floor")
+    for r in bad:
+        print(f"  over: {r['task']} {r['dtype']} {r['shape']} {r['floor_ratio']}x")
 
 
 def _load() -> float:

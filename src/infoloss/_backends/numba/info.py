@@ -36,8 +36,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from llvmlite import ir
 from numba import njit, prange
-from numba.extending import overload
+from numba.extending import intrinsic, overload
 
 from ._exp import FASTMATH, cast_like, fexp, flog
 from ._results import ArgStats, MeasureRows
@@ -164,6 +165,24 @@ def log_ratio(a, b):
 # ------------------------------------------------------------------------ row statistics
 
 
+@intrinsic
+def _fence(typingctx, x):
+    # llvm.arithmetic.fence: fast-math reassociation does not cross it.
+    def codegen(context, builder, sig, args):
+        t = args[0].type
+        fn = builder.module.declare_intrinsic("llvm.arithmetic.fence", [t], ir.FunctionType(t, [t]))
+        return builder.call(fn, args)
+
+    return x(x), codegen
+
+
+@njit(fastmath=FASTMATH, inline="always")
+def smul(x, a):
+    """x·a behind an arithmetic fence, so that ``smul(x, a) * inv`` is never reassociated
+    into ``x * (a * inv)`` (which overflows where m is subnormal)."""
+    return _fence(x * a)
+
+
 @njit(fastmath=FASTMATH, inline="always")
 def pow2_scale(m):
     """A power of two ``a`` with ``m a`` far from over- and underflow, for finite m > 0."""
@@ -185,7 +204,7 @@ def _scaled_chunk(x, m, a, inv):
     for j in range(x.shape[0]):
         v = x[j]
         top = v == m
-        cr += zero if top else (v * a) * inv
+        cr += zero if top else smul(v, a) * inv
         ck += one if top else zero
         ca += one if v > m else zero
         cb += zero if (v >= zero) & (v < np.inf) else one
@@ -318,7 +337,7 @@ def _dec_pscl(x, m, a, inv, inv_s, ls):
     one = cast_like(1.0, x)
     zero = cast_like(0.0, x)
     pos = x > zero
-    r = (x * a) * inv
+    r = smul(x, a) * inv
     r = one if x == m else r
     return pos, r * inv_s, flog(r if r > zero else one) - ls
 
@@ -638,7 +657,7 @@ def row_rlogr(row, m, a, inv):
         ct = zero
         for j in range(x.shape[0]):
             v = x[j]
-            r = (v * a) * inv
+            r = smul(v, a) * inv
             use = (v > zero) & (v != m)
             rl = r if r > zero else one
             ct += r * flog(rl) if use else zero
@@ -648,7 +667,7 @@ def row_rlogr(row, m, a, inv):
 
 @njit(parallel=True, fastmath=FASTMATH, cache=True)
 def _entropy_logs(P, exact, logits, out, nbp, lmp):
-    n, c = P.shape
+    n, _c = P.shape
     for i in prange(n):
         row = P[i]
         # One read: s = Σ e^d, t = Σ e^d d with d = z − m ≤ 0 (online maximum).
@@ -695,4 +714,6 @@ def measure_rows(kind, xs, forms, normalize):
         code = term_code(kind, mp, mq)
         k = _pair_kernel(code, mp, mq, forms[0] == "logits", forms[1] == "logits")
         k(xs[0], xs[1], out, nbs[0], nbs[1], lms[0], lms[1])
-    return MeasureRows(out, tuple(ArgStats(int(nb.sum()), lm) for nb, lm in zip(nbs, lms)))
+    return MeasureRows(
+        out, tuple(ArgStats(int(nb.sum()), lm) for nb, lm in zip(nbs, lms, strict=False))
+    )

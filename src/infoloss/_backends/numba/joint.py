@@ -35,6 +35,7 @@ from .info import (
     pow2_scale,
     row_rlogr,
     row_scaled,
+    smul,
 )
 
 __all__ = ["joint_rows"]
@@ -123,7 +124,7 @@ def _mi_probs(tab, normalize, px, py):
         row = tab[a]
         s = 0.0
         for j in range(ny):
-            v = float((row[j] * sc) * inv)
+            v = float(smul(row[j], sc) * inv)
             s += v
             py[j] += v
         px[a] = s
@@ -139,7 +140,7 @@ def _mi_probs(tab, normalize, px, py):
         for j in range(ny):
             v = row[j]
             pos = v > zero
-            r = (v * sc) * inv
+            r = smul(v, sc) * inv
             p = r / tt if normalize else v
             cond = r / pa if pos else one
             marg = cast_like(py[j], big) / tt if pos else one

@@ -1,0 +1,320 @@
+"""The numba measure kernels (measure_rows, joint_rows) against the array-API
+implementation and mpmath, on edge inputs, through the public functions.
+
+``_layout.MIN_SIZE`` is lowered to 1 so that small inputs take the kernel path; every case
+runs once with the kernels and once without, and both are compared to a 50-digit mpmath
+reference.  Tolerances: float64 a few ulp times the row length, float32 the same in
+float32 ulp.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+import infoloss as il
+
+pytest.importorskip("numba")
+mpmath = pytest.importorskip("mpmath")
+
+from infoloss._backends.numba import _layout, use_kernels  # noqa: E402
+
+mp = mpmath.mp
+mp.dps = 400
+
+
+@pytest.fixture(autouse=True)
+def _small_inputs_use_kernels(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_layout, "MIN_SIZE", 1)
+
+
+def both(f, *args, **kw):  # type: ignore[no-untyped-def]
+    """(kernel result, array-API result); checks the kernel path was really taken."""
+    with use_kernels(True):
+        a = np.asarray(f(*args, **kw))
+    with use_kernels(False):
+        b = np.asarray(f(*args, **kw))
+    return a, b
+
+
+def close(got, want, dtype, n, ulps=8.0):  # type: ignore[no-untyped-def]
+    got = np.asarray(got, dtype=np.float64)
+    want = np.asarray(want, dtype=np.float64)
+    eps = float(np.finfo(dtype).eps)
+    tol = ulps * max(n, 1) * eps
+    ok = np.isclose(got, want, rtol=tol, atol=0) | (got == want)
+    assert ok.all(), f"got {got}, want {want} (rtol {tol:.2g})"
+
+
+# ----------------------------------------------------------------- mpmath references
+
+
+def _mp_rows(x, form):  # type: ignore[no-untyped-def]
+    # The references run at 400 digits (see mp.dps below the imports for the 50-digit
+    # default): a subnormal tail next to 1 must not vanish in 1 + ε.
+    rows = []
+    for r in np.atleast_2d(np.asarray(x, dtype=np.float64)):
+        if form == "probs":
+            v = [mpmath.mpf(float(t)) for t in r]
+        else:
+            v = [mpmath.exp(mpmath.mpf(float(t))) if t > -np.inf else mpmath.mpf(0) for t in r]
+        s = mpmath.fsum(v)
+        rows.append([t / s for t in v])
+    return rows
+
+
+def mp_entropy(x, form):  # type: ignore[no-untyped-def]
+    return [float(-mpmath.fsum(p * mpmath.log(p) for p in r if p > 0)) for r in _mp_rows(x, form)]
+
+
+def mp_kl(x, y, form):  # type: ignore[no-untyped-def]
+    out = []
+    for p, q in zip(_mp_rows(x, form), _mp_rows(y, form), strict=True):
+        if any(a > 0 and b == 0 for a, b in zip(p, q, strict=True)):
+            out.append(np.inf)
+            continue
+        out.append(
+            float(mpmath.fsum(a * mpmath.log(a / b) for a, b in zip(p, q, strict=False) if a > 0))
+        )
+    return out
+
+
+def mp_js(x, y, form):  # type: ignore[no-untyped-def]
+    out = []
+    for p, q in zip(_mp_rows(x, form), _mp_rows(y, form), strict=True):
+        m = [(a + b) / 2 for a, b in zip(p, q, strict=True)]
+        t = mpmath.fsum(a * mpmath.log(a / c) for a, c in zip(p, m, strict=False) if a > 0)
+        t += mpmath.fsum(b * mpmath.log(b / c) for b, c in zip(q, m, strict=False) if b > 0)
+        out.append(float(t / 2))
+    return out
+
+
+# ------------------------------------------------------------------- the edge rules
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_entropy_of_logits_with_a_subnormal_tail(dtype) -> None:  # type: ignore[no-untyped-def]
+    gap = 708.0 if dtype == np.float64 else 80.0
+    z = np.array([[0.0, -gap]], dtype=dtype)
+    got, ref = both(il.entropy, z, form="logits")
+    want = mp_entropy(z, "logits")
+    assert want[0] > 0
+    close(got, want, dtype, 2)
+    close(ref, want, dtype, 2)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_normalize_subnormal_and_overflowing_rows(dtype) -> None:  # type: ignore[no-untyped-def]
+    tiny = float(np.finfo(dtype).smallest_subnormal)
+    huge = float(np.finfo(dtype).max)
+    p = np.array([[tiny, 3 * tiny, 0.0], [huge, huge / 3, huge]], dtype=dtype)
+    got, ref = both(il.entropy, p, normalize=True)
+    want = mp_entropy(p, "probs")
+    close(got, want, dtype, 3)
+    close(ref, want, dtype, 3)
+    lp = np.array([[-1000.0, -1000.0]], dtype=dtype)
+    got, ref = both(il.entropy, lp, form="log_probs", normalize=True)
+    close(got, [np.log(2)], dtype, 2)
+    close(ref, [np.log(2)], dtype, 2)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_zeros_point_masses_and_infinities(dtype) -> None:  # type: ignore[no-untyped-def]
+    p = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.0]], dtype=dtype)
+    q = np.array([[0.0, 0.5, 0.5], [0.5, 0.5, 0.0]], dtype=dtype)
+    h, _ = both(il.entropy, p)
+    assert h[0] == 0
+    assert not np.isnan(h).any()
+    for f in (il.cross_entropy, il.kl_divergence):
+        got, ref = both(f, p, q)
+        assert got[0] == np.inf
+        assert ref[0] == np.inf
+        assert np.isfinite(got[1])
+    got, ref = both(il.js_divergence, p, q)
+    close(got, ref, dtype, 3)
+    close(got, mp_js(p, q, "probs"), dtype, 3)
+    z = np.log(p)  # -inf logits: probability 0
+    zq = np.log(q)
+    with np.errstate(divide="ignore"):
+        got, ref = both(il.kl_divergence, z, zq, form="logits")
+    assert got[0] == np.inf
+    assert got[1] == 0
+    got, ref = both(il.entropy, z, form="logits")
+    close(got, ref, dtype, 3)
+
+
+@pytest.mark.parametrize("form", ["probs", "log_probs", "logits"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_divergences_of_equal_rows_are_exactly_zero(form, dtype) -> None:  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((5, 37))
+    lp = z - np.log(np.exp(z).sum(-1, keepdims=True))
+    x = {"probs": np.exp(lp), "log_probs": lp, "logits": z}[form].astype(dtype)
+    for f in (il.js_divergence, il.kl_divergence):
+        got, ref = both(f, x, x, form=form, normalize=form != "logits")
+        assert (got == 0).all(), (f.__name__, got)
+        assert (ref == 0).all()
+
+
+@pytest.mark.parametrize("form", ["probs", "logits"])
+def test_nearly_equal_rows(form) -> None:  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(1)
+    z = rng.standard_normal((4, 50))
+    z2 = z + 1e-7 * rng.standard_normal(z.shape)
+    if form == "probs":
+        x = np.exp(z) / np.exp(z).sum(-1, keepdims=True)
+        y = np.exp(z2) / np.exp(z2).sum(-1, keepdims=True)
+        # exactly normalised in mpmath's eyes only up to rounding: compare to the
+        # normalised reference with normalize=True
+        kw = {"normalize": True}
+    else:
+        x, y, kw = z, z2, {}
+    js_k, js_a = both(il.js_divergence, x, y, form=form, **kw)
+    kl_k, kl_a = both(il.kl_divergence, x, y, form=form, **kw)
+    js_m = mp_js(x, y, form)
+    kl_m = mp_kl(x, y, form)
+    assert (js_k > 0).all()
+    assert (kl_k > 0).all()
+    # ~1e-15 values: a relative accuracy of 1e-5 needs the per-entry forms
+    np.testing.assert_allclose(js_k, js_m, rtol=2e-5)
+    np.testing.assert_allclose(kl_k, kl_m, rtol=2e-5)
+    np.testing.assert_allclose(js_k, js_a, rtol=2e-5)
+    np.testing.assert_allclose(kl_k, kl_a, rtol=2e-5)
+
+
+@pytest.mark.parametrize("form", ["probs", "logits"])
+def test_conditional_entropy_of_nearly_deterministic_rows(form) -> None:  # type: ignore[no-untyped-def]
+    t = np.array([[[0.5, 1e-30, 0.0], [0.25, 0.25 - 1e-30, 1e-30]]])
+    x = t if form == "probs" else np.log(t)
+    with np.errstate(divide="ignore"):
+        got, ref = both(il.conditional_entropy, x, form=form, normalize=form == "probs")
+    rows = [[mpmath.mpf(v) for v in r] for r in t[0]]
+    tot = mpmath.fsum(mpmath.fsum(r) for r in rows)
+    h = mpmath.mpf(0)
+    for r in rows:
+        px = mpmath.fsum(r)
+        h += mpmath.fsum(v / tot * mpmath.log(px / v) for v in r if v > 0)
+    close(got, [float(h)], np.float64, 6)
+    close(ref, [float(h)], np.float64, 6)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_layouts_and_axes(dtype) -> None:  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(2)
+    z = rng.standard_normal((30, 7)).astype(dtype)
+    zq = rng.standard_normal((30, 7)).astype(dtype)
+    # outcome axis 0, a transposed (non-contiguous) view, and a strided slice
+    for f in (il.entropy, il.kl_divergence, il.js_divergence, il.cross_entropy):
+        args = (z,) if f is il.entropy else (z, zq)
+        got, ref = both(f, *args, form="logits", axis=0)
+        close(got, ref, dtype, 30)
+        targs = tuple(a.T for a in args)
+        got, ref = both(f, *targs, form="logits")
+        close(got, ref, dtype, 30)
+        sargs = tuple(a[::2, ::2] for a in args)
+        got, ref = both(f, *sargs, form="logits")
+        close(got, ref, dtype, 30)
+    t = rng.random((4, 5, 6)).astype(dtype)
+    t /= t.sum(axis=(1, 2), keepdims=True)
+    for f in (il.joint_entropy, il.conditional_entropy, il.mutual_information):
+        got, ref = both(f, t, axes=(2, 1))
+        close(got, ref, dtype, 30)
+        got, ref = both(f, np.moveaxis(t, 0, -1), axes=(0, 1))
+        close(got, ref, dtype, 30)
+
+
+FORMS = ["probs", "log_probs", "logits"]
+
+
+def _dist(form, shape, dtype, seed):  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(seed)
+    z = 3 * rng.standard_normal(shape)
+    z[..., 0] = -np.inf  # a zero-probability outcome in every row
+    lp = z - np.log(np.exp(z).sum(-1, keepdims=True))
+    return {"probs": np.exp(lp), "log_probs": lp, "logits": z}[form].astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(("fp", "fq"), list(itertools.product(FORMS, FORMS)))
+def test_every_form_pair_agrees(fp, fq, dtype) -> None:  # type: ignore[no-untyped-def]
+    p = _dist(fp, (6, 40), dtype, 3)
+    q = _dist(fq, (6, 40), dtype, 4)
+    for f in (il.cross_entropy, il.kl_divergence, il.js_divergence):
+        got, ref = both(f, p, q, form=(fp, fq))
+        close(got, ref, dtype, 40)
+    if fp == fq:
+        got, ref = both(il.entropy, p, form=fp)
+        close(got, ref, dtype, 40)
+        close(got, mp_entropy(p, fp), dtype, 40)
+        got, ref = both(il.perplexity, p, form=fp)
+        close(got, ref, dtype, 400)
+        t = p.reshape(6, 5, 8)
+        norm = fp != "logits"
+        for f in (il.joint_entropy, il.conditional_entropy, il.mutual_information):
+            got, ref = both(f, t, form=fp, normalize=norm)
+            close(got, ref, dtype, 40)
+
+
+def test_bad_input_is_reported_by_the_kernel_path() -> None:
+    p = np.array([[0.5, np.nan], [0.5, 0.5]])
+    with use_kernels(True), pytest.raises(ValueError, match="NaN"):
+        il.entropy(p)
+    with use_kernels(True), pytest.raises(ValueError, match="sum to 1"):
+        il.entropy(np.array([[0.5, 0.6]]))
+    with use_kernels(True), pytest.raises(ValueError, match="no mass"):
+        il.entropy(np.zeros((2, 3)), normalize=True)
+    with use_kernels(True), pytest.raises(ValueError, match="-inf"):
+        il.entropy(np.full((2, 3), -np.inf), form="logits")
+
+
+def test_kernel_results_directly() -> None:
+    from infoloss._backends.numba import joint_rows, measure_rows
+
+    z = np.array([[0.0, -708.0], [np.nan, 0.0], [-np.inf, -np.inf]])
+    r = measure_rows("entropy", (z,), ("logits",), False)
+    assert r.value[0] > 0
+    assert np.isnan(r.value[1:]).all()
+    assert r.stats[0].nbad == 2
+    assert np.isfinite(r.stats[0].log_mass[0])
+    assert np.isnan(r.stats[0].log_mass[1])
+    r = joint_rows("mutual_information", np.full((1, 2, 2), 0.25), "probs", False)
+    assert r.value[0] == 0
+    assert r.stats[0].nbad == 0
+
+
+# ----------------------------------------------------------------- property tests
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra.numpy import arrays  # noqa: E402
+
+_logits = arrays(
+    np.float64,
+    st.tuples(st.integers(1, 4), st.integers(1, 12)),
+    elements=st.one_of(
+        st.floats(-50, 50, allow_nan=False), st.just(-np.inf), st.sampled_from([0.0, 1e-9])
+    ),
+)
+
+
+@given(_logits, st.integers(0, 2**31 - 1))
+def test_divergences_from_logits_are_never_negative(z, seed) -> None:  # type: ignore[no-untyped-def]
+    z = z.copy()
+    z[:, 0] = 0.0  # no row without mass
+    rng = np.random.default_rng(seed)
+    zq = z + rng.standard_normal(z.shape) * rng.choice([0.0, 1e-12, 1e-6, 1.0])
+    zq[:, 0] = 0.0
+    with use_kernels(True):
+        kl = il.kl_divergence(z, zq, form="logits")
+        js = il.js_divergence(z, zq, form="logits")
+        mi = il.mutual_information(z.reshape(z.shape[0], 1, -1), form="logits")
+        mi2 = il.mutual_information(np.stack([z, zq], axis=1), form="logits")
+    assert (kl >= 0).all()
+    assert (js >= 0).all()
+    assert (js <= np.log(2) * (1 + 1e-12)).all()
+    assert (mi >= 0).all()
+    assert (mi2 >= 0).all()
+    assert (il.js_divergence(z, z, form="logits") == 0).all()
