@@ -73,6 +73,9 @@ def _case(dtype: Any, c: int, kind: str, eps: float, weighted: bool, ignore: int
     z = (rng.standard_normal((n, c)) * 3).astype(dtype)
     z[5, :100] = -np.inf  # holds the label of row 5: +inf loss where a > 0 there
     z[6, 150:] = -np.inf  # a row whose mass is in its first 150 classes
+    z[10] = -rng.uniform(1.0, 1500.0, c)  # all negative, spread beyond exp's range: the
+    # maximum must be right (it comes from the smallest bit pattern)
+    z[11] += 1e3 if dtype == np.float32 else 100.0  # all positive
     w = rng.uniform(0.5, 2.0, c) if weighted else None
     if kind == "labels":
         y = rng.integers(0, c, n)
@@ -296,7 +299,7 @@ def test_bad_entries_are_counted(dtype: Any, c: int) -> None:
     z = _rng().standard_normal((10, c)).astype(dtype)
     z[1, 3] = np.nan
     z[2, 4] = np.inf
-    z[2, c - 1] = np.nan
+    z[2, c - 1] = np.copysign(np.nan, -1)  # a NaN with the sign bit set
     z[3] = -np.inf
     y = np.zeros(10, np.int64)
     fwd = nb.xent_forward(z, y, None, 0.0, None)

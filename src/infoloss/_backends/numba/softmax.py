@@ -22,18 +22,19 @@ How the data is read:
 * Rows of up to ``CHUNK`` classes are processed in a pipeline: the loop that sums
   exp(z − m) over row i (from L1, where the previous iteration left it) also takes the
   maximum of row i + 1 (from memory), so each row is read from memory once, and the
-  loads of the next row overlap the exp arithmetic of this one.  The maximum is an
-  integer maximum over the order-preserving integer image of the floats (``_key``): LLVM
-  vectorises that alongside the sums, where it leaves a loop that mixes ``llvm.maxnum``
-  with sums scalar.
+  loads of the next row overlap the exp arithmetic of this one.  That maximum is taken on
+  the bit patterns as integers (see "maxima through the bits" below): LLVM vectorises
+  it alongside the sums, where it leaves a loop that mixes ``llvm.maxnum`` with sums
+  scalar.
 * Longer rows go in chunks of ``CHUNK`` with a running maximum: a chunk is summed against
-  it in one loop that also counts the entries above it and takes the chunk's maximum, and
-  only a chunk that raises the maximum is summed again (from L1) against the new one.
+  it in one loop that also counts the entries above it, and only a chunk that raises the
+  maximum has its maximum taken and is summed again (both from L1).
 * The fused kernel writes the gradient while the row is in cache: short rows store
   exp(z − m) in the first loop and scale it in a second loop over L1; long rows
   recompute exp in a second pass.
-* The backward reads each row once: A_i q_ic = exp(z_ic − lse_i)·A_i from the saved
-  ``lse`` (float64).  For float32 logits ``lse`` is split into the nearest float32 ``hi``
+* The backward reads each logit row once: A_i q_ic = exp(z_ic − lse_i)·A_i from the
+  saved ``lse`` (float64); a probability target row is read for A_i = Σ_c a_ic first and
+  again, from cache where it fits, for the a_ic of the gradient.  For float32 logits ``lse`` is split into the nearest float32 ``hi``
   (≥ the row maximum, so every exp argument is ≤ 0) and the exact remainder ``lo``.  The
   saved float64 ``lse`` is exact only to |lse|·2^-53, which is the relative error it gives
   q; where that would show (|lse| ≥ 2^8 for float64 logits, ≥ 2^24 for float32) the row's
@@ -65,66 +66,104 @@ _LSE_EXACT32 = 2.0**24
 _LSE_EXACT64 = 2.0**8
 
 
-# ------------------------------------------------------------- order-preserving keys
+# ----------------------------------------------------------- maxima through the bits
+#
+# The maximum of a row is taken on the floats' bit patterns as signed integers: among
+# non-negative floats integer order is float order, among negative ones it is reversed.
+# So max z is the float of the largest pattern if that is ≥ 0, else of the smallest one
+# (a NaN with the sign bit clear sorts above +inf and wins; one with it set never does,
+# and reaches the exp sums).  LLVM vectorises these two integer reductions alongside the
+# sums of another row, where it leaves a loop that mixes ``llvm.maxnum`` with sums scalar.
+
+
+def _int_of(x):
+    return types.int32 if x.bitwidth == 32 else types.int64
 
 
 @intrinsic
-def _key_of(typingctx, x):
-    # The float's bits as a signed integer, negatives' magnitude bits flipped: integer
-    # order is float order (−0 < +0; a NaN with the sign bit clear sorts above +inf, one
-    # with it set below −inf).
+def _bits_of(typingctx, x):
     if not isinstance(x, types.Float):
         return None
-    width = x.bitwidth
-    ity = types.int32 if width == 32 else types.int64
 
     def codegen(context, builder, sig, args):
-        it = ir.IntType(width)
-        b = builder.bitcast(args[0], it)
-        sign = builder.ashr(b, it(width - 1))
-        return builder.xor(b, builder.and_(sign, it((1 << (width - 1)) - 1)))
+        return builder.bitcast(args[0], ir.IntType(sig.args[0].bitwidth))
 
-    return ity(x), codegen
+    return _int_of(x)(x), codegen
 
 
 @intrinsic
-def _float_of(typingctx, k):
-    # Inverse of _key_of.
-    if not isinstance(k, types.Integer):
+def _from_bits(typingctx, b):
+    if not isinstance(b, types.Integer):
         return None
-    width = k.bitwidth
-    fty = types.float32 if width == 32 else types.float64
+    fty = types.float32 if b.bitwidth == 32 else types.float64
 
     def codegen(context, builder, sig, args):
-        it = ir.IntType(width)
-        b = args[0]
-        sign = builder.ashr(b, it(width - 1))
-        b = builder.xor(b, builder.and_(sign, it((1 << (width - 1)) - 1)))
-        return builder.bitcast(b, ir.FloatType() if width == 32 else ir.DoubleType())
+        width = sig.args[0].bitwidth
+        return builder.bitcast(args[0], ir.FloatType() if width == 32 else ir.DoubleType())
 
-    return fty(k), codegen
+    return fty(b), codegen
+
+
+@intrinsic
+def _bits_start(typingctx, x, top):
+    # The start of a maximum (the smallest integer of x's width) or, with ``top`` True,
+    # of a minimum (the largest).
+    if not isinstance(x, types.Float):
+        return None
+
+    def codegen(context, builder, sig, args):
+        width = sig.args[0].bitwidth
+        it = ir.IntType(width)
+        return builder.select(args[1], it((1 << (width - 1)) - 1), it(-(1 << (width - 1))))
+
+    return _int_of(x)(x, types.boolean), codegen
 
 
 @intrinsic
 def _imax(typingctx, a, b):
-    # Signed integer maximum of one integer type, as compare + select (LLVM's smax idiom).
     if not (isinstance(a, types.Integer) and a == b):
         return None
 
     def codegen(context, builder, sig, args):
-        gt = builder.icmp_signed(">", args[0], args[1])
-        return builder.select(gt, args[0], args[1])
+        return builder.select(builder.icmp_signed(">", args[0], args[1]), args[0], args[1])
+
+    return a(a, b), codegen
+
+
+@intrinsic
+def _imin(typingctx, a, b):
+    if not (isinstance(a, types.Integer) and a == b):
+        return None
+
+    def codegen(context, builder, sig, args):
+        return builder.select(builder.icmp_signed("<", args[0], args[1]), args[0], args[1])
 
     return a(a, b), codegen
 
 
 @njit(inline="always", **_JIT)
-def _max_key(x):
-    """The key of max(x) (NaN with the sign bit clear wins; −inf for an empty x)."""
-    key = _key_of(cast_like(-np.inf, x[0]))
+def _max_from(hi, lo):
+    """max z from the largest (``hi``) and smallest (``lo``) bit patterns of a row."""
+    return _from_bits(hi if hi >= 0 else lo)
+
+
+@njit(**_JIT)
+def _max_bits(x):
+    """(largest, smallest) bit pattern of x, as signed integers."""
+    hi = _bits_start(x[0], False)
+    lo = _bits_start(x[0], True)
     for j in range(x.shape[0]):
-        key = _imax(key, _key_of(x[j]))
-    return key
+        b = _bits_of(x[j])
+        hi = _imax(hi, b)
+        lo = _imin(lo, b)
+    return hi, lo
+
+
+@njit(**_JIT)
+def _chunk_max(x):
+    """max(x) (a NaN with the sign bit clear wins)."""
+    hi, lo = _max_bits(x)
+    return _max_from(hi, lo)
 
 
 @njit(inline="always", **_JIT)
@@ -143,13 +182,14 @@ def _has_nan(x):
 # the kernels compile in seconds rather than minutes.
 
 
-def _lab_chunk_for(smooth, store):
+def _lab_chunk_for(smooth, store, pipelined):
     @njit(**_JIT)
     def lab_chunk(x, m, nx, wx, g):
         """Over one chunk x against the maximum m: (Σ e below m, number equal to m,
-        Σ w·d, Σ w, number above m, key of max(nx)) with d = x − m, e = exp(d); Σ w·d
-        and Σ w only if ``smooth`` (w·d is 0 where w = 0, even at d = −inf); ``store``:
-        e into g."""
+        Σ w·d, Σ w, any entry above m, largest and smallest bit patterns of nx) with
+        d = x − m, e = exp(d).  Σ w·d and Σ w only if ``smooth`` (w·d is 0 where w = 0,
+        even at d = −inf); ``store``: e into g; ``pipelined``: the bit patterns of nx
+        (the next row), else the count above m (for a running maximum)."""
         zero = cast_like(0.0, m)
         one = cast_like(1.0, m)
         cr = zero
@@ -157,38 +197,45 @@ def _lab_chunk_for(smooth, store):
         cw = zero
         cws = zero
         ca = zero
-        key = _key_of(cast_like(-np.inf, m))
+        hi = _bits_start(m, False)
+        lo = _bits_start(m, True)
         for j in range(x.shape[0]):
             d = x[j] - m
             e = fexp(d)
             top = d == zero
             cr += zero if top else e
             ck += one if top else zero
-            ca += one if d > zero else zero
             if smooth:
                 wj = wx[j]
                 cw += wj * d if wj != zero else zero
                 cws += wj
             if store:
                 g[j] = e
-            key = _imax(key, _key_of(nx[j]))
-        return float(cr), float(ck), float(cw), float(cws), ca > zero, key
+            if pipelined:
+                bits = _bits_of(nx[j])
+                hi = _imax(hi, bits)
+                lo = _imin(lo, bits)
+            else:
+                ca += one if d > zero else zero
+        return float(cr), float(ck), float(cw), float(cws), ca > zero, hi, lo
 
     return lab_chunk
 
 
-_lab_chunk = _lab_chunk_for(False, False)
-_lab_chunk_w = _lab_chunk_for(True, False)
-_lab_chunk_g = _lab_chunk_for(False, True)
-_lab_chunk_wg = _lab_chunk_for(True, True)
+_lab_chunk = _lab_chunk_for(False, False, False)
+_lab_chunk_w = _lab_chunk_for(True, False, False)
+_lab_next = _lab_chunk_for(False, False, True)
+_lab_next_w = _lab_chunk_for(True, False, True)
+_lab_next_g = _lab_chunk_for(False, True, True)
+_lab_next_wg = _lab_chunk_for(True, True, True)
 
 
-def _prob_chunk_for(store):
+def _prob_chunk_for(store, pipelined):
     @njit(**_JIT)
     def prob_chunk(x, m, nx, tx, wx, kk, onem, base, g):
         """As the labels' chunk loop for a probability target chunk tx (column kk
         ignored, −1 for none): (Σ e below m, number equal to m, A = Σ a, B = Σ a·d,
-        S = Σ w·u, T = Σ t, bad targets, any above m, key of max(nx)) with
+        S = Σ w·u, T = Σ t, bad targets, any above m, bit patterns of nx) with
         a = w·((1−ε)·u + base); the target sums in float64."""
         zero = cast_like(0.0, m)
         one = cast_like(1.0, m)
@@ -200,14 +247,14 @@ def _prob_chunk_for(store):
         b = 0.0
         sw = 0.0
         ts = 0.0
-        key = _key_of(cast_like(-np.inf, m))
+        hi = _bits_start(m, False)
+        lo = _bits_start(m, True)
         for j in range(x.shape[0]):
             d = x[j] - m
             e = fexp(d)
             top = d == zero
             cr += zero if top else e
             ck += one if top else zero
-            ca += one if d > zero else zero
             tv = tx[j]
             cbad += zero if (tv >= zero) & (tv < np.inf) else one
             t64 = float(tv)
@@ -220,20 +267,20 @@ def _prob_chunk_for(store):
             ts += t64
             if store:
                 g[j] = e
-            key = _imax(key, _key_of(nx[j]))
-        return float(cr), float(ck), big_a, b, sw, ts, int(cbad), ca > zero, key
+            if pipelined:
+                bits = _bits_of(nx[j])
+                hi = _imax(hi, bits)
+                lo = _imin(lo, bits)
+            else:
+                ca += one if d > zero else zero
+        return float(cr), float(ck), big_a, b, sw, ts, int(cbad), ca > zero, hi, lo
 
     return prob_chunk
 
 
-_prob_chunk = _prob_chunk_for(False)
-_prob_chunk_g = _prob_chunk_for(True)
-
-
-@njit(**_JIT)
-def _chunk_max(x):
-    """max(x) through the keys (a NaN with the sign bit clear wins; −inf if empty)."""
-    return _float_of(_max_key(x))
+_prob_chunk = _prob_chunk_for(False, False)
+_prob_next = _prob_chunk_for(False, True)
+_prob_next_g = _prob_chunk_for(True, True)
 
 
 @njit(**_JIT)
@@ -267,14 +314,14 @@ def _lab_row_long_for(smooth):
             if c1 >= n:
                 prefetch_head(nxt)  # while the last chunk is summed
             if started:
-                cr, ck, cw, cws, above, key = chunk(x, m, x, wx, x)
+                cr, ck, cw, cws, above, _, _ = chunk(x, m, x, wx, x)
                 if not above:
                     rest += cr
                     k += ck
                     swd += cw
                     wseen += cws
                     continue
-                cm = _float_of(key)
+                cm = _chunk_max(x)
                 # Re-centre on the new maximum: the old terms are scaled by f and each
                 # d = z − m drops by δ.
                 delta = float(m) - float(cm)
@@ -298,7 +345,7 @@ def _lab_row_long_for(smooth):
                     m = cast_like(-np.inf, row[0])
                     continue
                 started = True
-            cr, ck, cw, cws, _, _ = chunk(x, m, x, wx, x)
+            cr, ck, cw, cws, _, _, _ = chunk(x, m, x, wx, x)
             rest += cr
             k += ck
             swd += cw
@@ -372,8 +419,8 @@ def _lab_grad_pass(row, g, hi, qa, yi, kept, w, eps, c, scale, wrow):
 
 
 def _labels_block_for(fused):
-    chunk_p = _lab_chunk_g if fused else _lab_chunk
-    chunk_w = _lab_chunk_wg if fused else _lab_chunk_w
+    chunk_p = _lab_next_g if fused else _lab_next
+    chunk_w = _lab_next_wg if fused else _lab_next_w
 
     @njit(**_JIT)
     def labels_block(z, y, w, wz, wsum, eps, ignore, has_ignore, r0, r1, out, scale):
@@ -382,7 +429,7 @@ def _labels_block_for(fused):
         c = z.shape[1]
         smooth = eps > 0.0
         short = c <= CHUNK
-        key = _max_key(z[r0])
+        hi, lo = _max_bits(z[r0])
         for i in range(r0, r1):
             row = z[i]
             nxt = z[i + 1] if i + 1 < r1 else row
@@ -390,11 +437,11 @@ def _labels_block_for(fused):
             yi = y[i]
             kept = not (has_ignore and yi == ignore)
             if short:
-                m = _float_of(key)
+                m = _max_from(hi, lo)
                 if smooth:
-                    rest, k, swd, _, _, key = chunk_w(row, m, nxt, wz, gi)
+                    rest, k, swd, _, _, hi, lo = chunk_w(row, m, nxt, wz, gi)
                 else:
-                    rest, k, swd, _, _, key = chunk_p(row, m, nxt, wz, gi)
+                    rest, k, swd, _, _, hi, lo = chunk_p(row, m, nxt, wz, gi)
             elif smooth:
                 m, k, rest, swd = _lab_row_long_w(row, wz, nxt)
             else:
@@ -509,7 +556,7 @@ def _prob_row_long(row, trow, w, nxt, kk, onem, base):
         if c1 >= n:
             prefetch_head(nxt)
         if started:
-            cr, ck, ca_, cb, cs, ct, cn, above, key = _prob_chunk(
+            cr, ck, ca_, cb, cs, ct, cn, above, _, _ = _prob_chunk(
                 x, m, x, tx, wx, kc, onem, base, x
             )
             if not above:
@@ -521,7 +568,7 @@ def _prob_row_long(row, trow, w, nxt, kk, onem, base):
                 ts += ct
                 nb += cn
                 continue
-            cm = _float_of(key)
+            cm = _chunk_max(x)
             delta = float(m) - float(cm)
             f = math.exp(delta)
             rest = (rest + k) * f
@@ -532,7 +579,7 @@ def _prob_row_long(row, trow, w, nxt, kk, onem, base):
             m = _chunk_max(x)
             if not (m > -np.inf):
                 # All −inf or NaN so far: the target sums do not depend on m.
-                _, _, ca_, _, cs, ct, cn, _, _ = _prob_chunk(
+                _, _, ca_, _, cs, ct, cn, _, _, _ = _prob_chunk(
                     x, cast_like(0.0, m), x, tx, wx, kc, onem, base, x
                 )
                 if _has_nan(x):
@@ -546,7 +593,7 @@ def _prob_row_long(row, trow, w, nxt, kk, onem, base):
                 m = cast_like(-np.inf, row[0])
                 continue
             started = True
-        cr, ck, ca_, cb, cs, ct, cn, _, _ = _prob_chunk(x, m, x, tx, wx, kc, onem, base, x)
+        cr, ck, ca_, cb, cs, ct, cn, _, _, _ = _prob_chunk(x, m, x, tx, wx, kc, onem, base, x)
         rest += cr
         k += ck
         b += cb
@@ -577,7 +624,7 @@ _prob_grad_fix = _prob_grad_pass_for(False)
 
 
 def _probs_block_for(fused):
-    chunk = _prob_chunk_g if fused else _prob_chunk
+    chunk = _prob_next_g if fused else _prob_next
 
     @njit(**_JIT)
     def probs_block(z, t, w, eps, kk, r0, r1, out, scale):
@@ -585,7 +632,7 @@ def _probs_block_for(fused):
         c = z.shape[1]
         short = c <= CHUNK
         onem = 1.0 - eps
-        key = _max_key(z[r0])
+        hi, lo = _max_bits(z[r0])
         for i in range(r0, r1):
             row = z[i]
             trow = t[i]
@@ -594,8 +641,8 @@ def _probs_block_for(fused):
             keep = 1.0 - float(trow[kk]) if kk >= 0 else 1.0
             base = eps * keep / c
             if short:
-                m = _float_of(key)
-                rest, k, big_a, b, swi, ts, nb, _, key = chunk(
+                m = _max_from(hi, lo)
+                rest, k, big_a, b, swi, ts, nb, _, hi, lo = chunk(
                     row, m, nxt, trow, w, kk, onem, base, gi
                 )
             else:
