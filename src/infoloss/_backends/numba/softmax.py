@@ -29,9 +29,11 @@ How the data is read:
 * Longer rows go in chunks of ``CHUNK`` with a running maximum: a chunk is summed against
   it in one loop that also counts the entries above it, and only a chunk that raises the
   maximum has its maximum taken and is summed again (both from L1).
-* The fused kernel writes the gradient while the row is in cache: short rows store
-  exp(z − m) in the first loop and scale it in a second loop over L1; long rows
-  recompute exp in a second pass.
+* The fused kernel stores exp(z − m) in the loop that sums it and scales it in a second
+  loop over the row while it is in cache (L1 for short rows, L2 for most long ones),
+  rather than computing exp twice; in a long row each chunk is scaled by
+  exp(m_c − m) for the running maximum m_c it was stored against.  (Probability targets
+  with long rows recompute exp in the second pass.)
 * The backward reads each logit row once: A_i q_ic = exp(z_ic − lse_i)·A_i from the
   saved ``lse`` (float64); a probability target row is read for A_i = Σ_c a_ic first and
   again, from cache where it fits, for the a_ic of the gradient.  For float32 logits ``lse`` is split into the nearest float32 ``hi``
@@ -228,6 +230,8 @@ _lab_next = _lab_chunk_for(False, False, True)
 _lab_next_w = _lab_chunk_for(True, False, True)
 _lab_next_g = _lab_chunk_for(False, True, True)
 _lab_next_wg = _lab_chunk_for(True, True, True)
+_lab_chunk_g = _lab_chunk_for(False, True, False)
+_lab_chunk_wg = _lab_chunk_for(True, True, False)
 
 
 def _prob_chunk_for(store, pipelined):
@@ -294,12 +298,17 @@ def _weight_sum(wx):
 # ------------------------------------------------------------------ rows: labels
 
 
-def _lab_row_long_for(smooth):
-    chunk = _lab_chunk_w if smooth else _lab_chunk
+def _lab_row_long_for(smooth, store):
+    if store:
+        chunk = _lab_chunk_wg if smooth else _lab_chunk_g
+    else:
+        chunk = _lab_chunk_w if smooth else _lab_chunk
 
     @njit(**_JIT)
-    def lab_row_long(row, wrow, nxt):
-        """(m, k, rest, Σ w·(z − m)) of one row in chunks (see the module docstring)."""
+    def lab_row_long(row, wrow, nxt, g, mc):
+        """(m, k, rest, Σ w·(z − m)) of one row in chunks (see the module docstring);
+        ``store``: exp(z − m_c) into g and each chunk's m_c into mc (−inf for a chunk
+        that stored nothing)."""
         n = row.shape[0]
         m = cast_like(-np.inf, row[0])
         started = False
@@ -311,11 +320,14 @@ def _lab_row_long_for(smooth):
             c1 = min(c0 + CHUNK, n)
             x = row[c0:c1]
             wx = wrow[c0:c1]
+            gx = g[c0:c1] if store else x
             if c1 >= n:
                 prefetch_head(nxt)  # while the last chunk is summed
             if started:
-                cr, ck, cw, cws, above, _, _ = chunk(x, m, x, wx, x)
+                cr, ck, cw, cws, above, _, _ = chunk(x, m, x, wx, gx)
                 if not above:
+                    if store:
+                        mc[c0 // CHUNK] = float(m)
                     rest += cr
                     k += ck
                     swd += cw
@@ -343,9 +355,13 @@ def _lab_row_long_for(smooth):
                             swd = -np.inf
                         wseen += ws
                     m = cast_like(-np.inf, row[0])
+                    if store:
+                        mc[c0 // CHUNK] = -np.inf
                     continue
                 started = True
-            cr, ck, cw, cws, _, _, _ = chunk(x, m, x, wx, x)
+            cr, ck, cw, cws, _, _, _ = chunk(x, m, x, wx, gx)
+            if store:
+                mc[c0 // CHUNK] = float(m)
             rest += cr
             k += ck
             swd += cw
@@ -355,8 +371,10 @@ def _lab_row_long_for(smooth):
     return lab_row_long
 
 
-_lab_row_long = _lab_row_long_for(False)
-_lab_row_long_w = _lab_row_long_for(True)
+_lab_row_long = _lab_row_long_for(False, False)
+_lab_row_long_w = _lab_row_long_for(True, False)
+_lab_row_long_g = _lab_row_long_for(False, True)
+_lab_row_long_wg = _lab_row_long_for(True, True)
 
 
 @njit(inline="always", **_JIT)
@@ -382,21 +400,34 @@ def _lab_finish(row, m, k, rest, swd, yi, kept, w, wsum, eps, c):
 
 
 @njit(**_JIT)
-def _lab_grad_fix(g, yi, kept, w, eps, c, scale, big_a, s, wrow, m):
-    """Second loop of a short row: g holds exp(z − m); make it scale·(A q − a)."""
+def _lab_grad_fix(g, yi, kept, w, eps, c, scale, big_a, s, wrow, m, mc, chunk):
+    """Second loop over a row whose g holds exp(z − m_c): make it scale·(A q − a).  With
+    ``chunk`` 0, m_c = m; else chunk j·CHUNK.. was stored against m_c = mc[j] (−inf: that
+    chunk holds nothing and its q is 0)."""
     if not kept or yi < 0 or yi >= c:
         fill = np.nan if kept else 0.0
         for j in range(g.shape[0]):
             g[j] = fill
         return
-    qa = cast_like(scale * big_a / s, m)
-    if eps > 0.0:
-        cc = cast_like(scale * eps / c, m)
-        for j in range(g.shape[0]):
-            g[j] = qa * g[j] - cc * wrow[j]
-    else:
-        for j in range(g.shape[0]):
-            g[j] = qa * g[j]
+    qa = scale * big_a / s
+    cc = cast_like(scale * eps / c, m)
+    step = c if chunk == 0 else chunk
+    for c0 in range(0, c, step):
+        c1 = min(c0 + step, c)
+        gx = g[c0:c1]
+        wx = wrow[c0:c1]
+        mj = float(m) if chunk == 0 else mc[c0 // chunk]
+        if mj == -np.inf:
+            for j in range(gx.shape[0]):
+                gx[j] = -cc * wx[j]
+            continue
+        qj = cast_like(qa * math.exp(mj - float(m)), m)
+        if eps > 0.0:
+            for j in range(gx.shape[0]):
+                gx[j] = qj * gx[j] - cc * wx[j]
+        else:
+            for j in range(gx.shape[0]):
+                gx[j] = qj * gx[j]
     g[yi] -= cast_like(scale * (1.0 - eps) * w[yi], m)
 
 
@@ -421,6 +452,8 @@ def _lab_grad_pass(row, g, hi, qa, yi, kept, w, eps, c, scale, wrow):
 def _labels_block_for(fused):
     chunk_p = _lab_next_g if fused else _lab_next
     chunk_w = _lab_next_wg if fused else _lab_next_w
+    long_p = _lab_row_long_g if fused else _lab_row_long
+    long_w = _lab_row_long_wg if fused else _lab_row_long_w
 
     @njit(**_JIT)
     def labels_block(z, y, w, wz, wsum, eps, ignore, has_ignore, r0, r1, out, scale):
@@ -430,6 +463,7 @@ def _labels_block_for(fused):
         smooth = eps > 0.0
         short = c <= CHUNK
         hi, lo = _max_bits(z[r0])
+        mc = np.empty((c + CHUNK - 1) // CHUNK if fused else 0)
         for i in range(r0, r1):
             row = z[i]
             nxt = z[i + 1] if i + 1 < r1 else row
@@ -443,9 +477,9 @@ def _labels_block_for(fused):
                 else:
                     rest, k, swd, _, _, hi, lo = chunk_p(row, m, nxt, wz, gi)
             elif smooth:
-                m, k, rest, swd = _lab_row_long_w(row, wz, nxt)
+                m, k, rest, swd = long_w(row, wz, nxt, gi, mc)
             else:
-                m, k, rest, swd = _lab_row_long(row, wz, nxt)
+                m, k, rest, swd = long_p(row, wz, nxt, gi, mc)
             li, lsei, big_a, s, ok = _lab_finish(row, m, k, rest, swd, yi, kept, w, wsum, eps, c)
             loss[i] = li
             lse[i] = lsei
@@ -454,10 +488,9 @@ def _labels_block_for(fused):
                 nbad[i] = count_bad_logits(row)
             if fused:
                 if short:
-                    _lab_grad_fix(gi, yi, kept, w, eps, c, scale, big_a, s, wz, m)
+                    _lab_grad_fix(gi, yi, kept, w, eps, c, scale, big_a, s, wz, m, mc, 0)
                 else:
-                    qa = cast_like(scale * big_a / s, m)
-                    _lab_grad_pass(row, gi, m, qa, yi, kept, w, eps, c, scale, wz)
+                    _lab_grad_fix(gi, yi, kept, w, eps, c, scale, big_a, s, wz, m, mc, CHUNK)
 
     return labels_block
 
