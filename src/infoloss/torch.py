@@ -1,0 +1,489 @@
+"""PyTorch: the fused softmax cross-entropy kernels as autograd operators.
+
+Importing this module imports torch (``import infoloss`` does not).  It provides
+
+* two operators, ``torch.ops.infoloss.softmax_xent_forward`` and
+  ``torch.ops.infoloss.softmax_xent_backward``, the numba backend's ``xent_forward`` and
+  ``xent_backward`` registered with :func:`torch.library.custom_op`, a fake (meta)
+  implementation and :func:`torch.library.register_autograd`, so that autograd,
+  ``torch.compile(fullgraph=True)``, :func:`torch.library.opcheck` and
+  :func:`torch.autograd.gradcheck` see ordinary operators;
+* :func:`cross_entropy` and :class:`CrossEntropyLoss`, drop-ins for
+  :func:`torch.nn.functional.cross_entropy` and :class:`torch.nn.CrossEntropyLoss`
+  (class axis 1), whose differences are listed in ``docs/torch.md``;
+* :func:`softmax_cross_entropy_route`, the hook through which
+  :func:`infoloss.softmax_cross_entropy` sends CPU tensors to the same operators.
+
+The operators run on CPU float32/float64 tensors viewed as NumPy arrays without a copy
+(``tensor.detach().numpy()``); a copy is made only where no small set of (N, C) views
+covers the memory.  They read the caller's tensors and never write into them: the
+gradient is fresh memory.  The forward returns, besides the per-sample losses, what the
+backward needs (each row's log-sum-exp) and the counts of bad entries that the validator
+reads, so bad data costs no second pass on the good path.
+
+z-loss (``lse_square_scale``) and logit soft-capping are not offered: the kernels do not
+compute them.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from typing import Any, Literal, NamedTuple
+
+import array_api_compat
+import numpy as np
+import torch
+
+from ._backends.numba import _layout, enabled
+from ._options import LossSpec, loss_spec
+from ._validate import Check, enforce
+from .losses._compose import LossAndGrad, move_back
+from .losses._targets import SoftmaxTargets, prepare_softmax
+from .losses.softmax import _needed_checks
+
+__all__ = [
+    "CrossEntropyLoss",
+    "cross_entropy",
+    "softmax_cross_entropy_route",
+    "softmax_xent_backward",
+    "softmax_xent_forward",
+]
+
+Reduction = Literal["mean", "sum", "none"]
+
+_FLOATS = (torch.float32, torch.float64)
+
+
+# ------------------------------------------------------------------ NumPy views
+
+
+def _numpy(t: torch.Tensor) -> np.ndarray:
+    """The tensor's memory as a NumPy array (no copy); the kernels only read it."""
+    return t.detach().resolve_conj().resolve_neg().numpy()
+
+
+class _Part(NamedTuple):
+    args: tuple[Any, ...]  # (z, target, weight, smoothing, ignore_index) for the kernels
+    rows: slice  # the part's rows among all rows, C order
+
+
+def _safe_labels(y: np.ndarray, n_classes: int, ignore_index: int | None) -> tuple[np.ndarray, int]:
+    """Labels the kernels may index with (bad ones become 0), and how many were bad."""
+    ok = (y >= 0) & (y < n_classes)
+    if ignore_index is not None:
+        ok |= y == ignore_index
+    nbad = int(ok.size - np.count_nonzero(ok))
+    y = np.ascontiguousarray(y.reshape(-1), dtype=np.int64)
+    return (np.where(ok.reshape(-1), y, 0) if nbad else y), nbad
+
+
+def _check_shapes(z: np.ndarray, t: np.ndarray, w: np.ndarray | None) -> None:
+    """The shape promises the kernels rely on (the pipeline words the user's errors)."""
+    c = z.shape[-1] if z.ndim else 0
+    want = z.shape[:-1] if t.dtype.kind in "iu" else z.shape
+    if c == 0 or t.shape != want or (w is not None and w.shape != (c,)):
+        raise ValueError(
+            f"softmax_xent: logits (..., C) with C > 0, target {want} and weight ({c},) "
+            f"expected; got logits {z.shape}, target {t.shape} and weight "
+            f"{None if w is None else w.shape}"
+        )
+
+
+def _parts(
+    z: np.ndarray,
+    t: np.ndarray,
+    w: np.ndarray | None,
+    smoothing: float,
+    ignore_index: int | None,
+    grad: np.ndarray | None = None,
+) -> tuple[list[_Part], list[np.ndarray | None], int]:
+    """The kernels' arguments per block of rows, the gradient block each writes, and the
+    number of bad labels (0 for probability targets)."""
+    c = z.shape[-1]
+    labels = t.dtype.kind in "iu"
+    if not labels and t.dtype != z.dtype:
+        t = t.astype(z.dtype)
+    xs = [z] if labels else [z, t]
+    if grad is not None:
+        xs.append(grad)
+    # ``row_blocks`` declines small arrays (a performance rule of the pipeline); the
+    # operators run at every size, on one (N, C) view, a copy only where none exists.
+    blocks = _layout.row_blocks(*xs) or [[np.reshape(x, (-1, c))] for x in xs]
+    ends = np.cumsum([0] + [len(b) for b in blocks[0]]).tolist()
+    rows = [slice(a, b) for a, b in itertools.pairwise(ends)]
+    nbad = 0
+    if labels:
+        y, nbad = _safe_labels(t, c, ignore_index)
+        targets: Sequence[np.ndarray] = [y[r] for r in rows]
+    else:
+        targets = blocks[1]
+    weight = None if w is None else np.ascontiguousarray(w, dtype=np.float64)
+    parts = [
+        _Part((zb, tb, weight, float(smoothing), ignore_index), r)
+        for zb, tb, r in zip(blocks[0], targets, rows, strict=True)
+    ]
+    grads: list[np.ndarray | None] = list(blocks[-1]) if grad is not None else [None] * len(parts)
+    return parts, grads, nbad
+
+
+# --------------------------------------------------------------------- operators
+
+
+@torch.library.custom_op("infoloss::softmax_xent_forward", mutates_args=())
+def softmax_xent_forward(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    weight: torch.Tensor | None,
+    label_smoothing: float,
+    ignore_index: int | None,
+    validate: bool,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per-sample softmax cross-entropy of ``logits`` (..., C), class axis last.
+
+    ``target``: integer labels (...) or probabilities (..., C); ``weight``: (C,) or None.
+    Returns ``(loss, lse, sample_weight, bad)``: the per-sample losses, log-sum-exps and
+    sample weights (float64, shape (...)), and ``bad`` = [bad logits, bad target entries
+    or out-of-range labels] (int64).  With ``validate`` the pipeline's checks raise a
+    ValueError on bad data before anything is returned; without, the caller enforces
+    them (from ``bad``).  Differentiable in ``logits`` through ``loss`` only.
+    """
+    z, t = _numpy(logits), _numpy(target)
+    w = None if weight is None else _numpy(weight)
+    checks: list[Check] = []
+    if validate:
+        spec = loss_spec(
+            axis=-1,
+            reduction="none",
+            label_smoothing=label_smoothing,
+            ignore_index=ignore_index,
+        )
+        checks = prepare_softmax(z, t, w, spec)[4]
+    _check_shapes(z, t, w)
+    parts, _, nbad_labels = _parts(z, t, w, label_smoothing, ignore_index)
+    from ._backends.numba import xent_forward
+
+    fwds = [xent_forward(*p.args) for p in parts]
+    batch = z.shape[:-1]
+    loss = np.concatenate([f.loss for f in fwds]).reshape(batch)
+    labels = t.dtype.kind in "iu"
+    if validate:
+        enforce(np, loss, _needed_checks(checks, fwds, labels=labels))
+    nbad_t = nbad_labels if labels else sum(f.target_stats.nbad for f in fwds)
+    return (
+        torch.from_numpy(loss),
+        torch.from_numpy(np.concatenate([f.lse for f in fwds]).reshape(batch)),
+        torch.from_numpy(np.concatenate([f.sample_weight for f in fwds]).reshape(batch)),
+        torch.tensor([sum(f.nbad for f in fwds), nbad_t], dtype=torch.int64),
+    )
+
+
+@softmax_xent_forward.register_fake
+def _(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    weight: torch.Tensor | None,
+    label_smoothing: float,
+    ignore_index: int | None,
+    validate: bool,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    batch = logits.shape[:-1]
+    f64 = torch.float64
+    return (
+        logits.new_empty(batch, dtype=f64),
+        logits.new_empty(batch, dtype=f64),
+        logits.new_empty(batch, dtype=f64),
+        logits.new_empty((2,), dtype=torch.int64),
+    )
+
+
+@torch.library.custom_op("infoloss::softmax_xent_backward", mutates_args=())
+def softmax_xent_backward(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    weight: torch.Tensor | None,
+    label_smoothing: float,
+    ignore_index: int | None,
+    lse: torch.Tensor,
+    upstream: torch.Tensor,
+) -> torch.Tensor:
+    """``upstream_i · ∂ℓ_i/∂logits_i`` (fresh memory, ``logits``' shape and dtype) from
+    the forward's ``lse``; ``upstream`` has the batch shape (one factor per sample)."""
+    z, t = _numpy(logits), _numpy(target)
+    w = None if weight is None else _numpy(weight)
+    _check_shapes(z, t, w)
+    # NumPy's allocator asks for huge pages (a large gradient faults in 512× fewer pages).
+    out = np.empty(z.shape, z.dtype)
+    parts, grads, _ = _parts(z, t, w, label_smoothing, ignore_index, out)
+    lse_rows = np.reshape(_numpy(lse), -1)
+    up_rows = np.reshape(_numpy(upstream.to(torch.float64)), -1)
+    from ._backends.numba import xent_backward
+
+    for p, g in zip(parts, grads, strict=True):
+        xent_backward(*p.args, lse_rows[p.rows], up_rows[p.rows], g)
+    return torch.from_numpy(out)
+
+
+@softmax_xent_backward.register_fake
+def _(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    weight: torch.Tensor | None,
+    label_smoothing: float,
+    ignore_index: int | None,
+    lse: torch.Tensor,
+    upstream: torch.Tensor,
+) -> torch.Tensor:
+    return logits.new_empty(logits.shape)
+
+
+def _setup_context(ctx: Any, inputs: tuple[Any, ...], output: tuple[Any, ...]) -> None:
+    logits, target, weight, smoothing, ignore_index, _ = inputs
+    ctx.save_for_backward(logits, target, weight, output[1])
+    ctx.smoothing, ctx.ignore_index = smoothing, ignore_index
+    ctx.mark_non_differentiable(output[1], output[2], output[3])
+
+
+def _backward(ctx: Any, upstream: torch.Tensor, *_: Any) -> tuple[Any, ...]:
+    logits, target, weight, lse = ctx.saved_tensors
+    grad = None
+    if ctx.needs_input_grad[0]:
+        grad = softmax_xent_backward(
+            logits, target, weight, ctx.smoothing, ctx.ignore_index, lse, upstream
+        )
+    return grad, None, None, None, None, None
+
+
+softmax_xent_forward.register_autograd(_backward, setup_context=_setup_context)
+
+
+# ----------------------------------------------------------------------- helpers
+
+
+def _enabled() -> bool:
+    return enabled()
+
+
+# A constant to torch.compile (switching the kernels off does not recompile a graph).
+_kernels_on: Callable[[], bool] = torch.compiler.assume_constant_result(_enabled)  # type: ignore[no-untyped-call]
+
+
+def _reduce(loss: torch.Tensor, weight: torch.Tensor, reduction: str, dtype: Any) -> torch.Tensor:
+    """The reduced loss in ``dtype``, summed in float64; ``"mean"`` divides by Σ weight,
+    and is 0 (with a zero gradient) where that is 0."""
+    if reduction == "none":
+        return loss.to(dtype)
+    total = loss.sum()
+    if reduction == "mean":
+        wsum = weight.sum()
+        # The division is masked in its input, so the discarded branch has no 0/0 gradient.
+        nonzero = wsum > 0
+        total = total * torch.where(nonzero, 1 / torch.where(nonzero, wsum, 1.0), 0.0)
+    return total.to(dtype)
+
+
+def _upstream(weight: torch.Tensor, reduction: str) -> torch.Tensor:
+    """Each sample's gradient factor of the reduced loss: 1, or 1 / Σ weight for "mean"."""
+    ones = torch.ones_like(weight)
+    if reduction != "mean":
+        return ones
+    wsum = float(weight.sum())
+    return ones * (1 / wsum if wsum > 0 else 0.0)
+
+
+class _Counts(NamedTuple):
+    """What :func:`infoloss.losses.softmax._needed_checks` reads of a kernel forward."""
+
+    nbad: int
+    target_stats: Any
+
+
+class _Stats(NamedTuple):
+    nbad: int
+
+
+# ------------------------------------------------------------------ the route
+
+
+def softmax_cross_entropy_route(
+    z: Any,
+    tg: SoftmaxTargets,
+    checks: list[Check],
+    spec: LossSpec,
+    ax: int,
+    return_grad: bool,
+    grad_out: Any,
+) -> Any:
+    """:func:`infoloss.softmax_cross_entropy` for a CPU float32/float64 tensor of at least
+    ``MIN_SIZE`` entries: the operators above, the pipeline's ``checks`` enforced before a
+    value is returned, the result a tensor with autograd through the operators.  None
+    where the operators do not apply (CUDA and other devices, other dtypes, small tensors,
+    kernels switched off, targets or weights that need gradients, probability targets
+    with ``ignore_index``); then the array-API code runs.  Arguments and result as
+    :func:`infoloss.losses.softmax._numba_cross_entropy`."""
+    if not (
+        type(z) is torch.Tensor
+        and z.device.type == "cpu"
+        and z.dtype in _FLOATS
+        and z.numel() >= _layout.MIN_SIZE
+        and enabled()
+    ):
+        return None
+    labels = tg.u is None
+    if not labels and spec.ignore_index is not None:
+        return None
+    if any(a is not None and a.requires_grad for a in (tg.u, tg.w)):
+        return None
+    if labels:
+        assert tg.labels is not None
+        target = tg.labels
+        if spec.ignore_index is not None:  # ignored samples carry ``ignore_index`` again
+            target = torch.where(tg.keep > 0, target, spec.ignore_index)
+    else:
+        target = tg.u
+    weight = None if tg.w is None else tg.w.to(torch.float64)
+    eps, ign = spec.smoothing, spec.ignore_index
+    loss, lse, sw, bad = softmax_xent_forward(z, target, weight, eps, ign, False)
+    if spec.validate:
+        nbad, tbad = bad.tolist()
+        counts = _Counts(nbad, None if labels else _Stats(tbad))
+        xp = array_api_compat.array_namespace(z)
+        loss = enforce(xp, loss, _needed_checks(checks, [counts], labels=labels))
+    value = _reduce(loss, sw, spec.reduction, z.dtype)
+    if not return_grad:
+        return value
+    up = _upstream(sw, spec.reduction)
+    grad = softmax_xent_backward(z.detach(), target, weight, eps, ign, lse, up)
+    grad = move_back(array_api_compat.array_namespace(z), grad, ax)
+    if grad_out is not None:
+        grad_out.copy_(grad)
+        grad = grad_out
+    return LossAndGrad(value, grad)
+
+
+# ----------------------------------------------------------- the drop-in forms
+
+
+def _operators_apply(input: Any, target: Any, weight: Any) -> bool:
+    tensors = [input, target] + ([] if weight is None else [weight])
+    if not all(isinstance(a, torch.Tensor) and a.device.type == "cpu" for a in tensors):
+        return False
+    if input.dtype not in _FLOATS or (weight is not None and weight.requires_grad):
+        return False
+    if target.is_floating_point() and target.requires_grad:
+        return False
+    return _kernels_on()
+
+
+def cross_entropy(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    weight: torch.Tensor | None = None,
+    *,
+    ignore_index: int = -100,
+    reduction: Reduction = "mean",
+    label_smoothing: float = 0.0,
+) -> torch.Tensor:
+    r"""Softmax cross-entropy with :func:`torch.nn.functional.cross_entropy`'s arguments.
+
+    ``input`` is (C,), (N, C) or (N, C, d1, ...) logits (class axis 1, or 0 for one
+    sample); ``target`` class indices of ``input``'s shape without the class axis, or
+    class probabilities of ``input``'s shape.  The loss of a sample is
+
+    .. math::
+
+        \ell = -\sum_c w_c\,\tilde p_c \log \operatorname{softmax}(z)_c,
+        \qquad \tilde p = (1-ε)\,p + ε/C,
+
+    and ``"mean"`` divides :math:`\sum_i \ell_i` by the total sample weight
+    :math:`\sum_i \sum_c w_c p_{ic}` (:math:`w_{y_i}` for labels; 0 for ignored ones).
+
+    On CPU float32/float64 tensors it runs the fused kernels (``softmax_xent_forward``,
+    with autograd through ``softmax_xent_backward``), which ``torch.compile(fullgraph=True)``
+    traces as two operators; on other devices and dtypes it runs
+    :func:`infoloss.softmax_cross_entropy`'s array-API code.  Bad data raises the same
+    ``ValueError`` as :func:`infoloss.softmax_cross_entropy`.
+
+    Differences from PyTorch (see ``docs/torch.md``): ``"mean"`` with every sample
+    ignored (or weighted 0) is 0 with a zero gradient, not NaN; probability targets with
+    ``weight`` divide the ``"mean"`` by :math:`\sum_i s_i`, not by N; ``ignore_index``
+    applies to class-index targets only (as in PyTorch); the arguments after ``weight``
+    are keyword-only (PyTorch's deprecated ``size_average`` and ``reduce`` are not taken).
+
+    Examples
+    --------
+    >>> import torch
+    >>> import infoloss.torch as ilt
+    >>> z = torch.tensor([[2.0, 0.5, -1.0], [0.0, 0.0, 3.0]], requires_grad=True)
+    >>> y = torch.tensor([0, 2])
+    >>> loss = ilt.cross_entropy(z, y, label_smoothing=0.1)
+    >>> ref = torch.nn.functional.cross_entropy(z, y, label_smoothing=0.1)
+    >>> bool(torch.allclose(loss, ref))
+    True
+    >>> loss.backward()
+    >>> q = torch.softmax(z.detach(), dim=1)
+    >>> p = 0.9 * torch.eye(3)[y] + 0.1 / 3
+    >>> bool(torch.allclose(z.grad, (q - p) / 2))
+    True
+    """
+    labels = not target.is_floating_point()
+    ignore = int(ignore_index) if labels else None
+    if not _operators_apply(input, target, weight):
+        from .losses.softmax import softmax_cross_entropy
+
+        axis = 1 if input.ndim > 1 else 0
+        return softmax_cross_entropy(  # type: ignore[no-any-return]
+            input,
+            target,
+            axis=axis,
+            weight=weight,
+            label_smoothing=label_smoothing,
+            ignore_index=ignore,
+            reduction=reduction,
+        )
+    # Options are parsed (and worded) as everywhere else; the data checks run in the operator.
+    spec = loss_spec(
+        axis=1, reduction=reduction, label_smoothing=label_smoothing, ignore_index=ignore
+    )
+    z = input.movedim(1, -1) if input.ndim > 2 else input
+    t = target.movedim(1, -1) if not labels and target.ndim > 2 else target
+    w = None if weight is None else weight.to(torch.float64)
+    loss, _, sw, _ = softmax_xent_forward(z, t, w, spec.smoothing, ignore, True)
+    return _reduce(loss, sw, spec.reduction, input.dtype)
+
+
+class CrossEntropyLoss(torch.nn.Module):
+    """:func:`cross_entropy` as a module, a drop-in for :class:`torch.nn.CrossEntropyLoss`
+    (``weight`` a buffer, the other options keyword-only attributes)."""
+
+    weight: torch.Tensor | None
+
+    def __init__(
+        self,
+        weight: torch.Tensor | None = None,
+        *,
+        ignore_index: int = -100,
+        reduction: Reduction = "mean",
+        label_smoothing: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.register_buffer("weight", weight)
+        self.ignore_index = ignore_index
+        self.reduction: Reduction = reduction
+        self.label_smoothing = label_smoothing
+
+    def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return cross_entropy(
+            input,
+            target,
+            self.weight,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+            label_smoothing=self.label_smoothing,
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"ignore_index={self.ignore_index}, reduction={self.reduction!r}, "
+            f"label_smoothing={self.label_smoothing}"
+        )
