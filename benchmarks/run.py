@@ -268,9 +268,12 @@ def main() -> None:
     ap.add_argument(
         "--methods", default="", help="comma-separated subset (x.sum() is always timed)"
     )
+    ap.add_argument("--shapes", default="", help="e.g. 2048x32000,65536x1000 (overrides)")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results"))
     args = ap.parse_args()
     shapes = QUICK if args.quick else FULL
+    if args.shapes:
+        shapes = [tuple(int(v) for v in sh.split("x")) for sh in args.shapes.split(",")]  # type: ignore[misc]
     rng = np.random.default_rng(0)
     records = []
     tasks: list[str] = []

@@ -204,7 +204,7 @@ def _scaled_chunk(x, m, a, inv):
     for j in range(x.shape[0]):
         v = x[j]
         top = v == m
-        cr += zero if top else smul(v, a) * inv
+        cr += zero if top else v * inv
         ck += one if top else zero
         ca += one if v > m else zero
         cb += zero if (v >= zero) & (v < np.inf) else one
@@ -225,9 +225,8 @@ def row_scaled(row):
     for c0 in range(0, n, CHUNK):
         x = row[c0 : min(c0 + CHUNK, n)]
         if m > cast_like(0.0, m):
-            a = pow2_scale(m)
-            inv = cast_like(1.0, m) / (m * a)
-            cr, ck, ca, cb = _scaled_chunk(x, m, a, inv)
+            inv = cast_like(1.0, m) / m
+            cr, ck, ca, cb = _scaled_chunk(x, m, inv, inv)
             if ca == cast_like(0.0, m):
                 rest += float(cr)
                 k += float(ck)
@@ -243,9 +242,8 @@ def row_scaled(row):
                 k = 0.0
             m = cm
         if m > cast_like(0.0, m):
-            a = pow2_scale(m)
-            inv = cast_like(1.0, m) / (m * a)
-            cr, ck, _, cb = _scaled_chunk(x, m, a, inv)
+            inv = cast_like(1.0, m) / m
+            cr, ck, _, cb = _scaled_chunk(x, m, inv, inv)
             rest += float(cr)
             k += float(ck)
             nb += int(cb)
@@ -278,11 +276,14 @@ def log_of(s):
 def _stats_scaled(row):
     one = cast_like(1.0, row[0])
     m, k, rest, nb = row_scaled(row)
+    if nb == 0 and k > 0.0 and pow2_scale(m) != one:
+        # 1/m over- or underflows: the caller rescales the row by a power of two.
+        return False, -1, np.nan, one, one, one, one, cast_like(0.0, one)
     ok = nb == 0 and k > 0.0
     ls = math.log1p((k - 1.0) + rest) if ok else 0.0
     lm = math.log(float(m)) + ls if m > cast_like(0.0, m) else -np.inf
-    a = pow2_scale(m) if ok else one
-    inv = one / (m * a) if ok else one
+    a = one
+    inv = one / m if ok else one
     s = k + rest if ok else 1.0
     lm = lm if nb == 0 else np.nan
     return ok, nb, lm, m, a, inv, cast_like(1.0 / s, m), cast_like(ls, m)
@@ -337,7 +338,7 @@ def _dec_pscl(x, m, a, inv, inv_s, ls):
     one = cast_like(1.0, x)
     zero = cast_like(0.0, x)
     pos = x > zero
-    r = smul(x, a) * inv
+    r = x * inv
     r = one if x == m else r
     return pos, r * inv_s, flog(r if r > zero else one) - ls
 
@@ -657,7 +658,7 @@ def row_rlogr(row, m, a, inv):
         ct = zero
         for j in range(x.shape[0]):
             v = x[j]
-            r = smul(v, a) * inv
+            r = v * inv
             use = (v > zero) & (v != m)
             rl = r if r > zero else one
             ct += r * flog(rl) if use else zero
@@ -714,6 +715,39 @@ def measure_rows(kind, xs, forms, normalize):
         code = term_code(kind, mp, mq)
         k = _pair_kernel(code, mp, mq, forms[0] == "logits", forms[1] == "logits")
         k(xs[0], xs[1], out, nbs[0], nbs[1], lms[0], lms[1])
+    _rescaled_rows(kind, xs, forms, normalize, out, nbs, lms)
     return MeasureRows(
         out, tuple(ArgStats(int(nb.sum()), lm) for nb, lm in zip(nbs, lms, strict=False))
     )
+
+
+def _rescaled_rows(kind, xs, forms, normalize, out, nbs, lms):
+    """Redo the rows that a kernel flagged (nbad −1: normalised probabilities whose
+    maximum m is so small or large that 1/m over- or underflows) on copies of those rows
+    with each flagged argument scaled by 2^-e, m = f·2^e (exact for every entry that stays
+    normal), which the measures of normalised rows do not see; the log-mass gets e ln 2
+    back."""
+    flagged = np.zeros(out.shape[0], bool)
+    for nb in nbs:
+        flagged |= nb < 0
+    rows = np.nonzero(flagged)[0]
+    if rows.size == 0:
+        return
+    subs = []
+    shifts = []
+    for x, nb in zip(xs, nbs, strict=True):
+        sub = np.array(x[rows])
+        mine = nb[rows] < 0
+        e = np.zeros(rows.size, np.int64)
+        if mine.any():
+            _, e_all = np.frexp(np.max(sub, axis=1).astype(np.float64))
+            e = np.where(mine, e_all, 0)
+            sub = np.ldexp(sub, -e[:, None]).astype(x.dtype)
+        subs.append(sub)
+        shifts.append((mine, e * math.log(2.0)))
+    res = measure_rows(kind, tuple(subs), forms, normalize)
+    out[rows] = res.value
+    for nb, lm, st, (mine, sh) in zip(nbs, lms, res.stats, shifts, strict=True):
+        idx = rows[mine]
+        nb[idx] = 0
+        lm[idx] = st.log_mass[mine] + sh[mine]
