@@ -69,8 +69,8 @@ __all__ = [
 ]
 
 _HOME = {
-    "measure_rows": "_interim",
-    "joint_rows": "_interim",
+    "measure_rows": "info",
+    "joint_rows": "joint",
     "xent_forward": "softmax",
     "xent_backward": "softmax",
     "xent_fused": "softmax",
