@@ -96,6 +96,10 @@ def jax_methods(x: np.ndarray, y: np.ndarray) -> dict[str, Method]:
     name, peer = _peer()
 
     def run(f: Callable[[Any, Any], Any]) -> Method:
+        with warnings.catch_warnings():  # traced here, once
+            # JAX without x64 warns where the library asks for int64/float64 (labels, checks).
+            warnings.filterwarnings("ignore", message="Explicitly requested dtype")
+            jax.block_until_ready(f(z, labels))
         return lambda: jax.block_until_ready(f(z, labels))
 
     return {
@@ -167,8 +171,6 @@ def main() -> None:
     import jax
     import numba
 
-    # JAX without x64 warns where the library asks for int64/float64 (labels, checks).
-    warnings.filterwarnings("ignore", message="Explicitly requested dtype")
     peer = _peer()[0]
     print(
         f"numba threads {numba.get_num_threads()}, jax {jax.__version__} "

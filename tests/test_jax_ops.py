@@ -271,3 +271,11 @@ def test_route_steps_aside_where_the_kernels_do_not_apply(calls):  # type: ignor
 def test_import_infoloss_does_not_import_jax():  # type: ignore[no-untyped-def]
     code = "import sys, infoloss; assert 'jax' not in sys.modules, 'jax imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_docstring_example():  # type: ignore[no-untyped-def]
+    import doctest
+
+    failures, tried = doctest.testmod(ilj, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert tried > 0
+    assert failures == 0

@@ -604,8 +604,8 @@ def softmax_cross_entropy(
     per-sample values equal optax's (``reduction="none"``); optax never reduces (this
     defaults to ``"mean"``), takes no class weights, smoothing (``optax.smooth_labels``
     is separate) or ``ignore_index`` (optax has ``where=``), does not validate, and
-    returns NaN for a ``-inf`` logit where this returns the exact value.  See
-    ``docs/jax.md``.
+    its distribution form gives NaN for a ``-inf`` logit on a class with zero target
+    probability, where this gives the exact value.  See ``docs/jax.md``.
 
     Examples
     --------
