@@ -88,7 +88,7 @@ def _labels(xp: Any, t: Array, z: Array, spec: LossSpec) -> tuple[SoftmaxTargets
             f"class axis, {expected}; got {tuple(t.shape)} (pass one-hot targets as "
             "a floating-point array)"
         )
-    y = xp.astype(t, xp.int64)
+    y = t  # already integral: its own integer dtype (JAX without x64 has no int64)
     ignore = spec.ignore_index
     bad = (y < 0) | (y >= n_classes)
     if ignore is not None:
@@ -98,7 +98,7 @@ def _labels(xp: Any, t: Array, z: Array, spec: LossSpec) -> tuple[SoftmaxTargets
     def message(where: str, label: float | None) -> str:
         return f"`targets` contains label {label:.0f} outside [0, {n_classes}){also}{where}"
 
-    checks = [Check(bad, message, _value_at(xp, xp.astype(y, xp.float64)))]
+    checks = [Check(bad, message, _value_at(xp, xp.astype(y, z.dtype)))]
     # Out-of-range and ignored labels are masked here so that no implementation indexes
     # with them (``keep`` is 0 for the ignored ones).
     if ignore is not None:
@@ -116,7 +116,7 @@ def with_onehot(xp: Any, tg: SoftmaxTargets, n_classes: int) -> SoftmaxTargets:
     if tg.u is not None:
         return tg
     assert tg.labels is not None
-    classes = xp.arange(n_classes, dtype=xp.int64, device=_device(tg.labels))
+    classes = xp.arange(n_classes, dtype=tg.labels.dtype, device=_device(tg.labels))
     hit = (classes == tg.labels[..., None]) & (tg.keep > 0)[..., None]
     return tg._replace(u=xp.astype(hit, tg.keep.dtype))
 
@@ -177,7 +177,7 @@ def prepare_softmax(
     t = targets
     if isinstance(t, (list, tuple, int, float, bool)) or type(t).__module__ == "numpy":
         t = xp.asarray(t, device=_device(z))
-    classes = xp.arange(n_classes, dtype=xp.int64, device=_device(z))
+    classes = xp.arange(n_classes, device=_device(z))
     if xp.isdtype(t.dtype, "integral"):
         tg, more = _labels(xp, t, z, spec)
     else:

@@ -180,7 +180,7 @@ def _kernel_args(
     ign = None if spec.ignore_index is None else int(spec.ignore_index)
     if tg.u is None:  # labels, in range; ignored samples carry ``ignore_index`` again
         assert tg.labels is not None
-        y = np.ascontiguousarray(np.reshape(tg.labels, -1))
+        y = np.ascontiguousarray(np.reshape(tg.labels, -1), dtype=np.int64)
         if ign is not None:
             y = np.where(np.reshape(tg.keep, -1) > 0, y, ign)
         ends = np.cumsum([b.shape[0] for b in blocks[0]])
