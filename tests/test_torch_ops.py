@@ -327,6 +327,30 @@ def test_route_falls_back_when_targets_need_gradients(monkeypatch: Any) -> None:
     assert p.grad is not None
 
 
+@pytest.mark.parametrize("shape", [SMALL, BIG])
+def test_torch_func_transforms_take_the_generic_path(shape: tuple[int, int]) -> None:
+    z = logits(shape, torch.float64)
+    y = labels(shape[:1], shape[1], None)
+    expected = torch.func.grad(lambda x: F.cross_entropy(x, y))(z)
+    close(torch.func.grad(lambda x: ilt.cross_entropy(x, y))(z), expected, torch.float64)
+    close(torch.func.grad(lambda x: il.softmax_cross_entropy(x, y))(z), expected, torch.float64)
+
+
+def test_docstring_and_doc_examples() -> None:
+    import doctest
+    from pathlib import Path
+
+    failures, tried = doctest.testmod(ilt, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert tried > 0
+    assert failures == 0
+    doc = Path(__file__).resolve().parents[1] / "docs" / "torch.md"
+    failures, tried = doctest.testfile(
+        str(doc), module_relative=False, optionflags=doctest.NORMALIZE_WHITESPACE
+    )
+    assert tried > 0
+    assert failures == 0
+
+
 # ------------------------------------------------------------- all ignored, empty
 
 

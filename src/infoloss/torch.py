@@ -319,7 +319,7 @@ def softmax_cross_entropy_route(
     value is returned, the result a tensor with autograd through the operators.  None
     where the operators do not apply (CUDA and other devices, other dtypes, small tensors,
     kernels switched off, targets or weights that need gradients, probability targets
-    with ``ignore_index``); then the array-API code runs.  Arguments and result as
+    with ``ignore_index``, inside ``torch.func`` transforms); then the array-API code runs.  Arguments and result as
     :func:`infoloss.losses.softmax._numba_cross_entropy`."""
     if not (
         type(z) is torch.Tensor
@@ -327,6 +327,7 @@ def softmax_cross_entropy_route(
         and z.dtype in _FLOATS
         and z.numel() >= _layout.MIN_SIZE
         and enabled()
+        and not _transformed()
     ):
         return None
     labels = tg.u is None
@@ -364,6 +365,11 @@ def softmax_cross_entropy_route(
 # ----------------------------------------------------------- the drop-in forms
 
 
+def _transformed() -> bool:
+    # torch.func transforms (grad, vmap) do not pass through register_autograd operators.
+    return bool(torch._C._are_functorch_transforms_active())
+
+
 def _operators_apply(input: Any, target: Any, weight: Any) -> bool:
     tensors = [input, target] + ([] if weight is None else [weight])
     if not all(isinstance(a, torch.Tensor) and a.device.type == "cpu" for a in tensors):
@@ -372,7 +378,7 @@ def _operators_apply(input: Any, target: Any, weight: Any) -> bool:
         return False
     if target.is_floating_point() and target.requires_grad:
         return False
-    return _kernels_on()
+    return _kernels_on() and not _transformed()
 
 
 def cross_entropy(
@@ -400,7 +406,8 @@ def cross_entropy(
 
     On CPU float32/float64 tensors it runs the fused kernels (``softmax_xent_forward``,
     with autograd through ``softmax_xent_backward``), which ``torch.compile(fullgraph=True)``
-    traces as two operators; on other devices and dtypes it runs
+    traces as two operators; on other devices and dtypes, for targets or weights that need
+    gradients and inside ``torch.func`` transforms it runs
     :func:`infoloss.softmax_cross_entropy`'s array-API code.  Bad data raises the same
     ``ValueError`` as :func:`infoloss.softmax_cross_entropy`.
 
