@@ -32,7 +32,9 @@ class SoftmaxTargets(NamedTuple):
     keep: Array  # 1 - t_k: the target mass that is not ignored, (...)
     s: Array  # sample weight sum_c w_c u_c, (...)
     w: Array | None  # class weights (C,), or None for ones
-    labels: Array | None  # the integer labels (int64), when the targets are labels
+    labels: Array | None  # the integer labels, when the targets are labels
+    raw: Array | None = None  # probability targets as given (class axis last, the logits'
+    # dtype), the ignored column not zeroed: what the kernels read
 
 
 class SigmoidTargets(NamedTuple):
@@ -148,7 +150,7 @@ def _distributions(
     ignore = spec.ignore_index
     if ignore is None:
         keep = xp.ones(tuple(z.shape[:-1]), dtype=z.dtype, device=_device(z))
-        return SoftmaxTargets(t, keep, keep, None, None), checks
+        return SoftmaxTargets(t, keep, keep, None, None, t), checks
     if not 0 <= ignore < n_classes:
         raise ValueError(
             f"`ignore_index` must be a class index in [0, {n_classes}) when "
@@ -156,7 +158,7 @@ def _distributions(
         )
     u = xp.where(classes == int(ignore), xp.zeros_like(t), t)
     keep = 1 - t[..., int(ignore)]
-    return SoftmaxTargets(u, keep, keep, None, None), checks
+    return SoftmaxTargets(u, keep, keep, None, None, t), checks
 
 
 def prepare_softmax(

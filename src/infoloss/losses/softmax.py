@@ -172,7 +172,7 @@ class _KernelArgs(NamedTuple):
 def _kernel_args(
     z: np.ndarray, tg: SoftmaxTargets, spec: LossSpec, grad: np.ndarray | None
 ) -> _KernelArgs | None:
-    views = [z] if tg.u is None else [z, tg.u]
+    views = [z] if tg.raw is None else [z, tg.raw]  # the kernels zero the ignored column
     blocks = _layout.row_blocks(*views, *([] if grad is None else [grad]))
     if blocks is None:  # e.g. a caller's ``grad_out`` the kernels cannot view in blocks
         return None
@@ -219,7 +219,7 @@ def _numba_cross_entropy(
     scaled by the reduction's factor, which the sample weights give in advance) and
     dropped if they fail.
     """
-    if (tg.u is not None and spec.ignore_index is not None) or _layout.row_blocks(z) is None:
+    if _layout.row_blocks(z) is None:
         return None
     grad = None
     if return_grad:
