@@ -6,7 +6,9 @@
 """
 
 from .losses import (
+    LinearLossAndGrads,
     LossAndGrad,
+    linear_cross_entropy,
     logit_squared_error,
     sigmoid_binary_cross_entropy,
     sigmoid_squared_error,
@@ -27,6 +29,7 @@ from .measures import (
 )
 
 __all__ = [
+    "LinearLossAndGrads",
     "LossAndGrad",
     "__version__",
     "conditional_entropy",
@@ -35,6 +38,7 @@ __all__ = [
     "joint_entropy",
     "js_divergence",
     "kl_divergence",
+    "linear_cross_entropy",
     "logit_squared_error",
     "mutual_information",
     "perplexity",

@@ -40,11 +40,14 @@ from collections.abc import Callable
 from typing import Any
 
 from ._compose import LossAndGrad
+from .linear import LinearLossAndGrads, linear_cross_entropy
 from .sigmoid import sigmoid_binary_cross_entropy, sigmoid_squared_error
 from .softmax import logit_squared_error, softmax_cross_entropy, softmax_squared_error
 
 __all__ = [
+    "LinearLossAndGrads",
     "LossAndGrad",
+    "linear_cross_entropy",
     "logit_squared_error",
     "sigmoid_binary_cross_entropy",
     "sigmoid_squared_error",
