@@ -147,11 +147,12 @@ _FORMS = ("probs", "log_probs", "logits")
 
 
 def measure_tasks() -> list[str]:
-    """Every measure × form: ``m:<kind>:<forms>[:norm]`` tasks (``--tasks measures``)."""
+    """Every measure × form: ``m:<kind>:<form>[+<form>][:norm]`` and ``j:<kind>:<form>``
+    tasks (``--tasks measures`` expands to all of them)."""
     tasks = [f"m:entropy:{f}" for f in _FORMS] + ["m:entropy:probs:norm"]
     for kind in ("cross_entropy", "kl", "js"):
-        tasks += [f"m:{kind}:{f},{f}" for f in _FORMS]
-        tasks += [f"m:{kind}:probs,logits", f"m:{kind}:probs,probs:norm"]
+        tasks += [f"m:{kind}:{f}+{f}" for f in _FORMS]
+        tasks += [f"m:{kind}:probs+logits", f"m:{kind}:probs+probs:norm"]
     tasks += [
         f"j:{k}:{f}"
         for k in ("joint_entropy", "conditional_entropy", "mutual_information")
@@ -202,7 +203,7 @@ def _measure_methods(
     import infoloss as il
 
     parts = task.split(":")
-    kind, forms = parts[1], tuple(parts[2].split(","))
+    kind, forms = parts[1], tuple(parts[2].split("+"))
     norm = len(parts) > 3
     out: dict[str, Callable[[], Any]] = {
         "x.sum()": lambda: sum(a.sum() for a in xs),
@@ -227,7 +228,7 @@ def _measure_methods(
 
 def _measure_data(task: str, shape: tuple[int, int], dtype: Any, rng: np.random.Generator) -> Any:
     parts = task.split(":")
-    forms = parts[2].split(",")
+    forms = parts[2].split("+")
     if task.startswith("j:"):
         n, c = shape
         side = max(int(np.sqrt(c)), 1)

@@ -359,7 +359,7 @@ def decode(mode, x, m, a, inv, inv_s, ls):
     raise NotImplementedError
 
 
-@overload(decode, prefer_literal=True)
+@overload(decode, inline="always", prefer_literal=True)
 def _ov_decode(mode, x, m, a, inv, inv_s, ls):
     v = getattr(mode, "literal_value", None)
     if v is None:
@@ -379,7 +379,7 @@ def raw_parts(mode, x, p):
     raise NotImplementedError
 
 
-@overload(raw_parts, prefer_literal=True)
+@overload(raw_parts, inline="always", prefer_literal=True)
 def _ov_raw_parts(mode, x, p):
     v = getattr(mode, "literal_value", None)
     if v is None:
@@ -472,7 +472,7 @@ def pair_term(code, pp, p, lp, qp, q, lq):
 _TERM_FUNCS = {}
 
 
-@overload(pair_term, prefer_literal=True)
+@overload(pair_term, inline="always", prefer_literal=True)
 def _ov_pair_term(code, pp, p, lp, qp, q, lq):
     v = getattr(code, "literal_value", None)
     if v is None:
@@ -510,7 +510,7 @@ def finish_raw(mode, ok, nb, lm, s, b):
     raise NotImplementedError
 
 
-@overload(finish_raw, prefer_literal=True)
+@overload(finish_raw, inline="always", prefer_literal=True)
 def _ov_finish_raw(mode, ok, nb, lm, s, b):
     v = getattr(mode, "literal_value", None)
     if v is None:
@@ -646,7 +646,7 @@ def _entropy_pscl(P, out, nbp, lmp):
         out[i] = float(ls) - row_rlogr(row, m, a, inv) * float(inv_s)
 
 
-@njit(fastmath=FASTMATH)
+@njit(fastmath=FASTMATH, inline="always")
 def row_rlogr(row, m, a, inv):
     """Σ r log r, r = x/m (= (x a) inv), over the positive entries other than m."""
     c = row.shape[0]
