@@ -217,3 +217,145 @@ def test_bad_arguments(change, message):
     kw = {"hidden": h, "weight": w, "targets": y, "bias": b} | change
     with pytest.raises(ValueError, match=message):
         linear_cross_entropy(kw.pop("hidden"), kw.pop("weight"), kw.pop("targets"), **kw)
+
+
+# ------------------------------------------------------------------------- torch
+
+
+def torch_data(dtype, ignore=-100, seed=1):
+    torch = pytest.importorskip("torch")
+    h, w, b, y, cw = data(n=23, d=6, v=40, dtype=dtype, seed=seed, ignore=ignore)
+    leaves = [torch.tensor(a, requires_grad=True) for a in (h, w, b)]
+    return torch, leaves, torch.tensor(y), torch.tensor(cw)
+
+
+TORCH_OPTIONS = list(
+    itertools.product([np.float32, np.float64], ["mean", "sum", "none"], [0.0, 0.15], [False, True])
+)
+
+
+@pytest.mark.parametrize(("dtype", "reduction", "eps", "weighted"), TORCH_OPTIONS)
+def test_torch_equals_linear_plus_cross_entropy(dtype, reduction, eps, weighted):
+    import infoloss.torch as ilt
+
+    torch, (h, w, b), y, cw = torch_data(dtype)
+    cw = cw.to(h.dtype) if weighted else None
+    F = torch.nn.functional
+    opts = {"label_smoothing": eps, "reduction": reduction}
+    # a per-sample upstream gradient for "none" (the known bug class of fused losses)
+    up = torch.linspace(0.5, 2.0, 23, dtype=h.dtype) if reduction == "none" else 1.0
+    ref = F.cross_entropy(F.linear(h, w, b), y, weight=cw, ignore_index=-100, **opts)
+    (ref * up).sum().backward()
+    want = [ref.detach()] + [t.grad.clone() for t in (h, w, b)]
+    tol = TOL[dtype]
+    for chunk in (None, 1, 7):
+        for t in (h, w, b):
+            t.grad = None
+        loss = ilt.linear_cross_entropy(
+            h, w, y, bias=b, class_weight=cw, ignore_index=-100, chunk_size=chunk, **opts
+        )
+        assert loss.dtype == h.dtype
+        (loss * up).sum().backward()
+        for got, ref_t in zip([loss.detach()] + [t.grad for t in (h, w, b)], want, strict=True):
+            np.testing.assert_allclose(got.numpy(), ref_t.numpy(), **tol)
+
+
+def test_torch_partial_grads_no_bias_and_no_grad():
+    import infoloss.torch as ilt
+
+    torch, (h, w, _), y, _ = torch_data(np.float64)
+    hd = h.detach()
+    loss = ilt.linear_cross_entropy(hd, w, y, ignore_index=-100, chunk_size=5)
+    loss.backward()
+    ref_w = torch.tensor(w.detach().numpy(), requires_grad=True)
+    torch.nn.functional.cross_entropy(hd @ ref_w.T, y).backward()
+    np.testing.assert_allclose(w.grad.numpy(), ref_w.grad.numpy(), rtol=1e-9, atol=1e-12)
+    with torch.no_grad():
+        value = ilt.linear_cross_entropy(h, w, y, ignore_index=-100)
+    assert not value.requires_grad
+    np.testing.assert_allclose(value.numpy(), loss.detach().numpy(), rtol=1e-12)
+
+
+def test_torch_all_ignored_and_retained_graph():
+    import infoloss.torch as ilt
+
+    _, (h, w, b), y, _ = torch_data(np.float64)
+    y[:] = -100
+    loss = ilt.linear_cross_entropy(h, w, y, bias=b, ignore_index=-100)
+    loss.backward()
+    assert float(loss.detach()) == 0
+    assert all(float(t.grad.abs().max()) == 0 for t in (h, w, b))
+    # a second backward through a retained graph recomputes the gradients
+    _torch, (h, w, b), y, _ = torch_data(np.float64)
+    loss = ilt.linear_cross_entropy(h, w, y, bias=b, ignore_index=-100, chunk_size=4)
+    loss.backward(retain_graph=True)
+    first = w.grad.clone()
+    loss.backward()
+    np.testing.assert_allclose(w.grad.numpy(), 2 * first.numpy(), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_torch_gradcheck(reduction):
+    import infoloss.torch as ilt
+
+    torch = pytest.importorskip("torch")
+    gen = torch.Generator().manual_seed(0)
+    h, w, b = (torch.randn(*s, generator=gen, dtype=torch.float64) for s in ((5, 3), (4, 3), (4,)))
+    y = torch.tensor([0, 3, -100, 1, 1])
+
+    def f(h, w, b):
+        return ilt.linear_cross_entropy(
+            h,
+            w,
+            y,
+            bias=b,
+            ignore_index=-100,
+            label_smoothing=0.1,
+            reduction=reduction,
+            chunk_size=2,
+        )
+
+    leaves = [t.requires_grad_() for t in (h, w, b)]
+    # nondet_tol: a repeated backward recomputes the gradients (rounding may differ)
+    assert torch.autograd.gradcheck(f, leaves, nondet_tol=1e-12)
+
+
+def test_torch_opcheck_and_compile():
+    import infoloss.torch as ilt
+
+    torch, (h, w, b), y, cw = torch_data(np.float64)
+    hd, wd, bd = h.detach(), w.detach(), b.detach()
+    for reduction in ("mean", "none"):
+        args = (hd, wd, bd, y, cw, 0.1, -100, reduction, 5, [True, True, True], True)
+        torch.library.opcheck(torch.ops.infoloss.linear_xent.default, args)
+    lse = ilt.linear_xent(*args)[1]
+    up = torch.ones(23, dtype=torch.float64)
+    bargs = (hd, wd, bd, y, cw, 0.1, -100, 5, lse, up, "none", [True, True, True])
+    torch.library.opcheck(torch.ops.infoloss.linear_xent_backward.default, bargs)
+
+    def fn(h, w, b):
+        return ilt.linear_cross_entropy(h, w, y, bias=b, ignore_index=-100, chunk_size=5)
+
+    loss = torch.compile(fn, fullgraph=True, backend="aot_eager")(h, w, b)
+    loss.backward()
+    ref = torch.tensor(w.detach().numpy(), requires_grad=True)
+    torch.nn.functional.cross_entropy(hd @ ref.T + bd, y, ignore_index=-100).backward()
+    np.testing.assert_allclose(w.grad.numpy(), ref.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_torch_bad_input():
+    import infoloss.torch as ilt
+
+    torch, (h, w, _b), y, _ = torch_data(np.float64)
+    hn = h.detach().clone()
+    hn[2, 1] = float("nan")
+    with pytest.raises(ValueError, match=re.escape("`hidden` must be finite; got nan")):
+        ilt.linear_cross_entropy(hn, w, y, ignore_index=-100)
+    with pytest.raises(ValueError, match="`targets` contains label 40 outside"):
+        ilt.linear_cross_entropy(h, w, torch.full((23,), 40))
+    with pytest.raises(ValueError, match=re.escape("`weight` must have shape (V, 6)")):
+        ilt.linear_cross_entropy(h, w[:, :5], y, ignore_index=-100)
+    with pytest.raises(ValueError, match="must share a dtype"):
+        ilt.linear_cross_entropy(h, w.float(), y, ignore_index=-100)
+    value = ilt.linear_cross_entropy(hn, w, y, ignore_index=-100, validate=False)
+    assert np.isnan(float(value.detach()))
