@@ -710,6 +710,9 @@ def _linear_setup(ctx: Any, inputs: tuple[Any, ...], output: tuple[Any, ...]) ->
     _, lse, gh, gw, gb = output
     ctx.options = (eps, ign, reduction, chunk, list(mask))
     ctx.mark_non_differentiable(lse, gh, gw, gb)
+    # The other outputs get no upstream gradient: without this autograd would pass
+    # zeros of their shapes (a grad_weight-sized allocation) to the backward.
+    ctx.set_materialize_grads(False)
     ctx.compiled = bool(torch.compiler.is_compiling())
     if ctx.compiled:  # traced graphs keep tensors through save_for_backward only
         ctx.save_for_backward(hidden, weight, bias, targets, cw, lse, gh, gw, gb)
@@ -722,7 +725,9 @@ def _linear_setup(ctx: Any, inputs: tuple[Any, ...], output: tuple[Any, ...]) ->
         ctx.grads = [gh, gw, gb]
 
 
-def _linear_backward(ctx: Any, upstream: torch.Tensor, *_: Any) -> tuple[Any, ...]:
+def _linear_backward(ctx: Any, upstream: torch.Tensor | None, *_: Any) -> tuple[Any, ...]:
+    if upstream is None:
+        return (None,) * 11
     hidden, weight, bias, targets, cw, lse, *saved = ctx.saved_tensors
     eps, ign, reduction, chunk, mask = ctx.options
     factor = upstream.to(hidden.dtype)
