@@ -24,13 +24,22 @@ This module imports numba; it is only imported by the kernels when first called.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
+from numba.core.errors import NumbaIRAssumptionWarning
 from numba.extending import intrinsic, overload
 
 __all__ = ["FASTMATH", "cast_like", "fexp", "flog"]
+
+# numba's inliner runs a pedantic SSA check when it inlines the kernels' per-entry
+# overloads (``inline="always"``) that contain a branch, and warns "variable ... is not in
+# scope ... please report" on the first compile; the compiled code is right (the kernels'
+# tests compare every form with the array-API code and mpmath).  Kernel modules all
+# import this one, so the filter is set before any of them compiles.
+warnings.filterwarnings("ignore", category=NumbaIRAssumptionWarning)
 
 # Safe fast-math flags: no 'nnan'/'ninf' (−inf logits and NaN detection rely on IEEE
 # semantics) and no 'nsz'; reassociation lets LLVM vectorise the reductions.
