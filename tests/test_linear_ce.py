@@ -86,6 +86,19 @@ def test_long_rows_and_kernels_off(dtype):
     assert_same(out, ref, dtype)
 
 
+def test_grad_weight_in_blocks_of_classes(monkeypatch):
+    # NumPy accumulates grad_weight through a buffer of a few classes at a time
+    import infoloss.losses.linear as linear
+
+    monkeypatch.setattr(linear, "_BLOCK_BYTES", 7 * 6 * 8)  # blocks of 7 of 40 classes
+    h, w, b, y, cw = data()
+    ref = reference(h, w, b, y, class_weight=cw, label_smoothing=0.1)
+    out = linear_cross_entropy(
+        h, w, y, bias=b, class_weight=cw, label_smoothing=0.1, chunk_size=5, return_grad=True
+    )
+    assert_same(out, ref, np.float64)
+
+
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_all_ignored(reduction):
     h, w, b, y, _ = data()
