@@ -26,6 +26,13 @@ mp.dps = 400
 
 
 @pytest.fixture(autouse=True)
+def _mp_digits():  # type: ignore[no-untyped-def]
+    """400 digits in every test here, whatever other test modules set globally."""
+    with mp.workdps(400):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _small_inputs_use_kernels(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_layout, "MIN_SIZE", 1)
 
@@ -187,8 +194,8 @@ def test_nearly_equal_rows(form) -> None:  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("form", ["probs", "logits"])
 def test_conditional_entropy_of_nearly_deterministic_rows(form) -> None:  # type: ignore[no-untyped-def]
     t = np.array([[[0.5, 1e-30, 0.0], [0.25, 0.25 - 1e-30, 1e-30]]])
-    x = t if form == "probs" else np.log(t)
     with np.errstate(divide="ignore"):
+        x = t if form == "probs" else np.log(t)
         got, ref = both(il.conditional_entropy, x, form=form, normalize=form == "probs")
     rows = [[mpmath.mpf(v) for v in r] for r in t[0]]
     tot = mpmath.fsum(mpmath.fsum(r) for r in rows)
