@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from _floor import read_floor
+
 ROOT = Path(__file__).resolve().parent.parent
 OLD_COMMIT = "f4c49d6"
 OLD_FILES = ("_exp.py", "_rows.py", "measures.py", "softmax_xent.py")
@@ -56,25 +58,11 @@ def _old_package() -> Any:
     )
 
 
-def _read_floor() -> Callable[[np.ndarray], float]:
-    from numba import njit, prange
-
-    @njit(parallel=True, fastmath={"reassoc", "contract"})
-    def read(x: np.ndarray) -> float:  # pragma: no cover - numba
-        n = x.shape[0]
-        parts = np.zeros(n)
-        for i in prange(n):
-            parts[i] = x[i].sum()
-        return float(parts.sum())
-
-    return read  # type: ignore[no-any-return]
-
-
 def _methods(task: str, x: np.ndarray, y: Any, old: Any) -> dict[str, Callable[[], Any]]:
     from infoloss._backends.numba import measure_rows, xent_forward, xent_fused
 
     om, ox = old
-    read = _read_floor()
+    read = read_floor()
     out: dict[str, Callable[[], Any]] = {"x.sum()": x.sum, "2-thread read": lambda: read(x)}
     if task == "entropy probs":
         out["round 1"] = lambda: om.entropy_probs(x)

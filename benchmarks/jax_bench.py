@@ -37,32 +37,12 @@ from typing import Any
 
 import numpy as np
 
+from _floor import read_floor
+
 FULL = [(4096, 32000), (1024, 32000)]
 QUICK = [(256, 4000)]
 
 Method = Callable[[], Any]
-
-
-def _read_floor() -> Callable[[np.ndarray], float]:
-    from numba import njit, prange
-
-    @njit(parallel=True, fastmath={"reassoc", "contract"}, cache=True)
-    def read(z: np.ndarray) -> float:  # pragma: no cover - numba
-        n, c = z.shape
-        nblk = 8
-        out = np.zeros(nblk)
-        for b in prange(nblk):
-            total = 0.0
-            for i in range(b * n // nblk, (b + 1) * n // nblk):
-                row = z[i]
-                acc = row[0] - row[0]
-                for j in range(c):
-                    acc += row[j]
-                total += acc
-            out[b] = total
-        return out.sum()
-
-    return read
 
 
 def _peer() -> tuple[str, Callable[[Any, Any], Any]]:
@@ -113,7 +93,7 @@ def jax_methods(x: np.ndarray, y: np.ndarray) -> dict[str, Method]:
 def numpy_methods(x: np.ndarray, y: np.ndarray) -> dict[str, Method]:
     import infoloss as il
 
-    read = _read_floor()
+    read = read_floor()
     return {
         "x.sum()": x.sum,
         "read floor (2 threads)": lambda: read(x),

@@ -38,6 +38,8 @@ from typing import Any
 
 import numpy as np
 
+from _floor import read_floor
+
 FULL = [(4096, 32000), (65536, 1000), (256, 256000)]
 QUICK = [(512, 4000), (4096, 250), (16, 64000)]
 
@@ -161,28 +163,9 @@ def measure_tasks() -> list[str]:
     return tasks
 
 
-_SUM2: dict[str, Any] = {}
-
-
 def _sum2(x: np.ndarray) -> float:
-    """A 2-thread parallel read of x (rows split over threads, SIMD sum per row)."""
-    if not _SUM2:
-        from numba import njit, prange
-
-        @njit(parallel=True, fastmath=True, cache=True)
-        def sum2(a: Any) -> float:
-            n = a.shape[0]
-            acc = np.zeros(n)
-            for i in prange(n):
-                s = a.dtype.type(0)
-                row = a[i]
-                for j in range(row.shape[0]):
-                    s += row[j]
-                acc[i] = s
-            return acc.sum()
-
-        _SUM2["f"] = sum2
-    return float(_SUM2["f"](x))
+    """A 2-thread parallel read of x (see benchmarks/_floor.py)."""
+    return read_floor()(x)
 
 
 def _kernel(
@@ -292,7 +275,7 @@ def main() -> None:
                     x, y = _data(task, shape, dtype, rng)
                     methods = _methods(task, x, y, args.via)
                 if args.methods:
-                    keep = {"x.sum()", *args.methods.split(",")}
+                    keep = {"x.sum()", "read floor (2 threads)", *args.methods.split(",")}
                     methods = {k: f for k, f in methods.items() if k in keep}
                 load0 = _load()
                 times = _rounds(methods, args.repeats)

@@ -40,6 +40,8 @@ from typing import Any
 
 import numpy as np
 
+from _floor import read_floor
+
 ROOT = Path(__file__).resolve().parent.parent
 OLD_PATH = "src/infoloss/_backends/numba/softmax_xent.py"
 OLD_COMMIT = "f4c49d6"
@@ -67,28 +69,6 @@ def _old_kernels() -> Any:
     code = compile(src.replace("cache=True", "cache=False"), "<old softmax_xent>", "exec")
     exec(code, mod.__dict__)
     return mod
-
-
-def _read_floor() -> Callable[[np.ndarray], float]:
-    from numba import njit, prange
-
-    @njit(parallel=True, fastmath={"reassoc", "contract"})
-    def read(z: np.ndarray) -> float:  # pragma: no cover - numba
-        n, c = z.shape
-        nblk = 8
-        out = np.zeros(nblk)
-        for b in prange(nblk):
-            total = 0.0
-            for i in range(b * n // nblk, (b + 1) * n // nblk):
-                row = z[i]
-                acc = row[0] - row[0]
-                for j in range(c):
-                    acc += row[j]
-                total += acc
-            out[b] = total
-        return out.sum()
-
-    return read
 
 
 def _rounds(methods: dict[str, Callable[[], Any]], repeats: int) -> dict[str, list[float]]:
@@ -119,7 +99,7 @@ def main() -> None:
     from infoloss._backends.numba import softmax as new
 
     old = _old_kernels()
-    read = _read_floor()
+    read = read_floor()
     threads = numba.get_num_threads()
     load = os.getloadavg()[0]
     print(f"numba threads {threads}, load average {load:.2f}, {args.rounds} rounds")
