@@ -34,7 +34,7 @@ from .._backends.numba import enabled
 from .._options import LossSpec, loss_spec, parse_bool
 from .._validate import Check, enforce
 from .._xp import result
-from ._targets import _labels, _value_at
+from ._targets import _labels, _nonneg_check, _value_at
 
 __all__ = [
     "NUMPY_OPS",
@@ -299,16 +299,8 @@ def _parse_chunk(chunk_size: Any, n: int, v: int, itemsize: int) -> int:
     return int(chunk_size)
 
 
-def prepare_linear(
-    hidden: Any,
-    weight: Any,
-    targets: Any,
-    bias: Any,
-    class_weight: Any,
-    spec: LossSpec,
-    chunk_size: Any,
-) -> Prepared:
-    """Arrays, shapes (errors naming the argument, raised now) and the data checks."""
+def _matrices(hidden: Any, weight: Any, bias: Any) -> tuple[Any, Any, Any]:
+    """``hidden``, ``weight`` and ``bias`` at one float32/float64 dtype, shapes checked."""
     h = _float_array(hidden, "hidden")
     w = _float_array(weight, "weight")
     b = None if bias is None else _float_array(bias, "bias")
@@ -320,7 +312,7 @@ def prepare_linear(
     b = None if b is None else b.astype(dtype, copy=False)
     if h.ndim != 2:
         raise ValueError(f"`hidden` must be a 2-D array (N, D); got shape {h.shape}")
-    n, d = h.shape
+    d = h.shape[1]
     if w.ndim != 2 or w.shape[1] != d:
         raise ValueError(f"`weight` must have shape (V, {d}), matching `hidden`'s D; got {w.shape}")
     v = w.shape[0]
@@ -328,6 +320,14 @@ def prepare_linear(
         raise ValueError("`weight` has no classes: its first axis has length 0")
     if b is not None and b.shape != (v,):
         raise ValueError(f"`bias` must have shape ({v},), one per class; got {b.shape}")
+    return h, w, b
+
+
+def _label_pieces(
+    targets: Any, class_weight: Any, n: int, v: int, dtype: Any, spec: LossSpec
+) -> tuple[_Args, Any, list[Check]]:
+    """The kernels' label arguments, the sample weights and the labels' and class
+    weights' checks (the softmax losses' own, on a logits stand-in that takes no memory)."""
     y = np.asarray(targets)
     if y.dtype.kind not in "iu":
         raise ValueError(f"`targets` must be integer class labels; got dtype {y.dtype}")
@@ -335,18 +335,8 @@ def prepare_linear(
         raise ValueError(
             f"`targets` must have shape ({n},), one label per row of `hidden`; got {y.shape}"
         )
-    chunk = _parse_chunk(chunk_size, n, v, dtype.itemsize)
-    checks: list[Check] = []
-    if spec.validate:
-        for x, name in ((h, "hidden"), (w, "weight"), (b, "bias")):
-            c = None if x is None else _finite_check(x, name)
-            if c is not None:
-                checks.append(c)
-    # The labels' checks and pieces of the softmax losses, on a logits stand-in of the
-    # right shape that takes no memory.
     stand_in = np.broadcast_to(np.zeros((), dtype), (n, v))
-    tg, label_checks = _labels(np, y, stand_in, spec)
-    checks += label_checks
+    tg, checks = _labels(np, y, stand_in, spec)
     assert tg.labels is not None
     keep = np.asarray(tg.keep)
     labels = np.ascontiguousarray(tg.labels, dtype=np.int64)
@@ -361,14 +351,32 @@ def prepare_linear(
             raise ValueError(
                 f"`class_weight` must have shape ({v},), one weight per class; got {cw.shape}"
             )
-        bad = ~((cw >= 0) & (cw < np.inf))
-
-        def message(where: str, value: float | None) -> str:
-            return f"`class_weight` must be non-negative and finite; got {value}{where}"
-
-        checks.append(Check(bad, message, _value_at(np, cw)))
+        checks.append(_nonneg_check(np, cw, "class_weight"))
         s = s * cw[np.asarray(tg.labels)]
-    args = _Args(labels, cw, float(spec.smoothing), ign)
+    return _Args(labels, cw, float(spec.smoothing), ign), s, checks
+
+
+def prepare_linear(
+    hidden: Any,
+    weight: Any,
+    targets: Any,
+    bias: Any,
+    class_weight: Any,
+    spec: LossSpec,
+    chunk_size: Any,
+) -> Prepared:
+    """Arrays, shapes (errors naming the argument, raised now) and the data checks."""
+    h, w, b = _matrices(hidden, weight, bias)
+    (n, _), v = h.shape, w.shape[0]
+    chunk = _parse_chunk(chunk_size, n, v, h.dtype.itemsize)
+    checks: list[Check] = []
+    if spec.validate:
+        for x, name in ((h, "hidden"), (w, "weight"), (b, "bias")):
+            c = None if x is None else _finite_check(x, name)
+            if c is not None:
+                checks.append(c)
+    args, s, label_checks = _label_pieces(targets, class_weight, n, v, h.dtype, spec)
+    checks += label_checks
     return Prepared(h, w, b, args, s, chunk, checks if spec.validate else [])
 
 
