@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from _floor import read_floor
+from _common import read_floor
 
 ROOT = Path(__file__).resolve().parent.parent
 OLD_COMMIT = "f4c49d6"

@@ -41,13 +41,12 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from _floor import read_floor
+from _common import ratio, read_floor, rounds
 
 FULL = [(4096, 32000), (1024, 32000)]
 QUICK = [(256, 4000)]
@@ -113,23 +112,6 @@ JAX_TARGETS: list[tuple[str, str, float]] = []
 # ---------------------------------------------------------------------- timing
 
 
-def _rounds(methods: dict[str, Method], repeats: int) -> dict[str, list[float]]:
-    for f in methods.values():
-        f()
-    times: dict[str, list[float]] = {name: [] for name in methods}
-    for _ in range(repeats):
-        for name, f in methods.items():
-            t0 = time.perf_counter()
-            f()
-            times[name].append(time.perf_counter() - t0)
-    return times
-
-
-def _ratio(times: dict[str, list[float]], a: str, b: str) -> float:
-    """The median over rounds of time(a) / time(b)."""
-    return statistics.median(p / q for p, q in zip(times[a], times[b], strict=True))
-
-
 # (slower, faster, the least slower/faster ratio asked; ≤ for "within", ≥ for "faster")
 TORCH_TARGETS: list[tuple[str, str, float]] = [
     ("infoloss torch fwd", "infoloss numpy fwd", 1.2),
@@ -146,14 +128,14 @@ def _report(shape: tuple[int, int], times: dict[str, list[float]], jax: bool) ->
     print("|---|---:|---:|")
     for name, ts in times.items():
         ms = statistics.median(ts) * 1e3
-        print(f"| {name} | {ms:.1f} | {_ratio(times, name, 'x.sum()'):.2f} |")
+        print(f"| {name} | {ms:.1f} | {ratio(times, name, 'x.sum()'):.2f} |")
     print("\n| comparison | ratio | issue-9 target | met |")
     print("|---|---:|---|---|")
     targets = TORCH_TARGETS + (JAX_TARGETS if jax else [])
     for a, b, bound in targets:
         if a not in times or b not in times:
             continue
-        r = _ratio(times, a, b)
+        r = ratio(times, a, b)
         within = a.startswith("infoloss")
         want = f"≤ {bound}×" if within else f"≥ {bound}×"
         met = r <= bound if within else r >= bound
@@ -190,7 +172,7 @@ def main() -> None:
         methods = {
             k: f for k, f in methods.items() if k == "x.sum()" or not any(s in k for s in args.skip)
         }
-        times = _rounds(methods, args.rounds)
+        times = rounds(methods, args.rounds)
         _report((n, c), times, args.jax)
     print(f"\nload average at the end {os.getloadavg()[0]:.2f}")
 

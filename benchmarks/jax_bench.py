@@ -30,14 +30,13 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import time
 import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from _floor import read_floor
+from _common import ratio, read_floor, rounds
 
 FULL = [(4096, 32000), (1024, 32000)]
 QUICK = [(256, 4000)]
@@ -102,23 +101,6 @@ def numpy_methods(x: np.ndarray, y: np.ndarray) -> dict[str, Method]:
     }
 
 
-def _rounds(methods: dict[str, Method], repeats: int) -> dict[str, list[float]]:
-    for f in methods.values():
-        f()
-    times: dict[str, list[float]] = {name: [] for name in methods}
-    for _ in range(repeats):
-        for name, f in methods.items():
-            t0 = time.perf_counter()
-            f()
-            times[name].append(time.perf_counter() - t0)
-    return times
-
-
-def _ratio(times: dict[str, list[float]], a: str, b: str) -> float:
-    """The median over rounds of time(a) / time(b)."""
-    return statistics.median(p / q for p, q in zip(times[a], times[b], strict=True))
-
-
 def _report(shape: tuple[int, int], times: dict[str, list[float]], peer: str) -> None:
     n, c = shape
     print(f"\n### ({n}, {c}) float32, {n * c * 4 / 1e6:.0f} MB\n")
@@ -126,15 +108,15 @@ def _report(shape: tuple[int, int], times: dict[str, list[float]], peer: str) ->
     print("|---|---:|---:|")
     for name, ts in times.items():
         ms = statistics.median(ts) * 1e3
-        print(f"| {name} | {ms:.1f} | {_ratio(times, name, 'x.sum()'):.2f} |")
+        print(f"| {name} | {ms:.1f} | {ratio(times, name, 'x.sum()'):.2f} |")
     print("\n| comparison | ratio | issue-9 target | met |")
     print("|---|---:|---|---|")
     for part in ("fwd", "fwd+grad"):
-        r = _ratio(times, f"{peer} {part}", f"infoloss jax {part}")
+        r = ratio(times, f"{peer} {part}", f"infoloss jax {part}")
         met = "yes" if r >= 2.0 else "no"
         print(f"| {peer} {part} ÷ infoloss jax {part} | {r:.2f} | ≥ 2× | {met} |")
     for part in ("fwd", "fwd+grad"):
-        r = _ratio(times, f"infoloss jax {part}", f"infoloss numpy {part}")
+        r = ratio(times, f"infoloss jax {part}", f"infoloss numpy {part}")
         print(f"| infoloss jax {part} ÷ infoloss numpy {part} | {r:.2f} | (none) | |")
 
 
@@ -162,7 +144,7 @@ def main() -> None:
         x = 2 * rng.standard_normal((n, c), dtype=np.float32)
         y = rng.integers(0, c, n)
         methods = numpy_methods(x, y) | jax_methods(x, y)
-        _report((n, c), _rounds(methods, args.rounds), peer)
+        _report((n, c), rounds(methods, args.rounds), peer)
 
 
 if __name__ == "__main__":

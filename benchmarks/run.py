@@ -30,7 +30,6 @@ import os
 import platform
 import statistics
 import subprocess
-import time
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
@@ -38,23 +37,10 @@ from typing import Any
 
 import numpy as np
 
-from _floor import read_floor
+from _common import read_floor, rounds
 
 FULL = [(4096, 32000), (65536, 1000), (256, 256000)]
 QUICK = [(512, 4000), (4096, 250), (16, 64000)]
-
-
-def _rounds(methods: dict[str, Callable[[], Any]], repeats: int) -> dict[str, list[float]]:
-    """Per-method times (s) over ``repeats`` interleaved rounds, after one warm-up each."""
-    for f in methods.values():
-        f()
-    times: dict[str, list[float]] = {name: [] for name in methods}
-    for _ in range(repeats):
-        for name, f in methods.items():
-            t0 = time.perf_counter()
-            f()
-            times[name].append(time.perf_counter() - t0)
-    return times
 
 
 def _peak_mb(f: Callable[[], Any]) -> float:
@@ -164,7 +150,7 @@ def measure_tasks() -> list[str]:
 
 
 def _sum2(x: np.ndarray) -> float:
-    """A 2-thread parallel read of x (see benchmarks/_floor.py)."""
+    """A 2-thread parallel read of x (see benchmarks/_common.py)."""
     return read_floor()(x)
 
 
@@ -278,7 +264,7 @@ def main() -> None:
                     keep = {"x.sum()", "read floor (2 threads)", *args.methods.split(",")}
                     methods = {k: f for k, f in methods.items() if k in keep}
                 load0 = _load()
-                times = _rounds(methods, args.repeats)
+                times = rounds(methods, args.repeats)
                 load1 = _load()
                 base = times["x.sum()"]
                 for name, ts in times.items():

@@ -32,7 +32,6 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 import types
 from collections.abc import Callable
 from pathlib import Path
@@ -40,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from _floor import read_floor
+from _common import read_floor, rounds
 
 ROOT = Path(__file__).resolve().parent.parent
 OLD_PATH = "src/infoloss/_backends/numba/softmax_xent.py"
@@ -69,18 +68,6 @@ def _old_kernels() -> Any:
     code = compile(src.replace("cache=True", "cache=False"), "<old softmax_xent>", "exec")
     exec(code, mod.__dict__)
     return mod
-
-
-def _rounds(methods: dict[str, Callable[[], Any]], repeats: int) -> dict[str, list[float]]:
-    for f in methods.values():
-        f()
-    times: dict[str, list[float]] = {name: [] for name in methods}
-    for _ in range(repeats):
-        for name, f in methods.items():
-            t0 = time.perf_counter()
-            f()
-            times[name].append(time.perf_counter() - t0)
-    return times
 
 
 def main() -> None:
@@ -132,7 +119,7 @@ def main() -> None:
                 "x.sum()": lambda z=z: z.sum(),
             }
             del fwd
-            times = _rounds(methods, args.rounds)
+            times = rounds(methods, args.rounds)
             cells = []
             for name in cols:
                 ms = statistics.median(times[name]) * 1e3

@@ -1,5 +1,7 @@
-"""The read floor every benchmark quotes beside ``x.sum()``: one parallel read of an array.
+"""What every benchmark shares: interleaved timing rounds, median ratios, and the read
+floor quoted beside ``x.sum()`` (one parallel read of an array).
 
+The read floor:
 A numba ``prange`` sum over the rows in 8 blocks (so both cores of the benchmark machine
 read), each row summed in the array's dtype with SIMD; the result is returned so the read
 cannot be dropped.  Compiled once per process (and cached on disk).
@@ -8,11 +10,33 @@ cannot be dropped.  Compiled once per process (and cached on disk).
 from __future__ import annotations
 
 import functools
+import statistics
+import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
-__all__ = ["read_floor"]
+__all__ = ["ratio", "read_floor", "rounds"]
+
+
+def rounds(methods: dict[str, Callable[[], Any]], repeats: int) -> dict[str, list[float]]:
+    """Per-method times (s) over ``repeats`` interleaved rounds, after one warm-up each:
+    every round calls each method once in turn, so a slow spell hits all of them."""
+    for f in methods.values():
+        f()
+    times: dict[str, list[float]] = {name: [] for name in methods}
+    for _ in range(repeats):
+        for name, f in methods.items():
+            t0 = time.perf_counter()
+            f()
+            times[name].append(time.perf_counter() - t0)
+    return times
+
+
+def ratio(times: dict[str, list[float]], a: str, b: str) -> float:
+    """The median over rounds of time(a) / time(b)."""
+    return statistics.median(p / q for p, q in zip(times[a], times[b], strict=True))
 
 
 @functools.cache
