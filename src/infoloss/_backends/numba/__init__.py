@@ -59,6 +59,7 @@ from collections.abc import Iterator
 from typing import Any
 
 __all__ = [
+    "count_rows",
     "enabled",
     "joint_rows",
     "measure_rows",
@@ -69,6 +70,7 @@ __all__ = [
 ]
 
 _HOME = {
+    "count_rows": "counting",
     "measure_rows": "info",
     "joint_rows": "joint",
     "xent_forward": "softmax",
