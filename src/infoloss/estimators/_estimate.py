@@ -163,7 +163,9 @@ def _jackknife_d(x: np.ndarray) -> np.ndarray:
 
 
 def _zhang(c: np.ndarray, n: np.ndarray) -> np.ndarray:
-    out: np.ndarray = digamma(n) - _row_sum(c * _per_count(c, digamma)) / n
+    # Σ (n_i/N)(ψ(N) − ψ(n_i)): every term >= 0, and exactly 0 for a category with n_i = N.
+    gap = np.where(c > 0, digamma(n)[:, None] - _per_count(c, digamma), 0.0)
+    out: np.ndarray = _row_sum(c * gap) / n
     return out
 
 

@@ -28,12 +28,25 @@ __all__ = ["count_rows", "cwj_tail", "row_sum"]
 # A row shorter than this is never split across threads: the private histograms would
 # cost more than they save.
 _SPLIT_MIN = 1 << 16
+# Below this many entries a kernel runs on one thread.
+_PARALLEL_MIN = 1 << 16
 
 
 @njit(parallel=True, cache=True)
 def _count_whole(x, lo, out):
     b, n = x.shape
     for i in prange(b):
+        for j in range(n):
+            out[i, np.int64(x[i, j]) - lo] += 1
+
+
+# Small inputs run serially: waking the thread pool costs more than they take.  (A
+# separate function, not a second dispatcher of the same one: numba's cache is keyed on
+# the function, not on ``parallel``.)
+@njit(cache=True)
+def _count_whole_serial(x, lo, out):
+    b, n = x.shape
+    for i in range(b):
         for j in range(n):
             out[i, np.int64(x[i, j]) - lo] += 1
 
@@ -68,34 +81,49 @@ def count_rows(x: np.ndarray, lo: int, k: int) -> np.ndarray:
         # Private histograms must stay small next to the data they count.
         if pieces * k > x.shape[1]:
             pieces = 1
+    # uint64 values above 2**63 wrap to negative int64 in the kernels, and so does lo: the
+    # differences, which are small, come out right.
+    lo64 = np.int64(lo - 2**64 if lo >= 2**63 else lo)
     if pieces > 1:
-        _count_split(x, np.int64(lo), pieces, out)
+        _count_split(x, lo64, pieces, out)
+    elif x.size < _PARALLEL_MIN:
+        _count_whole_serial(x, lo64, out)
     else:
-        _count_whole(x, np.int64(lo), out)
+        _count_whole(x, lo64, out)
     return out
+
+
+@njit(cache=True, inline="always")
+def _neumaier(row):
+    s = 0.0
+    c = 0.0
+    for j in range(row.shape[0]):
+        v = row[j]
+        t = s + v
+        if abs(s) >= abs(v):
+            c += (s - t) + v
+        else:
+            c += (v - t) + s
+        s = t
+    return s + c
 
 
 @njit(parallel=True, cache=True)
 def _row_sum(terms, out):
-    b, k = terms.shape
-    for i in prange(b):
-        s = 0.0
-        c = 0.0
-        for j in range(k):
-            v = terms[i, j]
-            t = s + v
-            if abs(s) >= abs(v):
-                c += (s - t) + v
-            else:
-                c += (v - t) + s
-            s = t
-        out[i] = s + c
+    for i in prange(terms.shape[0]):
+        out[i] = _neumaier(terms[i])
+
+
+@njit(cache=True)
+def _row_sum_serial(terms, out):
+    for i in range(terms.shape[0]):
+        out[i] = _neumaier(terms[i])
 
 
 def row_sum(terms: np.ndarray) -> np.ndarray:
     """Per-row compensated sums (left to right) of a 2-D float64 array."""
     out = np.empty(terms.shape[0], np.float64)
-    _row_sum(terms, out)
+    (_row_sum_serial if terms.size < _PARALLEL_MIN else _row_sum)(terms, out)
     return out
 
 
