@@ -1,0 +1,623 @@
+"""Differential entropy and mutual information from samples of continuous variables.
+
+Two families of estimators:
+
+- **m-spacings** (1-D samples): Vasicek (1976), van Es (1992), Ebrahimi, Pflughoeft and
+  Soofi (1994) and Correa (1995), as defined by Noughabi (2015) and implemented by
+  :func:`scipy.stats.differential_entropy`, whose ``method=`` names and ``"auto"`` rule
+  this module shares;
+- **k nearest neighbours** (samples in any dimension): the Kozachenko–Leonenko (1987)
+  entropy with k neighbours, and the Kraskov–Stögbauer–Grassberger (2004) mutual
+  information, both of its variants.
+
+Samples lie along ``axis`` (default the last); every other axis is a batch axis, and the
+result has one estimate per batch entry.  A d-dimensional sample point has its
+coordinates along ``feature_axis`` (``None``: each sample is a scalar).  The neighbour
+searches run in numba on NumPy copies of the data (a Dask array is computed, a GPU array
+copied to the host); the result comes back on the caller's library and device, in the
+input's floating dtype.
+
+Ties.  The estimators take logs of spacings and of neighbour distances, which are 0 where
+values repeat: the differential entropy of data with repeated values is -inf (it has
+atoms), and nothing here returns that silently.  ``jitter`` adds Gaussian noise of
+standard deviation ``jitter`` times each coordinate's standard deviation, drawn from a
+fixed generator (``rng``), which is what Kraskov et al. (2004) recommend; the entropy
+estimators default to ``jitter=0`` and raise :class:`ValueError` on a zero spacing or
+distance, the mutual-information estimator defaults to ``jitter=1e-10``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import array_api_compat
+import numpy as np
+
+from .._options import _as_int, _as_number, parse_base
+from .._xp import Array, as_float_arrays, is_numpy, namespace, result, to_numpy
+
+__all__ = ["continuous_mutual_information", "differential_entropy"]
+
+SPACING_METHODS = ("vasicek", "van es", "ebrahimi", "correa")
+ENTROPY_METHODS = ("auto", *SPACING_METHODS, "kozachenko_leonenko")
+MI_METHODS = ("ksg1", "ksg2")
+DEFAULT_K = 3
+# The jitter's default seed: fixed, so results repeat, and not a seed people generate data
+# with (noise drawn from the generator that drew the data is a copy of the data, scaled:
+# with seed 0 a jittered constant x would be 1e-10 times a y drawn by default_rng(0)).
+_JITTER_SEED = (0x696E666F, 0x6C6F7373, 0x6A697474)
+
+Base = float | str | None
+
+
+# --------------------------------------------------------------------------- options
+
+
+def _parse_method(method: Any, allowed: tuple[str, ...]) -> str:
+    name = method.lower() if isinstance(method, str) else None
+    if name not in allowed:
+        raise ValueError(f"`method` must be one of {allowed}; got {method!r}")
+    return name
+
+
+def _parse_axis(value: Any, name: str) -> int:
+    ax = _as_int(value)
+    if ax is None:
+        raise ValueError(f"`{name}` must be an integer; got {value!r}")
+    return ax
+
+
+def _parse_jitter(value: Any) -> float:
+    v = _as_number(value)
+    if v is None or not (math.isfinite(v) and v >= 0):
+        raise ValueError(f"`jitter` must be a finite number >= 0; got {value!r}")
+    return v
+
+
+def _parse_rng(value: Any) -> np.random.Generator:
+    if value is None:
+        return np.random.default_rng(_JITTER_SEED)
+    if isinstance(value, np.random.Generator):
+        return value
+    seed = _as_int(value)
+    if seed is None or seed < 0:
+        raise ValueError(
+            f"`rng` must be None, a non-negative integer seed or a numpy.random.Generator; "
+            f"got {value!r}"
+        )
+    return np.random.default_rng(seed)
+
+
+def _parse_k(value: Any, n: int) -> int:
+    k = _as_int(value)
+    if k is None or not 1 <= k < n:
+        raise ValueError(
+            f"`k` must be an integer with 1 <= k < n, the number of samples along `axis` "
+            f"(n = {n}); got {value!r}"
+        )
+    return k
+
+
+def _default_window(n: int) -> int:
+    """floor(sqrt(n) + 0.5), SciPy's default (Grzegorzewski and Wieczorkowski 1999)."""
+    return math.floor(math.sqrt(n) + 0.5)
+
+
+def _parse_window(value: Any, n: int) -> int:
+    m = _default_window(n) if value is None else _as_int(value)
+    if m is None or not 1 <= m < n / 2:
+        given = f"{value!r}" if value is not None else f"{m} (the default for n = {n})"
+        raise ValueError(
+            f"`window_length` must be an integer with 1 <= window_length < n / 2, n the "
+            f"number of samples along `axis` (n = {n}); got {given}"
+        )
+    return m
+
+
+# --------------------------------------------------------------------------- samples
+
+
+@dataclass(frozen=True, slots=True)
+class _Samples:
+    """Samples as float64 NumPy, shaped (*batch, n, d), with what the result needs."""
+
+    data: np.ndarray
+    xp: Any
+    dtype: Any
+    device: Any
+
+
+def _first_index(mask: np.ndarray) -> tuple[int, ...]:
+    return tuple(int(i) for i in np.argwhere(mask)[0])
+
+
+def _layout(arr: Array, name: str, xp: Any, axis: int, feature_axis: int | None) -> _Samples:
+    """Move the sample axis (and the feature axis) to the end and check the values."""
+    raw = np.asarray(to_numpy(arr), dtype=np.float64)
+    ndim = raw.ndim
+    need = 1 if feature_axis is None else 2
+    if ndim < need:
+        what = "a sample axis" if need == 1 else "a sample axis and a feature axis"
+        raise ValueError(f"`{name}` must have at least {need} dimension(s), {what}")
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"`axis` {axis} is out of bounds for `{name}` with {ndim} dimension(s)")
+    ax = axis % ndim
+    if feature_axis is None:
+        data = np.moveaxis(raw, ax, -1)[..., None]
+    else:
+        if not -ndim <= feature_axis < ndim:
+            raise ValueError(
+                f"`feature_axis` {feature_axis} is out of bounds for `{name}` with {ndim} "
+                "dimension(s)"
+            )
+        fax = feature_axis % ndim
+        if fax == ax:
+            raise ValueError(f"`feature_axis` must differ from `axis`; both are {ax}")
+        data = np.moveaxis(raw, (ax, fax), (-2, -1))
+        if data.shape[-1] == 0:
+            raise ValueError(
+                f"`{name}` has no coordinates: its `feature_axis` ({feature_axis}) has length 0"
+            )
+    n = data.shape[-2]
+    if n < 2:
+        raise ValueError(f"`{name}` must have at least 2 samples along `axis`; got {n}")
+    for bad, text in ((np.isnan(raw), "NaN"), (np.isinf(raw), "infinite values")):
+        if bad.any():
+            raise ValueError(f"`{name}` contains {text} (first at index {_first_index(bad)})")
+    return _Samples(np.ascontiguousarray(data), xp, arr.dtype, array_api_compat.device(arr))
+
+
+def _back(s: _Samples, values: np.ndarray, log_base: float | None) -> Array:
+    """Estimates (nats, float64 NumPy) in the caller's base, dtype, library and device."""
+    if log_base is not None:
+        values = values / log_base
+    if is_numpy(s.xp):
+        return result(s.xp, values.astype(s.dtype, copy=False))
+    try:
+        out = s.xp.asarray(values, device=s.device)
+    except (TypeError, ValueError):
+        out = s.xp.asarray(values)
+    return s.xp.astype(out, s.dtype)
+
+
+def _spread(data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each coordinate centred, and its standard deviation (1 where it is constant).
+
+    A constant coordinate becomes exactly 0, not a rounding residue of its mean, so noise
+    added to it keeps every bit: noise of size 1e-10 added to values of size 1 is
+    quantised to 2e-16 and can still tie, added to 0 it cannot."""
+    constant = np.max(data, axis=-2, keepdims=True) == np.min(data, axis=-2, keepdims=True)
+    centred = np.where(constant, 0.0, data - np.mean(data, axis=-2, keepdims=True))
+    sd = np.sqrt(np.mean(centred * centred, axis=-2, keepdims=True))
+    return centred, np.where(constant, 1.0, sd)
+
+
+def _jittered(data: np.ndarray, jitter: float, rng: np.random.Generator) -> np.ndarray:
+    centred, sd = _spread(data)
+    out: np.ndarray = centred + jitter * sd * rng.standard_normal(data.shape)
+    return out
+
+
+# --------------------------------------------------------------------------- entropy
+
+
+def _auto(n: int, vector: bool) -> str:
+    """SciPy's rule for scalar samples; Kozachenko–Leonenko for vectors."""
+    if vector:
+        return "kozachenko_leonenko"
+    if n <= 10:
+        return "van es"
+    return "ebrahimi" if n <= 1000 else "vasicek"
+
+
+def _batch_index(flat: int, shape: tuple[int, ...]) -> str:
+    return f" (first in the batch entry at index {np.unravel_index(flat, shape)})" if shape else ""
+
+
+def _spacing_entropy(data: np.ndarray, m: int, method: str) -> np.ndarray:
+    from . import _spacing
+
+    batch = data.shape[:-2]
+    n = data.shape[-2]
+    xs = np.sort(data.reshape(-1, n), axis=-1)
+    zero = _spacing.zero_spacings(xs, m, method)
+    if zero.any():
+        span = m + 1 if method == "van es" else 2 * m + 1
+        raise ValueError(
+            f"`samples` has a run of equal values that fills a window ({span} order "
+            f"statistics for method={method!r} with window_length={m}){_batch_index(int(np.argmax(zero)), batch)}: "
+            "a spacing of 0 gives log 0, and the differential entropy of data with "
+            "repeated values is -inf; pass jitter > 0 to break ties, or a longer "
+            "window_length"
+        )
+    return _spacing.entropy(xs, m, method).reshape(batch)
+
+
+def _kl_entropy(data: np.ndarray, k: int) -> np.ndarray:
+    from . import _knn
+
+    batch = data.shape[:-2]
+    n, d = data.shape[-2:]
+    rows = data.reshape(-1, n, d)
+    if d == 1:
+        dist = _knn.knn_sorted(np.sort(rows[..., 0], axis=-1), k)
+    else:
+        dist = (
+            np.stack([_knn.knn_tree(_knn.build_tree(r), k, _knn.EUCLIDEAN)[0] for r in rows])
+            if rows.shape[0]
+            else np.empty((0, n))
+        )
+    zero = np.any(dist <= 0, axis=-1)
+    if zero.any():
+        raise ValueError(
+            f"`samples` has points whose k-th nearest neighbour (k = {k}) is at distance "
+            f"0{_batch_index(int(np.argmax(zero)), batch)}: k + 1 or more equal points "
+            "give log 0, and the differential entropy of data with repeated values is "
+            "-inf; pass jitter > 0 to break ties, or a larger k"
+        )
+    log_ball = 0.5 * d * math.log(math.pi) - math.lgamma(0.5 * d + 1)
+    psi = float(_knn.digamma_mean(np.array([n], np.int64), 0))
+    psi -= float(_knn.digamma_mean(np.array([k], np.int64), 0))
+    out: np.ndarray = psi + log_ball + d * np.mean(np.log(dist), axis=-1)
+    return out.reshape(batch)
+
+
+def differential_entropy(
+    samples: Any,
+    /,
+    *,
+    method: str = "auto",
+    axis: int = -1,
+    feature_axis: int | None = None,
+    window_length: int | None = None,
+    k: int | None = None,
+    base: Base = None,
+    jitter: float = 0.0,
+    rng: Any = None,
+) -> Array:
+    r"""Estimate the differential entropy :math:`h(X) = -\int f \log f` from samples.
+
+    Parameters
+    ----------
+    samples : array_like
+        Samples of a continuous distribution along ``axis``; the other axes are batch
+        axes (or, with ``feature_axis``, the coordinates of d-dimensional samples).
+    method : {"auto", "vasicek", "van es", "ebrahimi", "correa", "kozachenko_leonenko"}
+        The estimator (case-insensitive), see Notes.  ``"auto"``: for scalar samples, as
+        :func:`scipy.stats.differential_entropy`: ``"van es"`` for n <= 10,
+        ``"ebrahimi"`` for 11 <= n <= 1000, ``"vasicek"`` above; for d-dimensional
+        samples (``feature_axis`` given), ``"kozachenko_leonenko"``.
+    axis : int, default -1
+        The sample axis.
+    feature_axis : int or None, default None
+        The axis that holds the coordinates of each sample point (``kozachenko_leonenko``
+        only); None: each sample is a scalar.
+    window_length : int or None, default None
+        The spacing methods' m, with 1 <= m < n / 2; None: floor(sqrt(n) + 0.5) (SciPy's
+        default).  Not allowed with ``kozachenko_leonenko``.
+    k : int or None, default None
+        Neighbours for ``kozachenko_leonenko``, 1 <= k < n; None: 3.  Not allowed with
+        the spacing methods.
+    base : float, "bits", "nats" or None, default None
+        Base of the logarithm (None: nats).
+    jitter : float, default 0
+        Add Gaussian noise of standard deviation ``jitter`` times the sample's standard
+        deviation (per coordinate; 1 for a constant coordinate) to each coordinate
+        before estimating, after centring it.  0: none, and repeated values that give a
+        zero spacing or neighbour distance raise :class:`ValueError`.
+    rng : None, int or numpy.random.Generator, default None
+        Seed or generator of the jitter; None: a generator with a fixed seed of this
+        library's, so results repeat.  Never the generator (or seed) that drew the data:
+        its noise would be a scaled copy of the data, not independent of it.
+
+    Returns
+    -------
+    array
+        One estimate per batch entry (``samples``' shape without ``axis`` and
+        ``feature_axis``), in ``samples``' floating dtype.
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: NaN or infinite samples, fewer than 2 samples along
+        ``axis``, ``k`` or ``window_length`` out of range or not an integer, an unknown
+        ``method``, a spacing method with ``feature_axis``, a zero spacing or neighbour
+        distance without ``jitter``.
+
+    Notes
+    -----
+    With the order statistics :math:`X_{(1)} \le \dots \le X_{(n)}` (clamped at the ends:
+    :math:`X_{(j)} = X_{(1)}` for :math:`j < 1`, :math:`X_{(n)}` for :math:`j > n`) and
+    window :math:`m`:
+
+    .. math::
+
+        H_V &= \frac1n \sum_{i=1}^n \log\Big(\frac{n}{2m}\,(X_{(i+m)} - X_{(i-m)})\Big)
+        \quad\text{(Vasicek)}\\
+        H_{VE} &= \frac{1}{n-m} \sum_{i=1}^{n-m} \log\Big(\frac{n+1}{m}\,(X_{(i+m)} -
+        X_{(i)})\Big) + \sum_{j=m}^{n} \frac1j + \log\frac{m}{n+1}
+        \quad\text{(van Es)}\\
+        H_E &= \frac1n \sum_{i=1}^n \log\Big(\frac{n}{c_i m}\,(X_{(i+m)} -
+        X_{(i-m)})\Big),\ c_i = 1 + \tfrac{i-1}{m},\ 2,\ 1 + \tfrac{n-i}{m}
+        \quad\text{(Ebrahimi; } i \le m,\ \text{middle},\ i > n - m)\\
+        H_C &= -\frac1n \sum_{i=1}^n \log \frac{\sum_{j=i-m}^{i+m} (X_{(j)} -
+        \bar X_{(i)})(j - i)}{n \sum_{j=i-m}^{i+m} (X_{(j)} - \bar X_{(i)})^2}
+        \quad\text{(Correa)}
+
+    and, for samples in :math:`\mathbb{R}^d` with :math:`\varepsilon_i` the Euclidean
+    distance from point i to its k-th nearest neighbour and :math:`V_d =
+    \pi^{d/2}/\Gamma(d/2 + 1)` the volume of the unit ball,
+
+    .. math::
+
+        H_{KL} = \psi(n) - \psi(k) + \log V_d + \frac{d}{n} \sum_{i=1}^n \log
+        \varepsilon_i \quad\text{(Kozachenko–Leonenko)}.
+
+    The spacing estimators are biased low at small n (Vasicek most, Ebrahimi and Correa
+    least; Noughabi 2015, Tables 1 and 2) and are consistent as n, m grow with m/n -> 0.
+    Kozachenko–Leonenko is consistent for fixed k; larger k lowers its variance and
+    raises its bias where the density is not locally uniform (near edges, in tails).
+
+    References
+    ----------
+    Vasicek, O. (1976). A test for normality based on sample entropy. JRSS B 38(1).
+    Kozachenko, L. F. and Leonenko, N. N. (1987). Sample estimate of the entropy of a
+    random vector. Problems of Information Transmission 23(2).
+    van Es, B. (1992). Estimating functionals related to a density by a class of
+    statistics based on spacings. Scandinavian Journal of Statistics 19(1).
+    Ebrahimi, N., Pflughoeft, K. and Soofi, E. S. (1994). Two measures of sample entropy.
+    Statistics & Probability Letters 20(3).
+    Correa, J. C. (1995). A new estimator of entropy. Communications in Statistics -
+    Theory and Methods 24(10).
+    Kraskov, A., Stögbauer, H. and Grassberger, P. (2004). Estimating mutual information.
+    Physical Review E 69, 066138.
+    Noughabi, H. A. (2015). Entropy estimation using numerical methods. Annals of Data
+    Science 2(2).
+
+    Examples
+    --------
+    The standard normal has :math:`h = \tfrac12 \log(2\pi e) \approx 1.4189` nats:
+
+    >>> import numpy as np
+    >>> from infoloss.estimators import differential_entropy
+    >>> x = np.random.default_rng(0).standard_normal(100_000)
+    >>> h = differential_entropy(x)  # "auto": Vasicek at this n
+    >>> bool(abs(h - 0.5 * np.log(2 * np.pi * np.e)) < 0.01)
+    True
+    >>> kl = differential_entropy(x, method="kozachenko_leonenko")
+    >>> bool(abs(kl - 0.5 * np.log(2 * np.pi * np.e)) < 0.01)
+    True
+
+    Repeated values have no density: they raise unless ``jitter`` breaks the ties.
+
+    >>> differential_entropy([0.0, 1.0, 1.0, 1.0, 2.0], window_length=1)
+    Traceback (most recent call last):
+    ...
+    ValueError: `samples` has a run of equal values that fills a window ...
+    """
+    log_b = parse_base(base)
+    name = _parse_method(method, ENTROPY_METHODS)
+    ax = _parse_axis(axis, "axis")
+    fax = None if feature_axis is None else _parse_axis(feature_axis, "feature_axis")
+    noise = _parse_jitter(jitter)
+    gen = _parse_rng(rng)
+    xp = namespace((samples,), ("samples",))
+    (arr,) = as_float_arrays(xp, (samples,), ("samples",))
+    s = _layout(arr, "samples", xp, ax, fax)
+    n = s.data.shape[-2]
+    if name == "auto":
+        name = _auto(n, fax is not None)
+    data = _jittered(s.data, noise, gen) if noise > 0 else s.data
+    if name == "kozachenko_leonenko":
+        if window_length is not None:
+            raise ValueError(
+                "`window_length` applies to the spacing methods only, not to "
+                "method='kozachenko_leonenko' (which takes `k`)"
+            )
+        kk = _parse_k(DEFAULT_K if k is None else k, n)
+        return _back(s, _kl_entropy(data, kk), log_b)
+    if fax is not None:
+        raise ValueError(
+            f"method={name!r} estimates the entropy of scalar samples; with `feature_axis` "
+            "(d-dimensional samples) use method='kozachenko_leonenko'"
+        )
+    if k is not None:
+        raise ValueError(
+            f"`k` applies to method='kozachenko_leonenko' only, not to method={name!r} "
+            "(which takes `window_length`)"
+        )
+    m = _parse_window(window_length, n)
+    return _back(s, _spacing_entropy(data, m, name), log_b)
+
+
+# --------------------------------------------------------------------------- mutual information
+
+
+def _ksg(x: np.ndarray, y: np.ndarray, k: int, variant: int) -> float:
+    """One KSG estimate, in nats, from standardised (and jittered) x (n, dx), y (n, dy)."""
+    from . import _knn
+
+    n, dx = x.shape
+    tree = _knn.build_tree(np.concatenate([x, y], axis=1))
+    eps, nbr = _knn.knn_tree(tree, k, _knn.MAX_NORM)
+    if np.any(eps <= 0):
+        raise ValueError(
+            f"`x` and `y` have points whose k-th nearest neighbour (k = {k}) is at distance "
+            "0 (k + 1 or more equal (x, y) pairs); pass jitter > 0 (the default is 1e-10) "
+            "to break ties"
+        )
+    if variant == 1:
+        radii_x = radii_y = eps
+    else:
+        radii_x, radii_y = _knn.marginal_radii(tree, nbr, dx)
+    strict = variant == 1
+    counts = [_count(_knn, v, r, strict) for v, r in ((x, radii_x), (y, radii_y))]
+    psi = _knn.digamma_mean
+    offset = 1 if variant == 1 else 0
+    value = psi(np.array([k], np.int64), 0) + psi(np.array([n], np.int64), 0)
+    value -= psi(counts[0], offset) + psi(counts[1], offset)
+    return float(value) - (0.0 if variant == 1 else 1.0 / k)
+
+
+def _count(knn: Any, v: np.ndarray, radii: np.ndarray, strict: bool) -> np.ndarray:
+    """How many other points of the marginal ``v`` (n, d) lie within each radius."""
+    if v.shape[1] == 1:
+        col = v[:, 0]
+        order = np.argsort(col)
+        out: np.ndarray = knn.count_within_sorted(col[order], order, radii, strict)
+        return out
+    return knn.count_within(knn.build_tree(v), radii, strict)  # type: ignore[no-any-return]
+
+
+def continuous_mutual_information(
+    x: Any,
+    y: Any,
+    /,
+    *,
+    method: str = "ksg1",
+    k: int = DEFAULT_K,
+    axis: int = -1,
+    feature_axis: int | None = None,
+    base: Base = None,
+    jitter: float = 1e-10,
+    rng: Any = None,
+) -> Array:
+    r"""Estimate the mutual information :math:`I(X; Y)` of continuous variables from
+    paired samples, with the Kraskov–Stögbauer–Grassberger (KSG) estimators.
+
+    Parameters
+    ----------
+    x, y : array_like
+        Paired samples along ``axis`` (the same number n in each); the other axes are
+        batch axes, which broadcast between ``x`` and ``y`` (or, with ``feature_axis``,
+        the coordinates of d-dimensional samples; ``x`` and ``y`` may differ in d).
+    method : {"ksg1", "ksg2"}, default "ksg1"
+        The first or second estimator of Kraskov et al. (2004), see Notes.
+    k : int, default 3
+        Neighbours in the joint space, 1 <= k < n.
+    axis : int, default -1
+        The sample axis of ``x`` and ``y``.
+    feature_axis : int or None, default None
+        The axis of ``x`` and ``y`` that holds each sample point's coordinates; None:
+        each sample is a scalar.
+    base : float, "bits", "nats" or None, default None
+        Base of the logarithm (None: nats).
+    jitter : float, default 1e-10
+        Gaussian noise of standard deviation ``jitter`` added to every standardised
+        coordinate (each centred and scaled to unit standard deviation first; a constant
+        coordinate becomes exactly 0) to break ties, as Kraskov et al. recommend.
+        0: none, and k + 1 repeated (x, y) pairs raise :class:`ValueError`.
+    rng : None, int or numpy.random.Generator, default None
+        Seed or generator of the jitter; None: a generator with a fixed seed of this
+        library's, so results repeat.  Never the generator (or seed) that drew the data:
+        its noise would be a scaled copy of the data, not independent of it.
+
+    Returns
+    -------
+    array
+        One estimate per batch entry, in the inputs' floating dtype.  It is not clipped
+        at 0: for independent variables it scatters around 0 (about
+        :math:`\pm 1/\sqrt n` nats).
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: NaN or infinite samples, fewer than 2 samples, different
+        numbers of samples in ``x`` and ``y``, ``k`` out of range or not an integer, an
+        unknown ``method``, a zero neighbour distance with ``jitter=0``.
+
+    Notes
+    -----
+    In the joint space :math:`z = (x, y)` with the max-norm
+    :math:`\|z - z'\| = \max(\|x - x'\|_\infty, \|y - y'\|_\infty)`, let
+    :math:`\varepsilon_i` be the distance from point i to its k-th nearest neighbour.
+
+    .. math::
+
+        I^{(1)} &= \psi(k) + \psi(n) - \langle \psi(n_x + 1) + \psi(n_y + 1) \rangle,
+        \quad n_x(i) = \#\{j \ne i : \|x_j - x_i\| < \varepsilon_i\}\\
+        I^{(2)} &= \psi(k) - \tfrac1k + \psi(n) - \langle \psi(n_x) + \psi(n_y) \rangle,
+        \quad n_x(i) = \#\{j \ne i : \|x_j - x_i\| \le \varepsilon_{x,i}\}
+
+    (likewise :math:`n_y`), where :math:`\varepsilon_{x,i}` is the largest x-distance
+    from point i to its k joint neighbours.  The strict and the inclusive inequalities
+    are the paper's, and they are applied to the distances exactly as computed, so a
+    point at exactly the radius is counted by the rule, never by rounding.  Both are
+    consistent; :math:`I^{(1)}` has the smaller variance and, for independent
+    variables, very nearly no bias; :math:`I^{(2)}` has the smaller bias where the
+    dependence is strong.
+
+    Ties and constant features: with an exactly constant x and no noise, :math:`I^{(1)}`
+    is exactly 0 but :math:`I^{(2)}` is :math:`-1/k` (the x-radius is 0).  The jitter
+    makes both well defined for tied data.  Noise added to unstandardised values, or to
+    a constant column's rounding residue, is quantised to their floating-point spacing,
+    which leaves exact distance ties; that is how scikit-learn's
+    ``mutual_info_classif`` reaches 0.21 nats for a constant feature at n = 1e6
+    (scikit-learn issue 30772).  Here a constant coordinate is exactly 0 before the
+    noise, so the noise keeps every bit.
+
+    References
+    ----------
+    Kraskov, A., Stögbauer, H. and Grassberger, P. (2004). Estimating mutual information.
+    Physical Review E 69, 066138.
+
+    Examples
+    --------
+    A bivariate normal with correlation 0.5 has :math:`I = -\tfrac12\log(1 - 0.25)
+    \approx 0.1438` nats:
+
+    >>> import numpy as np
+    >>> from infoloss.estimators import continuous_mutual_information as mi_ksg
+    >>> rng = np.random.default_rng(0)
+    >>> z = rng.multivariate_normal([0, 0], [[1, 0.5], [0.5, 1]], size=5000)
+    >>> mi = mi_ksg(z[:, 0], z[:, 1])
+    >>> bool(abs(mi - 0.1438) < 0.03)
+    True
+
+    A constant feature carries no information:
+
+    >>> x = np.full(10_000, 3.0)
+    >>> bool(abs(mi_ksg(x, rng.standard_normal(10_000))) < 1e-3)
+    True
+    """
+    log_b = parse_base(base)
+    name = _parse_method(method, MI_METHODS)
+    ax = _parse_axis(axis, "axis")
+    fax = None if feature_axis is None else _parse_axis(feature_axis, "feature_axis")
+    noise = _parse_jitter(jitter)
+    gen = _parse_rng(rng)
+    xp = namespace((x, y), ("x", "y"))
+    ax_arr, ay_arr = as_float_arrays(xp, (x, y), ("x", "y"))
+    sx = _layout(ax_arr, "x", xp, ax, fax)
+    sy = _layout(ay_arr, "y", xp, ax, fax)
+    (n, dx), (ny, dy) = sx.data.shape[-2:], sy.data.shape[-2:]
+    if n != ny:
+        raise ValueError(
+            f"`x` and `y` must have the same number of samples along `axis`; got {n} and {ny}"
+        )
+    kk = _parse_k(k, n)
+    try:
+        batch = np.broadcast_shapes(sx.data.shape[:-2], sy.data.shape[:-2])
+    except ValueError:
+        raise ValueError(
+            f"the batch shapes of `x` {sx.data.shape[:-2]} and `y` {sy.data.shape[:-2]} "
+            "(their shapes without the sample and feature axes) do not broadcast"
+        ) from None
+    xs = np.broadcast_to(sx.data, (*batch, n, dx))
+    ys = np.broadcast_to(sy.data, (*batch, n, dy))
+    zx, sdx = _spread(xs)
+    zy, sdy = _spread(ys)
+    zx = zx / sdx
+    zy = zy / sdy
+    if noise > 0:
+        zx = zx + noise * gen.standard_normal(zx.shape)
+        zy = zy + noise * gen.standard_normal(zy.shape)
+    variant = 1 if name == "ksg1" else 2
+    rows_x = zx.reshape(-1, n, dx)
+    rows_y = zy.reshape(-1, n, dy)
+    values = np.array(
+        [_ksg(a, b, kk, variant) for a, b in zip(rows_x, rows_y, strict=True)], dtype=np.float64
+    ).reshape(batch)
+    return _back(sx, values, log_b)
