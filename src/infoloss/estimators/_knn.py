@@ -105,58 +105,82 @@ def _inside(d, radius, strict):
     return d < radius if strict else d <= radius
 
 
+@njit(inline="always")
+def _past(xs, j, v, radius, strict, side):
+    """The monotone predicates whose first true index bounds the points within
+    ``radius`` of ``v``: side 0, the first ``j`` at or right of ``v`` or inside; side 1,
+    the first right of ``v`` and outside.  True at ``j = n``."""
+    if j >= xs.size:
+        return True
+    x = xs[j]
+    if side == 0:
+        return x >= v or _inside(v - x, radius, strict)
+    return x > v and not _inside(x - v, radius, strict)
+
+
 @njit(cache=True)
-def _span(xs, p, radius, strict):
-    """Number of sorted values within ``radius`` of ``xs[p]`` (itself included): the
-    run around ``p`` is found by galloping then bisecting on each side."""
+def _first_past(xs, v, radius, strict, side, guess):
+    """The first index in [0, n] where :func:`_past` holds: gallop from ``guess`` (the
+    previous query's answer, which is near), then bisect."""
     n = xs.size
-    v = xs[p]
-    if not _inside(0.0, radius, strict):
-        return 0
-    # left: the smallest a <= p with every j in [a, p] inside
     step = 1
-    good = p
-    while good - step >= 0 and _inside(v - xs[good - step], radius, strict):
-        good -= step
-        step *= 2
-    bad = good - step  # outside, or -1
-    if bad < -1:
-        bad = -1
-    while good - bad > 1:
-        mid = (good + bad) // 2
-        if _inside(v - xs[mid], radius, strict):
-            good = mid
+    if _past(xs, guess, v, radius, strict, side):
+        hi = guess
+        lo = -1
+        while hi - step >= 0:
+            if not _past(xs, hi - step, v, radius, strict, side):
+                lo = hi - step
+                break
+            hi -= step
+            step *= 2
+    else:
+        lo = guess
+        hi = n
+        while lo + step < n:
+            if _past(xs, lo + step, v, radius, strict, side):
+                hi = lo + step
+                break
+            lo += step
+            step *= 2
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if _past(xs, mid, v, radius, strict, side):
+            hi = mid
         else:
-            bad = mid
-    a = good
-    step = 1
-    good = p
-    while good + step < n and _inside(xs[good + step] - v, radius, strict):
-        good += step
-        step *= 2
-    bad = good + step
-    if bad > n:
-        bad = n
-    while bad - good > 1:
-        mid = (good + bad) // 2
-        if _inside(xs[mid] - v, radius, strict):
-            good = mid
-        else:
-            bad = mid
-    return good - a + 1
+            lo = mid
+    return hi
 
 
-@njit(parallel=True, cache=True)
-def count_within_sorted(xs, order, radii, strict):
+@njit(cache=True)
+def _sweep(xs, radii, strict, side, queue):
+    """Each position's bound, visiting positions in ``queue`` order (sorted by the bound's
+    approximate value, so each search starts next to its answer)."""
+    out = np.empty(xs.size, np.int64)
+    guess = 0
+    for p in queue:
+        guess = _first_past(xs, xs[p], radii[p], strict, side, guess)
+        out[p] = guess
+    return out
+
+
+def count_within_sorted(
+    xs: np.ndarray, order: np.ndarray, radii: np.ndarray, strict: bool
+) -> np.ndarray:
     """For each point i: how many *other* points lie within ``radii[i]`` of it, for 1-D
-    values sorted into ``xs = values[order]``.  The queries run in sorted order, so each
-    search reads memory near the previous one."""
-    n = order.size
-    out = np.empty(n, np.int64)
-    for p in prange(n):
-        i = order[p]
-        c = _span(xs, np.int64(p), radii[i], strict)  # prange indices may be unsigned
-        out[i] = c - 1 if c > 0 else 0
+    values sorted into ``xs = values[order]``.
+
+    The points within r of v are the run between two bounds; the bounds of all points
+    are found in two sweeps, each over the points sorted by v - r (or v + r), so every
+    search gallops from the previous answer: O(n log n) for the two sorts and O(n) for
+    the sweeps, with sequential memory access, however long the runs (a constant
+    feature makes every run the whole sample)."""
+    r = np.ascontiguousarray(radii[order], dtype=np.float64)
+    lo = _sweep(xs, r, strict, 0, np.argsort(xs - r, kind="stable"))
+    hi = _sweep(xs, r, strict, 1, np.argsort(xs + r, kind="stable"))
+    self_in = r > 0 if strict else r >= 0
+    counts = np.where(self_in, hi - lo - 1, 0)
+    out = np.empty_like(counts)
+    out[order] = counts
     return out
 
 
