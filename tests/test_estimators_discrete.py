@@ -226,9 +226,12 @@ def test_nsb_wrapper_on_ndd_published_example():
     assert bits.std == pytest.approx(r.std / math.log(2), rel=1e-15)
 
 
-def test_auto_is_chao_wang_jost():
+def test_auto_is_chao_wang_jost_or_nsb_with_a_known_alphabet():
     x = np.random.default_rng(3).integers(0, 30, size=(4, 50))
     assert np.array_equal(est.entropy(x), est.entropy(x, method="chao_wang_jost"))
+    assert np.array_equal(
+        est.entropy(x, alphabet_size=30), est.entropy(x, method="nsb", alphabet_size=30)
+    )
     y = x[::-1]
     assert np.array_equal(
         est.mutual_information(x, y, method="auto"),

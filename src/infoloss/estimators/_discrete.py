@@ -52,11 +52,13 @@ digamma function:
     ``alphabet_size`` (or, if None, an unknown one); :func:`entropy_nsb` also returns the
     posterior standard deviation.
 ``"auto"`` (the default of :func:`entropy`)
-    ``"chao_wang_jost"``: over a grid of Dirichlet and Zipf distributions (K from 10 to
-    1000, N from 10 to 10^4) its root-mean-square error was never more than about 1.3
-    times the best estimator's at the same point, the smallest such worst case of all
-    the estimators; it needs no alphabet size and no numerical integration.  The
-    measurements are in ``docs/estimators.md``.
+    ``"chao_wang_jost"``, or ``"nsb"`` when ``alphabet_size`` is given.  Over a grid of
+    Dirichlet and Zipf distributions (K from 10 to 1000, N from 10 to 10^4) the
+    Chao–Wang–Jost estimator's root-mean-square error was never more than 1.31 times the
+    best estimator's at the same point, the smallest such worst case among the estimators
+    that do not know K (NSB without K: 2.25); with K known, NSB over that alphabet had the
+    best median (1.00 times the best) and a worst case of 2.04 (Chao–Wang–Jost: 2.19).
+    The measurements are in ``docs/estimators.md``.
 
 Mutual information and its relatives are sums of entropies, each estimated by the same
 method: :math:`I(X;Y) = H(X) + H(Y) - H(X,Y)` (exactly this sum for the plug-in, which
@@ -143,8 +145,9 @@ def entropy(
         Base of the logarithm: None (or "nats") for nats, 2 (or "bits") for bits.
     alphabet_size : int, optional
         The number of possible categories, when known.  Used by "james_stein" (the
-        shrinkage target) and "nsb" (the prior's alphabet); the others do not use it,
-        but it is always checked to be at least the observed support.
+        shrinkage target), "nsb" (the prior's alphabet) and "auto" (which then means
+        "nsb"); the others do not use it, but it is always checked to be at least the
+        observed support.
 
     Returns
     -------

@@ -211,7 +211,7 @@ def bootstrap_interval(
         )
     if method is None:
         method = "auto" if measure == "entropy" else "plugin"
-    method = _estimate.resolve(_estimate.parse_method(method))
+    method = _estimate.parse_method(method)
     level = _as_level(confidence_level)
     m = _positive_int(n_resamples, "n_resamples")
     if not isinstance(interval, str) or interval not in _INTERVALS:
@@ -219,6 +219,7 @@ def bootstrap_interval(
     gen = _rng(rng)
     parse_base(base)
     k = _estimate.parse_alphabet_size(alphabet_size)
+    method = _estimate.resolve(method, k)
     ax = parse_axis(axis)
 
     if measure == "entropy":
