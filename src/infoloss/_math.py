@@ -28,6 +28,8 @@ __all__ = [
     "lse_parts",
     "masked_log",
     "sigmoid_pair",
+    "softcap",
+    "softcap_slope",
     "softplus",
     "times",
 ]
@@ -82,6 +84,26 @@ def log_softmax(xp: Any, z: Array) -> Array:
     m, log_s = lse_parts(xp, z)
     with np.errstate(over="ignore"):
         return (z - m) - log_s
+
+
+def softcap(xp: Any, z: Array, cap: float) -> Array:
+    """Soft-capped logits ``cap · tanh(z / cap)`` (Gemma 2's final-logit soft-capping).
+
+    Bounded by ``cap`` in absolute value; ``±inf`` gives ``±cap`` and NaN stays NaN.
+    ``tanh`` is accurate for small and large arguments alike, so no branch is needed.
+    """
+    return cap * xp.tanh(z / cap)
+
+
+def softcap_slope(xp: Any, z: Array, cap: float) -> Array:
+    """``d softcap / dz = 1 − tanh²(z / cap) = sech²(z / cap)``, to full relative accuracy.
+
+    Written as ``4e / (1 + e)²`` with ``e = exp(−2|z| / cap) ≤ 1``: nothing overflows,
+    ``±inf`` gives 0, and where ``tanh`` rounds to ±1 the slope keeps its small value
+    (``1 − tanh²`` would cancel to 0 there).
+    """
+    e = xp.exp(-2 * xp.abs(z) / cap)
+    return 4 * e / ((1 + e) * (1 + e))
 
 
 def log_scaled_mass(xp: Any, p: Array) -> tuple[Array, Array]:

@@ -58,6 +58,8 @@ class LossSpec:
     validate: bool
     k: float = 1.0  # logit squared error only
     M: float = 1.0
+    softcap: float | None = None  # softmax cross-entropy only: logits become c·tanh(z/c)
+    lse_square_scale: float = 0.0  # softmax cross-entropy only: z-loss λ·s·lse²
 
 
 def _as_int(value: Any) -> int | None:
@@ -177,6 +179,27 @@ def _parse_positive(value: Any, name: str) -> float:
     return v
 
 
+def _as_real(value: Any) -> float | None:
+    """``value`` as a float, None for a bool, a string or anything else not a number."""
+    return None if isinstance(value, (str, bytes)) else _as_number(value)
+
+
+def _parse_lse_square_scale(value: Any) -> float:
+    v = _as_real(value)
+    if v is None or not (math.isfinite(v) and v >= 0):
+        raise ValueError(f"`lse_square_scale` must be a finite number >= 0; got {value!r}")
+    return v + 0.0  # -0.0 as 0.0
+
+
+def _parse_softcap(value: Any) -> float | None:
+    if value is None:
+        return None
+    v = _as_real(value)
+    if v is None or not (math.isfinite(v) and v > 0):
+        raise ValueError(f"`softcap` must be a positive finite number or None; got {value!r}")
+    return v
+
+
 def _parse_ignore_index(value: Any, *, integer: bool) -> float | None:
     if value is None:
         return None
@@ -201,8 +224,11 @@ def loss_spec(
     validate: Any = True,
     k: Any = 1.0,
     M: Any = 1.0,
+    softcap: Any = None,
+    lse_square_scale: Any = 0.0,
 ) -> LossSpec:
-    """The spec of a loss: ``axis=None`` for the elementwise (sigmoid) losses."""
+    """The spec of a loss: ``axis=None`` for the elementwise (sigmoid) losses;
+    ``softcap`` and ``lse_square_scale`` are the softmax cross-entropy's options."""
     return LossSpec(
         axis=None if axis is None else parse_axis(axis),
         reduction=_parse_reduction(reduction),
@@ -211,4 +237,6 @@ def loss_spec(
         validate=parse_bool(validate, "validate"),
         k=_parse_positive(k, "k"),
         M=_parse_positive(M, "M"),
+        softcap=_parse_softcap(softcap),
+        lse_square_scale=_parse_lse_square_scale(lse_square_scale),
     )

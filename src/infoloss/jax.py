@@ -44,6 +44,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import _math
 from ._backends import numba as _nb
 from ._backends.numba import _layout
 from ._options import LossSpec
@@ -51,7 +52,7 @@ from ._validate import Check, enforce
 from ._xp import Array
 from .losses._compose import LossAndGrad, move_back
 from .losses._targets import SoftmaxTargets
-from .losses.softmax import _needed_checks
+from .losses.softmax import _needed_checks, kernel_options
 
 __all__ = ["softmax_cross_entropy", "softmax_cross_entropy_route"]
 
@@ -246,6 +247,12 @@ def _options(attrs: dict[str, float]) -> tuple[float, int | None]:
     return float(attrs["smoothing"]), int(attrs["ignore"]) if attrs["has_ignore"] else None
 
 
+def _extra(attrs: dict[str, float]) -> dict[str, Any]:
+    """The kernels' keyword options: soft-capping (0 for none) and the z-loss."""
+    cap = float(attrs["softcap"])
+    return kernel_options(cap if cap > 0 else None, float(attrs["zloss"]))
+
+
 def _record(fwd: Any, loss: np.ndarray, hi: np.ndarray, lo: np.ndarray, bad: np.ndarray) -> None:
     loss[...] = fwd.loss
     hi[...] = fwd.lse
@@ -258,8 +265,10 @@ def _forward_body(ins: list[np.ndarray], outs: list[np.ndarray], attrs: dict[str
     z, t, w = ins
     eps, ign = _options(attrs)
     core_t = 1 if t.ndim == z.ndim - 1 else 2
+    extra = _extra(attrs)
     for zb, tb, wb, loss, hi, lo, bad in _slabs([z, t, w, *outs], [2, core_t, 1, 1, 1, 1, 1]):
-        _record(_nb.xent_forward(zb, _kernel_target(tb), wb, eps, ign), loss, hi, lo, bad)
+        fwd = _nb.xent_forward(zb, _kernel_target(tb), wb, eps, ign, **extra)
+        _record(fwd, loss, hi, lo, bad)
 
 
 def _backward_body(ins: list[np.ndarray], outs: list[np.ndarray], attrs: dict[str, float]) -> None:
@@ -270,7 +279,7 @@ def _backward_body(ins: list[np.ndarray], outs: list[np.ndarray], attrs: dict[st
         [z, t, w, hi, lo, up, *outs], [2, core_t, 1, 1, 1, 1, 2]
     ):
         lse = hb.astype(np.float64) + lb
-        _nb.xent_backward(zb, _kernel_target(tb), wb, eps, ign, lse, ub, g)
+        _nb.xent_backward(zb, _kernel_target(tb), wb, eps, ign, lse, ub, g, **_extra(attrs))
 
 
 def _fused_body(ins: list[np.ndarray], outs: list[np.ndarray], attrs: dict[str, float]) -> None:
@@ -279,7 +288,7 @@ def _fused_body(ins: list[np.ndarray], outs: list[np.ndarray], attrs: dict[str, 
     core_t = 1 if t.ndim == z.ndim - 1 else 2
     grids = [z, t, w, scale, *outs]
     for zb, tb, wb, sb, loss, g, hi, lo, bad in _slabs(grids, [2, core_t, 1, 0, 1, 2, 1, 1, 1]):
-        fwd = _nb.xent_fused(zb, _kernel_target(tb), wb, eps, ign, g, float(sb))
+        fwd = _nb.xent_fused(zb, _kernel_target(tb), wb, eps, ign, g, float(sb), **_extra(attrs))
         _record(fwd, loss, hi, lo, bad)
 
 
@@ -312,12 +321,23 @@ def _spec(shape: tuple[int, ...], dtype: Any) -> Any:
     return jax.ShapeDtypeStruct(shape, dtype)  # type: ignore[no-untyped-call]
 
 
+class _Extra(NamedTuple):
+    """Soft-capping (None for none) and the z-loss scale: static options of the ops."""
+
+    softcap: float | None = None
+    zloss: float = 0.0
+
+
+_NO_EXTRA = _Extra()
+
+
 def _call(
     name: str,
     outs: list[Any],
     *args: Array,
     eps: float = 0.0,
     ign: int | None = None,
+    extra: _Extra = _NO_EXTRA,
     aliases: dict[int, int] | None = None,
 ) -> Any:
     _registered()
@@ -327,6 +347,8 @@ def _call(
         smoothing=np.float64(eps),
         ignore=np.int64(0 if ign is None else ign),
         has_ignore=np.int64(ign is not None),
+        softcap=np.float64(0.0 if extra.softcap is None else extra.softcap),
+        zloss=np.float64(extra.zloss),
     )
 
 
@@ -340,31 +362,38 @@ class _Stats(NamedTuple):
     target_nbad: Array
 
 
-def _forward(z: Array, t: Array, w: Array, eps: float, ign: int | None) -> tuple[Array, ...]:
+def _forward(
+    z: Array, t: Array, w: Array, eps: float, ign: int | None, extra: _Extra
+) -> tuple[Array, ...]:
     n = z.shape[0]
     vec = _spec((n,), z.dtype)
     outs = [vec, vec, vec, _spec((2,), z.dtype)]
-    loss, hi, lo, bad = _call("infoloss_xent_forward", outs, z, t, w, eps=eps, ign=ign)
+    name = "infoloss_xent_forward"
+    loss, hi, lo, bad = _call(name, outs, z, t, w, eps=eps, ign=ign, extra=extra)
     return loss, hi, lo, bad
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(3, 4))
-def _xent(z: Array, t: Array, w: Array, eps: float, ign: int | None) -> tuple[Array, Array]:
+@functools.partial(jax.custom_vjp, nondiff_argnums=(3, 4, 5))
+def _xent(
+    z: Array, t: Array, w: Array, eps: float, ign: int | None, extra: _Extra
+) -> tuple[Array, Array]:
     """Per-sample losses (N,) and the kernels' counts (2,) for (N, C) logits ``z``,
     labels (N,) (ignored ones equal to ``ign``) or probabilities (N, C), weights (C,)."""
-    loss, _, _, bad = _forward(z, t, w, eps, ign)
+    loss, _, _, bad = _forward(z, t, w, eps, ign, extra)
     return loss, bad
 
 
 def _xent_fwd(
-    z: Any, t: Any, w: Any, eps: float, ign: int | None
+    z: Any, t: Any, w: Any, eps: float, ign: int | None, extra: _Extra
 ) -> tuple[tuple[Array, Array], tuple[Any, ...]]:
-    loss, hi, lo, bad = _forward(z.value, t.value, w.value, eps, ign)
+    loss, hi, lo, bad = _forward(z.value, t.value, w.value, eps, ign, extra)
     flags = (z.perturbed, t.perturbed, w.perturbed)
     return (loss, bad), (z.value, t.value, w.value, hi, lo, flags)
 
 
-def _xent_bwd(eps: float, ign: int | None, res: tuple[Any, ...], cts: Any) -> tuple[Any, ...]:
+def _xent_bwd(
+    eps: float, ign: int | None, extra: _Extra, res: tuple[Any, ...], cts: Any
+) -> tuple[Any, ...]:
     z, t, w, hi, lo, (dz, dt, dw) = res
     up = cts[0]
     if type(up).__name__ == "SymbolicZero":
@@ -372,8 +401,9 @@ def _xent_bwd(eps: float, ign: int | None, res: tuple[Any, ...], cts: Any) -> tu
     gz = None
     if dz:
         out = [_spec(z.shape, z.dtype)]
-        (gz,) = _call("infoloss_xent_backward", out, z, t, w, hi, lo, up, eps=eps, ign=ign)
-    gt, gw = _target_weight_grads(z, t, w, hi, lo, up, eps, ign, dt, dw)
+        name = "infoloss_xent_backward"
+        (gz,) = _call(name, out, z, t, w, hi, lo, up, eps=eps, ign=ign, extra=extra)
+    gt, gw = _target_weight_grads(z, t, w, hi, lo, up, eps, ign, extra, dt, dw)
     return (gz, gt, gw)
 
 
@@ -386,23 +416,37 @@ def _target_weight_grads(
     up: Array,
     eps: float,
     ign: int | None,
+    extra: _Extra,
     dt: bool,
     dw: bool,
 ) -> tuple[Array | None, Array | None]:
     """Cotangents of probability targets and class weights, formed only when asked for."""
     if not (dt or dw):
         return None, None
-    # ℓ_i = Σ_c w_c p̃_ic (lse_i − z_ic), p̃ = (1−ε)·target + ε·keep/C.
-    nll = (hi[:, None] - z) + lo[:, None]  # lse − z, with the float64 lse's low part
+    # ℓ_i = Σ_c w_c p̃_ic (lse_i − ζ_ic) + λ lse_i² Σ_c w_c u_ic, p̃ = (1−ε)·u + ε·keep/C,
+    # with ζ the (soft-capped) logits and lse theirs.
+    zc = z if extra.softcap is None else _math.softcap(jnp, z, extra.softcap)
+    nll = (hi[:, None] - zc) + lo[:, None]  # lse − ζ, with the float64 lse's low part
     n_classes = z.shape[-1]
     if t.ndim == 1:  # labels; ignored ones carry ``ign`` and have keep = 0
         keep = jnp.ones_like(up) if ign is None else (t != ign).astype(z.dtype)
-        onehot = jax.nn.one_hot(t, n_classes, dtype=z.dtype) * keep[:, None]
-        target = (1 - eps) * onehot + (eps / n_classes) * keep[:, None]
+        u = jax.nn.one_hot(t, n_classes, dtype=z.dtype) * keep[:, None]
+        target = (1 - eps) * u + (eps / n_classes) * keep[:, None]
     else:
+        u = t
         target = (1 - eps) * t + eps / n_classes
-    gw = jnp.sum(up[:, None] * _times(target, nll), axis=0) if dw else None
-    gt = (1 - eps) * up[:, None] * _times(w[None, :], nll) if dt and t.ndim == 2 else None
+    zsq = None
+    if extra.zloss:
+        lse = hi + lo
+        zsq = (extra.zloss * lse * lse)[:, None]
+    gw = None
+    if dw:
+        per = _times(target, nll) if zsq is None else _times(target, nll) + _times(u, zsq)
+        gw = jnp.sum(up[:, None] * per, axis=0)
+    gt = None
+    if dt and t.ndim == 2:
+        per = (1 - eps) * _times(w[None, :], nll)
+        gt = up[:, None] * (per if zsq is None else per + w[None, :] * zsq)
     return gt, gw
 
 
@@ -414,34 +458,37 @@ def _times(a: Array, b: Array) -> Array:
 _xent.defvjp(_xent_fwd, _xent_bwd, symbolic_zeros=True)
 
 
-def _fused(z: Array, t: Array, w: Array, scale: Array, eps: float, ign: int | None) -> Any:
+def _fused(
+    z: Array, t: Array, w: Array, scale: Array, eps: float, ign: int | None, extra: _Extra
+) -> Any:
     """Per-sample losses, ``scale · ∂ℓ_i/∂z_i``, the lse pair and the counts, one pass."""
     n = z.shape[0]
     vec = _spec((n,), z.dtype)
     outs = [vec, _spec(z.shape, z.dtype), vec, vec]
     outs.append(_spec((2,), z.dtype))
-    return _call("infoloss_xent_fused", outs, z, t, w, scale, eps=eps, ign=ign)
+    name = "infoloss_xent_fused"
+    return _call(name, outs, z, t, w, scale, eps=eps, ign=ign, extra=extra)
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(4, 5))
+@functools.partial(jax.custom_vjp, nondiff_argnums=(4, 5, 6))
 def _xent_total(
-    z: Array, t: Array, w: Array, scale: Array, eps: float, ign: int | None
+    z: Array, t: Array, w: Array, scale: Array, eps: float, ign: int | None, extra: _Extra
 ) -> tuple[Array, Array]:
     """``scale · Σ_i ℓ_i`` (the "mean" and "sum" reductions) and the counts.  Under
     differentiation the forward is the fused pass, which writes the gradient while it
     reads the logits; the backward only multiplies it, in place, by the upstream (a
     no-op when that is 1, as for a loss)."""
-    loss, _, _, bad = _forward(z, t, w, eps, ign)
+    loss, _, _, bad = _forward(z, t, w, eps, ign, extra)
     return scale * jnp.sum(loss), bad
 
 
 def _xent_total_fwd(
-    z: Any, t: Any, w: Any, scale: Any, eps: float, ign: int | None
+    z: Any, t: Any, w: Any, scale: Any, eps: float, ign: int | None, extra: _Extra
 ) -> tuple[tuple[Array, Array], tuple[Any, ...]]:
     if z.perturbed:
-        loss, grad, hi, lo, bad = _fused(z.value, t.value, w.value, scale.value, eps, ign)
+        loss, grad, hi, lo, bad = _fused(z.value, t.value, w.value, scale.value, eps, ign, extra)
     else:
-        loss, hi, lo, bad = _forward(z.value, t.value, w.value, eps, ign)
+        loss, hi, lo, bad = _forward(z.value, t.value, w.value, eps, ign, extra)
         grad = None
     total = jnp.sum(loss)
     flags = (t.perturbed, w.perturbed, scale.perturbed)
@@ -449,7 +496,9 @@ def _xent_total_fwd(
     return (scale.value * total, bad), res
 
 
-def _xent_total_bwd(eps: float, ign: int | None, res: tuple[Any, ...], cts: Any) -> tuple[Any, ...]:
+def _xent_total_bwd(
+    eps: float, ign: int | None, extra: _Extra, res: tuple[Any, ...], cts: Any
+) -> tuple[Any, ...]:
     z, t, w, scale, total, grad, hi, lo, (dt, dw, ds) = res
     ct = cts[0]
     if type(ct).__name__ == "SymbolicZero":
@@ -460,7 +509,7 @@ def _xent_total_bwd(eps: float, ign: int | None, res: tuple[Any, ...], cts: Any)
         out = [_spec(grad.shape, grad.dtype)]
         (gz,) = _call("infoloss_scale", out, grad, factor, aliases={0: 0})
     up = jnp.broadcast_to(ct * scale, hi.shape).astype(z.dtype)
-    gt, gw = _target_weight_grads(z, t, w, hi, lo, up, eps, ign, dt, dw)
+    gt, gw = _target_weight_grads(z, t, w, hi, lo, up, eps, ign, extra, dt, dw)
     gs = ct * total if ds else None
     return (gz, gt, gw, gs)
 
@@ -541,16 +590,17 @@ def softmax_cross_entropy_route(
     if spec.reduction == "mean":  # 1 / Σ s, and 0 when every sample is ignored
         total = jnp.sum(tg.s)
         scale = jnp.where(total > 0, 1 / jnp.where(total > 0, total, 1), 0).astype(z.dtype)
+    extra = _Extra(spec.softcap, spec.lse_square_scale)
     if return_grad:
-        loss, grad, _, _, bad = _fused(z2, t, w, scale, spec.smoothing, ign)
+        loss, grad, _, _, bad = _fused(z2, t, w, scale, spec.smoothing, ign, extra)
         value = jnp.reshape(loss, batch)
         if spec.reduction != "none":
             value = scale * jnp.sum(value)
     elif spec.reduction == "none":
-        loss, bad = _xent(z2, t, w, spec.smoothing, ign)
+        loss, bad = _xent(z2, t, w, spec.smoothing, ign, extra)
         value = jnp.reshape(loss, batch)
     else:
-        value, bad = _xent_total(z2, t, w, scale, spec.smoothing, ign)
+        value, bad = _xent_total(z2, t, w, scale, spec.smoothing, ign, extra)
     if spec.validate:
         value = _validated(xp, value, bad, checks, labels)
     if not return_grad:
@@ -571,6 +621,8 @@ def softmax_cross_entropy(
     label_smoothing: float = 0.0,
     ignore_index: int | None = None,
     reduction: Reduction = "mean",
+    lse_square_scale: float = 0.0,
+    softcap: float | None = None,
     validate: bool = True,
 ) -> Array:
     r"""Softmax cross-entropy of JAX logits, for jitted training steps.
@@ -586,8 +638,9 @@ def softmax_cross_entropy(
     labels_or_probs : jax.Array
         Integer labels (``logits.shape`` without ``axis``) or target distributions
         (``logits.shape``).
-    axis, weight, label_smoothing, ignore_index, reduction
-        As in :func:`infoloss.losses.softmax_cross_entropy`.
+    axis, weight, label_smoothing, ignore_index, reduction, lse_square_scale, softcap
+        As in :func:`infoloss.losses.softmax_cross_entropy` (z-loss and soft-capping are
+        static options: changing them retraces a jitted function).
     validate : bool
         Check the data: on concrete arrays bad data raises ``ValueError``; under
         ``jax.jit`` the loss becomes NaN where a check fails.  ``False`` skips the checks.
@@ -627,6 +680,8 @@ def softmax_cross_entropy(
         label_smoothing=label_smoothing,
         ignore_index=ignore_index,
         reduction=reduction,
+        lse_square_scale=lse_square_scale,
+        softcap=softcap,
         validate=validate,
     )
     return result

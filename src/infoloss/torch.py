@@ -21,8 +21,10 @@ gradient is fresh memory.  The forward returns, besides the per-sample losses, w
 backward needs (each row's log-sum-exp) and the counts of bad entries that the validator
 reads, so bad data costs no second pass on the good path.
 
-z-loss (``lse_square_scale``) and logit soft-capping are not offered: the kernels do not
-compute them.
+Both operators, the drop-ins and the linear cross-entropy take the two options
+large-vocabulary training uses beyond PyTorch's signature: the z-loss
+(``lse_square_scale``) and logit soft-capping (``softcap``), with the meaning of
+:func:`infoloss.softmax_cross_entropy`.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from ._options import LossSpec, loss_spec
 from ._validate import Check, enforce
 from .losses._compose import LossAndGrad, move_back
 from .losses._targets import SoftmaxTargets, prepare_softmax
-from .losses.softmax import _needed_checks
+from .losses.softmax import _needed_checks, kernel_options
 
 __all__ = [
     "CrossEntropyLoss",
@@ -138,6 +140,8 @@ def softmax_xent_forward(
     label_smoothing: float,
     ignore_index: int | None,
     validate: bool,
+    softcap: float | None = None,
+    lse_square_scale: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Per-sample softmax cross-entropy of ``logits`` (..., C), class axis last.
 
@@ -147,23 +151,28 @@ def softmax_xent_forward(
     or out-of-range labels] (int64).  With ``validate`` the pipeline's checks raise a
     ValueError on bad data before anything is returned; without, the caller enforces
     them (from ``bad``).  Differentiable in ``logits`` through ``loss`` only.
+    ``softcap`` and ``lse_square_scale``: soft-capping and the z-loss, as in
+    :func:`infoloss.softmax_cross_entropy` (``lse`` is then that of the capped logits).
     """
     z, t = _numpy(logits), _numpy(target)
     w = None if weight is None else _numpy(weight)
+    spec = loss_spec(
+        axis=-1,
+        reduction="none",
+        label_smoothing=label_smoothing,
+        ignore_index=ignore_index,
+        softcap=softcap,
+        lse_square_scale=lse_square_scale,
+    )
     checks: list[Check] = []
     if validate:
-        spec = loss_spec(
-            axis=-1,
-            reduction="none",
-            label_smoothing=label_smoothing,
-            ignore_index=ignore_index,
-        )
         checks = prepare_softmax(z, t, w, spec)[4]
     _check_shapes(z, t, w)
     parts, _, nbad_labels = _parts(z, t, w, label_smoothing, ignore_index)
     from ._backends.numba import xent_forward
 
-    fwds = [xent_forward(*p.args) for p in parts]
+    opts = kernel_options(spec.softcap, spec.lse_square_scale)
+    fwds = [xent_forward(*p.args, **opts) for p in parts]
     batch = z.shape[:-1]
     loss = np.concatenate([f.loss for f in fwds]).reshape(batch)
     labels = t.dtype.kind in "iu"
@@ -186,6 +195,8 @@ def _(
     label_smoothing: float,
     ignore_index: int | None,
     validate: bool,
+    softcap: float | None = None,
+    lse_square_scale: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     batch = logits.shape[:-1]
     f64 = torch.float64
@@ -206,9 +217,12 @@ def softmax_xent_backward(
     ignore_index: int | None,
     lse: torch.Tensor,
     upstream: torch.Tensor,
+    softcap: float | None = None,
+    lse_square_scale: float = 0.0,
 ) -> torch.Tensor:
     """``upstream_i · ∂ℓ_i/∂logits_i`` (fresh memory, ``logits``' shape and dtype) from
-    the forward's ``lse``; ``upstream`` has the batch shape (one factor per sample)."""
+    the forward's ``lse``; ``upstream`` has the batch shape (one factor per sample);
+    the options as in the forward."""
     z, t = _numpy(logits), _numpy(target)
     w = None if weight is None else _numpy(weight)
     _check_shapes(z, t, w)
@@ -219,8 +233,9 @@ def softmax_xent_backward(
     up_rows = np.reshape(_numpy(upstream.to(torch.float64)), -1)
     from ._backends.numba import xent_backward
 
+    opts = kernel_options(softcap, lse_square_scale)
     for p, g in zip(parts, grads, strict=True):
-        xent_backward(*p.args, lse_rows[p.rows], up_rows[p.rows], g)
+        xent_backward(*p.args, lse_rows[p.rows], up_rows[p.rows], g, **opts)
     return torch.from_numpy(out)
 
 
@@ -233,14 +248,17 @@ def _(
     ignore_index: int | None,
     lse: torch.Tensor,
     upstream: torch.Tensor,
+    softcap: float | None = None,
+    lse_square_scale: float = 0.0,
 ) -> torch.Tensor:
     return logits.new_empty(logits.shape)
 
 
 def _setup_context(ctx: Any, inputs: tuple[Any, ...], output: tuple[Any, ...]) -> None:
-    logits, target, weight, smoothing, ignore_index, _ = inputs
+    logits, target, weight, smoothing, ignore_index, _, softcap, zscale = inputs
     ctx.save_for_backward(logits, target, weight, output[1])
-    ctx.smoothing, ctx.ignore_index = smoothing, ignore_index
+    ctx.options = (smoothing, ignore_index)
+    ctx.extra = (softcap, zscale)
     ctx.mark_non_differentiable(output[1], output[2], output[3])
 
 
@@ -249,9 +267,9 @@ def _backward(ctx: Any, upstream: torch.Tensor, *_: Any) -> tuple[Any, ...]:
     grad = None
     if ctx.needs_input_grad[0]:
         grad = softmax_xent_backward(
-            logits, target, weight, ctx.smoothing, ctx.ignore_index, lse, upstream
+            logits, target, weight, *ctx.options, lse, upstream, *ctx.extra
         )
-    return grad, None, None, None, None, None
+    return grad, None, None, None, None, None, None, None
 
 
 softmax_xent_forward.register_autograd(_backward, setup_context=_setup_context)
@@ -344,7 +362,8 @@ def softmax_cross_entropy_route(
         target = tg.u
     weight = None if tg.w is None else tg.w.to(torch.float64)
     eps, ign = spec.smoothing, spec.ignore_index
-    loss, lse, sw, bad = softmax_xent_forward(z, target, weight, eps, ign, False)
+    extra = (spec.softcap, spec.lse_square_scale)
+    loss, lse, sw, bad = softmax_xent_forward(z, target, weight, eps, ign, False, *extra)
     if spec.validate:
         nbad, tbad = bad.tolist()
         counts = _Counts(nbad, None if labels else _Stats(tbad))
@@ -354,7 +373,7 @@ def softmax_cross_entropy_route(
     if not return_grad:
         return value
     up = _upstream(sw, spec.reduction)
-    grad = softmax_xent_backward(z.detach(), target, weight, eps, ign, lse, up)
+    grad = softmax_xent_backward(z.detach(), target, weight, eps, ign, lse, up, *extra)
     grad = move_back(array_api_compat.array_namespace(z), grad, ax)
     if grad_out is not None:
         grad_out.copy_(grad)
@@ -389,6 +408,8 @@ def cross_entropy(
     ignore_index: int = -100,
     reduction: Reduction = "mean",
     label_smoothing: float = 0.0,
+    lse_square_scale: float = 0.0,
+    softcap: float | None = None,
 ) -> torch.Tensor:
     r"""Softmax cross-entropy with :func:`torch.nn.functional.cross_entropy`'s arguments.
 
@@ -403,6 +424,11 @@ def cross_entropy(
 
     and ``"mean"`` divides :math:`\sum_i \ell_i` by the total sample weight
     :math:`\sum_i \sum_c w_c p_{ic}` (:math:`w_{y_i}` for labels; 0 for ignored ones).
+
+    Two keyword options go beyond PyTorch's signature (their defaults change nothing):
+    ``lse_square_scale`` λ adds the z-loss :math:`λ\,s_i \operatorname{lse}(z_i)^2` to
+    each sample's loss (:math:`s_i` its sample weight), and ``softcap`` c makes the loss
+    read the logits :math:`c \tanh(z/c)`; see :func:`infoloss.softmax_cross_entropy`.
 
     On CPU float32/float64 tensors it runs the fused kernels (``softmax_xent_forward``,
     with autograd through ``softmax_xent_backward``), which ``torch.compile(fullgraph=True)``
@@ -447,21 +473,30 @@ def cross_entropy(
             label_smoothing=label_smoothing,
             ignore_index=ignore,
             reduction=reduction,
+            lse_square_scale=lse_square_scale,
+            softcap=softcap,
         )
     # Options are parsed (and worded) as everywhere else; the data checks run in the operator.
     spec = loss_spec(
-        axis=1, reduction=reduction, label_smoothing=label_smoothing, ignore_index=ignore
+        axis=1,
+        reduction=reduction,
+        label_smoothing=label_smoothing,
+        ignore_index=ignore,
+        softcap=softcap,
+        lse_square_scale=lse_square_scale,
     )
     z = input.movedim(1, -1) if input.ndim > 2 else input
     t = target.movedim(1, -1) if not labels and target.ndim > 2 else target
     w = None if weight is None else weight.to(torch.float64)
-    loss, _, sw, _ = softmax_xent_forward(z, t, w, spec.smoothing, ignore, True)
+    extra = (spec.softcap, spec.lse_square_scale)
+    loss, _, sw, _ = softmax_xent_forward(z, t, w, spec.smoothing, ignore, True, *extra)
     return _reduce(loss, sw, spec.reduction, input.dtype)
 
 
 class CrossEntropyLoss(torch.nn.Module):
     """:func:`cross_entropy` as a module, a drop-in for :class:`torch.nn.CrossEntropyLoss`
-    (``weight`` a buffer, the other options keyword-only attributes)."""
+    (``weight`` a buffer, the other options keyword-only attributes; ``lse_square_scale``
+    and ``softcap`` are the two beyond PyTorch's, shown by ``repr`` only when set)."""
 
     weight: torch.Tensor | None
 
@@ -472,12 +507,16 @@ class CrossEntropyLoss(torch.nn.Module):
         ignore_index: int = -100,
         reduction: Reduction = "mean",
         label_smoothing: float = 0.0,
+        lse_square_scale: float = 0.0,
+        softcap: float | None = None,
     ) -> None:
         super().__init__()
         self.register_buffer("weight", weight)
         self.ignore_index = ignore_index
         self.reduction: Reduction = reduction
         self.label_smoothing = label_smoothing
+        self.lse_square_scale = lse_square_scale
+        self.softcap = softcap
 
     def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return cross_entropy(
@@ -487,13 +526,20 @@ class CrossEntropyLoss(torch.nn.Module):
             ignore_index=self.ignore_index,
             reduction=self.reduction,
             label_smoothing=self.label_smoothing,
+            lse_square_scale=self.lse_square_scale,
+            softcap=self.softcap,
         )
 
     def extra_repr(self) -> str:
-        return (
+        text = (
             f"ignore_index={self.ignore_index}, reduction={self.reduction!r}, "
             f"label_smoothing={self.label_smoothing}"
         )
+        if self.lse_square_scale:
+            text += f", lse_square_scale={self.lse_square_scale}"
+        if self.softcap is not None:
+            text += f", softcap={self.softcap}"
+        return text
 
 
 # ========================================================== linear cross-entropy
@@ -543,7 +589,12 @@ def _maybe(t: torch.Tensor | None) -> np.ndarray | None:
 
 
 def _linear_spec(
-    label_smoothing: float, ignore_index: int | None, reduction: str, validate: bool
+    label_smoothing: float,
+    ignore_index: int | None,
+    reduction: str,
+    validate: bool,
+    softcap: float | None = None,
+    lse_square_scale: float = 0.0,
 ) -> LossSpec:
     return loss_spec(
         axis=-1,
@@ -551,6 +602,8 @@ def _linear_spec(
         label_smoothing=label_smoothing,
         ignore_index=ignore_index,
         validate=validate,
+        softcap=softcap,
+        lse_square_scale=lse_square_scale,
     )
 
 
@@ -571,6 +624,8 @@ def linear_xent(
     chunk_size: int | None,
     grad_mask: list[bool],
     validate: bool,
+    softcap: float | None = None,
+    lse_square_scale: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Softmax cross-entropy of ``hidden @ weight.T + bias`` (CPU float32/float64, one
     dtype) against int labels, in chunks of rows.
@@ -579,9 +634,12 @@ def linear_xent(
     scalar, or (N,) for "none") in the inputs' dtype, each row's log-sum-exp (float64),
     and for "mean"/"sum" the gradients of the loss for the inputs ``grad_mask`` (hidden,
     weight, bias) selects, computed in the same pass (empty tensors otherwise).  With
-    ``validate``, bad data raises the NumPy path's ValueError.
+    ``validate``, bad data raises the NumPy path's ValueError.  ``softcap`` and
+    ``lse_square_scale`` as in :func:`infoloss.softmax_cross_entropy`.
     """
-    spec = _linear_spec(label_smoothing, ignore_index, reduction, validate)
+    spec = _linear_spec(
+        label_smoothing, ignore_index, reduction, validate, softcap, lse_square_scale
+    )
     p = _linear.prepare_linear(
         _numpy(hidden),
         _numpy(weight),
@@ -600,7 +658,7 @@ def linear_xent(
         p.h, p.w, p.b, p.args, p.chunk, TORCH_OPS, scale=scale, want=want
     )
     if validate and fwd.bad_rows is not None:
-        raise _linear.logits_error(p.h, p.w, p.b, fwd.bad_rows)
+        raise _linear.logits_error(p.h, p.w, p.b, fwd.bad_rows, capped=softcap is not None)
     value = np.asarray(_linear.reduced(fwd.loss, reduction, scale), dtype=p.h.dtype)
     return (
         torch.from_numpy(value.copy()),
@@ -637,6 +695,8 @@ def _(
     chunk_size: int | None,
     grad_mask: list[bool],
     validate: bool,
+    softcap: float | None = None,
+    lse_square_scale: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     n = hidden.shape[0]
     loss = hidden.new_empty((n,) if reduction == "none" else ())
@@ -662,12 +722,14 @@ def linear_xent_backward(
     upstream: torch.Tensor,
     reduction: str,
     grad_mask: list[bool],
+    softcap: float | None = None,
+    lse_square_scale: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The gradients of ``upstream`` times the loss of :func:`linear_xent` (``upstream``
     per sample, (N,), for "none", else a scalar) for the inputs ``grad_mask`` selects
     (empty tensors for the others), each chunk's logits recomputed; ``lse`` from
-    :func:`linear_xent`."""
-    spec = _linear_spec(label_smoothing, ignore_index, "none", False)
+    :func:`linear_xent`, the options as there."""
+    spec = _linear_spec(label_smoothing, ignore_index, "none", False, softcap, lse_square_scale)
     p = _linear.prepare_linear(
         _numpy(hidden),
         _numpy(weight),
@@ -701,14 +763,17 @@ def _(
     upstream: torch.Tensor,
     reduction: str,
     grad_mask: list[bool],
+    softcap: float | None = None,
+    lse_square_scale: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     return _fake_grads(hidden, weight, bias, list(grad_mask))
 
 
 def _linear_setup(ctx: Any, inputs: tuple[Any, ...], output: tuple[Any, ...]) -> None:
-    hidden, weight, bias, targets, cw, eps, ign, reduction, chunk, mask, _ = inputs
+    hidden, weight, bias, targets, cw, eps, ign, reduction, chunk, mask, _, cap, zscale = inputs
     _, lse, gh, gw, gb = output
     ctx.options = (eps, ign, reduction, chunk, list(mask))
+    ctx.extra = (cap, zscale)
     ctx.mark_non_differentiable(lse, gh, gw, gb)
     # The other outputs get no upstream gradient: without this autograd would pass
     # zeros of their shapes (a grad_weight-sized allocation) to the backward.
@@ -727,7 +792,7 @@ def _linear_setup(ctx: Any, inputs: tuple[Any, ...], output: tuple[Any, ...]) ->
 
 def _linear_backward(ctx: Any, upstream: torch.Tensor | None, *_: Any) -> tuple[Any, ...]:
     if upstream is None:
-        return (None,) * 11
+        return (None,) * 13
     hidden, weight, bias, targets, cw, lse, *saved = ctx.saved_tensors
     eps, ign, reduction, chunk, mask = ctx.options
     factor = upstream.to(hidden.dtype)
@@ -738,13 +803,25 @@ def _linear_backward(ctx: Any, upstream: torch.Tensor | None, *_: Any) -> tuple[
         gh, gw, gb = (g.mul_(factor) if m else g for g, m in zip(grads, mask, strict=True))
     else:
         gh, gw, gb = linear_xent_backward(
-            hidden, weight, bias, targets, cw, eps, ign, chunk, lse, upstream, reduction, mask
+            hidden,
+            weight,
+            bias,
+            targets,
+            cw,
+            eps,
+            ign,
+            chunk,
+            lse,
+            upstream,
+            reduction,
+            mask,
+            *ctx.extra,
         )
     needs = ctx.needs_input_grad
     grads = [g if (needs[i] and mask[i]) else None for i, g in enumerate((gh, gw, gb))]
     if bias is None:
         grads[2] = None
-    return (*grads, None, None, None, None, None, None, None, None)
+    return (*grads, *(None,) * 10)
 
 
 linear_xent.register_autograd(_linear_backward, setup_context=_linear_setup)
@@ -768,6 +845,8 @@ def linear_cross_entropy(
     label_smoothing: float = 0.0,
     ignore_index: int | None = None,
     reduction: Reduction = "mean",
+    lse_square_scale: float = 0.0,
+    softcap: float | None = None,
     chunk_size: int | None = None,
     validate: bool = True,
 ) -> torch.Tensor:
@@ -811,7 +890,9 @@ def linear_cross_entropy(
     >>> bool(torch.allclose(loss, ref)), bool(torch.allclose(w.grad, w2.grad))
     (True, True)
     """
-    spec = _linear_spec(label_smoothing, ignore_index, reduction, validate)
+    spec = _linear_spec(
+        label_smoothing, ignore_index, reduction, validate, softcap, lse_square_scale
+    )
     tensors = [hidden, weight, targets, bias, class_weight]
     if not _linear_operators_apply(tensors) or hidden.dtype not in _FLOATS:
         from .losses.softmax import softmax_cross_entropy
@@ -824,6 +905,8 @@ def linear_cross_entropy(
             label_smoothing=label_smoothing,
             ignore_index=ignore_index,
             reduction=reduction,
+            lse_square_scale=lse_square_scale,
+            softcap=softcap,
             validate=validate,
         )
     if weight.dtype != hidden.dtype or (bias is not None and bias.dtype != hidden.dtype):
@@ -851,6 +934,8 @@ def linear_cross_entropy(
         None if chunk_size is None else int(chunk_size),
         mask,
         spec.validate,
+        spec.softcap,
+        spec.lse_square_scale,
     )
     loss: torch.Tensor = out[0]
     return loss

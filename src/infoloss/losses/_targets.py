@@ -161,6 +161,17 @@ def _distributions(
     return SoftmaxTargets(u, keep, keep, None, None, t), checks
 
 
+def _capped_logit_checks(xp: Any, z: Array, checks: list[Check]) -> list[Check]:
+    """The logits' three entry checks when the loss reads ``c·tanh(z/c)``: that is finite
+    for ``±inf`` (``±c``), so only NaN is bad; the +inf and all −inf checks keep their
+    places (the implementations find the logits' checks by position) and never fail."""
+
+    def never() -> Array:
+        return xp.zeros((), dtype=xp.bool, device=_device(z))
+
+    return [checks[0]] + [dataclasses.replace(c, bad=never) for c in checks[1:3]] + checks[3:]
+
+
 def prepare_softmax(
     logits: Any, targets: Any, weight: Any, spec: LossSpec
 ) -> tuple[Any, Array, int, SoftmaxTargets, list[Check]]:
@@ -176,6 +187,8 @@ def prepare_softmax(
     if n_classes == 0:
         raise ValueError("`logits` has no classes: the class axis has length 0")
     checks = _validate.entry_checks(xp, z, "logits", "logits")
+    if spec.softcap is not None:
+        checks = _capped_logit_checks(xp, z, checks)
     t = targets
     if isinstance(t, (list, tuple, int, float, bool)) or type(t).__module__ == "numpy":
         t = xp.asarray(t, device=_device(z))

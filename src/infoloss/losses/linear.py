@@ -30,11 +30,13 @@ from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
+from .. import _math
 from .._backends.numba import enabled
 from .._options import LossSpec, loss_spec, parse_bool
 from .._validate import Check, enforce
 from .._xp import result
 from ._targets import _labels, _nonneg_check, _value_at
+from .softmax import kernel_options
 
 __all__ = [
     "NUMPY_OPS",
@@ -118,12 +120,18 @@ def default_chunk(n_rows: int, n_classes: int, itemsize: int) -> int:
 
 class _Args(NamedTuple):
     """The kernels' per-call arguments: labels (ignored samples carry ``ignore_index``,
-    bad labels 0), class weights (float64) or None, smoothing, ignore_index."""
+    bad labels 0), class weights (float64) or None, smoothing, ignore_index, and the
+    keyword options soft-capping and z-loss."""
 
     y: np.ndarray
     w: np.ndarray | None
     smoothing: float
     ignore_index: int | None
+    softcap: float | None = None
+    lse_square_scale: float = 0.0
+
+    def options(self) -> dict[str, Any]:
+        return kernel_options(self.softcap, self.lse_square_scale)
 
 
 class LinearForward(NamedTuple):
@@ -194,10 +202,10 @@ def linear_xent_forward(
         ops.logits(h[r0:r1], w, b, z)
         kargs = (z, args.y[r0:r1], args.w, args.smoothing, args.ignore_index)
         if dbuf is None:
-            f = xent_forward(*kargs)
+            f = xent_forward(*kargs, **args.options())
         else:
             dl = dbuf[: r1 - r0]
-            f = xent_fused(*kargs, dl, scale)
+            f = xent_fused(*kargs, dl, scale, **args.options())
             _accumulate(ops, dl, h, w, r0, r1, grads)
         loss[r0:r1] = f.loss
         lse[r0:r1] = f.lse
@@ -240,7 +248,7 @@ def linear_xent_backward(
         dl = dbuf[: r1 - r0]
         ops.logits(h[r0:r1], w, b, z)
         kargs = (z, args.y[r0:r1], args.w, args.smoothing, args.ignore_index)
-        xent_backward(*kargs, lse[r0:r1], up[r0:r1], dl)
+        xent_backward(*kargs, lse[r0:r1], up[r0:r1], dl, **args.options())
         _accumulate(ops, dl, h, w, r0, r1, grads)
     gh, gw, gb = grads
     if gw is not None and n == 0:
@@ -353,7 +361,8 @@ def _label_pieces(
             )
         checks.append(_nonneg_check(np, cw, "class_weight"))
         s = s * cw[np.asarray(tg.labels)]
-    return _Args(labels, cw, float(spec.smoothing), ign), s, checks
+    args = _Args(labels, cw, spec.smoothing, ign, spec.softcap, spec.lse_square_scale)
+    return args, s, checks
 
 
 def prepare_linear(
@@ -381,17 +390,25 @@ def prepare_linear(
 
 
 def logits_error(
-    h: np.ndarray, w: np.ndarray, b: np.ndarray | None, rows: tuple[int, int]
+    h: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None,
+    rows: tuple[int, int],
+    *,
+    capped: bool = False,
 ) -> ValueError:
-    """The error for logits the kernels counted bad (NaN, +inf, a row of all -inf) from
-    finite ``hidden`` and ``weight``: the product overflowed."""
+    """The error for logits the kernels counted bad (NaN, +inf, a row of all -inf; only
+    NaN when they are soft-``capped``) from finite ``hidden`` and ``weight``: the product
+    overflowed."""
     r0, r1 = rows
     with np.errstate(over="ignore", invalid="ignore"):
         z = h[r0:r1] @ w.T
         if b is not None:
             z = z + b
-    bad = np.isnan(z) | (z == np.inf)
-    bad_rows = np.flatnonzero(bad.any(axis=1) | np.all(z == -np.inf, axis=1))
+    bad = np.isnan(z) if capped else np.isnan(z) | (z == np.inf)
+    if not capped:
+        bad |= np.all(z == -np.inf, axis=1, keepdims=True)
+    bad_rows = np.flatnonzero(bad.any(axis=1))
     at = r0 + int(bad_rows[0]) if bad_rows.size else r0
     expr = "hidden @ weight.T" + ("" if b is None else " + bias")
     return ValueError(
@@ -429,6 +446,8 @@ def linear_cross_entropy(
     label_smoothing: float = 0.0,
     ignore_index: int | None = None,
     reduction: Reduction = "mean",
+    lse_square_scale: float = 0.0,
+    softcap: float | None = None,
     chunk_size: int | None = None,
     return_grad: bool = False,
     validate: bool = True,
@@ -458,8 +477,9 @@ def linear_cross_entropy(
         Added to the logits.
     class_weight : array (V,), optional
         Non-negative class weights (``weight`` of :func:`softmax_cross_entropy`).
-    label_smoothing, ignore_index, reduction, validate
-        As in :func:`infoloss.softmax_cross_entropy`.
+    label_smoothing, ignore_index, reduction, lse_square_scale, softcap, validate
+        As in :func:`infoloss.softmax_cross_entropy` (z-loss and soft-capping of the
+        logits ``hidden @ weight.T + bias``, inside the chunk loop).
     chunk_size : int, optional
         Rows per chunk; by default a chunk's logits take about 32 MiB.
     return_grad : bool
@@ -497,6 +517,8 @@ def linear_cross_entropy(
         label_smoothing=label_smoothing,
         ignore_index=ignore_index,
         validate=validate,
+        softcap=softcap,
+        lse_square_scale=lse_square_scale,
     )
     p = prepare_linear(hidden, weight, targets, bias, class_weight, spec, chunk_size)
     if p.checks:
@@ -508,7 +530,7 @@ def linear_cross_entropy(
     else:
         fwd = _array_api_forward(p, scale, want)
     if spec.validate and fwd.bad_rows is not None:
-        raise logits_error(p.h, p.w, p.b, fwd.bad_rows)
+        raise logits_error(p.h, p.w, p.b, fwd.bad_rows, capped=spec.softcap is not None)
     value = result(np, reduced(fwd.loss, spec.reduction, scale).astype(p.h.dtype))
     if not return_grad:
         return value
@@ -539,15 +561,18 @@ def _array_api_forward(p: Prepared, scale: float, want: tuple[bool, bool, bool])
                 label_smoothing=p.args.smoothing,
                 ignore_index=p.args.ignore_index,
                 reduction="none",
+                lse_square_scale=p.args.lse_square_scale,
+                softcap=p.args.softcap,
                 return_grad=fused,
                 validate=False,
             )
-            m = np.max(z, axis=1)
-            lse[r0:r1] = m + np.log(np.sum(np.exp(z - m[:, None]), axis=1))
+            zc = z if p.args.softcap is None else _math.softcap(np, z, p.args.softcap)
+            m = np.max(zc, axis=1)
+            lse[r0:r1] = m + np.log(np.sum(np.exp(zc - m[:, None]), axis=1))
         per = out[0] if fused else out
         loss[r0:r1] = per
         if bad is None and (
-            np.isnan(z).any() or (z == np.inf).any() or np.all(z == -np.inf, 1).any()
+            np.isnan(zc).any() or (zc == np.inf).any() or np.all(zc == -np.inf, 1).any()
         ):
             bad = (r0, r1)
         if fused:

@@ -52,17 +52,38 @@ def _conditional(xp: Any, tg: SoftmaxTargets, eps: float) -> Array:
 
 
 def _ce_forward(xp: Any, z: Array, tg: SoftmaxTargets, spec: LossSpec) -> Forward:
+    raw = z
+    if spec.softcap is not None:
+        z = _math.softcap(xp, z, spec.softcap)
     a = _smoothed(tg, spec.smoothing)
     if tg.w is not None:
         a = a * tg.w
-    logq = _math.log_softmax(xp, z)
-    # Mask before multiplying: a zero-target class may have log q = -inf.
-    return Forward(sum_last(xp, _math.times(xp, a, -logq)), tg.s, (logq, a))
+    if not spec.lse_square_scale:
+        logq = _math.log_softmax(xp, z)
+        zcoef = None
+        # Mask before multiplying: a zero-target class may have log q = -inf.
+        loss = sum_last(xp, _math.times(xp, a, -logq))
+    else:
+        m, log_s = _math.lse_parts(xp, z)
+        with np.errstate(over="ignore"):
+            logq = (z - m) - log_s
+        lse = (m + log_s)[..., 0]
+        # z-loss λ·s·lse², weighted like the sample (0 where it is ignored, even where
+        # its lse is infinite); its gradient 2λ·s·lse·q joins the coefficient of q.
+        sl = spec.lse_square_scale * tg.s
+        loss = sum_last(xp, _math.times(xp, a, -logq)) + _math.times(xp, sl, lse * lse)
+        zcoef = _math.times(xp, 2 * sl, lse)
+    cap = None if spec.softcap is None else (raw, spec.softcap)
+    return Forward(loss, tg.s, (logq, a, zcoef, cap))
 
 
 def _ce_backward(xp: Any, fwd: Forward, upstream: Array) -> Array:
-    logq, a = fwd.saved
-    return upstream[..., None] * (xp.exp(logq) * sum_last(xp, a)[..., None] - a)
+    logq, a, zcoef, cap = fwd.saved
+    coef = sum_last(xp, a) if zcoef is None else sum_last(xp, a) + zcoef
+    grad = upstream[..., None] * (xp.exp(logq) * coef[..., None] - a)
+    if cap is not None:  # the chain rule through c·tanh(z/c)
+        grad = grad * _math.softcap_slope(xp, *cap)
+    return grad
 
 
 CROSS_ENTROPY = LossPair(_ce_forward, _ce_backward)
@@ -231,8 +252,9 @@ def _numba_cross_entropy(
 
     fused = return_grad and grad_out is None
     scale = _upstream_scale(np.asarray(tg.s), spec.reduction)
+    opts = kernel_options(spec.softcap, spec.lse_square_scale)
     fwds = [
-        xent_fused(*a, g, scale) if fused else xent_forward(*a)
+        xent_fused(*a, g, scale, **opts) if fused else xent_forward(*a, **opts)
         for a, g in zip(args.parts, args.grads, strict=True)
     ]
     batch = tuple(z.shape[:-1])
@@ -244,9 +266,21 @@ def _numba_cross_entropy(
         return result(np, value.astype(z.dtype))
     if not fused:
         for f, a, g in zip(fwds, args.parts, args.grads, strict=True):
-            xent_backward(*a, f.lse, np.full(a[0].shape[0], scale), g)
+            xent_backward(*a, f.lse, np.full(a[0].shape[0], scale), g, **opts)
     out = move_back(np, grad, ax) if grad_out is None else grad_out
     return LossAndGrad(result(np, value.astype(z.dtype)), out)
+
+
+def kernel_options(softcap: float | None, lse_square_scale: float) -> dict[str, Any]:
+    """The keyword options of the kernels' entry points (``xent_forward`` and the rest)
+    for soft-capping and the z-loss: only those that are set, so that a call without
+    them is the call it always was."""
+    opts: dict[str, Any] = {}
+    if softcap is not None:
+        opts["softcap"] = softcap
+    if lse_square_scale:
+        opts["lse_square_scale"] = lse_square_scale
+    return opts
 
 
 def _needed_checks(checks: list[Check], fwds: list[Any], *, labels: bool) -> list[Check]:
@@ -280,6 +314,8 @@ def softmax_cross_entropy(
     label_smoothing: float = 0.0,
     ignore_index: int | None = None,
     reduction: Reduction = "mean",
+    lse_square_scale: float = 0.0,
+    softcap: float | None = None,
     return_grad: bool = False,
     grad_out: Any = None,
     validate: bool = True,
@@ -321,6 +357,17 @@ def softmax_cross_entropy(
         index in ``[0, C)`` for probability targets, whose mass on that class is dropped).
     reduction : {"mean", "sum", "none"}
         ``"none"`` returns one loss per sample.
+    lse_square_scale : float >= 0
+        λ of the z-loss (PaLM): :math:`λ\,s_i \operatorname{lse}(z_i)^2` is added to
+        each sample's loss, weighted by the sample weight :math:`s_i` like the rest of
+        it (so ignored samples add 0 and ``"mean"`` stays a weighted mean); its
+        gradient is :math:`2λ\,s_i \operatorname{lse}(z_i)\,q_i`.
+    softcap : float > 0, optional
+        Soft-capping (Gemma 2): the loss reads the logits
+        :math:`c \tanh(z / c)` instead of :math:`z` (the z-loss too); the gradient
+        carries the factor :math:`1 - \tanh^2(z/c)`.  The logits' checks then apply to
+        the capped logits: ``±inf`` become ``±c`` (zero gradient), a row of ``-inf`` is
+        uniform, NaN is still an error.
     return_grad : bool
         Also return :math:`\partial L / \partial z` of the returned loss (for
         ``"none"``, the per-sample gradients, i.e. the gradient of the sum).
@@ -379,6 +426,18 @@ def softmax_cross_entropy(
     True
     >>> bool(np.isclose(loss, softmax_cross_entropy(z, np.eye(3)[y])))
     True
+
+    The z-loss adds :math:`λ \operatorname{lse}^2` per (unit-weight) sample, and
+    soft-capping replaces the logits by :math:`c \tanh(z/c)`:
+
+    >>> plain = softmax_cross_entropy(z, y, reduction="none")
+    >>> lse = np.log(np.exp(z).sum(axis=-1))
+    >>> zloss = softmax_cross_entropy(z, y, reduction="none", lse_square_scale=0.01)
+    >>> np.allclose(zloss, plain + 0.01 * lse**2)
+    True
+    >>> capped = softmax_cross_entropy(z, y, softcap=2.0)
+    >>> bool(np.isclose(capped, softmax_cross_entropy(2.0 * np.tanh(z / 2.0), y)))
+    True
     """
     spec = loss_spec(
         axis=axis,
@@ -386,6 +445,8 @@ def softmax_cross_entropy(
         label_smoothing=label_smoothing,
         ignore_index=ignore_index,
         validate=validate,
+        softcap=softcap,
+        lse_square_scale=lse_square_scale,
     )
     return _softmax_loss(CROSS_ENTROPY, logits, targets, weight, spec, return_grad, grad_out)
 

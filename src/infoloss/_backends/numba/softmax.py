@@ -12,6 +12,12 @@ smoothing ε and ignored class k (labels: the whole sample; probabilities: that 
     s_i    = Σ_c w_c u_ic        (the sample weight of a "mean" reduction)
     ∂ℓ_i/∂z_ic = A_i q_ic − a_ic
 
+With the z-loss λ (``lse_square_scale``) the loss gains λ·s_i·lse_i² and A_i gains
+2λ·s_i·lse_i, once per row, outside the loops over the classes (a branch on λ > 0, so the
+loops are the same without it).  With soft-capping (``softcap`` c) the kernels read
+ζ = c·tanh(z/c) from a buffer of rows written block by block (see "soft-capping" below) and
+the gradient is multiplied by sech²(z/c).
+
 A term with a_ic = 0 is 0 even where z_ic = −inf; a_ic > 0 at z_ic = −inf gives ℓ_i = +inf
 with a finite gradient.  ``lse − z`` is formed as ``log s − (z − m)`` with m the row maximum
 and ``log s = log1p(s − 1)`` (see :func:`._rows.lse_log`), so the loss at a dominant logit
@@ -378,8 +384,9 @@ _lab_row_long_wg = _lab_row_long_for(True, True)
 
 
 @njit(inline="always", **_JIT)
-def _lab_finish(row, m, k, rest, swd, yi, kept, w, wsum, eps, c):
-    """(loss, lse, A, s, ok) of a labelled row from its sums."""
+def _lab_finish(row, m, k, rest, swd, yi, kept, w, wsum, eps, c, zl):
+    """(loss, lse, A, s, ok) of a labelled row from its sums; with the z-loss (zl > 0)
+    A includes its coefficient of q, 2·zl·w_y·lse."""
     ok, s, ls = lse_log(m, k, rest)
     lse = float(m) + ls
     if not kept:
@@ -396,6 +403,9 @@ def _lab_finish(row, m, k, rest, swd, yi, kept, w, wsum, eps, c):
     if eps > 0.0:
         li += ec * (wsum * ls - swd)
         big_a += ec * wsum
+    if zl > 0.0:
+        li += zl * wy * lse * lse
+        big_a += 2.0 * zl * wy * lse
     return li, lse, big_a, s, ok
 
 
@@ -456,7 +466,7 @@ def _labels_block_for(fused):
     long_w = _lab_row_long_wg if fused else _lab_row_long_w
 
     @njit(**_JIT)
-    def labels_block(z, y, w, wz, wsum, eps, ignore, has_ignore, r0, r1, out, scale):
+    def labels_block(z, y, w, wz, wsum, eps, ignore, has_ignore, zl, r0, r1, out, scale):
         """Forward (and, if ``fused``, scale·gradient into g) of rows r0..r1."""
         loss, lse, sw, nbad, g = out
         c = z.shape[1]
@@ -480,7 +490,9 @@ def _labels_block_for(fused):
                 m, k, rest, swd = long_w(row, wz, nxt, gi, mc)
             else:
                 m, k, rest, swd = long_p(row, wz, nxt, gi, mc)
-            li, lsei, big_a, s, ok = _lab_finish(row, m, k, rest, swd, yi, kept, w, wsum, eps, c)
+            li, lsei, big_a, s, ok = _lab_finish(
+                row, m, k, rest, swd, yi, kept, w, wsum, eps, c, zl
+            )
             loss[i] = li
             lse[i] = lsei
             sw[i] = w[yi] if kept and yi >= 0 and yi < c else 0.0
@@ -500,7 +512,7 @@ _labels_block_g = _labels_block_for(True)
 
 
 @njit(parallel=True, cache=True, **_JIT)
-def _labels_forward(z, y, w, wz, wsum, eps, ignore, has_ignore, nblk, loss, lse, sw, nbad):
+def _labels_forward(z, y, w, wz, wsum, eps, ignore, has_ignore, zl, nblk, loss, lse, sw, nbad):
     n = z.shape[0]
     g = np.empty((0, 0), z.dtype)
     for b in prange(nblk):
@@ -508,18 +520,18 @@ def _labels_forward(z, y, w, wz, wsum, eps, ignore, has_ignore, nblk, loss, lse,
         r1 = (b + 1) * n // nblk
         if r1 > r0:
             out = (loss, lse, sw, nbad, g)
-            _labels_block(z, y, w, wz, wsum, eps, ignore, has_ignore, r0, r1, out, 1.0)
+            _labels_block(z, y, w, wz, wsum, eps, ignore, has_ignore, zl, r0, r1, out, 1.0)
 
 
 @njit(parallel=True, cache=True, **_JIT)
-def _labels_fused(z, y, w, wz, wsum, eps, ignore, has_ignore, nblk, loss, lse, sw, nbad, g, sc):
+def _labels_fused(z, y, w, wz, wsum, eps, ignore, has_ignore, zl, nblk, loss, lse, sw, nbad, g, sc):
     n = z.shape[0]
     for b in prange(nblk):
         r0 = b * n // nblk
         r1 = (b + 1) * n // nblk
         if r1 > r0:
             out = (loss, lse, sw, nbad, g)
-            _labels_block_g(z, y, w, wz, wsum, eps, ignore, has_ignore, r0, r1, out, sc)
+            _labels_block_g(z, y, w, wz, wsum, eps, ignore, has_ignore, zl, r0, r1, out, sc)
 
 
 @njit(**_JIT)
@@ -538,7 +550,7 @@ def _hi_qa(row, lse, factor, exact):
 
 @njit(**_JIT)
 def _labels_backward_rows(
-    z, y, w, wz, wsum, eps, ignore, has_ignore, lse, upstream, g, exact, r0, r1
+    z, y, w, wz, wsum, eps, ignore, has_ignore, zl, lse, upstream, g, exact, r0, r1
 ):
     c = z.shape[1]
     for i in range(r0, r1):
@@ -549,18 +561,20 @@ def _labels_backward_rows(
         big_a = 0.0
         if kept and yi >= 0 and yi < c:
             big_a = (1.0 - eps) * w[yi] + (eps / c) * wsum
+            if zl > 0.0:
+                big_a += 2.0 * zl * w[yi] * lse[i]
         hi, qa = _hi_qa(row, lse[i], up * big_a, exact)
         _lab_grad_pass(row, g[i], hi, qa, yi, kept, w, eps, c, up, wz)
 
 
 @njit(parallel=True, cache=True, **_JIT)
-def _labels_backward(z, y, w, wz, wsum, eps, ignore, has_ignore, lse, upstream, g, exact, nblk):
+def _labels_backward(z, y, w, wz, wsum, eps, ignore, has_ignore, zl, lse, upstream, g, exact, nblk):
     n = z.shape[0]
     for b in prange(nblk):
         r0 = b * n // nblk
         r1 = (b + 1) * n // nblk
         _labels_backward_rows(
-            z, y, w, wz, wsum, eps, ignore, has_ignore, lse, upstream, g, exact, r0, r1
+            z, y, w, wz, wsum, eps, ignore, has_ignore, zl, lse, upstream, g, exact, r0, r1
         )
 
 
@@ -660,7 +674,7 @@ def _probs_block_for(fused):
     chunk = _prob_next_g if fused else _prob_next
 
     @njit(**_JIT)
-    def probs_block(z, t, w, eps, kk, r0, r1, out, scale):
+    def probs_block(z, t, w, eps, kk, zl, r0, r1, out, scale):
         loss, lse, sw, nbad, tbad, tmass, g = out
         c = z.shape[1]
         short = c <= CHUNK
@@ -683,8 +697,13 @@ def _probs_block_for(fused):
                     row, trow, w, nxt, kk, onem, base
                 )
             ok, s, ls = lse_log(m, k, rest)
-            loss[i] = big_a * ls - b
-            lse[i] = float(m) + ls
+            lsei = float(m) + ls
+            li = big_a * ls - b
+            if zl > 0.0:  # the z-loss, weighted by the sample weight; 2·zl·s·lse joins A
+                li += zl * swi * lsei * lsei
+                big_a += 2.0 * zl * swi * lsei
+            loss[i] = li
+            lse[i] = lsei
             sw[i] = swi
             tmass[i] = ts
             tbad[i] = nb
@@ -705,7 +724,7 @@ _probs_block_g = _probs_block_for(True)
 
 
 @njit(parallel=True, cache=True, **_JIT)
-def _probs_forward(z, t, w, eps, kk, nblk, loss, lse, sw, nbad, tbad, tmass):
+def _probs_forward(z, t, w, eps, kk, zl, nblk, loss, lse, sw, nbad, tbad, tmass):
     n = z.shape[0]
     g = np.empty((0, 0), z.dtype)
     for b in prange(nblk):
@@ -713,18 +732,18 @@ def _probs_forward(z, t, w, eps, kk, nblk, loss, lse, sw, nbad, tbad, tmass):
         r1 = (b + 1) * n // nblk
         if r1 > r0:
             out = (loss, lse, sw, nbad, tbad, tmass, g)
-            _probs_block(z, t, w, eps, kk, r0, r1, out, 1.0)
+            _probs_block(z, t, w, eps, kk, zl, r0, r1, out, 1.0)
 
 
 @njit(parallel=True, cache=True, **_JIT)
-def _probs_fused(z, t, w, eps, kk, nblk, loss, lse, sw, nbad, tbad, tmass, g, scale):
+def _probs_fused(z, t, w, eps, kk, zl, nblk, loss, lse, sw, nbad, tbad, tmass, g, scale):
     n = z.shape[0]
     for b in prange(nblk):
         r0 = b * n // nblk
         r1 = (b + 1) * n // nblk
         if r1 > r0:
             out = (loss, lse, sw, nbad, tbad, tmass, g)
-            _probs_block_g(z, t, w, eps, kk, r0, r1, out, scale)
+            _probs_block_g(z, t, w, eps, kk, zl, r0, r1, out, scale)
 
 
 @njit(**_JIT)
@@ -743,7 +762,16 @@ def _target_mass(trow, w, kk, onem, base):
 
 
 @njit(**_JIT)
-def _probs_backward_rows(z, t, w, eps, kk, lse, upstream, g, exact, r0, r1):
+def _kept_weight(trow, w, kk):
+    """s = Σ w·u of a probability target row (the z-loss's weight)."""
+    sw = 0.0
+    for j in range(trow.shape[0]):
+        sw += 0.0 if j == kk else w[j] * float(trow[j])
+    return sw
+
+
+@njit(**_JIT)
+def _probs_backward_rows(z, t, w, eps, kk, zl, lse, upstream, g, exact, r0, r1):
     c = z.shape[1]
     onem = 1.0 - eps
     for i in range(r0, r1):
@@ -753,18 +781,84 @@ def _probs_backward_rows(z, t, w, eps, kk, lse, upstream, g, exact, r0, r1):
         base = eps * keep / c
         # A = Σ a: one read of the target row, which the gradient loop re-reads.
         big_a = _target_mass(trow, w, kk, onem, base)
+        if zl > 0.0:
+            big_a += 2.0 * zl * _kept_weight(trow, w, kk) * lse[i]
         up = upstream[i]
         hi, qa = _hi_qa(row, lse[i], up * big_a, exact)
         _prob_grad_pass(row, trow, g[i], hi, qa, kk, w, onem, base, up)
 
 
 @njit(parallel=True, cache=True, **_JIT)
-def _probs_backward(z, t, w, eps, kk, lse, upstream, g, exact, nblk):
+def _probs_backward(z, t, w, eps, kk, zl, lse, upstream, g, exact, nblk):
     n = z.shape[0]
     for b in prange(nblk):
         r0 = b * n // nblk
         r1 = (b + 1) * n // nblk
-        _probs_backward_rows(z, t, w, eps, kk, lse, upstream, g, exact, r0, r1)
+        _probs_backward_rows(z, t, w, eps, kk, zl, lse, upstream, g, exact, r0, r1)
+
+
+# ------------------------------------------------------------------- soft-capping
+#
+# With ``softcap`` c the loss reads c·tanh(z/c).  The capped logits are written, a block of
+# rows at a time, into a buffer of about ``_CAP_BYTES`` that the kernels above then read as
+# their logits (so their loops stay exactly as they are without the option), and the
+# gradient of each block is multiplied by the chain factor sech²(z/c) from the original
+# logits.  The cost is a read of the logits and a write and read of the buffer, which stays
+# in cache; nothing of the logits' size is allocated.
+
+_CAP_BYTES = 8 << 20
+
+
+@njit(parallel=True, cache=True, **_JIT)
+def _softcap_rows(z, cap, out):
+    """out = cap·tanh(z / cap): ±inf gives ±cap, NaN stays NaN."""
+    for i in prange(z.shape[0]):
+        row = z[i]
+        o = out[i]
+        for j in range(row.shape[0]):
+            o[j] = cast_like(cap * math.tanh(float(row[j]) / cap), row[j])
+
+
+@njit(parallel=True, cache=True, **_JIT)
+def _softcap_chain(z, cap, g):
+    """g ·= sech²(z / cap) = 4e / (1 + e)² with e = exp(−2|z| / cap) ≤ 1 (no overflow, 0 at
+    ±inf, full relative accuracy where tanh rounds to ±1)."""
+    for i in prange(z.shape[0]):
+        row = z[i]
+        gi = g[i]
+        for j in range(row.shape[0]):
+            e = math.exp(-2.0 * abs(float(row[j])) / cap)
+            gi[j] = cast_like(float(gi[j]) * (4.0 * e / ((1.0 + e) * (1.0 + e))), row[j])
+
+
+def _capped_blocks(z, cap):
+    """(r0, r1, capped logits of rows r0..r1) for consecutive blocks of rows, the capped
+    rows in one reused buffer."""
+    n, c = z.shape
+    rows = max(1, min(n, _CAP_BYTES // max(1, c * z.itemsize)))
+    buf = np.empty((rows, c), z.dtype)
+    for r0 in range(0, n, rows):
+        r1 = min(r0 + rows, n)
+        zc = buf[: r1 - r0]
+        _softcap_rows(z[r0:r1], float(cap), zc)
+        yield r0, r1, zc
+
+
+def _joined(parts):
+    """One XentForward from those of consecutive blocks of rows."""
+    stats = None
+    if parts[0].target_stats is not None:
+        stats = ArgStats(
+            sum(p.target_stats.nbad for p in parts),
+            np.concatenate([p.target_stats.log_mass for p in parts]),
+        )
+    return XentForward(
+        np.concatenate([p.loss for p in parts]),
+        np.concatenate([p.lse for p in parts]),
+        np.concatenate([p.sample_weight for p in parts]),
+        sum(p.nbad for p in parts),
+        stats,
+    )
 
 
 # ------------------------------------------------------------------- entry points
@@ -779,11 +873,11 @@ def _weights(weight, c, dtype):
     return w, w.astype(dtype), float(w.sum())
 
 
-def _labels_args(z, target, weight, smoothing, ignore_index):
+def _labels_args(z, target, weight, smoothing, ignore_index, zl):
     w, wz, wsum = _weights(weight, z.shape[1], z.dtype)
     has_ignore = ignore_index is not None
     ign = int(ignore_index) if has_ignore else 0
-    return (z, target, w, wz, wsum, float(smoothing), ign, has_ignore)
+    return (z, target, w, wz, wsum, float(smoothing), ign, has_ignore, float(zl))
 
 
 def _ignored_column(ignore_index, c):
@@ -794,7 +888,7 @@ def _ignored_column(ignore_index, c):
     return k if 0 <= k < c else -1
 
 
-def _run_forward(z, target, weight, smoothing, ignore_index, out, scale):
+def _run_forward(z, target, weight, smoothing, ignore_index, out, scale, zl):
     n, c = z.shape
     nblk = _blocks(n)
     loss = np.zeros(n)
@@ -802,7 +896,7 @@ def _run_forward(z, target, weight, smoothing, ignore_index, out, scale):
     sw = np.empty(n)
     nbad = np.zeros(n, np.int64)
     if target.ndim == 1:
-        args = _labels_args(z, target, weight, smoothing, ignore_index)
+        args = _labels_args(z, target, weight, smoothing, ignore_index, zl)
         if out is None:
             _labels_forward(*args, nblk, loss, lse, sw, nbad)
         else:
@@ -812,7 +906,7 @@ def _run_forward(z, target, weight, smoothing, ignore_index, out, scale):
     kk = _ignored_column(ignore_index, c)
     tbad = np.zeros(n, np.int64)
     tmass = np.empty(n)
-    args = (z, target, w, float(smoothing), kk, nblk, loss, lse, sw, nbad, tbad, tmass)
+    args = (z, target, w, float(smoothing), kk, float(zl), nblk, loss, lse, sw, nbad, tbad, tmass)
     if out is None:
         _probs_forward(*args)
     else:
@@ -822,26 +916,72 @@ def _run_forward(z, target, weight, smoothing, ignore_index, out, scale):
     return XentForward(loss, lse, sw, int(nbad.sum()), ArgStats(int(tbad.sum()), log_mass))
 
 
-def xent_forward(z, target, weight, smoothing, ignore_index):
-    """Per-sample losses and what the backward needs; see the package docstring."""
-    return _run_forward(z, target, weight, smoothing, ignore_index, None, 1.0)
+def _forward(z, target, weight, smoothing, ignore_index, out, scale, softcap, zl):
+    if softcap is None or z.shape[0] == 0:
+        return _run_forward(z, target, weight, smoothing, ignore_index, out, scale, zl)
+    parts = []
+    for r0, r1, zc in _capped_blocks(z, softcap):
+        o = None if out is None else out[r0:r1]
+        parts.append(_run_forward(zc, target[r0:r1], weight, smoothing, ignore_index, o, scale, zl))
+        if o is not None:
+            _softcap_chain(z[r0:r1], float(softcap), o)
+    return _joined(parts)
 
 
-def xent_fused(z, target, weight, smoothing, ignore_index, out, scale):
+def xent_forward(z, target, weight, smoothing, ignore_index, *, softcap=None, lse_square_scale=0.0):
+    """Per-sample losses and what the backward needs; see the package docstring.
+
+    ``softcap`` c (or None): the loss reads c·tanh(z/c); ``lse_square_scale`` λ ≥ 0: the
+    z-loss λ·s_i·lse_i² is added to each sample's loss (``lse`` is then that of the capped
+    logits, as the backward expects)."""
+    return _forward(
+        z, target, weight, smoothing, ignore_index, None, 1.0, softcap, lse_square_scale
+    )
+
+
+def xent_fused(
+    z, target, weight, smoothing, ignore_index, out, scale, *, softcap=None, lse_square_scale=0.0
+):
     """:func:`xent_forward` plus scale·∂ℓ_i/∂z_i into ``out`` in the same pass."""
-    return _run_forward(z, target, weight, smoothing, ignore_index, out, scale)
+    return _forward(
+        z, target, weight, smoothing, ignore_index, out, scale, softcap, lse_square_scale
+    )
 
 
-def xent_backward(z, target, weight, smoothing, ignore_index, lse, upstream, out):
-    """upstream_i·∂ℓ_i/∂z_i into ``out`` from the forward's ``lse``."""
+def _backward(z, target, weight, smoothing, ignore_index, lse, up, out, zl):
     c = z.shape[1]
     exact = _LSE_EXACT32 if z.dtype == np.float32 else _LSE_EXACT64
-    lse = np.ascontiguousarray(lse, dtype=np.float64)
-    up = np.ascontiguousarray(upstream, dtype=np.float64)
+    nblk = _blocks(len(lse))
     if target.ndim == 1:
-        args = _labels_args(z, target, weight, smoothing, ignore_index)
-        _labels_backward(*args, lse, up, out, exact, _blocks(len(lse)))
+        args = _labels_args(z, target, weight, smoothing, ignore_index, zl)
+        _labels_backward(*args, lse, up, out, exact, nblk)
         return
     w, _, _ = _weights(weight, c, z.dtype)
     kk = _ignored_column(ignore_index, c)
-    _probs_backward(z, target, w, float(smoothing), kk, lse, up, out, exact, _blocks(len(lse)))
+    _probs_backward(z, target, w, float(smoothing), kk, float(zl), lse, up, out, exact, nblk)
+
+
+def xent_backward(
+    z,
+    target,
+    weight,
+    smoothing,
+    ignore_index,
+    lse,
+    upstream,
+    out,
+    *,
+    softcap=None,
+    lse_square_scale=0.0,
+):
+    """upstream_i·∂ℓ_i/∂z_i into ``out`` from the forward's ``lse`` (the same options)."""
+    lse = np.ascontiguousarray(lse, dtype=np.float64)
+    up = np.ascontiguousarray(upstream, dtype=np.float64)
+    opts = (smoothing, ignore_index)
+    if softcap is None or z.shape[0] == 0:
+        _backward(z, target, weight, *opts, lse, up, out, lse_square_scale)
+        return
+    for r0, r1, zc in _capped_blocks(z, softcap):
+        o = out[r0:r1]
+        _backward(zc, target[r0:r1], weight, *opts, lse[r0:r1], up[r0:r1], o, lse_square_scale)
+        _softcap_chain(z[r0:r1], float(softcap), o)
