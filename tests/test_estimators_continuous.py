@@ -202,6 +202,27 @@ def test_tree_search_equals_brute_force(case):
             np.testing.assert_array_equal(got, ref)
 
 
+@pytest.mark.parametrize("d", [1, 2, 4])
+def test_deep_tree_with_ties_equals_brute_force(d):
+    # thousands of points on a small grid: many levels, nodes of coincident points
+    rng = np.random.default_rng(50 + d)
+    x = rng.integers(0, 12, size=(1500, d)).astype(np.float64)
+    x[:100] = x[0]  # one point repeated 101 times: a leaf larger than the leaf size
+    diff = np.abs(x[:, None, :] - x[None, :, :])
+    cheb = diff.max(-1)
+    off = cheb.copy()
+    np.fill_diagonal(off, np.inf)
+    tree = _knn.build_tree(x)
+    for k in (1, 5, 120):
+        eps, _ = _knn.knn_tree(tree, k, _knn.MAX_NORM)
+        np.testing.assert_array_equal(eps, np.sort(off, axis=1)[:, k - 1])
+    radii = rng.integers(0, 6, size=1500).astype(np.float64)
+    for strict in (True, False):
+        ref = ((cheb < radii[:, None]) if strict else (cheb <= radii[:, None])).sum(1)
+        ref -= (radii > 0) if strict else 1
+        np.testing.assert_array_equal(_knn.count_within(tree, radii, strict), ref)
+
+
 def test_digamma_kernel():
     v = np.arange(1, 3000, dtype=np.int64)
     ours = np.array([_knn.digamma_mean(np.array([i], np.int64), 0) for i in v[:200]])

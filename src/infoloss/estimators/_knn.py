@@ -45,7 +45,7 @@ __all__ = [
 MAX_NORM = 0
 EUCLIDEAN = 1
 _LEAF = 16
-_STACK = 256  # depth of a median-split tree is log2(n / _LEAF) + 1, far below this
+_STACK = 256  # a query stack holds at most 2 x the depth, log2(n / _LEAF) + 1
 _CHUNK = 2048  # queries per parallel task (per-task buffers, not per-query allocations)
 
 
@@ -188,9 +188,67 @@ def count_within_sorted(
 
 
 @njit(cache=True)
+def _split(pts, idx, tmp, tmp_idx, s, e, lo, hi, leaf):
+    """Bound the node [s, e) (into ``lo``, ``hi``) and, unless it is a leaf, partition
+    it at the median of its widest coordinate; the split index, or -1 for a leaf."""
+    d = pts.shape[1]
+    for j in range(d):
+        lo[j] = np.inf
+        hi[j] = -np.inf
+    for t in range(s, e):
+        for j in range(d):
+            v = pts[t, j]
+            lo[j] = min(lo[j], v)
+            hi[j] = max(hi[j], v)
+    if e - s <= leaf:
+        return -1
+    dim = 0
+    spread = -1.0
+    for j in range(d):
+        if hi[j] - lo[j] > spread:
+            spread = hi[j] - lo[j]
+            dim = j
+    if spread <= 0.0:
+        return -1  # all points of this node coincide: a leaf of any size
+    m = e - s
+    med = np.partition(pts[s:e, dim].copy(), m // 2)[m // 2]
+    # a three-way partition around the median value (<, ==, >) keeps ties together and
+    # puts the median's rank, m // 2, inside the run of equal values
+    n_less = 0
+    n_equal = 0
+    for t in range(s, e):
+        v = pts[t, dim]
+        if v < med:
+            n_less += 1
+        elif v == med:
+            n_equal += 1
+    w_less = s
+    w_equal = s + n_less
+    w_more = s + n_less + n_equal
+    for t in range(s, e):
+        v = pts[t, dim]
+        if v < med:
+            w = w_less
+            w_less += 1
+        elif v == med:
+            w = w_equal
+            w_equal += 1
+        else:
+            w = w_more
+            w_more += 1
+        for j in range(d):
+            tmp[w, j] = pts[t, j]
+        tmp_idx[w] = idx[t]
+    pts[s:e] = tmp[s:e]
+    idx[s:e] = tmp_idx[s:e]
+    return s + m // 2
+
+
+@njit(parallel=True, cache=True)
 def _build(points, leaf):
-    """Median splits on the widest coordinate.  The points are moved with their indices
-    (``pts``, ``idx`` in tree order) so every pass over a node reads memory in order."""
+    """Median splits on the widest coordinate, one level of the tree at a time (the nodes
+    of a level in parallel: they own disjoint rows).  The points move with their indices
+    (``pts``, ``idx`` in tree order), so every pass over a node reads memory in order."""
     n, d = points.shape
     pts = points.copy()
     idx = np.arange(n)
@@ -203,82 +261,30 @@ def _build(points, leaf):
     hi = np.empty((cap, d))
     tmp = np.empty((n, d))
     tmp_idx = np.empty(n, np.int64)
-    keys = np.empty(n)
     start[0] = 0
     end[0] = n
     count = 1
-    stack = np.empty(_STACK, np.int64)
-    stack[0] = 0
-    sp = 1
-    while sp > 0:
-        sp -= 1
-        nd = stack[sp]
-        s = start[nd]
-        e = end[nd]
-        for j in range(d):
-            lo[nd, j] = np.inf
-            hi[nd, j] = -np.inf
-        for t in range(s, e):
-            for j in range(d):
-                v = pts[t, j]
-                lo[nd, j] = min(lo[nd, j], v)
-                hi[nd, j] = max(hi[nd, j], v)
-        if e - s <= leaf:
-            continue
-        dim = 0
-        spread = -1.0
-        for j in range(d):
-            if hi[nd, j] - lo[nd, j] > spread:
-                spread = hi[nd, j] - lo[nd, j]
-                dim = j
-        if spread <= 0.0:
-            continue  # all points of this node coincide: a leaf of any size
-        m = e - s
-        for t in range(m):
-            keys[t] = pts[s + t, dim]
-        med = np.partition(keys[:m], m // 2)[m // 2]
-        # a three-way partition around the median value (<, ==, >) keeps ties together
-        # and puts the median's rank, m // 2, inside the run of equal values
-        n_less = 0
-        n_equal = 0
-        for t in range(s, e):
-            v = pts[t, dim]
-            if v < med:
-                n_less += 1
-            elif v == med:
-                n_equal += 1
-        w_less = 0
-        w_equal = n_less
-        w_more = n_less + n_equal
-        for t in range(s, e):
-            v = pts[t, dim]
-            if v < med:
-                w = w_less
-                w_less += 1
-            elif v == med:
-                w = w_equal
-                w_equal += 1
-            else:
-                w = w_more
-                w_more += 1
-            for j in range(d):
-                tmp[w, j] = pts[t, j]
-            tmp_idx[w] = idx[t]
-        pts[s:e] = tmp[:m]
-        idx[s:e] = tmp_idx[:m]
-        mid = s + m // 2
-        a = count
-        c = count + 1
-        count += 2
-        start[a] = s
-        end[a] = mid
-        start[c] = mid
-        end[c] = e
-        left[nd] = a
-        right[nd] = c
-        stack[sp] = a
-        stack[sp + 1] = c
-        sp += 2
+    first = 0  # the current level is nodes [first, count)
+    while first < count:
+        level = count - first
+        mids = np.empty(level, np.int64)
+        for t in prange(level):
+            nd = first + t
+            mids[t] = _split(pts, idx, tmp, tmp_idx, start[nd], end[nd], lo[nd], hi[nd], leaf)
+        nxt = count
+        for t in range(level):
+            if mids[t] < 0:
+                continue
+            nd = first + t
+            left[nd] = nxt
+            right[nd] = nxt + 1
+            start[nxt] = start[nd]
+            end[nxt] = mids[t]
+            start[nxt + 1] = mids[t]
+            end[nxt + 1] = end[nd]
+            nxt += 2
+        first = count
+        count = nxt
     return (
         pts,
         idx,

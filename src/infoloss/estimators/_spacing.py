@@ -51,7 +51,7 @@ def _vasicek(xs: np.ndarray, m: int) -> np.ndarray:
 def _van_es(xs: np.ndarray, m: int) -> np.ndarray:
     n = xs.shape[-1]
     logs = np.log((n + 1) / m * (xs[:, m:] - xs[:, :-m]))
-    tail = math.fsum(1.0 / j for j in range(m, n + 1)) + math.log(m / (n + 1))
+    tail = float(np.sum(1.0 / np.arange(m, n + 1))) + math.log(m / (n + 1))
     out: np.ndarray = np.sum(logs, axis=-1) / (n - m) + tail
     return out
 
