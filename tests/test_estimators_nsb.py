@@ -213,12 +213,13 @@ def test_large_n_and_large_k() -> None:
 
 def test_batch_equals_rows_and_layout_does_not_matter() -> None:
     rng = np.random.default_rng(2)
-    counts = rng.multinomial(200, rng.dirichlet(np.ones(30)), size=6)
+    # 20 rows run on the thread pool, one row on the calling thread: the same numbers.
+    counts = rng.multinomial(200, rng.dirichlet(np.ones(30)), size=20)
     mean, sd = nsb_entropy(counts, 40)
     for i, row in enumerate(counts):
         assert nsb1(list(row), 40) == (mean[i], sd[i])
     shuffled = counts[:, rng.permutation(30)]
-    padded = np.concatenate([counts, np.zeros((6, 10), dtype=counts.dtype)], axis=1)
+    padded = np.concatenate([counts, np.zeros((20, 10), dtype=counts.dtype)], axis=1)
     np.testing.assert_allclose(nsb_entropy(shuffled, 40)[0], mean, rtol=1e-12)
     np.testing.assert_allclose(nsb_entropy(padded.astype(np.float64), 40)[0], mean, rtol=1e-12)
     # A count fingerprint past the histogram path (a few very large counts) agrees too.

@@ -14,6 +14,10 @@ import numpy.typing as npt
 
 __all__ = ["nsb_entropy"]
 
+# Below this many rows the kernel runs on the calling thread: a row takes 0.1-5 ms, and
+# waking the thread pool for one row cost more than that on a busy machine.
+_PARALLEL_ROWS = 16
+
 
 def nsb_entropy(
     counts: npt.NDArray[np.floating] | npt.NDArray[np.integer], alphabet_size: int | None
@@ -113,7 +117,8 @@ def nsb_entropy(
                 f"`alphabet_size` ({k}) is smaller than the number of observed categories "
                 f"({observed.max()})"
             )
-    from ._nsb_kernels import nsb_rows
+    from ._nsb_kernels import nsb_rows, nsb_rows_serial
 
-    mean, sd = nsb_rows(np.ascontiguousarray(c), float(k), alphabet_size is not None)
+    kernel = nsb_rows if c.shape[0] >= _PARALLEL_ROWS else nsb_rows_serial
+    mean, sd = kernel(np.ascontiguousarray(c), float(k), alphabet_size is not None)
     return mean, sd

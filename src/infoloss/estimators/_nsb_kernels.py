@@ -19,7 +19,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["digamma", "nsb_rows", "trigamma", "trigamma_tail"]
+__all__ = ["digamma", "nsb_rows", "nsb_rows_serial", "trigamma", "trigamma_tail"]
 
 # How far below its maximum the log posterior of u = log κ is when the integration window
 # ends: e^-50 ≈ 2e-22, and the tails decay at least like e^-|u| beyond it.
@@ -429,11 +429,24 @@ def _nsb_one(vals, mult, k, finite):
 def nsb_rows(counts, k, finite):
     """NSB posterior mean and standard deviation of the entropy (nats) of each row of
     ``counts`` (float64, non-negative whole numbers), alphabet size ``k`` (ignored when
-    ``finite`` is False: the unbounded-alphabet limit)."""
+    ``finite`` is False: the unbounded-alphabet limit), the rows shared among threads."""
     rows = counts.shape[0]
     mean = np.empty(rows)
     sd = np.empty(rows)
     for r in prange(rows):
+        vals, mult = _fingerprint(counts[r])
+        mean[r], sd[r] = _nsb_one(vals, mult, k, finite)
+    return mean, sd
+
+
+@njit(cache=True)
+def nsb_rows_serial(counts, k, finite):
+    """:func:`nsb_rows` on the calling thread (for a few rows, where starting the thread
+    pool costs more than the work)."""
+    rows = counts.shape[0]
+    mean = np.empty(rows)
+    sd = np.empty(rows)
+    for r in range(rows):
         vals, mult = _fingerprint(counts[r])
         mean[r], sd[r] = _nsb_one(vals, mult, k, finite)
     return mean, sd
