@@ -14,6 +14,8 @@ Examples::
     infoloss entropy --file rows.csv --json
     cat rows.json | infoloss cross-entropy --p - --q q.npy --format json
     infoloss loss softmax-ce --logits 2,-1,0.5 --targets 0 --grad
+    infoloss estimate entropy --file data.csv --column c --method nsb --interval
+    infoloss estimate mi --file data.csv --x a --y b --json
     infoloss explore --open
     infoloss demo
     infoloss lab train --dataset digits --model mlp --losses ce,mse
@@ -22,6 +24,7 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import csv
 import io
 import json
 import math
@@ -187,6 +190,64 @@ def _load_text(text: str, kind: str, name: str) -> np.ndarray:
     return np.array(rows, dtype=np.float64)
 
 
+def _read_csv_columns(source: str, columns: Sequence[str]) -> tuple[list[np.ndarray], list[str]]:
+    """The named columns of a CSV file with a header (or ``-``: standard input).
+
+    A column is named by its header, or else by its 0-based position.  A column whose
+    every cell is a number is read as float64 (so ``1`` and ``1.0`` are one category);
+    any other column as text.  An empty cell, a short row or a missing column is an error.
+    """
+    if source == "-":
+        name, text = "standard input", sys.stdin.read()
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise InputError(f"--file: no such file: {source}")
+        # utf-8-sig: a byte-order mark, as spreadsheet programs write, is read and dropped.
+        name, text = source, path.read_text(encoding="utf-8-sig")
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+    try:
+        rows = [(reader.line_num, row) for row in reader]
+    except csv.Error as exc:
+        raise InputError(f"{name}, line {reader.line_num}: {exc}") from None
+    while rows and not rows[-1][1]:
+        rows.pop()  # blank lines at the end of the file
+    if not rows:
+        raise InputError(f"{name}: empty file (a header row and data rows are needed)")
+    header = [h.strip() for h in rows[0][1]]
+    indices = [_column_index(header, c, name) for c in columns]
+    labels = [header[i] for i in indices]
+    if len(rows) == 1:
+        raise InputError(f"{name}: no data rows under the header")
+    data: list[list[str]] = [[] for _ in indices]
+    for lineno, row in rows[1:]:
+        for cells, i, label in zip(data, indices, labels, strict=True):
+            if i >= len(row):
+                raise InputError(
+                    f"{name}, line {lineno}: no cell for column {label!r} "
+                    f"(the row has {len(row)} of the header's {len(header)} fields)"
+                )
+            cell = row[i].strip()
+            if not cell:
+                raise InputError(f"{name}, line {lineno}: empty cell in column {label!r}")
+            cells.append(cell)
+    arrays = [
+        np.array([float(c) for c in cells]) if all(map(_is_number, cells)) else np.array(cells)
+        for cells in data
+    ]
+    return arrays, labels
+
+
+def _column_index(header: list[str], column: str, name: str) -> int:
+    if header.count(column) > 1:
+        raise InputError(f"{name}: column {column!r} appears more than once in the header")
+    if column in header:
+        return header.index(column)
+    if column.isdigit() and int(column) < len(header):
+        return int(column)
+    raise InputError(f"{name}: no column {column!r} (columns: {', '.join(header)})")
+
+
 def _distribution_arg(text: str, fmt: str | None, what: str) -> np.ndarray:
     """``--p`` and ``--q`` take inline numbers, a file path, or ``-`` for stdin."""
     if text == "-" or not (_looks_numeric(text) or ("," in text and not Path(text).exists())):
@@ -312,6 +373,119 @@ def _run_measure(args: argparse.Namespace, out: Any) -> int:
         out=out,
     )
     return 0
+
+
+def _run_estimate(args: argparse.Namespace, out: Any) -> int:
+    """``infoloss estimate entropy|mi``: one estimator of :mod:`infoloss.estimators` on
+    columns of a CSV file, with its bootstrap interval on request."""
+    from . import estimators
+
+    which = args.estimate_command
+    if which is None:
+        raise InputError("estimate: choose a command: entropy or mi (see infoloss estimate --help)")
+    if not args.interval and (args.confidence, args.resamples, args.seed) != (None,) * 3:
+        raise InputError("--confidence, --resamples and --seed go with --interval")
+    if which == "entropy":
+        if args.column is None:
+            raise InputError("estimate entropy needs --column (a header name or a 0-based index)")
+        (x,), labels = _read_csv_columns(args.file, [args.column])
+        arrays: tuple[np.ndarray, ...] = (x,)
+        names = {"`samples`": f"column {labels[0]!r}"}
+    else:
+        if args.x is None or args.y is None:
+            raise InputError("estimate mi needs --x and --y (header names or 0-based indices)")
+        (x, y), labels = _read_csv_columns(args.file, [args.x, args.y])
+        arrays = (x, y)
+        names = {"`x`": f"column {labels[0]!r}", "`y`": f"column {labels[1]!r}"}
+    opts: dict[str, Any] = {"method": args.method, "base": args.base}
+    names |= {
+        "`method`": "--method",
+        "`alphabet_size`": "--alphabet-size",
+        "`confidence_level`": "--confidence",
+        "`base`": "--base",
+    }
+    std = None
+    if which == "entropy":
+        opts["alphabet_size"] = args.alphabet_size
+        if args.method == "nsb":
+            nsb_opts = {k: v for k, v in opts.items() if k != "method"}
+            estimate, std = _estimator_call(estimators.entropy_nsb, arrays, nsb_opts, names)
+        else:
+            estimate = _estimator_call(estimators.entropy, arrays, opts, names)
+    else:
+        estimate = _estimator_call(estimators.mutual_information, arrays, opts, names)
+    interval = None
+    if args.interval:
+        boot_opts = dict(opts)
+        if which == "mi":
+            boot_opts["y"] = arrays[1]
+        boot_opts |= {
+            "confidence_level": 0.95 if args.confidence is None else args.confidence,
+            "n_resamples": 1000 if args.resamples is None else args.resamples,
+            "rng": args.seed,
+        }
+        boot = _estimator_call(estimators.bootstrap_interval, arrays[:1], boot_opts, names)
+        interval = {
+            "confidence": boot_opts["confidence_level"],
+            "kind": "basic bootstrap",
+            "resamples": boot_opts["n_resamples"],
+            "seed": args.seed,
+            "low": float(boot.low),
+            "high": float(boot.high),
+        }
+    measure = "entropy" if which == "entropy" else "mutual_information"
+    unit = _unit(measure, None if args.base is None else _base_text(args.base))
+    if args.json:
+        payload: dict[str, Any] = {
+            "measure": measure,
+            "columns": labels,
+            "method": args.method,
+            "unit": unit,
+            "samples": int(x.shape[0]),
+            "estimate": _json_number(float(estimate)),
+        }
+        if std is not None:
+            payload["std"] = _json_number(float(std))
+        if interval is not None:
+            interval["low"] = _json_number(interval["low"])
+            interval["high"] = _json_number(interval["high"])
+        payload["interval"] = interval
+        out.write(json.dumps(payload) + "\n")
+        return 0
+    what = "entropy of " + labels[0] if which == "entropy" else "mutual information of "
+    if which == "mi":
+        what += f"{labels[0]} and {labels[1]}"
+    out.write(f"{what} ({unit}), method {args.method}, {x.shape[0]} samples\n")
+    out.write(f"estimate: {_fmt(float(estimate))}\n")
+    if std is not None:
+        out.write(f"posterior sd: {_fmt(float(std))}\n")
+    if interval is not None:
+        out.write(
+            f"{100 * interval['confidence']:.6g}% interval ({interval['kind']}, "
+            f"{interval['resamples']} resamples): {_fmt(interval['low'])} {_fmt(interval['high'])}\n"
+        )
+    return 0
+
+
+def _estimator_call(
+    func: Callable[..., Any],
+    arrays: tuple[np.ndarray, ...],
+    opts: dict[str, Any],
+    names: dict[str, str],
+) -> Any:
+    """Call an estimator; its error message speaks of this command's columns and options."""
+    try:
+        return func(*arrays, **opts)
+    except ValueError as exc:
+        message = _library_message(exc)
+        for old, new in names.items():
+            message = message.replace(old, new)
+        raise InputError(message) from None
+
+
+def _base_text(base: float | str) -> str:
+    text = str(base)
+    return text[:-2] if text.endswith(".0") else text
 
 
 def _call(name: str, *arrays: np.ndarray, **opts: Any) -> Any:
@@ -543,6 +717,65 @@ def build_parser() -> argparse.ArgumentParser:
     )
     loss.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
+    estimate = sub.add_parser(
+        "estimate",
+        help="estimate entropy or mutual information from samples in a CSV file",
+        description="Estimators of infoloss.estimators on columns of a CSV file with a "
+        "header row (or - for standard input). Cells are category labels: a column of "
+        "numbers is read as numbers, any other as text; an empty cell is an error.",
+    )
+    est_sub = estimate.add_subparsers(
+        dest="estimate_command", metavar="ESTIMATE_COMMAND", parser_class=_Parser
+    )
+    est_common = _Parser(add_help=False)
+    est_common.add_argument(
+        "--file", required=True, help="a CSV file with a header row, or - for standard input"
+    )
+    est_common.add_argument(
+        "--base",
+        type=_base_arg,
+        default=None,
+        help="log base: 2 or 'bits', 10, e or 'nats' (default), any b > 0, b != 1",
+    )
+    est_common.add_argument("--json", action="store_true", help="print JSON instead of text")
+    est_common.add_argument(
+        "--interval", action="store_true", help="add a basic bootstrap confidence interval"
+    )
+    est_common.add_argument(
+        "--confidence", type=float, default=None, help="confidence level (default: 0.95)"
+    )
+    est_common.add_argument(
+        "--resamples", type=_positive_int, default=None, help="bootstrap resamples (default: 1000)"
+    )
+    est_common.add_argument("--seed", type=int, default=None, help="bootstrap random seed")
+    est_entropy = est_sub.add_parser(
+        "entropy", parents=[est_common], help="entropy of one column's distribution"
+    )
+    est_entropy.add_argument("--column", help="the column: header name or 0-based index")
+    est_entropy.add_argument(
+        "--method",
+        default="auto",
+        help="plugin, miller_madow, grassberger, chao_shen, chao_wang_jost, jackknife, "
+        "james_stein, zhang, nsb, or auto (default; see docs/estimators.md)",
+    )
+    est_entropy.add_argument(
+        "--alphabet-size",
+        type=_positive_int,
+        default=None,
+        help="the number of possible categories, when known (nsb, james_stein, auto)",
+    )
+    est_mi = est_sub.add_parser(
+        "mi", parents=[est_common], help="mutual information of two columns"
+    )
+    est_mi.add_argument("--x", help="the first column: header name or 0-based index")
+    est_mi.add_argument("--y", help="the second column: header name or 0-based index")
+    est_mi.add_argument(
+        "--method",
+        default="plugin",
+        help="as for estimate entropy; each entropy of H(X) + H(Y) - H(X,Y) by it "
+        "(default: plugin)",
+    )
+
     explore = sub.add_parser(
         "explore",
         help="write the interactive explorer (one offline HTML file)",
@@ -623,6 +856,7 @@ def _main(argv: Sequence[str] | None, out: Any) -> int:
         "demo": _run_demo,
         "loss": _run_loss,
         "explore": _run_explore,
+        "estimate": _run_estimate,
     }
     try:
         if args.command is None:

@@ -1,0 +1,257 @@
+"""``infoloss estimate``: the command prints exactly what :mod:`infoloss.estimators`
+returns; bad input is one line on standard error and exit status 2."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from infoloss import estimators as est
+from infoloss.cli import main
+
+LABELS = ["x", "y", "x", "z", "x", "y", "w", "x", "y", "x"]
+CODES = [1, 2, 1, 3, 1.0, 2, 4, 1, 2, 1]
+COUNTS = [4, 12, 4, 5, 3, 1, 5, 1, 2, 2]
+
+
+def run(argv, stdin=None, monkeypatch=None):  # type: ignore[no-untyped-def]
+    out = io.StringIO()
+    if stdin is not None:
+        assert monkeypatch is not None
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin.encode())))
+    code = main(argv, out=out)
+    return code, out.getvalue()
+
+
+@pytest.fixture
+def data(tmp_path):  # type: ignore[no-untyped-def]
+    path = tmp_path / "data.csv"
+    lines = ["label,code,count"] + [
+        f"{a},{b},{c}" for a, b, c in zip(LABELS, CODES, COUNTS, strict=True)
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def test_entropy_table_is_the_library_value(data):  # type: ignore[no-untyped-def]
+    code, text = run(["estimate", "entropy", "--file", data, "--column", "label"])
+    assert code == 0
+    expected = est.entropy(np.array(LABELS))  # the library's default method, "auto"
+    assert text.splitlines() == [
+        "entropy of label (nats), method auto, 10 samples",
+        f"estimate: {float(expected)!r}",
+    ]
+
+
+@pytest.mark.parametrize("method", ["plugin", "miller_madow", "chao_shen", "zhang"])
+def test_entropy_json_for_each_method(data, method):  # type: ignore[no-untyped-def]
+    code, text = run(
+        [
+            "estimate",
+            "entropy",
+            "--file",
+            data,
+            "--column",
+            "count",
+            "--method",
+            method,
+            "--base",
+            "2",
+            "--json",
+        ]
+    )
+    assert code == 0
+    payload = json.loads(text)
+    assert payload == {
+        "measure": "entropy",
+        "columns": ["count"],
+        "method": method,
+        "unit": "bits",
+        "samples": 10,
+        "estimate": float(est.entropy(np.array(COUNTS, float), method=method, base=2)),
+        "interval": None,
+    }
+
+
+def test_nsb_prints_posterior_sd_and_interval(data):  # type: ignore[no-untyped-def]
+    argv = ["estimate", "entropy", "--file", data, "--column", "label", "--method", "nsb"]
+    argv += ["--alphabet-size", "6", "--interval", "--resamples", "50", "--seed", "7"]
+    code, text = run(argv)
+    assert code == 0
+    r = est.entropy_nsb(np.array(LABELS), alphabet_size=6)
+    boot = est.bootstrap_interval(
+        np.array(LABELS), method="nsb", alphabet_size=6, n_resamples=50, rng=7
+    )
+    assert text.splitlines()[1:] == [
+        f"estimate: {float(r.estimate)!r}",
+        f"posterior sd: {float(r.std)!r}",
+        f"95% interval (basic bootstrap, 50 resamples): {float(boot.low)!r} {float(boot.high)!r}",
+    ]
+    code, text = run([*argv, "--json", "--confidence", "0.8"])
+    payload = json.loads(text)
+    boot = est.bootstrap_interval(
+        np.array(LABELS), method="nsb", alphabet_size=6, n_resamples=50, rng=7, confidence_level=0.8
+    )
+    assert payload["estimate"] == float(r.estimate)
+    assert payload["std"] == float(r.std)
+    assert payload["interval"] == {
+        "confidence": 0.8,
+        "kind": "basic bootstrap",
+        "resamples": 50,
+        "seed": 7,
+        "low": float(boot.low),
+        "high": float(boot.high),
+    }
+
+
+def test_nsb_without_coincidences_has_infinite_sd_in_json(tmp_path):  # type: ignore[no-untyped-def]
+    path = tmp_path / "distinct.csv"
+    path.write_text("id\n" + "\n".join(f"s{i}" for i in range(20)) + "\n")
+    code, text = run(
+        ["estimate", "entropy", "--file", str(path), "--column", "id", "--method", "nsb", "--json"]
+    )
+    assert code == 0
+    payload = json.loads(text)
+    assert payload["estimate"] == float(np.log(20))
+    assert payload["std"] == "inf"
+
+
+def test_mi_is_the_library_value_with_its_interval(data):  # type: ignore[no-untyped-def]
+    argv = ["estimate", "mi", "--file", data, "--x", "label", "--y", "2", "--json"]
+    code, text = run([*argv, "--interval", "--resamples", "40", "--seed", "1"])
+    assert code == 0
+    x, y = np.array(LABELS), np.array(COUNTS, float)
+    boot = est.bootstrap_interval(x, y=y, n_resamples=40, rng=1)
+    payload = json.loads(text)
+    assert payload == {
+        "measure": "mutual_information",
+        "columns": ["label", "count"],
+        "method": "plugin",
+        "unit": "nats",
+        "samples": 10,
+        "estimate": float(est.mutual_information(x, y)),
+        "interval": {
+            "confidence": 0.95,
+            "kind": "basic bootstrap",
+            "resamples": 40,
+            "seed": 1,
+            "low": float(boot.low),
+            "high": float(boot.high),
+        },
+    }
+    code, text = run(
+        ["estimate", "mi", "--file", data, "--x", "0", "--y", "code", "--method", "grassberger"]
+    )
+    expected = est.mutual_information(x, np.array(CODES, float), method="grassberger")
+    assert text.splitlines() == [
+        "mutual information of label and code (nats), method grassberger, 10 samples",
+        f"estimate: {float(expected)!r}",
+    ]
+
+
+def test_numbers_are_one_category_whatever_their_spelling(data):  # type: ignore[no-untyped-def]
+    # "1" and "1.0" in the code column are one category; labels are text.
+    _, text = run(["estimate", "entropy", "--file", data, "--column", "code", "--json"])
+    assert json.loads(text)["estimate"] == float(
+        est.entropy(np.array([1, 2, 1, 3, 1, 2, 4, 1, 2, 1]))
+    )
+    assert json.loads(text)["estimate"] == float(est.entropy(np.array(LABELS)))
+
+
+def test_stdin_with_byte_order_mark_and_quoted_cells(monkeypatch):  # type: ignore[no-untyped-def]
+    stdin = '\ufeffcity,n\n"Paris, FR",1\nLyon,2\n"Paris, FR",3\n\n'
+    code, text = run(
+        ["estimate", "entropy", "--file", "-", "--column", "city", "--method", "plugin", "--json"],
+        stdin=stdin,
+        monkeypatch=monkeypatch,
+    )
+    assert code == 0
+    expected = est.entropy(np.array(["Paris, FR", "Lyon", "Paris, FR"]), method="plugin")
+    assert json.loads(text)["estimate"] == float(expected)
+
+
+def test_console_script(tmp_path):  # type: ignore[no-untyped-def]
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "infoloss",
+            "estimate",
+            "entropy",
+            "--file",
+            "-",
+            "--column",
+            "c",
+            "--method",
+            "plugin",
+            "--base",
+            "2",
+        ],
+        input="c\na\nb\na\nb\n",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.splitlines()[1] == "estimate: 1.0"
+
+
+@pytest.mark.parametrize(
+    ("content", "extra", "message"),
+    [
+        ("a,b\n1,2\n", ["--column", "q"], "no column 'q' (columns: a, b)"),
+        ("a,b\n1,2\n,3\n", ["--column", "a"], "line 3: empty cell in column 'a'"),
+        ("a,b\n1,2\n3\n", ["--column", "b"], "line 3: no cell for column 'b'"),
+        ("a,b\n", ["--column", "a"], "no data rows"),
+        ("", ["--column", "a"], "empty file"),
+        ("a,a\n1,2\n", ["--column", "a"], "appears more than once"),
+        ("a\n1\nnan\n", ["--column", "a"], "column 'a' contains NaN"),
+        ("a,b\n1,2\n", [], "needs --column"),
+        ("a\n1\n", ["--column", "a", "--method", "nope"], "--method must be one of"),
+        ("a\n1\n2\n", ["--column", "a", "--alphabet-size", "1"], "--alphabet-size"),
+        ("a\n1\n", ["--column", "a", "--alphabet-size", "2.5"], "--alphabet-size"),
+        ("a\n1\n", ["--column", "a", "--base", "x"], "--base"),
+        ("a\n1\n", ["--column", "a", "--base", "1"], "--base"),
+        ("a\n1\n", ["--column", "a", "--seed", "1"], "go with --interval"),
+        ("a\n1\n2\n", ["--column", "a", "--interval", "--confidence", "2"], "--confidence"),
+        ("a\n1\n", ["--column", "a", "--interval", "--resamples", "0"], "--resamples"),
+        ("a\n1\n", ["--column", "a", "--method", "jackknife"], "at least 2"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, content, extra, message):  # type: ignore[no-untyped-def]
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    try:
+        code = main(["estimate", "entropy", "--file", str(path), *extra], out=io.StringIO())
+    except SystemExit as exc:  # argparse's own usage errors
+        code = exc.code
+    assert code == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["estimate"], "choose a command"),
+        (["estimate", "entropy", "--file", "missing.csv", "--column", "a"], "no such file"),
+        (["estimate", "mi", "--file", "missing.csv", "--x", "a"], "needs --x and --y"),
+        (["estimate", "entropy", "--column", "a"], "--file"),
+    ],
+)
+def test_bad_command_is_one_line_and_exit_2(capsys, argv, message):  # type: ignore[no-untyped-def]
+    try:
+        code = main(argv, out=io.StringIO())
+    except SystemExit as exc:
+        code = exc.code
+    assert code == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
