@@ -433,6 +433,15 @@ def test_spacing_ties_raise_and_jitter_resolves(method):
     assert a == b
 
 
+def test_tie_errors_name_the_batch_entry():
+    x = np.random.default_rng(21).standard_normal((3, 80))
+    x[1, :30] = 0.5
+    with pytest.raises(ValueError, match=r"batch entry at index \(1,\)"):
+        differential_entropy(x, method="vasicek")
+    with pytest.raises(ValueError, match=r"batch entry at index \(1,\)"):
+        differential_entropy(x, method="kozachenko_leonenko")
+
+
 def test_kl_ties_raise_and_jitter_resolves():
     x = np.repeat(np.arange(20.0), 4)
     with pytest.raises(ValueError, match=r"`samples` has points whose k-th nearest.*jitter"):
@@ -481,6 +490,7 @@ GOOD = np.random.default_rng(19).standard_normal(40)
         ({"method": "kozachenko_leonenko", "k": True}, "`k`"),
         ({"method": "kozachenko_leonenko", "window_length": 3}, "`window_length`"),
         ({"method": "vasicek", "k": 3}, "`k`"),
+        ({"k": 3}, r"`k` applies to .* \(chosen by method='auto' for n = 40\)"),
         ({"base": -2}, "`base`"),
         ({"base": 1}, "`base`"),
         ({"jitter": -1.0}, "`jitter`"),

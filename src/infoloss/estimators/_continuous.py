@@ -213,7 +213,10 @@ def _auto(n: int, vector: bool) -> str:
 
 
 def _batch_index(flat: int, shape: tuple[int, ...]) -> str:
-    return f" (first in the batch entry at index {np.unravel_index(flat, shape)})" if shape else ""
+    if not shape:
+        return ""
+    at = tuple(int(i) for i in np.unravel_index(flat, shape))
+    return f" (first in the batch entry at index {at})"
 
 
 def _spacing_entropy(data: np.ndarray, m: int, method: str) -> np.ndarray:
@@ -407,6 +410,7 @@ def differential_entropy(
     (arr,) = as_float_arrays(xp, (samples,), ("samples",))
     s = _layout(arr, "samples", xp, ax, fax)
     n = s.data.shape[-2]
+    chosen = f" (chosen by method='auto' for n = {n})" if name == "auto" else ""
     if name == "auto":
         name = _auto(n, fax is not None)
     data = _jittered(s.data, noise, gen) if noise > 0 else s.data
@@ -425,8 +429,8 @@ def differential_entropy(
         )
     if k is not None:
         raise ValueError(
-            f"`k` applies to method='kozachenko_leonenko' only, not to method={name!r} "
-            "(which takes `window_length`)"
+            f"`k` applies to method='kozachenko_leonenko' only, not to method={name!r}"
+            f"{chosen} (which takes `window_length`)"
         )
     m = _parse_window(window_length, n)
     return _back(s, _spacing_entropy(data, m, name), log_b)
