@@ -24,6 +24,7 @@ grid point and counts its NaNs.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import math
@@ -79,12 +80,14 @@ def distributions() -> dict[str, Callable[[int, np.random.Generator], np.ndarray
     """The true distributions by name: a function of K and a generator giving P (float64)."""
 
     def zipf(k: int, rng: np.random.Generator) -> np.ndarray:
-        p = 1.0 / np.arange(1, k + 1)
-        return p / p.sum()
+        w = 1.0 / np.arange(1, k + 1)
+        p: np.ndarray = w / w.sum()
+        return p
 
     def dirichlet(alpha: float) -> Callable[[int, np.random.Generator], np.ndarray]:
         def draw(k: int, rng: np.random.Generator) -> np.ndarray:
-            return rng.dirichlet(np.full(k, alpha))
+            p: np.ndarray = rng.dirichlet(np.full(k, alpha))
+            return p
 
         return draw
 
@@ -278,6 +281,10 @@ def _samples(counts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.stack(rows)
 
 
+def _each(f: Callable[[np.ndarray], Any], rows: np.ndarray) -> list[Any]:
+    return [f(row) for row in rows]
+
+
 def timing(
     *, reps: int, seed: int, timing_reps: int, repeats: int, with_infomeasure: bool = True
 ) -> list[dict[str, Any]]:
@@ -295,18 +302,18 @@ def timing(
     out = []
     for label, method, given in ESTIMATORS:
         a = k if given else None
+        ours = functools.partial(entropy, method=method, alphabet_size=a)
         fns: dict[str, Callable[[], Any]] = {
-            "counts": lambda m=method, a=a: entropy(counts=counts, method=m, alphabet_size=a),
-            "samples": lambda m=method, a=a: entropy(samples, method=m, alphabet_size=a),
-            "one": lambda m=method, a=a: [entropy(s, method=m, alphabet_size=a) for s in few],
+            "counts": functools.partial(ours, counts=counts),
+            "samples": functools.partial(ours, samples),
+            "one": functools.partial(_each, ours, few),
         }
         if im is not None and label in INFOMEASURE:
-            call = _infomeasure_call(im, label, k)
-            fns["infomeasure"] = lambda call=call: [call(s) for s in few]
+            fns["infomeasure"] = functools.partial(_each, _infomeasure_call(im, label, k), few)
         if label == "plugin":
             from scipy.stats import entropy as scipy_entropy
 
-            fns["scipy"] = lambda: scipy_entropy(counts, axis=-1)
+            fns["scipy"] = functools.partial(scipy_entropy, counts, axis=-1)
         t = rounds(fns, repeats)
         row: dict[str, Any] = {
             "estimator": label,
@@ -315,14 +322,14 @@ def timing(
             "one_replicate_s": float(np.median(t["one"])) / len(few),
         }
         if "infomeasure" in t:
-            ours = np.array([entropy(s, method=method, alphabet_size=a) for s in few])
-            theirs = np.array([_infomeasure_call(im, label, k)(s) for s in few])
+            mine = np.array(_each(ours, few), dtype=np.float64)
+            theirs = np.array(_each(_infomeasure_call(im, label, k), few), dtype=np.float64)
             row["infomeasure_s"] = float(np.median(t["infomeasure"])) / len(few)
             row["infomeasure_ratio"] = ratio(t, "infomeasure", "one")
             row["infomeasure_nan"] = int(np.isnan(theirs).sum())
             ok = ~np.isnan(theirs)
             row["infomeasure_max_abs_diff"] = (
-                float(np.max(np.abs(theirs[ok] - ours[ok]))) if ok.any() else math.nan
+                float(np.max(np.abs(theirs[ok] - mine[ok]))) if ok.any() else math.nan
             )
         if "scipy" in t:
             row["scipy_s"] = float(np.median(t["scipy"]))
@@ -463,7 +470,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     grid_s = time.perf_counter() - t0
     parts = [summary_table(points), markdown_tables(points)]
     result: dict[str, Any] = {
-        "command": "python benchmarks/estimators_bias.py " + " ".join(sys.argv[1:]),
+        "command": "python benchmarks/estimators_bias.py "
+        + " ".join(sys.argv[1:] if argv is None else argv),
         "python": platform.python_version(),
         "numpy": np.__version__,
         "grid_seconds": grid_s,
