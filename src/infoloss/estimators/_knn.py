@@ -75,13 +75,13 @@ def digamma_mean(counts, offset):
 # ------------------------------------------------------------------------------ 1-D
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def knn_sorted(xs, k):
     """Distance from each sorted value to its k-th nearest other value (rows of ``xs``,
     each sorted ascending).  Shape of ``xs``; a duplicate value is at distance 0."""
     b, n = xs.shape
     out = np.empty((b, n))
-    for r in prange(b):
+    for r in range(b):
         row = xs[r]
         for p in range(n):
             lo = p - 1
@@ -100,12 +100,12 @@ def knn_sorted(xs, k):
     return out
 
 
-@njit(inline="always")
+@njit
 def _inside(d, radius, strict):
     return d < radius if strict else d <= radius
 
 
-@njit(inline="always")
+@njit
 def _past(xs, j, v, radius, strict, side):
     """The monotone predicates whose first true index bounds the points within
     ``radius`` of ``v``: side 0, the first ``j`` at or right of ``v`` or inside; side 1,
@@ -188,6 +188,38 @@ def count_within_sorted(
 
 
 @njit(cache=True)
+def _select(a, kth):
+    """The ``kth`` smallest value of ``a`` (reordered in place): quickselect with a
+    median-of-three pivot and Hoare's partition, which splits runs of equal values evenly.
+    (NumPy's ``partition`` under numba takes seconds to compile; this takes a fraction.)"""
+    lo = 0
+    hi = a.size - 1
+    while hi > lo:
+        x = a[lo]
+        y = a[(lo + hi) // 2]
+        z = a[hi]
+        pivot = max(min(x, y), min(max(x, y), z))
+        i = lo
+        j = hi
+        while i <= j:
+            while a[i] < pivot:
+                i += 1
+            while a[j] > pivot:
+                j -= 1
+            if i <= j:
+                a[i], a[j] = a[j], a[i]
+                i += 1
+                j -= 1
+        if kth <= j:
+            hi = j
+        elif kth >= i:
+            lo = i
+        else:
+            break  # j < kth < i: a[kth] equals the pivot
+    return a[kth]
+
+
+@njit(cache=True)
 def _split(pts, idx, tmp, tmp_idx, s, e, lo, hi, leaf):
     """Bound the node [s, e) (into ``lo``, ``hi``) and, unless it is a leaf, partition
     it at the median of its widest coordinate; the split index, or -1 for a leaf."""
@@ -211,7 +243,10 @@ def _split(pts, idx, tmp, tmp_idx, s, e, lo, hi, leaf):
     if spread <= 0.0:
         return -1  # all points of this node coincide: a leaf of any size
     m = e - s
-    med = np.partition(pts[s:e, dim].copy(), m // 2)[m // 2]
+    keys = np.empty(m)
+    for t in range(m):
+        keys[t] = pts[s + t, dim]
+    med = _select(keys, m // 2)
     # a three-way partition around the median value (<, ==, >) keeps ties together and
     # puts the median's rank, m // 2, inside the run of equal values
     n_less = 0
@@ -239,8 +274,10 @@ def _split(pts, idx, tmp, tmp_idx, s, e, lo, hi, leaf):
         for j in range(d):
             tmp[w, j] = pts[t, j]
         tmp_idx[w] = idx[t]
-    pts[s:e] = tmp[s:e]
-    idx[s:e] = tmp_idx[s:e]
+    for t in range(s, e):
+        for j in range(d):
+            pts[t, j] = tmp[t, j]
+        idx[t] = tmp_idx[t]
     return s + m // 2
 
 
@@ -316,7 +353,7 @@ def build_tree(points: np.ndarray) -> Tree:
     return Tree(points)
 
 
-@njit(inline="always")
+@njit
 def _dist(a, b, metric):
     """Max-norm, or the *squared* Euclidean norm."""
     s = 0.0
@@ -329,7 +366,7 @@ def _dist(a, b, metric):
     return s
 
 
-@njit(inline="always")
+@njit
 def _box_near(q, lo, hi, metric):
     s = 0.0
     for j in range(q.size):
@@ -345,7 +382,7 @@ def _box_near(q, lo, hi, metric):
     return s
 
 
-@njit(inline="always")
+@njit
 def _box_far(q, lo, hi):
     s = 0.0
     for j in range(q.size):
@@ -365,8 +402,9 @@ def _knn_tree(pts, idx, start, end, left, right, lo, hi, k, metric):
         stack = np.empty(_STACK, np.int64)
         for q in range(task * _CHUNK, min(n, (task + 1) * _CHUNK)):
             p = pts[q]
-            best[:] = np.inf
-            who[:] = -1
+            for t in range(k):
+                best[t] = np.inf
+                who[t] = -1
             stack[0] = 0
             sp = 1
             while sp > 0:
@@ -401,7 +439,8 @@ def _knn_tree(pts, idx, start, end, left, right, lo, hi, k, metric):
                 sp += 2
             i = idx[q]  # results in the caller's order
             dist[i] = best[k - 1] if metric == MAX_NORM else math.sqrt(best[k - 1])
-            nbr[i] = who
+            for t in range(k):
+                nbr[i, t] = who[t]
     return dist, nbr
 
 
@@ -464,13 +503,13 @@ def count_within(tree: Tree, radii: np.ndarray, strict: bool) -> np.ndarray:
     )
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def _marginal_radii(pts, where, nbr, split):
     n, k = nbr.shape
     d = pts.shape[1]
     ex = np.zeros(n)
     ey = np.zeros(n)
-    for q in prange(n):
+    for q in range(n):
         p = pts[where[q]]
         for t in range(k):
             o = pts[nbr[q, t]]

@@ -85,10 +85,11 @@ def _correa_logs(xs, m):  # type: ignore[no-untyped-def]
     rows, n = xs.shape
     out = np.empty(rows)
     w = 2 * m + 1
-    for r in prange(rows):
+    for r in range(rows):
         x = xs[r]
         total = 0.0
-        for i in range(n):
+        for ii in prange(n):
+            i = np.int64(ii)  # prange indices may be unsigned
             s = 0.0
             for j in range(i - m, i + m + 1):
                 s += x[min(max(j, 0), n - 1)]
