@@ -223,6 +223,30 @@ def test_deep_tree_with_ties_equals_brute_force(d):
         np.testing.assert_array_equal(_knn.count_within(tree, radii, strict), ref)
 
 
+@given(st.lists(st.integers(-5, 5), min_size=1, max_size=300), st.data())
+def test_select_is_the_kth_smallest(values, data):
+    a = np.asarray(values, dtype=np.float64)
+    kth = data.draw(st.integers(0, a.size - 1))
+    assert _knn._select(a.copy(), kth) == np.sort(a)[kth]
+
+
+def test_tree_build_is_not_quadratic_on_ordered_data():
+    # reversed data once made the median-of-ends quickselect quadratic (minutes at 1e6)
+    n = 200_000
+    _knn.build_tree(np.zeros((20, 1)))
+    for column in (
+        np.arange(n)[::-1],
+        np.arange(n),
+        np.r_[np.arange(n // 2), np.arange(n // 2)[::-1]],
+    ):
+        start = time.perf_counter()
+        tree = _knn.build_tree(column.astype(np.float64)[:, None])
+        assert time.perf_counter() - start < 3  # about 0.05 s
+        eps, _ = _knn.knn_tree(tree, 2, _knn.MAX_NORM)
+        ref = _knn.knn_sorted(np.sort(column.astype(np.float64))[None], 2)[0]
+        np.testing.assert_array_equal(np.sort(eps), np.sort(ref))
+
+
 def test_digamma_kernel():
     v = np.arange(1, 3000, dtype=np.int64)
     ours = np.array([_knn.digamma_mean(np.array([i], np.int64), 0) for i in v[:200]])

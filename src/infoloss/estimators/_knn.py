@@ -189,15 +189,24 @@ def count_within_sorted(
 
 @njit(cache=True)
 def _select(a, kth):
-    """The ``kth`` smallest value of ``a`` (reordered in place): quickselect with a
-    median-of-three pivot and Hoare's partition, which splits runs of equal values evenly.
-    (NumPy's ``partition`` under numba takes seconds to compile; this takes a fraction.)"""
+    """The ``kth`` smallest value of ``a`` (reordered in place): quickselect with Hoare's
+    partition (which splits runs of equal values evenly) around the median of three
+    pseudo-random entries, so no input order makes it quadratic, as the ends and the
+    middle can (a run of decreasing values after one small one, which the tree's
+    three-way partition produces from reversed data).  NumPy's ``partition`` under numba
+    would do, but takes seconds to compile."""
     lo = 0
     hi = a.size - 1
+    state = np.uint64(0x9E3779B97F4A7C15)
     while hi > lo:
-        x = a[lo]
-        y = a[(lo + hi) // 2]
-        z = a[hi]
+        span = hi - lo + 1
+        picks = np.empty(3)
+        for t in range(3):
+            state ^= state << np.uint64(13)
+            state ^= state >> np.uint64(7)
+            state ^= state << np.uint64(17)
+            picks[t] = a[lo + np.int64(state % np.uint64(span))]
+        x, y, z = picks[0], picks[1], picks[2]
         pivot = max(min(x, y), min(max(x, y), z))
         i = lo
         j = hi
