@@ -478,6 +478,18 @@ def test_kl_ties_raise_and_jitter_resolves():
     )
 
 
+def test_many_coincident_points_raise_quickly():
+    # a leaf of 100 000 equal points must not be scanned once per point
+    x = np.zeros((100_000, 2))
+    x[:10] = np.arange(20.0).reshape(10, 2)
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match="distance 0"):
+        differential_entropy(x, axis=0, feature_axis=1)
+    with pytest.raises(ValueError, match="distance 0"):
+        continuous_mutual_information(x[:, 0], x[:, 1], jitter=0)
+    assert time.perf_counter() - start < 10  # about 0.1 s
+
+
 def test_ksg_zero_distance_without_jitter_raises():
     x = np.repeat(np.arange(10.0), 5)
     with pytest.raises(ValueError, match=r"`x` and `y` have points.*jitter"):

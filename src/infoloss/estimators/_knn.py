@@ -435,6 +435,8 @@ def _knn_tree(pts, idx, start, end, left, right, lo, hi, k, metric):
                                 t -= 1
                             best[t] = d
                             who[t] = j
+                            if best[k - 1] == 0.0:
+                                break  # nothing is nearer: a leaf of coincident points ends here
                     continue
                 c = right[nd]
                 da = _box_near(p, lo[a], hi[a], metric)
