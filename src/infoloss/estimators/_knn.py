@@ -362,7 +362,7 @@ def build_tree(points: np.ndarray) -> Tree:
     return Tree(points)
 
 
-@njit
+@njit(inline="always")
 def _dist(a, b, metric):
     """Max-norm, or the *squared* Euclidean norm."""
     s = 0.0
@@ -375,7 +375,7 @@ def _dist(a, b, metric):
     return s
 
 
-@njit
+@njit(inline="always")
 def _box_near(q, lo, hi, metric):
     s = 0.0
     for j in range(q.size):
