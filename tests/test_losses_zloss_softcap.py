@@ -249,13 +249,13 @@ def test_kernels_agree_with_the_array_api_code(
     opts: dict[str, Any], dtype: Any, c: int, monkeypatch: Any
 ) -> None:
     """Forward, fused, and forward-then-backward (``grad_out``) against the array-API
-    code; the soft-capped logits in several row blocks."""
+    code; the soft-capped logits through buffers of three rows (several per thread)."""
     from infoloss._backends.numba import softmax as kernels
 
     monkeypatch.setattr(kernels, "_CAP_BYTES", 3 * c * np.dtype(dtype).itemsize)
     blocks = []
-    real = kernels._capped_blocks
-    monkeypatch.setattr(kernels, "_capped_blocks", lambda *a: blocks.append(1) or real(*a))
+    real = kernels._cap_rows_per_buffer
+    monkeypatch.setattr(kernels, "_cap_rows_per_buffer", lambda *a: blocks.append(real(*a)) or 3)
     n = _layout.MIN_SIZE // c + 2
     z, y, p, w = _data(n, c, dtype, seed=4)
     for t, ign in ((y, -100), (p, 0), (p, None)):
@@ -273,7 +273,8 @@ def test_kernels_agree_with_the_array_api_code(
                 np.testing.assert_allclose(got.loss, want.loss, **_tol(dtype))
                 np.testing.assert_allclose(got.grad, want.grad, rtol=_tol(dtype)["rtol"],
                                            atol=_tol(dtype)["rtol"] * scale)  # fmt: skip
-    assert blocks or "softcap" not in opts
+    # per target kind and reduction: the fused call, and the forward then the backward
+    assert (blocks == [3] * 27) if "softcap" in opts else not blocks
 
 
 # --------------------------------------------------- weights, ignore_index, reductions

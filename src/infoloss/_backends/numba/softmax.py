@@ -15,7 +15,7 @@ smoothing ε and ignored class k (labels: the whole sample; probabilities: that 
 With the z-loss λ (``lse_square_scale``) the loss gains λ·s_i·lse_i² and A_i gains
 2λ·s_i·lse_i, once per row, outside the loops over the classes (a branch on λ > 0, so the
 loops are the same without it).  With soft-capping (``softcap`` c) the kernels read
-ζ = c·tanh(z/c) from a buffer of rows written block by block (see "soft-capping" below) and
+ζ = c·tanh(z/c) from a small per-thread buffer of rows (see "soft-capping" below) and
 the gradient is multiplied by sech²(z/c).
 
 A term with a_ic = 0 is 0 even where z_ic = −inf; a_ic > 0 at z_ic = −inf gives ℓ_i = +inf
@@ -799,66 +799,158 @@ def _probs_backward(z, t, w, eps, kk, zl, lse, upstream, g, exact, nblk):
 
 # ------------------------------------------------------------------- soft-capping
 #
-# With ``softcap`` c the loss reads c·tanh(z/c).  The capped logits are written, a block of
-# rows at a time, into a buffer of about ``_CAP_BYTES`` that the kernels above then read as
-# their logits (so their loops stay exactly as they are without the option), and the
-# gradient of each block is multiplied by the chain factor sech²(z/c) from the original
-# logits.  The cost is a read of the logits and a write and read of the buffer, which stays
-# in cache; nothing of the logits' size is allocated.
+# With ``softcap`` c the loss reads ζ = c·tanh(z/c).  Each thread takes a block of rows as
+# above and, a few rows at a time, writes their ζ into a small buffer of its own (about
+# ``_CAP_BYTES``, so it stays in cache), runs the row functions above on the buffer (their
+# loops are the same as without the option), and multiplies those rows' gradient by the
+# chain factor sech²(z/c) from the original logits.  One parallel launch per call, as
+# without the option; nothing of the logits' size is allocated.
 
-_CAP_BYTES = 8 << 20
+_CAP_BYTES = 256 << 10
+
+# tanh x = x·P(x²) by its Taylor series through x¹⁵ for |x| < 1/8 (the next term is below
+# 2e-18 relative there); beyond, (1 − e)/(1 + e) with e = exp(−2|x|), where 1 − e ≥ 0.22
+# keeps the exp's relative error (≈ 2e-16) to a few ulp.  Both from plain arithmetic and
+# ``fexp``, in float64, so the loops vectorise (numba's math.tanh is a libm call).
+_TANH_SMALL = 0.125
+_T1, _T3, _T5, _T7 = 1.0, -1.0 / 3, 2.0 / 15, -17.0 / 315
+_T9, _T11, _T13, _T15 = 62.0 / 2835, -1382.0 / 155925, 21844.0 / 6081075, -929569.0 / 638512875
 
 
-@njit(parallel=True, cache=True, **_JIT)
-def _softcap_rows(z, cap, out):
-    """out = cap·tanh(z / cap): ±inf gives ±cap, NaN stays NaN."""
-    for i in prange(z.shape[0]):
+@njit(inline="always", **_JIT)
+def _tanh(x):
+    """tanh of a float64 (±inf gives ±1, NaN stays NaN), to a few ulp."""
+    ax = abs(x)
+    e = fexp(-2.0 * ax)
+    far = (1.0 - e) / (1.0 + e)
+    x2 = ax * ax
+    p = (((((_T15 * x2 + _T13) * x2 + _T11) * x2 + _T9) * x2 + _T7) * x2 + _T5) * x2 + _T3
+    near = ax * (p * x2 + _T1)
+    t = near if ax < _TANH_SMALL else far
+    return -t if x < 0.0 else t
+
+
+@njit(**_JIT)
+def _cap_rows(z, cap, out):
+    """out = cap·tanh(z / cap) row by row: ±inf gives ±cap, NaN stays NaN."""
+    inv = 1.0 / cap
+    for i in range(z.shape[0]):
         row = z[i]
         o = out[i]
         for j in range(row.shape[0]):
-            o[j] = cast_like(cap * math.tanh(float(row[j]) / cap), row[j])
+            o[j] = cast_like(cap * _tanh(float(row[j]) * inv), row[j])
 
 
-@njit(parallel=True, cache=True, **_JIT)
-def _softcap_chain(z, cap, g):
+@njit(**_JIT)
+def _cap_chain(z, cap, g):
     """g ·= sech²(z / cap) = 4e / (1 + e)² with e = exp(−2|z| / cap) ≤ 1 (no overflow, 0 at
     ±inf, full relative accuracy where tanh rounds to ±1)."""
-    for i in prange(z.shape[0]):
+    m2 = -2.0 / cap
+    for i in range(z.shape[0]):
         row = z[i]
         gi = g[i]
         for j in range(row.shape[0]):
-            e = math.exp(-2.0 * abs(float(row[j])) / cap)
+            e = fexp(m2 * abs(float(row[j])))
             gi[j] = cast_like(float(gi[j]) * (4.0 * e / ((1.0 + e) * (1.0 + e))), row[j])
 
 
-def _capped_blocks(z, cap):
-    """(r0, r1, capped logits of rows r0..r1) for consecutive blocks of rows, the capped
-    rows in one reused buffer."""
+@njit(parallel=True, cache=True, **_JIT)
+def _labels_capped(
+    z, y, w, wz, wsum, eps, ignore, has_ignore, zl, nblk, loss, lse, sw, nbad, g, sc, cap, rows
+):
+    """Forward (and, with a non-empty ``g``, the fused gradient) of soft-capped logits."""
     n, c = z.shape
-    rows = max(1, min(n, _CAP_BYTES // max(1, c * z.itemsize)))
-    buf = np.empty((rows, c), z.dtype)
-    for r0 in range(0, n, rows):
-        r1 = min(r0 + rows, n)
-        zc = buf[: r1 - r0]
-        _softcap_rows(z[r0:r1], float(cap), zc)
-        yield r0, r1, zc
+    fused = g.shape[0] > 0
+    for b in prange(nblk):
+        r0 = b * n // nblk
+        r1 = (b + 1) * n // nblk
+        if r1 > r0:
+            buf = np.empty((min(rows, r1 - r0), c), z.dtype)
+            for s0 in range(r0, r1, rows):
+                s1 = min(s0 + rows, r1)
+                zc = buf[: s1 - s0]
+                _cap_rows(z[s0:s1], cap, zc)
+                args = (zc, y[s0:s1], w, wz, wsum, eps, ignore, has_ignore, zl, 0, s1 - s0)
+                if fused:
+                    out = (loss[s0:s1], lse[s0:s1], sw[s0:s1], nbad[s0:s1], g[s0:s1])
+                    _labels_block_g(*args, out, sc)
+                    _cap_chain(z[s0:s1], cap, g[s0:s1])
+                else:
+                    out = (loss[s0:s1], lse[s0:s1], sw[s0:s1], nbad[s0:s1], g)
+                    _labels_block(*args, out, 1.0)
 
 
-def _joined(parts):
-    """One XentForward from those of consecutive blocks of rows."""
-    stats = None
-    if parts[0].target_stats is not None:
-        stats = ArgStats(
-            sum(p.target_stats.nbad for p in parts),
-            np.concatenate([p.target_stats.log_mass for p in parts]),
-        )
-    return XentForward(
-        np.concatenate([p.loss for p in parts]),
-        np.concatenate([p.lse for p in parts]),
-        np.concatenate([p.sample_weight for p in parts]),
-        sum(p.nbad for p in parts),
-        stats,
-    )
+@njit(parallel=True, cache=True, **_JIT)
+def _probs_capped(z, t, w, eps, kk, zl, nblk, loss, lse, sw, nbad, tbad, tmass, g, sc, cap, rows):
+    n, c = z.shape
+    fused = g.shape[0] > 0
+    for b in prange(nblk):
+        r0 = b * n // nblk
+        r1 = (b + 1) * n // nblk
+        if r1 > r0:
+            buf = np.empty((min(rows, r1 - r0), c), z.dtype)
+            for s0 in range(r0, r1, rows):
+                s1 = min(s0 + rows, r1)
+                zc = buf[: s1 - s0]
+                _cap_rows(z[s0:s1], cap, zc)
+                ts = t[s0:s1]
+                if fused:
+                    out = (
+                        loss[s0:s1], lse[s0:s1], sw[s0:s1], nbad[s0:s1], tbad[s0:s1],
+                        tmass[s0:s1], g[s0:s1],
+                    )  # fmt: skip
+                    _probs_block_g(zc, ts, w, eps, kk, zl, 0, s1 - s0, out, sc)
+                    _cap_chain(z[s0:s1], cap, g[s0:s1])
+                else:
+                    out = (
+                        loss[s0:s1], lse[s0:s1], sw[s0:s1], nbad[s0:s1], tbad[s0:s1],
+                        tmass[s0:s1], g,
+                    )  # fmt: skip
+                    _probs_block(zc, ts, w, eps, kk, zl, 0, s1 - s0, out, 1.0)
+
+
+@njit(parallel=True, cache=True, **_JIT)
+def _labels_backward_capped(
+    z, y, w, wz, wsum, eps, ignore, has_ignore, zl, lse, upstream, g, exact, nblk, cap, rows
+):
+    n, c = z.shape
+    for b in prange(nblk):
+        r0 = b * n // nblk
+        r1 = (b + 1) * n // nblk
+        if r1 > r0:
+            buf = np.empty((min(rows, r1 - r0), c), z.dtype)
+            for s0 in range(r0, r1, rows):
+                s1 = min(s0 + rows, r1)
+                zc = buf[: s1 - s0]
+                _cap_rows(z[s0:s1], cap, zc)
+                _labels_backward_rows(
+                    zc, y[s0:s1], w, wz, wsum, eps, ignore, has_ignore, zl,
+                    lse[s0:s1], upstream[s0:s1], g[s0:s1], exact, 0, s1 - s0,
+                )  # fmt: skip
+                _cap_chain(z[s0:s1], cap, g[s0:s1])
+
+
+@njit(parallel=True, cache=True, **_JIT)
+def _probs_backward_capped(z, t, w, eps, kk, zl, lse, upstream, g, exact, nblk, cap, rows):
+    n, c = z.shape
+    for b in prange(nblk):
+        r0 = b * n // nblk
+        r1 = (b + 1) * n // nblk
+        if r1 > r0:
+            buf = np.empty((min(rows, r1 - r0), c), z.dtype)
+            for s0 in range(r0, r1, rows):
+                s1 = min(s0 + rows, r1)
+                zc = buf[: s1 - s0]
+                _cap_rows(z[s0:s1], cap, zc)
+                _probs_backward_rows(
+                    zc, t[s0:s1], w, eps, kk, zl, lse[s0:s1], upstream[s0:s1], g[s0:s1],
+                    exact, 0, s1 - s0,
+                )  # fmt: skip
+                _cap_chain(z[s0:s1], cap, g[s0:s1])
+
+
+def _cap_rows_per_buffer(c, itemsize):
+    return max(1, _CAP_BYTES // max(1, c * itemsize))
 
 
 # ------------------------------------------------------------------- entry points
@@ -888,16 +980,22 @@ def _ignored_column(ignore_index, c):
     return k if 0 <= k < c else -1
 
 
-def _run_forward(z, target, weight, smoothing, ignore_index, out, scale, zl):
+def _run_forward(z, target, weight, smoothing, ignore_index, out, scale, zl, cap=None):
     n, c = z.shape
     nblk = _blocks(n)
     loss = np.zeros(n)
     lse = np.empty(n)
     sw = np.empty(n)
     nbad = np.zeros(n, np.int64)
+    capped = cap is not None and n > 0
+    if capped:
+        g = np.empty((0, c), z.dtype) if out is None else out
+        more = (float(scale), float(cap), _cap_rows_per_buffer(c, z.itemsize))
     if target.ndim == 1:
         args = _labels_args(z, target, weight, smoothing, ignore_index, zl)
-        if out is None:
+        if capped:
+            _labels_capped(*args, nblk, loss, lse, sw, nbad, g, *more)
+        elif out is None:
             _labels_forward(*args, nblk, loss, lse, sw, nbad)
         else:
             _labels_fused(*args, nblk, loss, lse, sw, nbad, out, float(scale))
@@ -907,7 +1005,9 @@ def _run_forward(z, target, weight, smoothing, ignore_index, out, scale, zl):
     tbad = np.zeros(n, np.int64)
     tmass = np.empty(n)
     args = (z, target, w, float(smoothing), kk, float(zl), nblk, loss, lse, sw, nbad, tbad, tmass)
-    if out is None:
+    if capped:
+        _probs_capped(*args, g, *more)
+    elif out is None:
         _probs_forward(*args)
     else:
         _probs_fused(*args, out, float(scale))
@@ -917,15 +1017,7 @@ def _run_forward(z, target, weight, smoothing, ignore_index, out, scale, zl):
 
 
 def _forward(z, target, weight, smoothing, ignore_index, out, scale, softcap, zl):
-    if softcap is None or z.shape[0] == 0:
-        return _run_forward(z, target, weight, smoothing, ignore_index, out, scale, zl)
-    parts = []
-    for r0, r1, zc in _capped_blocks(z, softcap):
-        o = None if out is None else out[r0:r1]
-        parts.append(_run_forward(zc, target[r0:r1], weight, smoothing, ignore_index, o, scale, zl))
-        if o is not None:
-            _softcap_chain(z[r0:r1], float(softcap), o)
-    return _joined(parts)
+    return _run_forward(z, target, weight, smoothing, ignore_index, out, scale, zl, softcap)
 
 
 def xent_forward(z, target, weight, smoothing, ignore_index, *, softcap=None, lse_square_scale=0.0):
@@ -948,17 +1040,25 @@ def xent_fused(
     )
 
 
-def _backward(z, target, weight, smoothing, ignore_index, lse, up, out, zl):
+def _backward(z, target, weight, smoothing, ignore_index, lse, up, out, zl, cap=None):
     c = z.shape[1]
     exact = _LSE_EXACT32 if z.dtype == np.float32 else _LSE_EXACT64
     nblk = _blocks(len(lse))
+    more = () if cap is None else (float(cap), _cap_rows_per_buffer(c, z.itemsize))
     if target.ndim == 1:
         args = _labels_args(z, target, weight, smoothing, ignore_index, zl)
-        _labels_backward(*args, lse, up, out, exact, nblk)
+        if cap is None:
+            _labels_backward(*args, lse, up, out, exact, nblk)
+        else:
+            _labels_backward_capped(*args, lse, up, out, exact, nblk, *more)
         return
     w, _, _ = _weights(weight, c, z.dtype)
     kk = _ignored_column(ignore_index, c)
-    _probs_backward(z, target, w, float(smoothing), kk, float(zl), lse, up, out, exact, nblk)
+    args = (z, target, w, float(smoothing), kk, float(zl), lse, up, out, exact, nblk)
+    if cap is None:
+        _probs_backward(*args)
+    else:
+        _probs_backward_capped(*args, *more)
 
 
 def xent_backward(
@@ -977,11 +1077,6 @@ def xent_backward(
     """upstream_i·∂ℓ_i/∂z_i into ``out`` from the forward's ``lse`` (the same options)."""
     lse = np.ascontiguousarray(lse, dtype=np.float64)
     up = np.ascontiguousarray(upstream, dtype=np.float64)
-    opts = (smoothing, ignore_index)
-    if softcap is None or z.shape[0] == 0:
-        _backward(z, target, weight, *opts, lse, up, out, lse_square_scale)
+    if z.shape[0] == 0:
         return
-    for r0, r1, zc in _capped_blocks(z, softcap):
-        o = out[r0:r1]
-        _backward(zc, target[r0:r1], weight, *opts, lse[r0:r1], up[r0:r1], o, lse_square_scale)
-        _softcap_chain(z[r0:r1], float(softcap), o)
+    _backward(z, target, weight, smoothing, ignore_index, lse, up, out, lse_square_scale, softcap)
