@@ -637,3 +637,16 @@ def test_jax_jit_and_value_match_the_numpy_path(jax: Any) -> None:
     inf = z.copy()
     inf[2, 2] = np.inf  # capped to c: legal
     assert np.isfinite(step(jnp.asarray(inf))[0])
+
+
+def test_torch_ops_path_with_the_options(torch: Any, ilt: Any) -> None:
+    """Kernels off (as on CUDA): autograd through the array-API code on tensors."""
+    z, y, _, w = _data(6, 5, seed=15)
+    opts = {"softcap": 2.0, "lse_square_scale": 0.3, "label_smoothing": 0.1}
+    want, g = softmax_cross_entropy(z, y, weight=w, ignore_index=-100, return_grad=True, **opts)
+    zt = torch.tensor(z, requires_grad=True)
+    with use_kernels(False):
+        loss = ilt.cross_entropy(zt, torch.tensor(y), torch.tensor(w), **opts)
+    loss.backward()
+    np.testing.assert_allclose(loss.detach().numpy(), want, rtol=1e-13)
+    np.testing.assert_allclose(zt.grad.numpy(), g, rtol=1e-11, atol=1e-15)
