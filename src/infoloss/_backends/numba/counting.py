@@ -182,8 +182,16 @@ def _tail(a, c, out):
         out[i] = _tail_one(a[i], c[i])
 
 
+@njit(cache=True)
+def _tail_serial(a, c, out):
+    for i in range(a.shape[0]):
+        out[i] = _tail_one(a[i], c[i])
+
+
 def cwj_tail(a: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """T(1 - a, c) per row; ``a`` float64 in (0, 1], ``c`` float64 >= 0 (integers)."""
+    """T(1 - a, c) per row; ``a`` float64 in (0, 1], ``c`` float64 >= 0 (integers).  A
+    few rows run on the calling thread: waking the thread pool costs more than they do."""
     out = np.empty(a.shape[0], np.float64)
-    _tail(np.ascontiguousarray(a, np.float64), np.ascontiguousarray(c, np.float64), out)
+    kernel = _tail_serial if a.shape[0] < 4 else _tail
+    kernel(np.ascontiguousarray(a, np.float64), np.ascontiguousarray(c, np.float64), out)
     return out
