@@ -17,6 +17,9 @@ Edges, relied on by the kernels:
   ``_FLUSH64``/``_FLUSH32``); +inf above ``_HI64``/``_HI32``; NaN for NaN.
 - ``flog(x)`` for finite ``x`` > 0, subnormals included; other inputs give meaningless
   finite values, so callers mask them (and count them as bad input) before use.
+- ``flog_ratio(a, b)`` = log(a/b) for finite a, b > 0 at the cost of one log: the
+  exponents are subtracted as integers and the mantissas' ratio brought into
+  [1/√2, √2], so a/b never over- or underflows and a ≈ b keeps log1p's relative accuracy.
 
 This module imports numba; it is only imported by the kernels when first called.
 """
@@ -32,7 +35,7 @@ from numba import njit, types
 from numba.core.errors import NumbaIRAssumptionWarning
 from numba.extending import intrinsic, overload
 
-__all__ = ["FASTMATH", "cast_like", "fexp", "flog"]
+__all__ = ["FASTMATH", "cast_like", "fexp", "flog", "flog_ratio"]
 
 # numba's inliner runs a pedantic SSA check when it inlines the kernels' per-entry
 # overloads (``inline="always"``) that contain a branch, and warns "variable ... is not in
@@ -101,7 +104,7 @@ _K64 = 200
 _TWO_MK64 = 2.0**-200
 
 
-@njit(fastmath=FASTMATH, inline="always")
+@njit(error_model="numpy", fastmath=FASTMATH, inline="always")
 def _exp32(t):
     n = np.floor(t * np.float32(_INV_LN2) + np.float32(0.5))
     r = (t - n * _LN2_HI32) - n * _LN2_LO32
@@ -124,7 +127,7 @@ def _exp32(t):
     return t if t != t else v
 
 
-@njit(fastmath=FASTMATH, inline="always")
+@njit(error_model="numpy", fastmath=FASTMATH, inline="always")
 def _exp64(t):
     n = np.floor(t * _INV_LN2 + 0.5)
     r = (t - n * _LN2_HI64) - n * _LN2_LO64
@@ -154,20 +157,23 @@ def _exp64(t):
 _SQRT2 = math.sqrt(2.0)
 
 
-@njit(fastmath=FASTMATH, inline="always")
-def _log32(x):
-    # Subnormals are scaled into the normal range first (2^24 is exact).
+@njit(error_model="numpy", fastmath=FASTMATH, inline="always")
+def _split32(x):
+    """(e, m) with x = m·2^e and m in [1, 2), for finite x > 0 (subnormals are scaled
+    into the normal range first: 2^24 is exact)."""
     sub = x < np.float32(1.1754943508222875e-38)
     xs = x * np.float32(16777216.0) if sub else x
     b = _bits32(xs)
     e = (b >> np.int32(23)) - np.int32(127)
-    m = _float32((b & np.int32(0x007FFFFF)) | np.int32(0x3F800000))
-    big = m > np.float32(_SQRT2)
-    m = m * np.float32(0.5) if big else m
-    e = e + np.int32(1) if big else e
     e = e - np.int32(24) if sub else e
-    # log m = 2 atanh(f), f = (m-1)/(m+1), |f| ≤ 0.172: odd series to f^11.
-    f = (m - np.float32(1.0)) / (m + np.float32(1.0))
+    return e, _float32((b & np.int32(0x007FFFFF)) | np.int32(0x3F800000))
+
+
+@njit(error_model="numpy", fastmath=FASTMATH, inline="always")
+def _log_parts32(e, num, den):
+    """e·ln 2 + log(num/den) for num/den in [1/√2, √2]: 2 atanh(f), f = (num − den)/(num +
+    den), |f| ≤ 0.172, by its odd series to f^11 (num − den is exact: Sterbenz)."""
+    f = (num - den) / (num + den)
     f2 = f * f
     s = np.float32(1.0 / 11.0)
     s = s * f2 + np.float32(1.0 / 9.0)
@@ -178,20 +184,32 @@ def _log32(x):
     return np.float32(e) * np.float32(_LN2) + lm
 
 
-@njit(fastmath=FASTMATH, inline="always")
-def _log64(x):
+@njit(error_model="numpy", fastmath=FASTMATH, inline="always")
+def _log32(x):
+    e, m = _split32(x)
+    big = m > np.float32(_SQRT2)
+    return _log_parts32(
+        e + np.int32(1) if big else e, m, np.float32(2.0) if big else np.float32(1.0)
+    )
+
+
+@njit(error_model="numpy", fastmath=FASTMATH, inline="always")
+def _split64(x):
+    """(e, m) with x = m·2^e and m in [1, 2), for finite x > 0 (subnormals scaled by 2^54)."""
     sub = x < 2.2250738585072014e-308
     xs = x * 18014398509481984.0 if sub else x  # 2^54
     b = _bits64(xs)
     e = (b >> np.int64(52)) - np.int64(1023)
-    m = _float64((b & np.int64(0x000FFFFFFFFFFFFF)) | np.int64(0x3FF0000000000000))
-    big = m > _SQRT2
-    m = m * 0.5 if big else m
-    e = e + np.int64(1) if big else e
     e = e - np.int64(54) if sub else e
-    f = (m - 1.0) / (m + 1.0)
+    return e, _float64((b & np.int64(0x000FFFFFFFFFFFFF)) | np.int64(0x3FF0000000000000))
+
+
+@njit(error_model="numpy", fastmath=FASTMATH, inline="always")
+def _log_parts64(e, num, den):
+    """e·ln 2 + log(num/den) for num/den in [1/√2, √2], as :func:`_log_parts32` with the
+    series to f^23 (truncation (0.0295^12)/25 ≈ 2e-20)."""
+    f = (num - den) / (num + den)
     f2 = f * f
-    # Odd series of 2 atanh(f) to f^23: truncation (0.0295^12)/25 ≈ 2e-20.
     s = 1.0 / 23.0
     s = s * f2 + 1.0 / 21.0
     s = s * f2 + 1.0 / 19.0
@@ -208,6 +226,42 @@ def _log64(x):
     return fe * _LN2_HI64 + (2.0 * f + (2.0 * f * f2 * s + fe * _LN2_LO64))
 
 
+@njit(error_model="numpy", fastmath=FASTMATH, inline="always")
+def _log64(x):
+    e, m = _split64(x)
+    big = m > _SQRT2
+    return _log_parts64(e + np.int64(1) if big else e, m, 2.0 if big else 1.0)
+
+
+@njit(error_model="numpy", fastmath=FASTMATH, inline="always")
+def _ratio_parts(ea, ma, eb, mb, rt2):
+    """(e, num, den) with a/b = 2^e·num/den and num/den in [1/√2, √2], from the
+    exponents and mantissas (in [1, 2)) of a and b: the mantissa ratio is in (1/2, 2) and
+    one factor of 2 moves it into range, so num and den stay within a factor 2 of each
+    other and ``num − den`` is exact.  ``e`` is a float (exact: |e| < 2^11)."""
+    one = rt2 - rt2 + 1
+    up = ma > rt2 * mb
+    dn = ma * rt2 < mb
+    e = (ea - eb) + (one if up else (-one if dn else one - one))
+    return e, (ma + ma if dn else ma), (mb + mb if up else mb)
+
+
+@njit(error_model="numpy", fastmath=FASTMATH, inline="always")
+def _log_ratio32(a, b):
+    ea, ma = _split32(a)
+    eb, mb = _split32(b)
+    e, num, den = _ratio_parts(np.float32(ea), ma, np.float32(eb), mb, np.float32(_SQRT2))
+    return _log_parts32(e, num, den)
+
+
+@njit(error_model="numpy", fastmath=FASTMATH, inline="always")
+def _log_ratio64(a, b):
+    ea, ma = _split64(a)
+    eb, mb = _split64(b)
+    e, num, den = _ratio_parts(float(ea), ma, float(eb), mb, _SQRT2)
+    return _log_parts64(e, num, den)
+
+
 def fexp(t):
     """exp(t), vectorisable, subnormal-correct (see the module docstring)."""
     raise NotImplementedError  # only callable from numba code
@@ -215,6 +269,13 @@ def fexp(t):
 
 def flog(x):
     """log(x) for finite x > 0, vectorisable (see the module docstring)."""
+    raise NotImplementedError
+
+
+def flog_ratio(a, b):
+    """log(a/b) for finite a, b > 0, vectorisable, one log's cost, with no over- or
+    underflow of a/b and the relative accuracy of log1p where a ≈ b (see
+    :func:`_ratio_parts`)."""
     raise NotImplementedError
 
 
@@ -227,18 +288,25 @@ def _is32(t) -> bool:
     return isinstance(t, types.Float) and t.bitwidth == 32
 
 
-@overload(fexp, fastmath=FASTMATH)
+@overload(fexp, error_model="numpy", fastmath=FASTMATH)
 def _ov_fexp(t):
     if _is32(t):
         return lambda t: _exp32(t)  # noqa: PLW0108 (overload needs a Python function)
     return lambda t: _exp64(t)  # noqa: PLW0108 (overload needs a Python function)
 
 
-@overload(flog, fastmath=FASTMATH)
+@overload(flog, error_model="numpy", fastmath=FASTMATH)
 def _ov_flog(x):
     if _is32(x):
         return lambda x: _log32(x)  # noqa: PLW0108 (overload needs a Python function)
     return lambda x: _log64(x)  # noqa: PLW0108 (overload needs a Python function)
+
+
+@overload(flog_ratio, inline="always", error_model="numpy", fastmath=FASTMATH)
+def _ov_flog_ratio(a, b):
+    if _is32(a):
+        return lambda a, b: _log_ratio32(a, b)  # noqa: PLW0108 (overload needs a Python function)
+    return lambda a, b: _log_ratio64(a, b)  # noqa: PLW0108 (overload needs a Python function)
 
 
 @overload(cast_like)

@@ -29,7 +29,7 @@ from numba.extending import intrinsic
 
 from ._exp import FASTMATH, cast_like, fexp
 
-__all__ = ["CHUNK", "count_bad_logits", "lse_log", "row_lse", "row_lse_t"]
+__all__ = ["CHUNK", "count_bad_logits", "lse_log", "row_lse", "row_lse_store", "row_lse_t"]
 
 CHUNK = 2048
 
@@ -63,7 +63,7 @@ def _prefetch(typingctx, arr, idx):
     return types.none(arr, idx), codegen
 
 
-@njit(fastmath=FASTMATH, inline="always")
+@njit(error_model="numpy", fastmath=FASTMATH, inline="always")
 def count_bad_logits(row):
     """NaN and +inf entries of a row whose log-sum-exp is not finite (all −inf counts 1)."""
     nb = 0
@@ -74,7 +74,7 @@ def count_bad_logits(row):
     return nb if nb > 0 else 1
 
 
-@njit(fastmath=FASTMATH, inline="always")
+@njit(error_model="numpy", fastmath=FASTMATH, inline="always")
 def prefetch_head(row):
     """Hint the memory system to bring the first chunk of ``row`` into L2."""
     n = min(row.shape[0], CHUNK)
@@ -83,7 +83,7 @@ def prefetch_head(row):
         _prefetch(row, j)
 
 
-@njit(fastmath=FASTMATH, inline="always")
+@njit(error_model="numpy", fastmath=FASTMATH, inline="always")
 def chunk_max(x):
     """max(x), ignoring NaN entries; −inf for an empty, all −inf or all NaN chunk."""
     m = cast_like(-np.inf, x[0])
@@ -92,7 +92,7 @@ def chunk_max(x):
     return m
 
 
-@njit(fastmath=FASTMATH, inline="always")
+@njit(error_model="numpy", fastmath=FASTMATH, inline="always")
 def _has_nan(x):
     nb = 0
     for j in range(x.shape[0]):
@@ -100,7 +100,7 @@ def _has_nan(x):
     return nb > 0
 
 
-@njit(fastmath=FASTMATH, inline="always")
+@njit(error_model="numpy", fastmath=FASTMATH, inline="always")
 def _chunk_sums_above(x, m):
     """(Σ e over entries below m, number equal to m, Σ e·d) with d = x − m, e = exp(d),
     and the number of entries above m, in one loop; the sums are valid only if that
@@ -125,7 +125,7 @@ def _chunk_sums_above(x, m):
     return cr, ck, ct, ca
 
 
-@njit(fastmath=FASTMATH, inline="always")
+@njit(error_model="numpy", fastmath=FASTMATH, inline="always")
 def _chunk_sums(x, m):
     """(Σ e over entries below m, number equal to m, Σ e·d) with d = x − m, e = exp(d),
     for a chunk whose maximum is m (LLVM drops the unused count after inlining)."""
@@ -133,7 +133,7 @@ def _chunk_sums(x, m):
     return cr, ck, ct
 
 
-@njit(fastmath=FASTMATH, inline="always")
+@njit(error_model="numpy", fastmath=FASTMATH, inline="always")
 def row_lse_t(row, nxt):
     """(m, k, rest, t) for one row; ``nxt`` is the row to be processed next, whose first
     chunk is prefetched into L1 while this row's last chunk is summed (the first chunk of
@@ -189,14 +189,78 @@ def row_lse_t(row, nxt):
     return m, k, rest, t
 
 
-@njit(fastmath=FASTMATH, inline="always")
+@njit(error_model="numpy", fastmath=FASTMATH, inline="always")
+def _chunk_store(x, m, b):
+    """(Σ e below m, number equal to m, number above m) with e = exp(x − m), each e stored
+    in ``b`` (valid only if nothing is above m)."""
+    zero = cast_like(0.0, m)
+    one = cast_like(1.0, m)
+    cr = zero
+    ck = zero
+    ca = zero
+    for j in range(x.shape[0]):
+        d = x[j] - m
+        e = fexp(d)
+        b[j] = e
+        top = d == zero
+        cr += zero if top else e
+        ck += one if top else zero
+        ca += one if d > zero else zero
+    return cr, ck, ca
+
+
+@njit(error_model="numpy", fastmath=FASTMATH, inline="always")
+def row_lse_store(row, nxt, buf, centres):
+    """(m, k, rest) as :func:`row_lse`, and every exp kept for a second pass that then needs
+    none: ``buf[j]`` = exp(row[j] − c) with c = ``centres[j // CHUNK]``, the maximum its
+    chunk was summed against (−inf for a chunk of a row that had no finite entry yet, whose
+    stored values are 0).  exp(row[j] − m) = buf[j]·exp(c − m)."""
+    n = row.shape[0]
+    m = cast_like(-np.inf, row[0])
+    k = 0.0
+    rest = 0.0
+    for c0 in range(0, n, CHUNK):
+        c1 = min(c0 + CHUNK, n)
+        x = row[c0:c1]
+        b = buf[c0:c1]
+        ci = c0 // CHUNK
+        if c1 >= n:
+            prefetch_head(nxt)
+        if m > -np.inf:
+            cr, ck, above = _chunk_store(x, m, b)
+            if above == 0:
+                rest += float(cr)
+                k += float(ck)
+                centres[ci] = m
+                continue
+        cm = chunk_max(x)
+        if cm > m:
+            if k > 0.0:
+                f = math.exp(float(m) - float(cm))
+                rest = (rest + k) * f
+                k = 0.0
+            m = cm
+        centres[ci] = m
+        if m == -np.inf:
+            if _has_nan(x):
+                rest = np.nan
+            for j in range(x.shape[0]):
+                b[j] = cast_like(0.0, m)
+            continue
+        cr, ck, _ = _chunk_store(x, m, b)
+        rest += float(cr)
+        k += float(ck)
+    return m, k, rest
+
+
+@njit(error_model="numpy", fastmath=FASTMATH, inline="always")
 def row_lse(row, nxt):
     """(m, k, rest) as in :func:`row_lse_t` (LLVM drops the unused ``t`` after inlining)."""
     m, k, rest, _ = row_lse_t(row, nxt)
     return m, k, rest
 
 
-@njit(fastmath=FASTMATH, inline="always")
+@njit(error_model="numpy", fastmath=FASTMATH, inline="always")
 def lse_log(m, k, rest):
     """(ok, s, log s) with s = k + rest = Σ exp(z − m); ``ok`` False for a bad row (NaN or
     +inf entries, or all −inf), whose s and log s are then meaningless."""

@@ -11,7 +11,7 @@ array-API implementation (:func:`infoloss.measures._array_api.joint_rows`):
   its row's maximum (so a nearly deterministic row keeps its accuracy: no rounded row sum
   goes inside a log), the weights P(x) ∝ m_x s_x (or e^{m_x} s_x) combined relative to
   their maximum: every part is ≥ 0 and nothing over- or underflows;
-- I(X; Y) term by term: ``P(x, y) log(P(y|x)/P(y))`` with the careful ratio for
+- I(X; Y) term by term: ``P(x, y) log(P(y|x)/P(y))`` with ``flog_ratio`` for
   probabilities, ``q h(δ)`` (≥ 0, see :func:`.info.kl_term`) against ``q = P(x) P(y)`` for
   logits and normalised log-probabilities.  The marginals need a pass over the table
   before the terms: tables are read from memory once and re-read from cache.
@@ -24,24 +24,22 @@ import math
 import numpy as np
 from numba import get_num_threads, njit, prange
 
-from ._exp import FASTMATH, cast_like, fexp
+from ._exp import FASTMATH, cast_like, fexp, flog_ratio
 from ._results import ArgStats, MeasureRows
 from ._rows import chunk_max, row_lse, row_lse_t
 from .info import (
     count_bad_log,
     kl_term,
-    log_ratio,
     measure_rows,
     pow2_scale,
     row_rlogr,
     row_scaled,
-    smul,
 )
 
 __all__ = ["joint_rows"]
 
 
-@njit(fastmath=FASTMATH)
+@njit(error_model="numpy", fastmath=FASTMATH)
 def _add_weighted(big, w, hw, lw, h):
     """Online Σ e^{lw} and Σ e^{lw} h relative to the running maximum ``big``."""
     if lw == -np.inf:
@@ -53,7 +51,7 @@ def _add_weighted(big, w, hw, lw, h):
     return big, w + e, hw + e * h
 
 
-@njit(parallel=True, fastmath=FASTMATH, cache=True)
+@njit(parallel=True, error_model="numpy", fastmath=FASTMATH, cache=True)
 def _conditional(T, form, normalize, out, nbad, lmass):
     # form: 0 probs, 1 log_probs, 2 logits
     n, nx, _ = T.shape
@@ -98,25 +96,36 @@ def _conditional(T, form, normalize, out, nbad, lmass):
             out[i] = math.exp(big) * hw if big > -np.inf else 0.0
 
 
-@njit(fastmath=FASTMATH)
-def _mi_probs(tab, normalize, px, py):
-    """(value, nbad, log_mass) of one probability table; px, py scratch (X,), (Y,)."""
+@njit(error_model="numpy", fastmath=FASTMATH)
+def _mi_probs(tab, normalize, px, py, cy):
+    """(value, nbad, log_mass) of one probability table; px (X,), py (Y,) float64 and cy
+    (Y,) of the table's dtype are scratch."""
     nx, ny = tab.shape
-    big = cast_like(0.0, tab[0, 0])
+    zero = cast_like(0.0, tab[0, 0])
+    one = cast_like(1.0, zero)
+    big = zero
     nb = 0
     for a in range(nx):
         row = tab[a]
         cm = chunk_max(row)
         big = cm if (cm > big) & (cm < np.inf) else big
+        cb = zero
         for j in range(ny):
             v = row[j]
-            nb += 0 if (v >= 0) & (v < np.inf) else 1
+            cb += zero if (v >= zero) & (v < np.inf) else one
+        nb += int(cb)
     if nb > 0:
         return np.nan, nb, np.nan
     if big == 0:
         return np.nan, 0, -np.inf
+    lbig = math.log(float(big))
     sc = pow2_scale(big)
-    inv = cast_like(1.0, big) / (big * sc)
+    if sc != one:
+        # 1/big over- or underflows (rare): work on a copy scaled by a power of two, so
+        # that the loops below stay plain products (which vectorise).
+        tab = tab * sc
+        big = big * sc
+    inv = one / big
     for j in range(ny):
         py[j] = 0.0
     tot = 0.0
@@ -124,40 +133,45 @@ def _mi_probs(tab, normalize, px, py):
         row = tab[a]
         s = 0.0
         for j in range(ny):
-            v = float(smul(row[j], sc) * inv)
+            v = float(row[j] * inv)
             s += v
             py[j] += v
         px[a] = s
         tot += s
-    one = cast_like(1.0, big)
-    zero = cast_like(0.0, big)
-    tt = cast_like(tot, big)
+    for j in range(ny):
+        cy[j] = cast_like(py[j], zero)
+    # P(x, y)/(P(x) P(y)) = (r T/R_x)/C_y with r the entry over the maximum, R_x and C_y
+    # its row and column sums and T the total: r T/R_x ≥ r and C_y ≥ r, so neither
+    # underflows where r does not, and flog_ratio takes the ratio without forming it.
+    inv_t = cast_like(1.0 / tot, zero)
     acc = 0.0
     for a in range(nx):
         row = tab[a]
-        pa = cast_like(px[a], big)
+        ua = cast_like(tot / px[a], zero) if px[a] > 0.0 else one
         part = zero
         for j in range(ny):
             v = row[j]
             pos = v > zero
-            r = smul(v, sc) * inv
-            p = r / tt if normalize else v
-            cond = r / pa if pos else one
-            marg = cast_like(py[j], big) / tt if pos else one
-            part += p * log_ratio(cond, marg) if pos else zero
+            r = v * inv
+            p = r * inv_t if normalize else v
+            lr = flog_ratio(r * ua if pos else one, cy[j] if pos else one)
+            part += p * lr if pos else zero
         acc += float(part)
-    return acc, 0, math.log(float(big)) + math.log(tot)
+    return acc, 0, lbig + math.log(tot)
 
 
-@njit(fastmath=FASTMATH)
-def _mi_logs(tab, exact, logits, lx, cmax, csum):
-    """(value, nbad, log_mass) of one log-probability or logit table."""
+@njit(error_model="numpy", fastmath=FASTMATH)
+def _mi_logs(tab, exact, logits, lx, ly, cmax, csum, ey):
+    """(value, nbad, log_mass) of one log-probability or logit table; lx (X,), ly, csum
+    (Y,) float64 and cmax, ey (Y,) of the table's dtype are scratch."""
     nx, ny = tab.shape
+    zero = cast_like(0.0, tab[0, 0])
+    ninf = cast_like(-np.inf, zero)
     nb = 0
     big = -np.inf
     w = 0.0
     for j in range(ny):
-        cmax[j] = -np.inf
+        cmax[j] = ninf
         csum[j] = 0.0
     for a in range(nx):
         row = tab[a]
@@ -171,8 +185,8 @@ def _mi_logs(tab, exact, logits, lx, cmax, csum):
         lx[a] = float(m) + math.log1p((k - 1.0) + rest)
         big, w, _ = _add_weighted_s(big, w, lx[a])
         for j in range(ny):
-            v = float(row[j])
-            cmax[j] = max(cmax[j], v)
+            v = row[j]
+            cmax[j] = v if v > cmax[j] else cmax[j]
     if logits and nb == 0 and big == -np.inf:
         nb = 1
     if nb > 0:
@@ -184,26 +198,29 @@ def _mi_logs(tab, exact, logits, lx, cmax, csum):
         row = tab[a]
         for j in range(ny):
             cm = cmax[j]
-            csum[j] += math.exp(float(row[j]) - cm) if cm > -np.inf else 0.0
-    for j in range(ny):
-        cmax[j] = cmax[j] + math.log(csum[j]) if cmax[j] > -np.inf else -np.inf  # ly
+            e = fexp(row[j] - cm)
+            csum[j] += float(e) if cm > ninf else 0.0
     shift = big_l if exact else 0.0
+    for j in range(ny):
+        ly[j] = float(cmax[j]) + math.log(csum[j]) - shift if cmax[j] > ninf else -np.inf
+        ey[j] = cast_like(math.exp(ly[j]), zero)
     acc = 0.0
-    zero = cast_like(0.0, tab[0, 0])
     for a in range(nx):
         row = tab[a]
         lxa = lx[a] - shift
+        exa = cast_like(math.exp(lxa), zero)
         part = zero
         for j in range(ny):
             v = row[j]
-            pos = v > -np.inf
-            lyj = cmax[j] - shift
+            pos = v > ninf
             logp = cast_like(float(v) - shift, v) if pos else zero
-            lind = cast_like(lxa + lyj, v) if lxa + lyj > -np.inf else cast_like(-np.inf, v)
+            li = lxa + ly[j]
+            lind = cast_like(li, v) if li > -np.inf else ninf
             delta = logp - (lind if pos else zero)
             p = fexp(logp) if pos else zero
             if exact:
-                q = fexp(lind)
+                # P(x) P(y) as a product: one exp per entry fewer than e^(log P(x) + log P(y)).
+                q = exa * ey[j]
                 part += kl_term(p, q, delta) if pos else q
             else:
                 part += p * delta if pos else zero
@@ -211,7 +228,7 @@ def _mi_logs(tab, exact, logits, lx, cmax, csum):
     return acc, 0, big_l
 
 
-@njit(fastmath=FASTMATH)
+@njit(error_model="numpy", fastmath=FASTMATH)
 def _add_weighted_s(big, w, lw):
     if lw > big:
         f = math.exp(big - lw) if big > -np.inf else 0.0
@@ -219,7 +236,7 @@ def _add_weighted_s(big, w, lw):
     return big, w + math.exp(lw - big), 0.0
 
 
-@njit(parallel=True, fastmath=FASTMATH, cache=True)
+@njit(parallel=True, error_model="numpy", fastmath=FASTMATH, cache=True)
 def _mutual(T, form, normalize, nblocks, out, nbad, lmass):
     n, nx, ny = T.shape
     per = (n + nblocks - 1) // nblocks
@@ -227,11 +244,14 @@ def _mutual(T, form, normalize, nblocks, out, nbad, lmass):
         s1 = np.empty(nx)
         s2 = np.empty(ny)
         s3 = np.empty(ny)
+        d1 = np.empty(ny, T.dtype)
+        d2 = np.empty(ny, T.dtype)
         for i in range(b * per, min(n, (b + 1) * per)):
             if form == 0:
-                v, nb, lm = _mi_probs(T[i], normalize, s1, s2)
+                v, nb, lm = _mi_probs(T[i], normalize, s1, s2, d1)
             else:
-                v, nb, lm = _mi_logs(T[i], form == 2 or normalize, form == 2, s1, s2, s3)
+                exact = form == 2 or normalize
+                v, nb, lm = _mi_logs(T[i], exact, form == 2, s1, s2, d1, s3, d2)
             out[i] = v
             nbad[i] = nb
             lmass[i] = lm
