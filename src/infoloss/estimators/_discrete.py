@@ -6,7 +6,8 @@ Samples are any NumPy array of integers, booleans, floats, strings or hashable o
 along ``axis`` and every position along the other axes is a separate set.  Counting is
 one pass over the data (:mod:`._counts`); Dask arrays are counted by a chunked reduction
 with a single ``compute``, so a column larger than memory gives exactly the counts, and
-the estimate, of the in-memory run.  Results are NumPy float64 in nats (or ``base``).
+the estimate, of the in-memory run.  Results are NumPy float64 in nats (or ``base``), or
+float64 arrays of the caller's library for other array-API input (:mod:`._result`).
 
 The estimators (``method=``), with :math:`n_i` the counts, :math:`N = \sum_i n_i`,
 :math:`\hat p_i = n_i/N`, :math:`\hat K` the number of observed categories, :math:`f_1`
@@ -73,8 +74,6 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
-import numpy as np
-
 from .._options import parse_axis, parse_base
 from . import _counts, _estimate
 from ._resample import (
@@ -83,6 +82,8 @@ from ._resample import (
     bootstrap_interval,
     permutation_test,
 )
+from ._result import home as _home
+from ._result import shaped as _shaped
 
 __all__ = [
     "BootstrapResult",
@@ -106,11 +107,6 @@ class NSBResult(NamedTuple):
 
     estimate: Any
     std: Any
-
-
-def _shaped(values: np.ndarray, batch: tuple[int, ...]) -> Any:
-    out = values.reshape(batch)
-    return out[()] if out.ndim == 0 else out
 
 
 def entropy(
@@ -153,7 +149,8 @@ def entropy(
     -------
     numpy.ndarray or numpy.float64
         One estimate per sample set (the input's shape without ``axis``); a NumPy scalar
-        for a single set.
+        for a single set; for PyTorch, JAX or other array-API input, a float64 array of
+        that library on the input's device.
 
     Raises
     ------
@@ -182,11 +179,12 @@ def entropy(
     method = _estimate.parse_method(method)
     parse_base(base)
     k = _estimate.parse_alphabet_size(alphabet_size)
+    home = _home(samples, counts)
     c, batch, name = _counts.entropy_table(samples, counts, axis)
     _estimate.check_counts_for(c, method, name)
     _estimate.check_alphabet(c, k)
     values, _ = _estimate.entropy_rows(c, method, k)
-    return _shaped(_estimate.scale(values, base), batch)
+    return _shaped(_estimate.scale(values, base), batch, home)
 
 
 def entropy_nsb(
@@ -213,12 +211,14 @@ def entropy_nsb(
     """
     parse_base(base)
     k = _estimate.parse_alphabet_size(alphabet_size)
+    home = _home(samples, counts)
     c, batch, _ = _counts.entropy_table(samples, counts, axis)
     _estimate.check_alphabet(c, k)
     est, std = _estimate.entropy_rows(c, "nsb", k)
     assert std is not None
     return NSBResult(
-        _shaped(_estimate.scale(est, base), batch), _shaped(_estimate.scale(std, base), batch)
+        _shaped(_estimate.scale(est, base), batch, home),
+        _shaped(_estimate.scale(std, base), batch, home),
     )
 
 
@@ -228,6 +228,7 @@ def _measure(
     method = _estimate.parse_method(method)
     parse_base(base)
     ax = parse_axis(axis)
+    home = _home(*arrays)
     groups, batch = _counts.sample_groups(arrays, names, ax)
     n_rows = math.prod(batch)
     if method in _estimate.NEEDS_TWO:
@@ -235,7 +236,7 @@ def _measure(
             _counts.table(*_counts.regroup(groups, (0,)), n_rows), method, names[0]
         )
     values = _estimate.measure_rows(groups, n_rows, measure, method)
-    return _shaped(_estimate.scale(values, base), batch)
+    return _shaped(_estimate.scale(values, base), batch, home)
 
 
 def mutual_information(

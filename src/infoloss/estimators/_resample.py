@@ -18,6 +18,7 @@ import numpy as np
 
 from .._options import parse_axis, parse_base
 from . import _counts, _estimate
+from ._result import home, shaped
 
 __all__ = [
     "BootstrapResult",
@@ -68,11 +69,6 @@ def _rng(rng: Any) -> np.random.Generator:
         raise ValueError(
             f"`rng` must be None, a seed or a numpy.random.Generator; got {rng!r}"
         ) from None
-
-
-def _shaped(values: np.ndarray, batch: tuple[int, ...]) -> Any:
-    out = values.reshape(batch + values.shape[1:])
-    return out[()] if out.ndim == 0 else out
 
 
 def _entropy_replicates(
@@ -221,6 +217,7 @@ def bootstrap_interval(
     k = _estimate.parse_alphabet_size(alphabet_size)
     method = _estimate.resolve(method, k)
     ax = parse_axis(axis)
+    where = home(samples, y, counts)
 
     if measure == "entropy":
         c, batch, name = _counts.entropy_table(samples, counts, ax)
@@ -251,7 +248,7 @@ def bootstrap_interval(
     else:
         low, high = q_lo, q_hi
     return BootstrapResult(
-        *(_shaped(_estimate.scale(v, base), batch) for v in (estimate, low, high))
+        *(shaped(_estimate.scale(v, base), batch, where) for v in (estimate, low, high))
     )
 
 
@@ -325,6 +322,7 @@ def permutation_test(
     gen = _rng(rng)
     parse_base(base)
     ax = parse_axis(axis)
+    where = home(x, y)
     groups, batch = _counts.sample_groups((x, y), ("x", "y"), ax)
     n_rows = math.prod(batch)
     joint_table = _counts.table(groups.rows, groups.counts, n_rows)
@@ -341,9 +339,9 @@ def permutation_test(
     exceed = np.count_nonzero(null >= (statistic - tol)[:, None], axis=1)
     pvalue = (exceed + 1.0) / (m + 1.0)
     return PermutationTestResult(
-        _shaped(_estimate.scale(statistic, base), batch),
-        _shaped(pvalue, batch),
-        _shaped(_estimate.scale(null, base), batch),
+        shaped(_estimate.scale(statistic, base), batch, where),
+        shaped(pvalue, batch, where),
+        shaped(_estimate.scale(null, base), batch, where),
     )
 
 
