@@ -42,6 +42,10 @@ for a gradient buffer the caller does not own::
     xent_fused(z, target, weight, smoothing, ignore_index, out, scale) -> XentForward
         forward and ``scale · ∂ℓ_i/∂z_i`` into ``out`` in one pass (``out`` fresh memory)
 
+Each of the three also takes keyword-only ``softcap=None`` (the loss reads c·tanh(z/c)) and
+``lse_square_scale=0.0`` (the z-loss λ·s_i·lse_i² added per sample); with both at their
+defaults the kernels run exactly as without them.
+
 ``target`` is int64 labels (N,) or float probabilities (N, C) of the logits' dtype;
 ``weight`` None or C float64 >= 0; ``ignore_index`` None or an int.  ``target_stats`` is
 an ArgStats for probability targets (None for labels); ``nbad`` counts bad logits.
