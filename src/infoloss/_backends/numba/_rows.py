@@ -27,7 +27,7 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from ._exp import FASTMATH, cast_like, fexp
+from ._exp import FASTMATH, cast_like, fexp_low
 
 __all__ = ["CHUNK", "count_bad_logits", "lse_log", "row_lse", "row_lse_store", "row_lse_t"]
 
@@ -115,7 +115,7 @@ def _chunk_sums_above(x, m):
     ca = zero
     for j in range(x.shape[0]):
         d = x[j] - m
-        e = fexp(d)
+        e = fexp_low(d)
         top = d == zero
         cr += zero if top else e
         ck += one if top else zero
@@ -200,7 +200,7 @@ def _chunk_store(x, m, b):
     ca = zero
     for j in range(x.shape[0]):
         d = x[j] - m
-        e = fexp(d)
+        e = fexp_low(d)
         b[j] = e
         top = d == zero
         cr += zero if top else e

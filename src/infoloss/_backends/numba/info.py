@@ -40,7 +40,7 @@ import numpy as np
 from numba import get_num_threads, njit, prange, types
 from numba.extending import overload
 
-from ._exp import FASTMATH, cast_like, fexp, flog, flog_ratio
+from ._exp import FASTMATH, cast_like, fexp, fexp_low, flog, flog_ratio
 from ._results import ArgStats, MeasureRows
 from ._rows import CHUNK, chunk_max, row_lse_store, row_lse_t
 
@@ -862,12 +862,12 @@ def _ce_chunk(x, y, mp, mq):
     u = zero
     for j in range(x.shape[0]):
         dp = x[j] - mp
-        e = fexp(dp)
+        e = fexp_low(dp)
         tp = dp == zero
         rp += zero if tp else e
         kp += one if tp else zero
         dq = y[j] - mq
-        eq = fexp(dq)
+        eq = fexp_low(dq)
         tq = dq == zero
         rq += zero if tq else eq
         kq += one if tq else zero

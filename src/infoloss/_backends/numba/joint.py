@@ -24,7 +24,7 @@ import math
 import numpy as np
 from numba import get_num_threads, njit, prange
 
-from ._exp import FASTMATH, cast_like, fexp, flog_ratio
+from ._exp import FASTMATH, cast_like, fexp, fexp_low, flog_ratio
 from ._results import ArgStats, MeasureRows
 from ._rows import chunk_max, row_lse, row_lse_t
 from .info import (
@@ -198,7 +198,7 @@ def _mi_logs(tab, exact, logits, lx, ly, cmax, csum, ey):
         row = tab[a]
         for j in range(ny):
             cm = cmax[j]
-            e = fexp(row[j] - cm)
+            e = fexp_low(row[j] - cm)
             csum[j] += float(e) if cm > ninf else 0.0
     shift = big_l if exact else 0.0
     for j in range(ny):

@@ -59,7 +59,7 @@ from llvmlite import ir
 from numba import njit, prange, types
 from numba.extending import intrinsic
 
-from ._exp import FASTMATH, cast_like, fexp
+from ._exp import FASTMATH, cast_like, fexp, fexp_low
 from ._results import ArgStats, XentForward
 from ._rows import CHUNK, count_bad_logits, lse_log, prefetch_head, row_lse
 
@@ -209,7 +209,7 @@ def _lab_chunk_for(smooth, store, pipelined):
         lo = _bits_start(m, True)
         for j in range(x.shape[0]):
             d = x[j] - m
-            e = fexp(d)
+            e = fexp_low(d)
             top = d == zero
             cr += zero if top else e
             ck += one if top else zero
@@ -261,7 +261,7 @@ def _prob_chunk_for(store, pipelined):
         lo = _bits_start(m, True)
         for j in range(x.shape[0]):
             d = x[j] - m
-            e = fexp(d)
+            e = fexp_low(d)
             top = d == zero
             cr += zero if top else e
             ck += one if top else zero
@@ -452,10 +452,10 @@ def _lab_grad_pass(row, g, hi, qa, yi, kept, w, eps, c, scale, wrow):
     if eps > 0.0:
         cc = cast_like(scale * eps / c, hi)
         for j in range(g.shape[0]):
-            g[j] = qa * fexp(row[j] - hi) - cc * wrow[j]
+            g[j] = qa * fexp_low(row[j] - hi) - cc * wrow[j]
     else:
         for j in range(g.shape[0]):
-            g[j] = qa * fexp(row[j] - hi)
+            g[j] = qa * fexp_low(row[j] - hi)
     g[yi] -= cast_like(scale * (1.0 - eps) * w[yi], hi)
 
 
@@ -660,7 +660,7 @@ def _prob_grad_pass_for(recompute):
         for j in range(g.shape[0]):
             u = 0.0 if j == kk else float(trow[j])
             a = cast_like(w[j] * (sc * u + sb), hi)
-            e = fexp(row[j] - hi) if recompute else g[j]
+            e = fexp_low(row[j] - hi) if recompute else g[j]
             g[j] = qa * e - a
 
     return prob_grad_pass
