@@ -114,6 +114,7 @@ def test_import_infoloss_does_not_import_torch() -> None:
 def test_operators_are_registered() -> None:
     assert torch.ops.infoloss.softmax_xent_forward.default is not None
     assert torch.ops.infoloss.softmax_xent_backward.default is not None
+    assert torch.ops.infoloss.softmax_xent_fused.default is not None
 
 
 def _op_args(
@@ -161,6 +162,63 @@ def test_forward_outputs_other_than_the_loss_are_not_differentiable() -> None:
     assert not bad.requires_grad
     torch.testing.assert_close(lse, torch.logsumexp(z.detach(), -1))
     assert bad.tolist() == [0, 0]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kind", ["labels", "probs"])
+def test_opcheck_fused(dtype: Any, kind: str) -> None:
+    for shape, validate in [((7, 4), True), ((2, 3, 4), False)]:
+        for args in _op_args(kind, dtype, shape, validate):
+            fused = (*args, 0.25)
+            torch.library.opcheck(torch.ops.infoloss.softmax_xent_fused.default, fused)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kind", ["labels", "probs"])
+def test_fused_equals_forward_and_backward(dtype: Any, kind: str) -> None:
+    for z, t, w, eps, ign, validate in _op_args(kind, dtype, (6, 5), True):
+        loss, lse, sw, bad, grad = ilt.softmax_xent_fused(z, t, w, eps, ign, validate, 0.25)
+        ref = ilt.softmax_xent_forward(z, t, w, eps, ign, validate)
+        close(loss, ref[0], torch.float64)  # summed in another order: to rounding
+        close(lse, ref[1], torch.float64)
+        close(sw, ref[2], torch.float64)
+        assert torch.equal(bad, ref[3])
+        up = torch.full((6,), 0.25, dtype=torch.float64)
+        want = ilt.softmax_xent_backward(z.detach(), t, w, eps, ign, ref[1], up)
+        close(grad, want, dtype)
+        assert not lse.requires_grad
+        assert not sw.requires_grad
+        assert not grad.requires_grad
+
+
+def test_fused_backward_hands_over_its_gradient() -> None:
+    # One pass for "mean": autograd's upstream for every sample is the scale the stored
+    # gradient was computed with, and the leaf's .grad is that very memory (no copy).
+    z = logits((64, 300), torch.float32).requires_grad_(True)
+    y = labels((64,), 300, None)
+    out = ilt.softmax_xent_fused(z, y, None, 0.0, None, True, 1 / 64)
+    address, loss = out[4].data_ptr(), out[0]
+    del out
+    (loss.sum() * (1 / 64)).backward()
+    assert z.grad is not None
+    assert z.grad.data_ptr() == address
+    ref = z.detach().clone().requires_grad_(True)
+    F.cross_entropy(ref, y).backward()
+    close(z.grad, ref.grad, torch.float32)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_fused_backward_other_upstreams(reduction: str) -> None:
+    # An upstream that is not the stored gradient's scale (the loss scaled, or summed
+    # with other terms) gets the gradient computed afresh for it.
+    z = logits((2, 9, 3), torch.float64).requires_grad_(True)
+    y = labels((2, 3), 9, -100)
+    w = class_weight(9, torch.float64)
+    ref = z.detach().clone().requires_grad_(True)
+    for fn, x in ((ilt.cross_entropy, z), (F.cross_entropy, ref)):
+        loss = fn(x, y, w, reduction=reduction, label_smoothing=0.1)
+        (-2.5 * loss + 0.5 * loss.detach()).backward()
+    close(z.grad, ref.grad, torch.float64)
 
 
 # ---------------------------------------------------------------------------- gradcheck
@@ -222,14 +280,16 @@ def test_module_equals_torch_module(reduction: str) -> None:
 
 
 def _spy(monkeypatch: Any) -> list[int]:
+    """Count the calls of the forward operators (the plain one or the fused one)."""
     calls: list[int] = []
-    real = ilt.softmax_xent_forward
+    for name in ("softmax_xent_forward", "softmax_xent_fused"):
+        real = getattr(ilt, name)
 
-    def counting(*args: Any) -> Any:
-        calls.append(1)
-        return real(*args)
+        def counting(*args: Any, real: Any = real) -> Any:
+            calls.append(1)
+            return real(*args)
 
-    monkeypatch.setattr(ilt, "softmax_xent_forward", counting)
+        monkeypatch.setattr(ilt, name, counting)
     return calls
 
 

@@ -50,6 +50,7 @@ __all__ = [
     "softmax_cross_entropy_route",
     "softmax_xent_backward",
     "softmax_xent_forward",
+    "softmax_xent_fused",
 ]
 
 Reduction = Literal["mean", "sum", "none"]
@@ -275,6 +276,120 @@ def _backward(ctx: Any, upstream: torch.Tensor, *_: Any) -> tuple[Any, ...]:
 softmax_xent_forward.register_autograd(_backward, setup_context=_setup_context)
 
 
+@torch.library.custom_op("infoloss::softmax_xent_fused", mutates_args=())
+def softmax_xent_fused(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    weight: torch.Tensor | None,
+    label_smoothing: float,
+    ignore_index: int | None,
+    validate: bool,
+    scale: float,
+    softcap: float | None = None,
+    lse_square_scale: float = 0.0,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """:func:`softmax_xent_forward` and, in the same pass over the logits,
+    ``scale · ∂ℓ_i/∂logits_i`` (fresh memory, ``logits``' shape and dtype) as a fifth
+    output: the forward and backward of ``scale · Σ_i ℓ_i`` ("mean" and "sum") in one read.
+
+    Differentiable in ``logits`` through ``loss``: the backward hands back the stored
+    gradient when the upstream of every sample equals ``scale`` (as it does under the
+    reductions, to rounding), and otherwise computes the gradient afresh from ``lse``.
+    """
+    z, t = _numpy(logits), _numpy(target)
+    w = None if weight is None else _numpy(weight)
+    spec = loss_spec(
+        axis=-1,
+        reduction="none",
+        label_smoothing=label_smoothing,
+        ignore_index=ignore_index,
+        softcap=softcap,
+        lse_square_scale=lse_square_scale,
+    )
+    checks: list[Check] = []
+    if validate:
+        checks = prepare_softmax(z, t, w, spec)[4]
+    _check_shapes(z, t, w)
+    # NumPy's allocator asks for huge pages (a large gradient faults in 512× fewer pages).
+    out = np.empty(z.shape, z.dtype)
+    parts, grads, nbad_labels = _parts(z, t, w, label_smoothing, ignore_index, out)
+    from ._backends.numba import xent_fused
+
+    opts = kernel_options(spec.softcap, spec.lse_square_scale)
+    fwds = [xent_fused(*p.args, g, float(scale), **opts) for p, g in zip(parts, grads, strict=True)]
+    batch = z.shape[:-1]
+    loss = np.concatenate([f.loss for f in fwds]).reshape(batch)
+    labels = t.dtype.kind in "iu"
+    if validate:
+        enforce(np, loss, _needed_checks(checks, fwds, labels=labels))
+    nbad_t = nbad_labels if labels else sum(f.target_stats.nbad for f in fwds)
+    return (
+        torch.from_numpy(loss),
+        torch.from_numpy(np.concatenate([f.lse for f in fwds]).reshape(batch)),
+        torch.from_numpy(np.concatenate([f.sample_weight for f in fwds]).reshape(batch)),
+        torch.tensor([sum(f.nbad for f in fwds), nbad_t], dtype=torch.int64),
+        torch.from_numpy(out),
+    )
+
+
+@softmax_xent_fused.register_fake
+def _(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    weight: torch.Tensor | None,
+    label_smoothing: float,
+    ignore_index: int | None,
+    validate: bool,
+    scale: float,
+    softcap: float | None = None,
+    lse_square_scale: float = 0.0,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    batch = logits.shape[:-1]
+    f64 = torch.float64
+    return (
+        logits.new_empty(batch, dtype=f64),
+        logits.new_empty(batch, dtype=f64),
+        logits.new_empty(batch, dtype=f64),
+        logits.new_empty((2,), dtype=torch.int64),
+        logits.new_empty(logits.shape),
+    )
+
+
+def _fused_setup(ctx: Any, inputs: tuple[Any, ...], output: tuple[Any, ...]) -> None:
+    logits, target, weight, smoothing, ignore_index, _, scale, softcap, zscale = inputs
+    ctx.save_for_backward(logits, target, weight, output[1], output[4])
+    ctx.options = (smoothing, ignore_index)
+    ctx.extra = (softcap, zscale)
+    ctx.scale = scale
+    ctx.mark_non_differentiable(*output[1:])
+
+
+def _fused_backward(ctx: Any, upstream: torch.Tensor, *_: Any) -> tuple[Any, ...]:
+    logits, target, weight, lse, stored = ctx.saved_tensors
+    grad = None
+    if ctx.needs_input_grad[0]:
+        # The reductions (``_reduce_scaled``) give every sample the upstream ``scale``
+        # exactly; any other upstream gets the gradient computed afresh for it, as does
+        # a traced backward (a graph cannot branch on the data).
+        if _concrete(upstream) and bool(torch.all(upstream == ctx.scale)):
+            grad = stored
+        else:
+            grad = softmax_xent_backward(
+                logits, target, weight, *ctx.options, lse, upstream, *ctx.extra
+            )
+    return grad, None, None, None, None, None, None, None, None
+
+
+softmax_xent_fused.register_autograd(_fused_backward, setup_context=_fused_setup)
+
+
+def _concrete(t: torch.Tensor) -> bool:
+    """Whether ``t`` holds data (not a tensor traced by ``torch.compile`` or ``opcheck``)."""
+    from torch._subclasses.fake_tensor import is_fake
+
+    return not (torch.compiler.is_compiling() or is_fake(t))
+
+
 # ----------------------------------------------------------------------- helpers
 
 
@@ -298,15 +413,6 @@ def _reduce(loss: torch.Tensor, weight: torch.Tensor, reduction: str, dtype: Any
         nonzero = wsum > 0
         total = total * torch.where(nonzero, 1 / torch.where(nonzero, wsum, 1.0), 0.0)
     return total.to(dtype)
-
-
-def _upstream(weight: torch.Tensor, reduction: str) -> torch.Tensor:
-    """Each sample's gradient factor of the reduced loss: 1, or 1 / Σ weight for "mean"."""
-    ones = torch.ones_like(weight)
-    if reduction != "mean":
-        return ones
-    wsum = float(weight.sum())
-    return ones * (1 / wsum if wsum > 0 else 0.0)
 
 
 class _Counts(NamedTuple):
@@ -363,22 +469,60 @@ def softmax_cross_entropy_route(
     weight = None if tg.w is None else tg.w.to(torch.float64)
     eps, ign = spec.smoothing, spec.ignore_index
     extra = (spec.softcap, spec.lse_square_scale)
-    loss, lse, sw, bad = softmax_xent_forward(z, target, weight, eps, ign, False, *extra)
+    fused = return_grad or _fused_applies(z, spec.reduction)
+    if fused:
+        scale = _scale_of(tg.s, spec.reduction)
+        zin = z.detach() if return_grad else z
+        loss, _, sw, bad, grad = softmax_xent_fused(
+            zin, target, weight, eps, ign, False, scale, *extra
+        )
+    else:
+        loss, _, sw, bad = softmax_xent_forward(z, target, weight, eps, ign, False, *extra)
     if spec.validate:
         nbad, tbad = bad.tolist()
         counts = _Counts(nbad, None if labels else _Stats(tbad))
         xp = array_api_compat.array_namespace(z)
         loss = enforce(xp, loss, _needed_checks(checks, [counts], labels=labels))
-    value = _reduce(loss, sw, spec.reduction, z.dtype)
+    if not fused:
+        return _reduce(loss, sw, spec.reduction, z.dtype)
+    value = _reduce_scaled(loss, scale, spec.reduction, z.dtype)
     if not return_grad:
         return value
-    up = _upstream(sw, spec.reduction)
-    grad = softmax_xent_backward(z.detach(), target, weight, eps, ign, lse, up, *extra)
     grad = move_back(array_api_compat.array_namespace(z), grad, ax)
     if grad_out is not None:
         grad_out.copy_(grad)
         grad = grad_out
     return LossAndGrad(value, grad)
+
+
+def _fused_applies(z: torch.Tensor, reduction: str) -> bool:
+    """Whether autograd will want the logits' gradient of a reduced loss, outside
+    ``torch.compile`` (whose graphs keep the two operators): then one fused pass
+    computes the forward and the gradient, and the backward hands the gradient over."""
+    return (
+        reduction != "none"
+        and z.requires_grad
+        and torch.is_grad_enabled()
+        and not torch.compiler.is_compiling()
+    )
+
+
+def _scale_of(s: torch.Tensor, reduction: str) -> float:
+    """The factor of every sample's gradient: 1, or 1 / Σ s for "mean" (0 when Σ s = 0)."""
+    if reduction != "mean":
+        return 1.0
+    total = float(s.sum(dtype=torch.float64))
+    return 1.0 / total if total > 0 else 0.0
+
+
+def _reduce_scaled(loss: torch.Tensor, scale: float, reduction: str, dtype: Any) -> torch.Tensor:
+    """The reduced loss as ``scale · Σ ℓ_i`` (summed in float64): autograd then hands
+    every sample the upstream ``scale``, exactly what the fused operator's stored
+    gradient was computed for."""
+    if reduction == "none":
+        return loss.to(dtype)
+    total = loss.sum()
+    return (total if reduction == "sum" else total * scale).to(dtype)
 
 
 # ----------------------------------------------------------- the drop-in forms
@@ -489,8 +633,21 @@ def cross_entropy(
     t = target.movedim(1, -1) if not labels and target.ndim > 2 else target
     w = None if weight is None else weight.to(torch.float64)
     extra = (spec.softcap, spec.lse_square_scale)
+    if labels and _fused_applies(z, spec.reduction):
+        scale = _scale_of(_label_weights(t, w, ignore, z.shape[-1]), spec.reduction)
+        fused = softmax_xent_fused(z, t, w, spec.smoothing, ignore, True, scale, *extra)
+        return _reduce_scaled(fused[0], scale, spec.reduction, input.dtype)
     loss, _, sw, _ = softmax_xent_forward(z, t, w, spec.smoothing, ignore, True, *extra)
     return _reduce(loss, sw, spec.reduction, input.dtype)
+
+
+def _label_weights(
+    t: torch.Tensor, w: torch.Tensor | None, ignore: int | None, n_classes: int
+) -> torch.Tensor:
+    """Each sample's weight for "mean": w[y] (1 without weights), 0 where ignored (the
+    kernels' sample weights; labels out of range are the operator's error to raise)."""
+    s = torch.ones(t.shape, dtype=torch.float64) if w is None else w[t.clamp(0, n_classes - 1)]
+    return s if ignore is None else torch.where(t == ignore, 0.0, s)
 
 
 class CrossEntropyLoss(torch.nn.Module):
