@@ -362,12 +362,15 @@ def _fused_setup(ctx: Any, inputs: tuple[Any, ...], output: tuple[Any, ...]) -> 
     ctx.extra = (softcap, zscale)
     ctx.scale = scale
     ctx.mark_non_differentiable(*output[1:])
+    # Else autograd hands the backward zeros for the unused outputs, the gradient's
+    # among them: an (N, C) fill that cost more than the fused pass.
+    ctx.set_materialize_grads(False)
 
 
-def _fused_backward(ctx: Any, upstream: torch.Tensor, *_: Any) -> tuple[Any, ...]:
+def _fused_backward(ctx: Any, upstream: torch.Tensor | None, *_: Any) -> tuple[Any, ...]:
     logits, target, weight, lse, stored = ctx.saved_tensors
     grad = None
-    if ctx.needs_input_grad[0]:
+    if ctx.needs_input_grad[0] and upstream is not None:
         # The reductions (``_reduce_scaled``) give every sample the upstream ``scale``
         # exactly; any other upstream gets the gradient computed afresh for it, as does
         # a traced backward (a graph cannot branch on the data).
