@@ -16,8 +16,11 @@ Edges, relied on by the kernels:
   it should be, not 0); exactly 0 for ``t = -inf`` and where exp underflows (below
   ``_FLUSH64``/``_FLUSH32``); +inf above ``_HI64``/``_HI32``; NaN for NaN.
 - ``fexp_low(t)``: the same for t ≤ ``_LOW_MAX`` (about 570 in float64, 43 in float32),
-  cheaper: the 2^n scaling is always done in the two exact steps (no branch on the
-  subnormal range) and there is no overflow test.  For the log-sum-exp loops, whose
+  bit for bit (``tests/test_backend_numba_exp.py``), cheaper: the 2^n scaling is always
+  done in the two exact steps (no branch on the subnormal range, the first step folded
+  into the polynomial's coefficients), 2^n reaches the exponent field without a
+  float-to-integer conversion, NaN passes through without a select, and there is no
+  overflow test.  For the log-sum-exp loops, whose
   arguments are z − max(z) ≤ 0 (a larger argument only arises in a chunk that is summed
   again against a new maximum, so its garbage is discarded).
 - ``flog(x)`` for finite ``x`` > 0, subnormals included; other inputs give meaningless
@@ -159,47 +162,94 @@ def _exp64(t):
     return t if t != t else v
 
 
-# fexp_low scales p·2^n as (p·2^(n + K))·2^-K: exact wherever the result is normal, one
+# fexp_low scales p·2^n as (p·2^K)·2^n·2^-K: exact wherever the result is normal, one
 # rounding into the subnormal range, and p·2^(n + K) stays finite for n + K ≤ 1023 (127).
+# The 2^K is folded into the polynomial's coefficients (exact: a power of two), and 2^n
+# reaches the exponent field without a float-to-integer conversion: n + 1.5·2^23
+# (1.5·2^52) is exact for the integer n, its bit pattern is the magic number's plus n,
+# and the shift that moves n into the exponent field shifts the magic number's bits out.
+# A NaN argument shifts to 0 there, so the NaN of p passes through unchanged (no select).
 _LOW_MAX64 = (1023 - _K64) * math.log(2.0)
 _LOW_MAX32 = (127 - _K32) * math.log(2.0)
+_MAGIC32 = np.float32(1.5 * 2.0**23)
+_MAGIC64 = 1.5 * 2.0**52
+
+
+def _scaled32(c):
+    return np.float32(c) * np.float32(2.0**_K32)
+
+
+def _scaled64(c):
+    return c * 2.0**_K64
+
+
+_P32 = [
+    _scaled32(c)
+    for c in (
+        0.0013941108481958508,
+        0.00837512593716383,
+        0.04166635125875473,
+        0.16666415333747864,
+        0.5,
+        1.0,
+        1.0,
+    )
+]
+_P32_6, _P32_5, _P32_4, _P32_3, _P32_2, _P32_1, _P32_0 = _P32
+_P64 = [
+    _scaled64(c)
+    for c in (
+        2.5110037605963777e-08,
+        2.763263963904103e-07,
+        2.755724091857897e-06,
+        2.4801485482328494e-05,
+        0.00019841269890047113,
+        0.0013888888952314775,
+        0.008333333333319601,
+        0.0416666666664881,
+        0.1666666666666668,
+        0.5000000000000019,
+        1.0,
+        1.0,
+    )
+]
+_P64_11, _P64_10, _P64_9, _P64_8, _P64_7, _P64_6, _P64_5, _P64_4, _P64_3, _P64_2 = _P64[:10]
+_P64_1, _P64_0 = _P64[10:]
 
 
 @njit(error_model="numpy", fastmath=FASTMATH, inline="always")
 def _exp32_low(t):
     n = np.floor(t * np.float32(_INV_LN2) + np.float32(0.5))
     r = (t - n * _LN2_HI32) - n * _LN2_LO32
-    p = np.float32(0.0013941108481958508)
-    p = p * r + np.float32(0.00837512593716383)
-    p = p * r + np.float32(0.04166635125875473)
-    p = p * r + np.float32(0.16666415333747864)
-    p = p * r + np.float32(0.5)
-    p = p * r + np.float32(1.0)
-    p = p * r + np.float32(1.0)
-    v = _float32(_bits32(p) + ((np.int32(n) + np.int32(_K32)) << np.int32(23))) * _TWO_MK32
-    v = np.float32(0.0) if t < _FLUSH32 else v
-    return t if t != t else v
+    p = _P32_6  # the coefficients of _exp32, times 2^K
+    p = p * r + _P32_5
+    p = p * r + _P32_4
+    p = p * r + _P32_3
+    p = p * r + _P32_2
+    p = p * r + _P32_1
+    p = p * r + _P32_0
+    v = _float32(_bits32(p) + (_bits32(n + _MAGIC32) << np.int32(23))) * _TWO_MK32
+    return np.float32(0.0) if t < _FLUSH32 else v
 
 
 @njit(error_model="numpy", fastmath=FASTMATH, inline="always")
 def _exp64_low(t):
     n = np.floor(t * _INV_LN2 + 0.5)
     r = (t - n * _LN2_HI64) - n * _LN2_LO64
-    p = 2.5110037605963777e-08
-    p = p * r + 2.763263963904103e-07
-    p = p * r + 2.755724091857897e-06
-    p = p * r + 2.4801485482328494e-05
-    p = p * r + 0.00019841269890047113
-    p = p * r + 0.0013888888952314775
-    p = p * r + 0.008333333333319601
-    p = p * r + 0.0416666666664881
-    p = p * r + 0.1666666666666668
-    p = p * r + 0.5000000000000019
-    p = p * r + 1.0
-    p = p * r + 1.0
-    v = _float64(_bits64(p) + ((np.int64(n) + np.int64(_K64)) << np.int64(52))) * _TWO_MK64
-    v = 0.0 if t < _FLUSH64 else v
-    return t if t != t else v
+    p = _P64_11  # the coefficients of _exp64, times 2^K
+    p = p * r + _P64_10
+    p = p * r + _P64_9
+    p = p * r + _P64_8
+    p = p * r + _P64_7
+    p = p * r + _P64_6
+    p = p * r + _P64_5
+    p = p * r + _P64_4
+    p = p * r + _P64_3
+    p = p * r + _P64_2
+    p = p * r + _P64_1
+    p = p * r + _P64_0
+    v = _float64(_bits64(p) + (_bits64(n + _MAGIC64) << np.int64(52))) * _TWO_MK64
+    return 0.0 if t < _FLUSH64 else v
 
 
 _SQRT2 = math.sqrt(2.0)
