@@ -17,10 +17,9 @@ Edges, relied on by the kernels:
   ``_FLUSH64``/``_FLUSH32``); +inf above ``_HI64``/``_HI32``; NaN for NaN.
 - ``fexp_low(t)``: the same for t ≤ ``_LOW_MAX`` (about 570 in float64, 43 in float32),
   bit for bit (``tests/test_backend_numba_exp.py``), cheaper: the 2^n scaling is always
-  done in the two exact steps (no branch on the subnormal range, the first step folded
-  into the polynomial's coefficients), 2^n reaches the exponent field without a
-  float-to-integer conversion, NaN passes through without a select, and there is no
-  overflow test.  For the log-sum-exp loops, whose
+  done in the two exact steps (no branch on the subnormal range), 2^(n + K) is built
+  without a float-to-integer conversion, NaN passes through without a select, and there
+  is no overflow test.  For the log-sum-exp loops, whose
   arguments are z − max(z) ≤ 0 (a larger argument only arises in a chunk that is summed
   again against a new maximum, so its garbage is discarded).
 - ``flog(x)`` for finite ``x`` > 0, subnormals included; other inputs give meaningless
@@ -113,7 +112,8 @@ _TWO_MK64 = 2.0**-200
 
 
 @njit(error_model="numpy", fastmath=FASTMATH, inline="always")
-def _exp32(t):
+def _reduced32(t):
+    """(n, p) with exp(t) = p·2^n: n = round(t/ln 2), p = exp(r) for r = t − n·ln 2."""
     n = np.floor(t * np.float32(_INV_LN2) + np.float32(0.5))
     r = (t - n * _LN2_HI32) - n * _LN2_LO32
     # Degree 6, interpolating exp at the Chebyshev nodes of |r| ≤ ln2/2 (near-minimax):
@@ -126,6 +126,12 @@ def _exp32(t):
     p = p * r + np.float32(0.5)
     p = p * r + np.float32(1.0)
     p = p * r + np.float32(1.0)
+    return n, p
+
+
+@njit(error_model="numpy", fastmath=FASTMATH, inline="always")
+def _exp32(t):
+    n, p = _reduced32(t)
     ni = np.int32(n)
     sub = t < _SUB32
     v = _float32(_bits32(p) + ((ni + np.int32(_K32) if sub else ni) << np.int32(23)))
@@ -136,7 +142,8 @@ def _exp32(t):
 
 
 @njit(error_model="numpy", fastmath=FASTMATH, inline="always")
-def _exp64(t):
+def _reduced64(t):
+    """(n, p) with exp(t) = p·2^n: n = round(t/ln 2), p = exp(r) for r = t − n·ln 2."""
     n = np.floor(t * _INV_LN2 + 0.5)
     r = (t - n * _LN2_HI64) - n * _LN2_LO64
     # Degree 11, interpolating exp at the Chebyshev nodes of |r| ≤ ln2/2 (near-minimax):
@@ -153,6 +160,12 @@ def _exp64(t):
     p = p * r + 0.5000000000000019
     p = p * r + 1.0
     p = p * r + 1.0
+    return n, p
+
+
+@njit(error_model="numpy", fastmath=FASTMATH, inline="always")
+def _exp64(t):
+    n, p = _reduced64(t)
     ni = np.int64(n)
     sub = t < _SUB64
     v = _float64(_bits64(p) + ((ni + np.int64(_K64) if sub else ni) << np.int64(52)))
@@ -162,93 +175,32 @@ def _exp64(t):
     return t if t != t else v
 
 
-# fexp_low scales p·2^n as (p·2^K)·2^n·2^-K: exact wherever the result is normal, one
-# rounding into the subnormal range, and p·2^(n + K) stays finite for n + K ≤ 1023 (127).
-# The 2^K is folded into the polynomial's coefficients (exact: a power of two), and 2^n
-# reaches the exponent field without a float-to-integer conversion: n + 1.5·2^23
-# (1.5·2^52) is exact for the integer n, its bit pattern is the magic number's plus n,
-# and the shift that moves n into the exponent field shifts the magic number's bits out.
-# A NaN argument shifts to 0 there, so the NaN of p passes through unchanged (no select).
+# fexp_low scales p·2^n as (p·2^(n + K))·2^-K: exact wherever the result is normal, one
+# rounding into the subnormal range, and p·2^(n + K) stays finite for n + K ≤ 127 (1023).
+# 2^(n + K) is built without a float-to-integer conversion: n + 1.5·2^23 + K + 127 is exact
+# for the integer n, its low bits hold the biased exponent n + K + 127 (in [1, 254] on the
+# domain), and the shift into the exponent field moves the magic number's own bits out.
+# The scale enters by multiplication, so a NaN argument (whatever its payload) stays NaN
+# through p, with no select.
 _LOW_MAX64 = (1023 - _K64) * math.log(2.0)
 _LOW_MAX32 = (127 - _K32) * math.log(2.0)
-_MAGIC32 = np.float32(1.5 * 2.0**23)
-_MAGIC64 = 1.5 * 2.0**52
-
-
-def _scaled32(c):
-    return np.float32(c) * np.float32(2.0**_K32)
-
-
-def _scaled64(c):
-    return c * 2.0**_K64
-
-
-_P32 = [
-    _scaled32(c)
-    for c in (
-        0.0013941108481958508,
-        0.00837512593716383,
-        0.04166635125875473,
-        0.16666415333747864,
-        0.5,
-        1.0,
-        1.0,
-    )
-]
-_P32_6, _P32_5, _P32_4, _P32_3, _P32_2, _P32_1, _P32_0 = _P32
-_P64 = [
-    _scaled64(c)
-    for c in (
-        2.5110037605963777e-08,
-        2.763263963904103e-07,
-        2.755724091857897e-06,
-        2.4801485482328494e-05,
-        0.00019841269890047113,
-        0.0013888888952314775,
-        0.008333333333319601,
-        0.0416666666664881,
-        0.1666666666666668,
-        0.5000000000000019,
-        1.0,
-        1.0,
-    )
-]
-_P64_11, _P64_10, _P64_9, _P64_8, _P64_7, _P64_6, _P64_5, _P64_4, _P64_3, _P64_2 = _P64[:10]
-_P64_1, _P64_0 = _P64[10:]
+_MAGIC32 = np.float32(1.5 * 2.0**23 + _K32 + 127)
+_MAGIC64 = 1.5 * 2.0**52 + _K64 + 1023
 
 
 @njit(error_model="numpy", fastmath=FASTMATH, inline="always")
 def _exp32_low(t):
-    n = np.floor(t * np.float32(_INV_LN2) + np.float32(0.5))
-    r = (t - n * _LN2_HI32) - n * _LN2_LO32
-    p = _P32_6  # the coefficients of _exp32, times 2^K
-    p = p * r + _P32_5
-    p = p * r + _P32_4
-    p = p * r + _P32_3
-    p = p * r + _P32_2
-    p = p * r + _P32_1
-    p = p * r + _P32_0
-    v = _float32(_bits32(p) + (_bits32(n + _MAGIC32) << np.int32(23))) * _TWO_MK32
+    n, p = _reduced32(t)
+    scale = _float32(_bits32(n + _MAGIC32) << np.int32(23))  # 2^(n + K)
+    v = (p * scale) * _TWO_MK32
     return np.float32(0.0) if t < _FLUSH32 else v
 
 
 @njit(error_model="numpy", fastmath=FASTMATH, inline="always")
 def _exp64_low(t):
-    n = np.floor(t * _INV_LN2 + 0.5)
-    r = (t - n * _LN2_HI64) - n * _LN2_LO64
-    p = _P64_11  # the coefficients of _exp64, times 2^K
-    p = p * r + _P64_10
-    p = p * r + _P64_9
-    p = p * r + _P64_8
-    p = p * r + _P64_7
-    p = p * r + _P64_6
-    p = p * r + _P64_5
-    p = p * r + _P64_4
-    p = p * r + _P64_3
-    p = p * r + _P64_2
-    p = p * r + _P64_1
-    p = p * r + _P64_0
-    v = _float64(_bits64(p) + (_bits64(n + _MAGIC64) << np.int64(52))) * _TWO_MK64
+    n, p = _reduced64(t)
+    scale = _float64(_bits64(n + _MAGIC64) << np.int64(52))  # 2^(n + K)
+    v = (p * scale) * _TWO_MK64
     return 0.0 if t < _FLUSH64 else v
 
 
