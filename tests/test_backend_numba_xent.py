@@ -252,6 +252,50 @@ def test_running_maximum_raised_by_later_chunks() -> None:
         _close(nb.xent_forward(z, t, None, eps, None).loss, ref_loss, 1e-13)
 
 
+def _reference_log1p(z: np.ndarray, a: np.ndarray) -> tuple[np.ndarray, ...]:
+    """As :func:`_reference` for finite rows, with log s = log1p((k − 1) + rest) (k the
+    maximal entries, rest the others' sum): accurate where the maximum dominates."""
+    z = z.astype(np.float64)
+    m = z.max(axis=1, keepdims=True)
+    top = z == m
+    rest = np.where(top, 0.0, np.exp(z - m)).sum(axis=1, keepdims=True)
+    ls = np.log1p((top.sum(axis=1, keepdims=True) - 1.0) + rest)
+    lq = z - m - ls
+    loss = -(a * lq).sum(axis=1)
+    return loss, (m + ls)[:, 0], a.sum(axis=1)[:, None] * np.exp(lq) - a
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_later_chunk_maxima_taken_over_or_summed_again(dtype: Any) -> None:
+    """A chunk that raises the running maximum by little has its sums taken over (the
+    row's rest stays large); one whose new maximum dominates the row (a small rest), or
+    is beyond fexp_low's domain, is summed again: every case within the kernels' accuracy
+    of the float64 reference, ties at the new maximum included, loss, lse and gradient."""
+    c = 3 * 2048 + 100
+    rng = _rng(5)
+    z = rng.standard_normal((6, c))
+    z[0, 2500] = 3.9  # a small rise in chunk 1, another in chunk 2: taken over
+    z[0, 5000] = 4.2
+    z[1, [2500, 3100]] = 4.5  # two new maximal entries (a tie) in one chunk
+    z[2, 4500] = 25.0  # dominates the row: summed again
+    z[3, 4500] = 60.0  # beyond float32's domain of the exp: summed again
+    z[4, :2048] -= 30.0  # the first chunk far below, the second raises by about 30
+    z[5, 2048:] += 2.0  # every later element higher: many rises taken over
+    z = z.astype(dtype)
+    y = np.array([5000, 3100, 4500, 10, 2049, 6000])
+    w = np.linspace(0.5, 1.5, c)
+    for eps, weight in [(0.0, None), (0.1, None), (0.1, w)]:
+        a, _ = _pieces(_labels_targets(y, c, None), weight, eps, None)
+        ref_loss, ref_lse, ref_grad = _reference_log1p(z, a)
+        fwd = nb.xent_forward(z, y, weight, eps, None)
+        _close(fwd.loss, ref_loss, RTOL[dtype])
+        _close(fwd.lse, ref_lse, RTOL[dtype])
+        g = np.empty_like(z)
+        fused = nb.xent_fused(z, y, weight, eps, None, g, 1.0)
+        _close(fused.loss, ref_loss, RTOL[dtype])
+        _close(g, ref_grad, RTOL[dtype], atol=RTOL[dtype])
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_huge_logits(dtype: Any) -> None:
     """|z| ~ 1e4 (and ~1e30 for float32 rows): the loss keeps its relative accuracy, and

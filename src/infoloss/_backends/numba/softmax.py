@@ -34,7 +34,11 @@ How the data is read:
   scalar.
 * Longer rows go in chunks of ``CHUNK`` with a running maximum: a chunk is summed against
   it in one loop that also counts the entries above it, and only a chunk that raises the
-  maximum has its maximum taken and is summed again (both from L1).
+  maximum has its maximum taken (from L1).  Its sums against the old maximum are then
+  taken over, rescaled, when the rise is within ``fexp_low``'s domain and the row's rest
+  stays ≥ 4× the new maximal entries' count (the exp of those entries, removed from the
+  chunk's float32 sum, costs a rest that large nothing in accuracy); otherwise the chunk
+  is summed again against the new maximum.
 * The fused kernel stores exp(z − m) in the loop that sums it and scales it in a second
   loop over the row while it is in cache (L1 for short rows, L2 for most long ones),
   rather than computing exp twice; in a long row each chunk is scaled by
@@ -57,7 +61,7 @@ import numba
 import numpy as np
 from llvmlite import ir
 from numba import njit, prange, types
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 from ._exp import FASTMATH, cast_like, fexp, fexp_low
 from ._results import ArgStats, XentForward
@@ -304,6 +308,28 @@ def _weight_sum(wx):
 # ------------------------------------------------------------------ rows: labels
 
 
+def _recentre_min(x):
+    """The most negative δ = m − m_new for which a chunk summed against m may be taken
+    over (fexp_low is exact for arguments up to about 43.6 in float32, 570 in float64)."""
+    raise NotImplementedError  # only callable from numba code
+
+
+@overload(_recentre_min)
+def _ov_recentre_min(x):
+    if x.bitwidth == 32:
+        return lambda x: -40.0
+    return lambda x: -560.0
+
+
+@njit(**_JIT)
+def _count_equal(x, v):
+    """The number of entries of x equal to v, as a float."""
+    c = 0.0
+    for j in range(x.shape[0]):
+        c += 1.0 if x[j] == v else 0.0
+    return c
+
+
 def _lab_row_long_for(smooth, store):
     if store:
         chunk = _lab_chunk_wg if smooth else _lab_chunk_g
@@ -344,6 +370,23 @@ def _lab_row_long_for(smooth, store):
                 # d = z − m drops by δ.
                 delta = float(m) - float(cm)
                 f = math.exp(delta)
+                if delta >= _recentre_min(m):
+                    # The chunk's sums against the old maximum are valid (exp of d ≤ the
+                    # domain of fexp_low); take them over rather than summing again, unless
+                    # the new maximal entries dominate the row, where removing their
+                    # rounded exp from the chunk's sum would cost the rest its accuracy.
+                    kn = _count_equal(x, cm)
+                    big = float(fexp_low(cm - m))  # as the loop computed it
+                    moved = (rest + k + ck + (cr - kn * big)) * f
+                    if moved >= 4.0 * kn:
+                        if store:
+                            mc[c0 // CHUNK] = float(m)
+                        rest = moved
+                        k = kn
+                        wseen += cws
+                        swd += cw + delta * wseen
+                        m = cm
+                        continue
                 rest = (rest + k) * f
                 k = 0.0
                 swd += delta * wseen
