@@ -133,6 +133,59 @@ def _parts(
 # --------------------------------------------------------------------- operators
 
 
+def _run(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    weight: torch.Tensor | None,
+    label_smoothing: float,
+    ignore_index: int | None,
+    validate: bool,
+    softcap: float | None,
+    lse_square_scale: float,
+    scale: float | None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """The forward operators' body: (loss, lse, sample weight, bad counts, gradient), the
+    gradient ``scale · ∂ℓ_i/∂z_i`` written in the same pass when ``scale`` is given (None
+    otherwise); the pipeline's checks enforced when ``validate``."""
+    z, t = _numpy(logits), _numpy(target)
+    w = None if weight is None else _numpy(weight)
+    spec = loss_spec(
+        axis=-1,
+        reduction="none",
+        label_smoothing=label_smoothing,
+        ignore_index=ignore_index,
+        softcap=softcap,
+        lse_square_scale=lse_square_scale,
+    )
+    checks: list[Check] = []
+    if validate:
+        checks = prepare_softmax(z, t, w, spec)[4]
+    _check_shapes(z, t, w)
+    # NumPy's allocator asks for huge pages (a large gradient faults in 512× fewer pages).
+    out = None if scale is None else np.empty(z.shape, z.dtype)
+    parts, grads, nbad_labels = _parts(z, t, w, label_smoothing, ignore_index, out)
+    from ._backends.numba import xent_forward, xent_fused
+
+    opts = kernel_options(spec.softcap, spec.lse_square_scale)
+    fwds = [
+        xent_forward(*p.args, **opts) if g is None else xent_fused(*p.args, g, scale, **opts)
+        for p, g in zip(parts, grads, strict=True)
+    ]
+    batch = z.shape[:-1]
+    loss = np.concatenate([f.loss for f in fwds]).reshape(batch)
+    labels = t.dtype.kind in "iu"
+    if validate:
+        enforce(np, loss, _needed_checks(checks, fwds, labels=labels))
+    nbad_t = nbad_labels if labels else sum(f.target_stats.nbad for f in fwds)
+    return (
+        torch.from_numpy(loss),
+        torch.from_numpy(np.concatenate([f.lse for f in fwds]).reshape(batch)),
+        torch.from_numpy(np.concatenate([f.sample_weight for f in fwds]).reshape(batch)),
+        torch.tensor([sum(f.nbad for f in fwds), nbad_t], dtype=torch.int64),
+        None if out is None else torch.from_numpy(out),
+    )
+
+
 @torch.library.custom_op("infoloss::softmax_xent_forward", mutates_args=())
 def softmax_xent_forward(
     logits: torch.Tensor,
@@ -155,37 +208,9 @@ def softmax_xent_forward(
     ``softcap`` and ``lse_square_scale``: soft-capping and the z-loss, as in
     :func:`infoloss.softmax_cross_entropy` (``lse`` is then that of the capped logits).
     """
-    z, t = _numpy(logits), _numpy(target)
-    w = None if weight is None else _numpy(weight)
-    spec = loss_spec(
-        axis=-1,
-        reduction="none",
-        label_smoothing=label_smoothing,
-        ignore_index=ignore_index,
-        softcap=softcap,
-        lse_square_scale=lse_square_scale,
-    )
-    checks: list[Check] = []
-    if validate:
-        checks = prepare_softmax(z, t, w, spec)[4]
-    _check_shapes(z, t, w)
-    parts, _, nbad_labels = _parts(z, t, w, label_smoothing, ignore_index)
-    from ._backends.numba import xent_forward
-
-    opts = kernel_options(spec.softcap, spec.lse_square_scale)
-    fwds = [xent_forward(*p.args, **opts) for p in parts]
-    batch = z.shape[:-1]
-    loss = np.concatenate([f.loss for f in fwds]).reshape(batch)
-    labels = t.dtype.kind in "iu"
-    if validate:
-        enforce(np, loss, _needed_checks(checks, fwds, labels=labels))
-    nbad_t = nbad_labels if labels else sum(f.target_stats.nbad for f in fwds)
-    return (
-        torch.from_numpy(loss),
-        torch.from_numpy(np.concatenate([f.lse for f in fwds]).reshape(batch)),
-        torch.from_numpy(np.concatenate([f.sample_weight for f in fwds]).reshape(batch)),
-        torch.tensor([sum(f.nbad for f in fwds), nbad_t], dtype=torch.int64),
-    )
+    args = (label_smoothing, ignore_index, validate, softcap, lse_square_scale)
+    loss, lse, sw, bad, _ = _run(logits, target, weight, *args, None)
+    return loss, lse, sw, bad
 
 
 @softmax_xent_forward.register_fake
@@ -296,40 +321,10 @@ def softmax_xent_fused(
     gradient when the upstream of every sample equals ``scale`` (as it does under the
     reductions, to rounding), and otherwise computes the gradient afresh from ``lse``.
     """
-    z, t = _numpy(logits), _numpy(target)
-    w = None if weight is None else _numpy(weight)
-    spec = loss_spec(
-        axis=-1,
-        reduction="none",
-        label_smoothing=label_smoothing,
-        ignore_index=ignore_index,
-        softcap=softcap,
-        lse_square_scale=lse_square_scale,
-    )
-    checks: list[Check] = []
-    if validate:
-        checks = prepare_softmax(z, t, w, spec)[4]
-    _check_shapes(z, t, w)
-    # NumPy's allocator asks for huge pages (a large gradient faults in 512× fewer pages).
-    out = np.empty(z.shape, z.dtype)
-    parts, grads, nbad_labels = _parts(z, t, w, label_smoothing, ignore_index, out)
-    from ._backends.numba import xent_fused
-
-    opts = kernel_options(spec.softcap, spec.lse_square_scale)
-    fwds = [xent_fused(*p.args, g, float(scale), **opts) for p, g in zip(parts, grads, strict=True)]
-    batch = z.shape[:-1]
-    loss = np.concatenate([f.loss for f in fwds]).reshape(batch)
-    labels = t.dtype.kind in "iu"
-    if validate:
-        enforce(np, loss, _needed_checks(checks, fwds, labels=labels))
-    nbad_t = nbad_labels if labels else sum(f.target_stats.nbad for f in fwds)
-    return (
-        torch.from_numpy(loss),
-        torch.from_numpy(np.concatenate([f.lse for f in fwds]).reshape(batch)),
-        torch.from_numpy(np.concatenate([f.sample_weight for f in fwds]).reshape(batch)),
-        torch.tensor([sum(f.nbad for f in fwds), nbad_t], dtype=torch.int64),
-        torch.from_numpy(out),
-    )
+    args = (label_smoothing, ignore_index, validate, softcap, lse_square_scale)
+    loss, lse, sw, bad, grad = _run(logits, target, weight, *args, float(scale))
+    assert grad is not None
+    return loss, lse, sw, bad, grad
 
 
 @softmax_xent_fused.register_fake
