@@ -13,20 +13,21 @@ from infoloss._backends.numba import _exp
 from infoloss._backends.numba._exp import fexp, fexp_low
 
 
-@njit
-def _fexp(x: Any) -> Any:
-    out = np.empty_like(x)
-    for i in range(x.shape[0]):
-        out[i] = fexp(x[i])
-    return out
+def _elementwise(f: Any) -> Any:
+    """A jitted loop applying the numba-only ``f`` to each entry of a 1-d array."""
+
+    @njit
+    def apply(x: Any) -> Any:
+        out = np.empty_like(x)
+        for i in range(x.shape[0]):
+            out[i] = f(x[i])
+        return out
+
+    return apply
 
 
-@njit
-def _fexp_low(x: Any) -> Any:
-    out = np.empty_like(x)
-    for i in range(x.shape[0]):
-        out[i] = fexp_low(x[i])
-    return out
+_fexp = _elementwise(fexp)
+_fexp_low = _elementwise(fexp_low)
 
 
 # (dtype, lowest argument tried, fexp_low's upper end, ulp bound against mpmath)

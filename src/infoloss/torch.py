@@ -318,8 +318,9 @@ def softmax_xent_fused(
     output: the forward and backward of ``scale · Σ_i ℓ_i`` ("mean" and "sum") in one read.
 
     Differentiable in ``logits`` through ``loss``: the backward hands back the stored
-    gradient when the upstream of every sample equals ``scale`` (as it does under the
-    reductions, to rounding), and otherwise computes the gradient afresh from ``lse``.
+    gradient when the upstream of every sample equals ``scale`` exactly (as it does under
+    the reductions the library forms), and otherwise computes the gradient afresh from
+    ``lse``.
     """
     args = (label_smoothing, ignore_index, validate, softcap, lse_square_scale)
     loss, lse, sw, bad, grad = _run(logits, target, weight, *args, float(scale))
