@@ -91,3 +91,29 @@ def test_fexp_against_mpmath(dtype: Any, low: float, high: float, ulps: int) -> 
     assert _fexp(np.array([-np.inf], dtype))[0] == 0
     assert np.isnan(_fexp(np.array([np.nan, -np.nan], dtype))).all()
     assert _fexp(np.array([0.0], dtype))[0] == 1
+
+
+def test_stale_kernel_caches_are_dropped_when_a_source_changes(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """numba keys each kernel's cache on its own file; the package drops every cache index
+    when any of its sources changes (the kernels inline _exp.py and _rows.py)."""
+    import os
+
+    from infoloss._backends.numba import drop_stale_caches
+
+    src = tmp_path / "_exp.py"
+    src.write_text("x = 1\n")
+    (tmp_path / "info.py").write_text("y = 2\n")
+    cache = tmp_path / "__pycache__"
+    cache.mkdir()
+    (cache / "info.kernel-1.py311.nbi").write_text("index")
+    (cache / "info.kernel-1.py311.1.nbc").write_text("code")
+    assert drop_stale_caches(tmp_path)  # no stamp yet: dropped
+    assert not (cache / "info.kernel-1.py311.nbi").exists()
+    assert (cache / "info.kernel-1.py311.1.nbc").exists()  # numba overwrites the data
+    (cache / "info.kernel-1.py311.nbi").write_text("index")
+    assert not drop_stale_caches(tmp_path)  # nothing changed: kept
+    assert (cache / "info.kernel-1.py311.nbi").exists()
+    st = src.stat()
+    os.utime(src, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # _exp.py edited
+    assert drop_stale_caches(tmp_path)
+    assert not (cache / "info.kernel-1.py311.nbi").exists()

@@ -60,6 +60,7 @@ import importlib.util
 import os
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 __all__ = [
@@ -107,6 +108,46 @@ def use_kernels(flag: bool) -> Iterator[None]:
         yield
     finally:
         _state.flag = old
+
+
+def drop_stale_caches(folder: Path) -> bool:
+    """Delete numba's cache indexes in ``folder/__pycache__`` if any ``*.py`` of ``folder``
+    changed since the last call (a stamp file there records mtimes and sizes); True if
+    they were dropped.
+
+    numba keys a kernel's on-disk cache on its own source file only, and the kernels of
+    every module here inline ``_exp.py`` and ``_rows.py``: after an edit of those, a kernel
+    whose own file is unchanged would load code compiled from the old helpers.  An install
+    writes every file anew, so this matters for edited checkouts; without an index numba
+    compiles afresh and writes a new one.  (Not applied under ``NUMBA_CACHE_DIR``, whose
+    layout is numba's.)"""
+    stamp = "\n".join(
+        f"{f.name} {st.st_mtime_ns} {st.st_size}"
+        for f in sorted(folder.glob("*.py"))
+        for st in [f.stat()]
+    )
+    mark = folder / "__pycache__" / "infoloss-sources.stamp"
+    try:
+        if mark.read_text() == stamp:
+            return False
+    except OSError:
+        pass
+    try:
+        for index in mark.parent.glob("*.nbi"):
+            index.unlink(missing_ok=True)
+        mark.parent.mkdir(exist_ok=True)
+        mark.write_text(stamp)
+    except OSError:  # a read-only install: nothing to keep fresh there
+        return False
+    return True
+
+
+@functools.cache
+def fresh_caches() -> None:
+    """:func:`drop_stale_caches` for this package, once per process (called by ``_exp``,
+    which every module whose kernels inline other modules' code imports first)."""
+    if not os.environ.get("NUMBA_CACHE_DIR"):
+        drop_stale_caches(Path(__file__).parent)
 
 
 def __getattr__(name: str) -> Any:

@@ -42,7 +42,13 @@ from numba import njit, types
 from numba.core.errors import NumbaIRAssumptionWarning
 from numba.extending import intrinsic, overload
 
+from . import fresh_caches
+
 __all__ = ["FASTMATH", "cast_like", "fexp", "fexp_low", "flog", "flog_ratio"]
+
+# Before any kernel of the package is compiled or loaded from numba's cache: the kernels
+# inline this module's code, and numba would not see a change to it.
+fresh_caches()
 
 # numba's inliner runs a pedantic SSA check when it inlines the kernels' per-entry
 # overloads (``inline="always"``) that contain a branch, and warns "variable ... is not in
