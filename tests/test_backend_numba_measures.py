@@ -291,6 +291,57 @@ def test_kernel_results_directly() -> None:
     assert r.stats[0].nbad == 0
 
 
+def _ref_log_rows(z):  # type: ignore[no-untyped-def]
+    """(log p, p, entropy) of finite logit rows in float64, with log s = log1p((k − 1) +
+    rest) (k maximal entries, rest the others' sum): accurate where the maximum dominates."""
+    z = np.asarray(z, np.float64)
+    m = z.max(axis=1, keepdims=True)
+    d = z - m
+    e = np.exp(d)
+    top = d == 0
+    k = top.sum(axis=1, keepdims=True)
+    rest = np.where(top, 0.0, e).sum(axis=1, keepdims=True)
+    s = k + rest
+    ls = np.log1p((k - 1.0) + rest)
+    return d - ls, e / s, (ls - (e * d).sum(axis=1, keepdims=True) / s)[:, 0]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_later_chunk_maxima_of_long_rows(dtype) -> None:  # type: ignore[no-untyped-def]
+    """Rows longer than a chunk whose later chunks raise the running maximum: by little
+    (their sums against the old maximum are taken over, rescaled), by much, beyond the
+    exp's domain or to a dominant entry (summed again), with ties at the new maximum.
+    Entropy (row_lse_t) and KL (row_lse_store) of logits within the kernels' accuracy
+    (observed: 1e-15 / 4e-8 relative), tight enough that a 1e-4 error in a taken-over
+    sum fails."""
+    from infoloss._backends.numba import measure_rows
+    from infoloss._backends.numba._rows import CHUNK
+
+    c = 3 * CHUNK + 100
+    rng = np.random.default_rng(5)
+    z = rng.standard_normal((8, c))
+    z[0, 2500] = 3.9  # a small rise in chunk 1, another in chunk 2: taken over
+    z[0, 5000] = 4.2
+    z[1, [2500, 3100]] = 4.5  # two new maximal entries (a tie) in one chunk
+    z[2, 4500] = 25.0  # dominates the row: summed again
+    z[3, 4500] = 60.0  # beyond float32's domain of the exp: summed again
+    z[4, :CHUNK] -= 30.0  # the first chunk far below, the second raises by about 30
+    z[5, CHUNK:] += 2.0  # every later chunk higher by 2 (entropy: summed again)
+    z[6, CHUNK:] += 0.5  # ... by 0.5 (taken over)
+    z[7, ::-1].sort()  # increasing: every chunk raises the maximum
+    zq = (0.7 * z + 0.3 * rng.standard_normal(z.shape))[::-1].copy()
+    z = z.astype(dtype)
+    zq = zq.astype(dtype)
+    lp, p, h = _ref_log_rows(z)
+    lq, _, _ = _ref_log_rows(zq)
+    kl = (p * (lp - lq)).sum(axis=1)
+    rtol = 1e-13 if dtype == np.float64 else 1e-6
+    got = measure_rows("entropy", (z,), ("logits",), False).value
+    np.testing.assert_allclose(got, h, rtol=rtol)
+    got = measure_rows("kl", (z, zq), ("logits", "logits"), False).value
+    np.testing.assert_allclose(got, kl, rtol=rtol)
+
+
 # ----------------------------------------------------------------- property tests
 
 hypothesis = pytest.importorskip("hypothesis")

@@ -25,13 +25,26 @@ import numpy as np
 from llvmlite import ir
 from numba import njit, types
 from numba.core import cgutils
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 from ._exp import FASTMATH, cast_like, fexp_low
 
-__all__ = ["CHUNK", "count_bad_logits", "lse_log", "row_lse", "row_lse_store", "row_lse_t"]
+__all__ = [
+    "CHUNK",
+    "bits_max",
+    "chunk_sums_next",
+    "count_bad_logits",
+    "lse_log",
+    "max_bits",
+    "max_from",
+    "row_lse",
+    "row_lse_store",
+    "row_lse_t",
+    "taken_over",
+]
 
 CHUNK = 2048
+_JIT = {"fastmath": FASTMATH, "error_model": "numpy"}
 
 
 @intrinsic
@@ -61,6 +74,128 @@ def _prefetch(typingctx, arr, idx):
         return context.get_dummy_value()
 
     return types.none(arr, idx), codegen
+
+
+# ----------------------------------------------------------- maxima through the bits
+#
+# The maximum of a row is taken on the floats' bit patterns as signed integers: among
+# non-negative floats integer order is float order, among negative ones it is reversed.
+# So max z is the float of the largest pattern if that is ≥ 0, else of the smallest one
+# (a NaN with the sign bit clear sorts above +inf and wins; one with it set never does,
+# and reaches the exp sums).  LLVM vectorises these two integer reductions alongside the
+# sums of another row, where it leaves a loop that mixes ``llvm.maxnum`` with sums scalar.
+
+
+def _int_of(x):
+    return types.int32 if x.bitwidth == 32 else types.int64
+
+
+@intrinsic
+def bits_of(typingctx, x):
+    if not isinstance(x, types.Float):
+        return None
+
+    def codegen(context, builder, sig, args):
+        return builder.bitcast(args[0], ir.IntType(sig.args[0].bitwidth))
+
+    return _int_of(x)(x), codegen
+
+
+@intrinsic
+def from_bits(typingctx, b):
+    if not isinstance(b, types.Integer):
+        return None
+    fty = types.float32 if b.bitwidth == 32 else types.float64
+
+    def codegen(context, builder, sig, args):
+        width = sig.args[0].bitwidth
+        return builder.bitcast(args[0], ir.FloatType() if width == 32 else ir.DoubleType())
+
+    return fty(b), codegen
+
+
+@intrinsic
+def bits_start(typingctx, x, top):
+    # The start of a maximum (the smallest integer of x's width) or, with ``top`` True,
+    # of a minimum (the largest).
+    if not isinstance(x, types.Float):
+        return None
+
+    def codegen(context, builder, sig, args):
+        width = sig.args[0].bitwidth
+        it = ir.IntType(width)
+        return builder.select(args[1], it((1 << (width - 1)) - 1), it(-(1 << (width - 1))))
+
+    return _int_of(x)(x, types.boolean), codegen
+
+
+@intrinsic
+def imax(typingctx, a, b):
+    if not (isinstance(a, types.Integer) and a == b):
+        return None
+
+    def codegen(context, builder, sig, args):
+        return builder.select(builder.icmp_signed(">", args[0], args[1]), args[0], args[1])
+
+    return a(a, b), codegen
+
+
+@intrinsic
+def imin(typingctx, a, b):
+    if not (isinstance(a, types.Integer) and a == b):
+        return None
+
+    def codegen(context, builder, sig, args):
+        return builder.select(builder.icmp_signed("<", args[0], args[1]), args[0], args[1])
+
+    return a(a, b), codegen
+
+
+@njit(inline="always", **_JIT)
+def max_from(hi, lo):
+    """max z from the largest (``hi``) and smallest (``lo``) bit patterns of a row."""
+    return from_bits(hi if hi >= 0 else lo)
+
+
+@njit(**_JIT)
+def max_bits(x):
+    """(largest, smallest) bit pattern of x, as signed integers."""
+    hi = bits_start(x[0], False)
+    lo = bits_start(x[0], True)
+    for j in range(x.shape[0]):
+        b = bits_of(x[j])
+        hi = imax(hi, b)
+        lo = imin(lo, b)
+    return hi, lo
+
+
+@njit(**_JIT)
+def bits_max(x):
+    """max(x) (a NaN with the sign bit clear wins)."""
+    hi, lo = max_bits(x)
+    return max_from(hi, lo)
+
+
+def recentre_min(x):
+    """The most negative δ = m − m_new for which a chunk summed against m may be taken
+    over (fexp_low is exact for arguments up to about 43.6 in float32, 570 in float64)."""
+    raise NotImplementedError  # only callable from numba code
+
+
+@overload(recentre_min)
+def _ov_recentre_min(x):
+    if x.bitwidth == 32:
+        return lambda x: -40.0
+    return lambda x: -560.0
+
+
+@njit(**_JIT)
+def count_equal(x, v):
+    """The number of entries of x equal to v, as a float."""
+    c = 0.0
+    for j in range(x.shape[0]):
+        c += 1.0 if x[j] == v else 0.0
+    return c
 
 
 @njit(error_model="numpy", fastmath=FASTMATH, inline="always")
@@ -134,6 +269,26 @@ def _chunk_sums(x, m):
 
 
 @njit(error_model="numpy", fastmath=FASTMATH, inline="always")
+def taken_over(x, m, cm, k, rest, cr, ck, lowest):
+    """(ok, rest', k') of a row re-centred on ``cm``, the new maximum of chunk x, with the
+    chunk's sums (cr, ck) against the old maximum m taken over instead of summed again.
+
+    The sums are valid where the rise cm − m is within ``fexp_low``'s domain (checked as
+    δ = m − cm ≥ ``lowest``).  The chunk's exp of its k' new maximal entries (e^{-δ} each)
+    leaves the rest, which costs the rest a few roundings of that term: ``ok`` only where
+    the rest stays ≥ 4·k' (then it keeps its relative accuracy); else the chunk is to be
+    summed again against cm."""
+    delta = float(m) - float(cm)
+    if delta >= lowest:
+        kn = count_equal(x, cm)
+        big = float(fexp_low(cm - m))  # as the chunk's loop computed it
+        moved = (rest + k + ck + (cr - kn * big)) * math.exp(delta)
+        if moved >= 4.0 * kn:
+            return True, moved, kn
+    return False, 0.0, 0.0
+
+
+@njit(error_model="numpy", fastmath=FASTMATH, inline="always")
 def row_lse_t(row, nxt):
     """(m, k, rest, t) for one row; ``nxt`` is the row to be processed next, whose first
     chunk is prefetched into L1 while this row's last chunk is summed (the first chunk of
@@ -145,10 +300,14 @@ def row_lse_t(row, nxt):
     0), all float64; logsumexp(row) = m + log(k + rest).  A row holding NaN or +inf gives
     a NaN ``rest`` and an all −inf row ``k`` = 0: see :func:`lse_log`.
 
-    Once the row has a maximum, a chunk is first summed against it in one loop that also
-    counts the entries above it (one pass, so the loads from memory overlap the exp
-    arithmetic); only a chunk that raises the maximum has its maximum taken and is summed
-    again, from L1, against the new one.
+    Once the row has a maximum, a chunk is summed against it in one loop that also counts
+    the entries above it (one pass, so the loads from memory overlap the exp arithmetic).
+    A chunk that raises the maximum has its maximum taken (from L1) and its sums taken
+    over (:func:`taken_over`; for ``t``: every d drops by δ = m − cm, so the chunk adds
+    e^δ·(ct + δ·(cr + ck)), in which the new maxima's terms cancel), else it is summed
+    again against the new maximum.  ``t`` takes over only rises of at most 1: the
+    cancelling terms are ≈ |δ| per maximal entry, and with the rest ≥ 4 times their count
+    an entropy t/s of the row is ≥ log 5, so their roundings stay within a few ulp of it.
     """
     n = row.shape[0]
     m = cast_like(-np.inf, row[0])
@@ -161,32 +320,70 @@ def row_lse_t(row, nxt):
             prefetch_head(nxt)  # while the last chunk is summed
         if m > -np.inf:
             cr, ck, ct, above = _chunk_sums_above(x, m)
+            cr = float(cr)
+            ck = float(ck)
+            ct = float(ct)
             if above == 0:
-                rest += float(cr)
-                k += float(ck)
-                t += float(ct)
+                rest += cr
+                k += ck
+                t += ct
                 continue
-        cm = chunk_max(x)
-        if cm > m:
-            if k > 0.0:
-                # Re-centre on the new maximum: every old term (the k old maxima
-                # included) is scaled by f, and each d = z − m drops by δ.
-                delta = float(m) - float(cm)
-                f = math.exp(delta)
-                t = f * (t + delta * (k + rest))
-                rest = (rest + k) * f
-                k = 0.0
+            cm = chunk_max(x)
+            delta = float(m) - float(cm)
+            f = math.exp(delta)
+            ok, moved, kn = taken_over(x, m, cm, k, rest, cr, ck, -1.0)
+            if ok:
+                t = f * (t + ct + delta * (rest + k + ck + cr))
+                rest = moved
+                k = kn
+                m = cm
+                continue
+            # Re-centre on the new maximum: every old term (the k old maxima included)
+            # is scaled by f, and each d = z − m drops by δ.
+            t = f * (t + delta * (k + rest))
+            rest = (rest + k) * f
+            k = 0.0
             m = cm
-        if m == -np.inf:
-            # All entries so far are −inf or NaN: they add nothing, unless NaN.
-            if _has_nan(x):
-                rest = np.nan
-            continue
+        else:
+            m = chunk_max(x)
+            if m == -np.inf:
+                # All entries so far are −inf or NaN: they add nothing, unless NaN.
+                if _has_nan(x):
+                    rest = np.nan
+                continue
         cr, ck, ct = _chunk_sums(x, m)
         rest += float(cr)
         k += float(ck)
         t += float(ct)
     return m, k, rest, t
+
+
+@njit(**_JIT)
+def chunk_sums_next(x, m, nx):
+    """(Σ e below m, number equal to m, Σ e·d) of a row x of at most ``CHUNK`` entries
+    against its maximum m (d = x − m, e = exp(d)), and the largest and smallest bit
+    patterns of nx, the next row (of x's length): one loop, so the loads of the next row
+    overlap the exp arithmetic of this one (a row read in two passes, maximum then sums,
+    would wait for memory in the first).  An m that is not the row's finite maximum (NaN,
+    ±inf) gives NaN or k = 0."""
+    zero = cast_like(0.0, m)
+    one = cast_like(1.0, m)
+    cr = zero
+    ck = zero
+    ct = zero
+    hi = bits_start(m, False)
+    lo = bits_start(m, True)
+    for j in range(x.shape[0]):
+        d = x[j] - m
+        e = fexp_low(d)
+        top = d == zero
+        cr += zero if top else e
+        ck += one if top else zero
+        ct += e * d if e > zero else zero
+        bits = bits_of(nx[j])
+        hi = imax(hi, bits)
+        lo = imin(lo, bits)
+    return float(cr), float(ck), float(ct), hi, lo
 
 
 @njit(error_model="numpy", fastmath=FASTMATH, inline="always")
@@ -214,7 +411,8 @@ def row_lse_store(row, nxt, buf, centres):
     """(m, k, rest) as :func:`row_lse`, and every exp kept for a second pass that then needs
     none: ``buf[j]`` = exp(row[j] − c) with c = ``centres[j // CHUNK]``, the maximum its
     chunk was summed against (−inf for a chunk of a row that had no finite entry yet, whose
-    stored values are 0).  exp(row[j] − m) = buf[j]·exp(c − m)."""
+    stored values are 0).  exp(row[j] − m) = buf[j]·exp(c − m).  A chunk that raises the
+    maximum keeps its sums and exps against the old one where :func:`taken_over` allows."""
     n = row.shape[0]
     m = cast_like(-np.inf, row[0])
     k = 0.0
@@ -228,18 +426,25 @@ def row_lse_store(row, nxt, buf, centres):
             prefetch_head(nxt)
         if m > -np.inf:
             cr, ck, above = _chunk_store(x, m, b)
+            cr = float(cr)
+            ck = float(ck)
+            centres[ci] = m
             if above == 0:
-                rest += float(cr)
-                k += float(ck)
-                centres[ci] = m
+                rest += cr
+                k += ck
                 continue
-        cm = chunk_max(x)
-        if cm > m:
-            if k > 0.0:
-                f = math.exp(float(m) - float(cm))
-                rest = (rest + k) * f
-                k = 0.0
+            cm = chunk_max(x)
+            ok, moved, kn = taken_over(x, m, cm, k, rest, cr, ck, recentre_min(m))
+            if ok:
+                rest = moved
+                k = kn
+                m = cm
+                continue
+            rest = (rest + k) * math.exp(float(m) - float(cm))
+            k = 0.0
             m = cm
+        else:
+            m = chunk_max(x)
         centres[ci] = m
         if m == -np.inf:
             if _has_nan(x):

@@ -42,7 +42,15 @@ from numba.extending import overload
 
 from ._exp import FASTMATH, cast_like, fexp, fexp_low, flog, flog_ratio
 from ._results import ArgStats, MeasureRows
-from ._rows import CHUNK, chunk_max, row_lse_store, row_lse_t
+from ._rows import (
+    CHUNK,
+    chunk_max,
+    chunk_sums_next,
+    max_bits,
+    max_from,
+    row_lse_store,
+    row_lse_t,
+)
 
 __all__ = ["measure_rows"]
 
@@ -817,30 +825,52 @@ def row_rlogr(row, m, a, inv):
     return t
 
 
+@njit(error_model="numpy", fastmath=FASTMATH, inline="always")
+def _entropy_lse(i, row, m, k, rest, t, exact, logits, out, nbp, lmp):
+    """Write row i's entropy and log-mass from its (m, k, rest, t) (see row_lse_t)."""
+    ok = k > 0.0 and math.isfinite(rest) and math.isfinite(float(m))
+    if not ok:
+        nb = count_bad_log(row, logits)
+        nbp[i] = nb
+        lmp[i] = -np.inf if nb == 0 else np.nan
+        out[i] = np.nan
+        return
+    nbp[i] = 0
+    s = k + rest
+    ls = math.log1p((k - 1.0) + rest)
+    lmp[i] = float(m) + ls
+    if exact:
+        out[i] = ls - t / s
+    else:
+        # −Σ e^z z = e^m (−t − m s): both parts ≥ 0 for m ≤ 0.
+        fm = float(m)
+        out[i] = math.exp(fm) * (-t - fm * s) if fm > -745.2 else 0.0
+
+
 @njit(parallel=True, error_model="numpy", fastmath=FASTMATH, cache=True)
-def _entropy_logs(P, exact, logits, out, nbp, lmp):
-    n, _c = P.shape
-    for i in prange(n):
-        row = P[i]
-        # One read: s = Σ e^d, t = Σ e^d d with d = z − m ≤ 0 (online maximum).
-        m, k, rest, t = row_lse_t(row, P[i + 1] if i + 1 < n else row)
-        ok = k > 0.0 and math.isfinite(rest) and math.isfinite(float(m))
-        if not ok:
-            nb = count_bad_log(row, logits)
-            nbp[i] = nb
-            lmp[i] = -np.inf if nb == 0 else np.nan
-            out[i] = np.nan
+def _entropy_logs(P, exact, logits, nblk, out, nbp, lmp):
+    """Entropy of log rows in one read: s = Σ e^d, t = Σ e^d·d with d = z − max z ≤ 0.
+    Each thread takes contiguous blocks of rows; rows of up to CHUNK entries are summed
+    against their maximum in the loop that takes the next row's maximum
+    (:func:`.chunk_sums_next`), longer rows by the chunked online :func:`.row_lse_t`."""
+    n, c = P.shape
+    short = c <= CHUNK
+    for b in prange(nblk):
+        r0 = b * n // nblk
+        r1 = (b + 1) * n // nblk
+        if r1 <= r0:
             continue
-        nbp[i] = 0
-        s = k + rest
-        ls = math.log1p((k - 1.0) + rest)
-        lmp[i] = float(m) + ls
-        if exact:
-            out[i] = ls - t / s
-        else:
-            # −Σ e^z z = e^m (−t − m s): both parts ≥ 0 for m ≤ 0.
-            fm = float(m)
-            out[i] = math.exp(fm) * (-t - fm * s) if fm > -745.2 else 0.0
+        # The first row's maximum (short rows; a long row's is not needed).
+        hi, lo = max_bits(P[r0, : c if short else 1])
+        for i in range(r0, r1):
+            row = P[i]
+            nxt = P[i + 1] if i + 1 < r1 else row
+            if short:
+                m = max_from(hi, lo)
+                rest, k, t, hi, lo = chunk_sums_next(row, m, nxt)
+            else:
+                m, k, rest, t = row_lse_t(row, nxt)
+            _entropy_lse(i, row, m, k, rest, t, exact, logits, out, nbp, lmp)
 
 
 @njit(error_model="numpy", fastmath=FASTMATH, inline="always")
@@ -954,7 +984,9 @@ def measure_rows(kind, xs, forms, normalize):
         elif modes[0] == P_SCL:
             _entropy_pscl(x, out, nbs[0], lms[0])
         else:
-            _entropy_logs(x, modes[0] == L_EXACT, forms[0] == "logits", out, nbs[0], lms[0])
+            exact = modes[0] == L_EXACT
+            nblk = min(n, 8 * get_num_threads())
+            _entropy_logs(x, exact, forms[0] == "logits", nblk, out, nbs[0], lms[0])
     elif kind == "cross_entropy" and modes == [L_EXACT, L_EXACT]:
         logits = [f == "logits" for f in forms]
         _ce_exact(xs[0], xs[1], logits[0], logits[1], out, nbs[0], nbs[1], lms[0], lms[1])

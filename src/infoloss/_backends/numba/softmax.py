@@ -59,13 +59,26 @@ import math
 
 import numba
 import numpy as np
-from llvmlite import ir
-from numba import njit, prange, types
-from numba.extending import intrinsic, overload
+from numba import njit, prange
 
 from ._exp import FASTMATH, cast_like, fexp, fexp_low
 from ._results import ArgStats, XentForward
-from ._rows import CHUNK, count_bad_logits, lse_log, prefetch_head, row_lse
+from ._rows import (
+    CHUNK,
+    bits_max,
+    bits_of,
+    bits_start,
+    count_bad_logits,
+    imax,
+    imin,
+    lse_log,
+    max_bits,
+    max_from,
+    prefetch_head,
+    recentre_min,
+    row_lse,
+    taken_over,
+)
 
 __all__ = ["xent_backward", "xent_forward", "xent_fused"]
 
@@ -76,106 +89,6 @@ _JIT = {"fastmath": FASTMATH, "error_model": "numpy"}
 # Beyond these |lse| the saved float64 lse no longer gives q to the dtype's accuracy.
 _LSE_EXACT32 = 2.0**24
 _LSE_EXACT64 = 2.0**8
-
-
-# ----------------------------------------------------------- maxima through the bits
-#
-# The maximum of a row is taken on the floats' bit patterns as signed integers: among
-# non-negative floats integer order is float order, among negative ones it is reversed.
-# So max z is the float of the largest pattern if that is ≥ 0, else of the smallest one
-# (a NaN with the sign bit clear sorts above +inf and wins; one with it set never does,
-# and reaches the exp sums).  LLVM vectorises these two integer reductions alongside the
-# sums of another row, where it leaves a loop that mixes ``llvm.maxnum`` with sums scalar.
-
-
-def _int_of(x):
-    return types.int32 if x.bitwidth == 32 else types.int64
-
-
-@intrinsic
-def _bits_of(typingctx, x):
-    if not isinstance(x, types.Float):
-        return None
-
-    def codegen(context, builder, sig, args):
-        return builder.bitcast(args[0], ir.IntType(sig.args[0].bitwidth))
-
-    return _int_of(x)(x), codegen
-
-
-@intrinsic
-def _from_bits(typingctx, b):
-    if not isinstance(b, types.Integer):
-        return None
-    fty = types.float32 if b.bitwidth == 32 else types.float64
-
-    def codegen(context, builder, sig, args):
-        width = sig.args[0].bitwidth
-        return builder.bitcast(args[0], ir.FloatType() if width == 32 else ir.DoubleType())
-
-    return fty(b), codegen
-
-
-@intrinsic
-def _bits_start(typingctx, x, top):
-    # The start of a maximum (the smallest integer of x's width) or, with ``top`` True,
-    # of a minimum (the largest).
-    if not isinstance(x, types.Float):
-        return None
-
-    def codegen(context, builder, sig, args):
-        width = sig.args[0].bitwidth
-        it = ir.IntType(width)
-        return builder.select(args[1], it((1 << (width - 1)) - 1), it(-(1 << (width - 1))))
-
-    return _int_of(x)(x, types.boolean), codegen
-
-
-@intrinsic
-def _imax(typingctx, a, b):
-    if not (isinstance(a, types.Integer) and a == b):
-        return None
-
-    def codegen(context, builder, sig, args):
-        return builder.select(builder.icmp_signed(">", args[0], args[1]), args[0], args[1])
-
-    return a(a, b), codegen
-
-
-@intrinsic
-def _imin(typingctx, a, b):
-    if not (isinstance(a, types.Integer) and a == b):
-        return None
-
-    def codegen(context, builder, sig, args):
-        return builder.select(builder.icmp_signed("<", args[0], args[1]), args[0], args[1])
-
-    return a(a, b), codegen
-
-
-@njit(inline="always", **_JIT)
-def _max_from(hi, lo):
-    """max z from the largest (``hi``) and smallest (``lo``) bit patterns of a row."""
-    return _from_bits(hi if hi >= 0 else lo)
-
-
-@njit(**_JIT)
-def _max_bits(x):
-    """(largest, smallest) bit pattern of x, as signed integers."""
-    hi = _bits_start(x[0], False)
-    lo = _bits_start(x[0], True)
-    for j in range(x.shape[0]):
-        b = _bits_of(x[j])
-        hi = _imax(hi, b)
-        lo = _imin(lo, b)
-    return hi, lo
-
-
-@njit(**_JIT)
-def _chunk_max(x):
-    """max(x) (a NaN with the sign bit clear wins)."""
-    hi, lo = _max_bits(x)
-    return _max_from(hi, lo)
 
 
 @njit(inline="always", **_JIT)
@@ -209,8 +122,8 @@ def _lab_chunk_for(smooth, store, pipelined):
         cw = zero
         cws = zero
         ca = zero
-        hi = _bits_start(m, False)
-        lo = _bits_start(m, True)
+        hi = bits_start(m, False)
+        lo = bits_start(m, True)
         for j in range(x.shape[0]):
             d = x[j] - m
             e = fexp_low(d)
@@ -224,9 +137,9 @@ def _lab_chunk_for(smooth, store, pipelined):
             if store:
                 g[j] = e
             if pipelined:
-                bits = _bits_of(nx[j])
-                hi = _imax(hi, bits)
-                lo = _imin(lo, bits)
+                bits = bits_of(nx[j])
+                hi = imax(hi, bits)
+                lo = imin(lo, bits)
             else:
                 ca += one if d > zero else zero
         return float(cr), float(ck), float(cw), float(cws), ca > zero, hi, lo
@@ -261,8 +174,8 @@ def _prob_chunk_for(store, pipelined):
         b = 0.0
         sw = 0.0
         ts = 0.0
-        hi = _bits_start(m, False)
-        lo = _bits_start(m, True)
+        hi = bits_start(m, False)
+        lo = bits_start(m, True)
         for j in range(x.shape[0]):
             d = x[j] - m
             e = fexp_low(d)
@@ -282,9 +195,9 @@ def _prob_chunk_for(store, pipelined):
             if store:
                 g[j] = e
             if pipelined:
-                bits = _bits_of(nx[j])
-                hi = _imax(hi, bits)
-                lo = _imin(lo, bits)
+                bits = bits_of(nx[j])
+                hi = imax(hi, bits)
+                lo = imin(lo, bits)
             else:
                 ca += one if d > zero else zero
         return float(cr), float(ck), big_a, b, sw, ts, int(cbad), ca > zero, hi, lo
@@ -306,28 +219,6 @@ def _weight_sum(wx):
 
 
 # ------------------------------------------------------------------ rows: labels
-
-
-def _recentre_min(x):
-    """The most negative δ = m − m_new for which a chunk summed against m may be taken
-    over (fexp_low is exact for arguments up to about 43.6 in float32, 570 in float64)."""
-    raise NotImplementedError  # only callable from numba code
-
-
-@overload(_recentre_min)
-def _ov_recentre_min(x):
-    if x.bitwidth == 32:
-        return lambda x: -40.0
-    return lambda x: -560.0
-
-
-@njit(**_JIT)
-def _count_equal(x, v):
-    """The number of entries of x equal to v, as a float."""
-    c = 0.0
-    for j in range(x.shape[0]):
-        c += 1.0 if x[j] == v else 0.0
-    return c
 
 
 def _lab_row_long_for(smooth, store):
@@ -365,34 +256,28 @@ def _lab_row_long_for(smooth, store):
                     swd += cw
                     wseen += cws
                     continue
-                cm = _chunk_max(x)
+                cm = bits_max(x)
                 # Re-centre on the new maximum: the old terms are scaled by f and each
-                # d = z − m drops by δ.
+                # d = z − m drops by δ.  The chunk's sums against the old maximum are
+                # taken over where they are valid and accurate enough (see taken_over).
                 delta = float(m) - float(cm)
                 f = math.exp(delta)
-                if delta >= _recentre_min(m):
-                    # The chunk's sums against the old maximum are valid (exp of d ≤ the
-                    # domain of fexp_low); take them over rather than summing again, unless
-                    # the new maximal entries dominate the row, where removing their
-                    # rounded exp from the chunk's sum would cost the rest its accuracy.
-                    kn = _count_equal(x, cm)
-                    big = float(fexp_low(cm - m))  # as the loop computed it
-                    moved = (rest + k + ck + (cr - kn * big)) * f
-                    if moved >= 4.0 * kn:
-                        if store:
-                            mc[c0 // CHUNK] = float(m)
-                        rest = moved
-                        k = kn
-                        wseen += cws
-                        swd += cw + delta * wseen
-                        m = cm
-                        continue
+                ok, moved, kn = taken_over(x, m, cm, k, rest, cr, ck, recentre_min(m))
+                if ok:
+                    if store:
+                        mc[c0 // CHUNK] = float(m)
+                    rest = moved
+                    k = kn
+                    wseen += cws
+                    swd += cw + delta * wseen
+                    m = cm
+                    continue
                 rest = (rest + k) * f
                 k = 0.0
                 swd += delta * wseen
                 m = cm
             else:
-                m = _chunk_max(x)
+                m = bits_max(x)
                 if not (m > -np.inf):
                     # All −inf or NaN so far: no mass, but NaN is NaN, and −inf logits
                     # of weighted classes make the smoothing term −inf.
@@ -515,7 +400,7 @@ def _labels_block_for(fused):
         c = z.shape[1]
         smooth = eps > 0.0
         short = c <= CHUNK
-        hi, lo = _max_bits(z[r0])
+        hi, lo = max_bits(z[r0])
         mc = np.empty((c + CHUNK - 1) // CHUNK if fused else 0)
         for i in range(r0, r1):
             row = z[i]
@@ -524,7 +409,7 @@ def _labels_block_for(fused):
             yi = y[i]
             kept = not (has_ignore and yi == ignore)
             if short:
-                m = _max_from(hi, lo)
+                m = max_from(hi, lo)
                 if smooth:
                     rest, k, swd, _, _, hi, lo = chunk_w(row, m, nxt, wz, gi)
                 else:
@@ -658,7 +543,7 @@ def _prob_row_long(row, trow, w, nxt, kk, onem, base):
                 ts += ct
                 nb += cn
                 continue
-            cm = _chunk_max(x)
+            cm = bits_max(x)
             delta = float(m) - float(cm)
             f = math.exp(delta)
             rest = (rest + k) * f
@@ -666,7 +551,7 @@ def _prob_row_long(row, trow, w, nxt, kk, onem, base):
             b += delta * big_a
             m = cm
         else:
-            m = _chunk_max(x)
+            m = bits_max(x)
             if not (m > -np.inf):
                 # All −inf or NaN so far: the target sums do not depend on m.
                 _, _, ca_, _, cs, ct, cn, _, _, _ = _prob_chunk(
@@ -722,7 +607,7 @@ def _probs_block_for(fused):
         c = z.shape[1]
         short = c <= CHUNK
         onem = 1.0 - eps
-        hi, lo = _max_bits(z[r0])
+        hi, lo = max_bits(z[r0])
         for i in range(r0, r1):
             row = z[i]
             trow = t[i]
@@ -731,7 +616,7 @@ def _probs_block_for(fused):
             keep = 1.0 - float(trow[kk]) if kk >= 0 else 1.0
             base = eps * keep / c
             if short:
-                m = _max_from(hi, lo)
+                m = max_from(hi, lo)
                 rest, k, big_a, b, swi, ts, nb, _, hi, lo = chunk(
                     row, m, nxt, trow, w, kk, onem, base, gi
                 )
