@@ -32,6 +32,7 @@ from ._exp import FASTMATH, cast_like, fexp_low
 __all__ = [
     "CHUNK",
     "bits_max",
+    "chunk_store_next",
     "chunk_sums_next",
     "count_bad_logits",
     "lse_log",
@@ -384,6 +385,30 @@ def chunk_sums_next(x, m, nx):
         hi = imax(hi, bits)
         lo = imin(lo, bits)
     return float(cr), float(ck), float(ct), hi, lo
+
+
+@njit(**_JIT)
+def chunk_store_next(x, m, b, nx):
+    """(Σ e below m, number equal to m) of a row x of at most ``CHUNK`` entries against its
+    maximum m, each e = exp(x − m) stored in ``b``, and the largest and smallest bit
+    patterns of nx, the next row (as :func:`chunk_sums_next`)."""
+    zero = cast_like(0.0, m)
+    one = cast_like(1.0, m)
+    cr = zero
+    ck = zero
+    hi = bits_start(m, False)
+    lo = bits_start(m, True)
+    for j in range(x.shape[0]):
+        d = x[j] - m
+        e = fexp_low(d)
+        b[j] = e
+        top = d == zero
+        cr += zero if top else e
+        ck += one if top else zero
+        bits = bits_of(nx[j])
+        hi = imax(hi, bits)
+        lo = imin(lo, bits)
+    return float(cr), float(ck), hi, lo
 
 
 @njit(error_model="numpy", fastmath=FASTMATH, inline="always")

@@ -45,6 +45,7 @@ from ._results import ArgStats, MeasureRows
 from ._rows import (
     CHUNK,
     chunk_max,
+    chunk_store_next,
     chunk_sums_next,
     max_bits,
     max_from,
@@ -419,15 +420,31 @@ def _stats_scaled(row):
 
 
 @njit(error_model="numpy", fastmath=FASTMATH, inline="always")
-def _stats_lse(row, logits, nxt, buf, centres):
+def _lse_stats(row, logits, m, k, rest):
     one = cast_like(1.0, row[0])
-    m, k, rest = row_lse_store(row, nxt, buf, centres)
     ok = k > 0.0 and math.isfinite(rest) and math.isfinite(float(m))
     nb = 0 if ok else count_bad_log(row, logits)
     ls = math.log1p((k - 1.0) + rest) if ok else 0.0
     lm = float(m) + ls if ok else (-np.inf if nb == 0 else np.nan)
     s = k + rest if ok else 1.0
     return ok, nb, lm, m, one, one, cast_like(1.0 / s, m), cast_like(ls, m)
+
+
+@njit(error_model="numpy", fastmath=FASTMATH, inline="always")
+def _stats_lse(row, logits, nxt, buf, centres):
+    m, k, rest = row_lse_store(row, nxt, buf, centres)
+    return _lse_stats(row, logits, m, k, rest)
+
+
+@njit(error_model="numpy", fastmath=FASTMATH)
+def stats_short(row, logits, nxt, buf, centres, hi, lo):
+    """The statistics of the exact log modes (as :func:`stats`) for a row of at most
+    ``CHUNK`` entries whose maximum's bit patterns (hi, lo) the previous row's pass took,
+    and those of ``nxt``: one loop (:func:`.chunk_store_next`)."""
+    m = max_from(hi, lo)
+    rest, k, hi, lo = chunk_store_next(row, m, buf, nxt)
+    centres[0] = m
+    return _lse_stats(row, logits, m, k, rest), hi, lo
 
 
 @njit(error_model="numpy", fastmath=FASTMATH, inline="always")
@@ -682,26 +699,46 @@ def _pair_kernel(code, mp, mq, logits_p, logits_q):
         n, c = P.shape
         nch = (c + CHUNK - 1) // CHUNK
         per = (n + nblocks - 1) // nblocks
+        # Both arguments in the exact log modes with rows of one chunk: each row's sums
+        # are taken in the loop that takes the next row's maximum (see stats_short).
+        short = ep and eq and c <= CHUNK
         for blk in prange(nblocks):
+            r0 = blk * per
+            r1 = min(n, (blk + 1) * per)
+            if r1 <= r0:
+                continue
             # Per-thread scratch for the exps of the exact log modes (see row_lse_store).
             bufp = np.empty(c if ep else 0, P.dtype)
             bufq = np.empty(c if eq else 0, Q.dtype)
             cenp = np.empty(nch, P.dtype)
             cenq = np.empty(nch, Q.dtype)
-            for i in range(blk * per, min(n, (blk + 1) * per)):
-                _pair_row(P, Q, i, bufp, bufq, cenp, cenq, out, nbp, nbq, lmp, lmq)
+            hp, lp = max_bits(P[r0, : c if short else 1])
+            hq, lq = max_bits(Q[r0, : c if short else 1])
+            for i in range(r0, r1):
+                prow = P[i]
+                qrow = Q[i]
+                if short:
+                    sp, hp, lp = stats_short(
+                        prow, logits_p, P[i + 1] if i + 1 < r1 else prow, bufp, cenp, hp, lp
+                    )
+                    sq, hq, lq = stats_short(
+                        qrow, logits_q, Q[i + 1] if i + 1 < r1 else qrow, bufq, cenq, hq, lq
+                    )
+                else:
+                    nxp = P[i + 1] if i + 1 < n else prow
+                    nxq = Q[i + 1] if i + 1 < n else qrow
+                    sp = stats(mp, logits_p, prow, nxp, bufp, cenp)
+                    sq = stats(mq, logits_q, qrow, nxq, bufq, cenq)
+                _pair_row(P, Q, i, sp, sq, bufp, bufq, cenp, cenq, out, nbp, nbq, lmp, lmq)
 
     @njit(error_model="numpy", fastmath=FASTMATH, inline="always")
-    def _pair_row(P, Q, i, bufp, bufq, cenp, cenq, out, nbp, nbq, lmp, lmq):
-        n, c = P.shape
+    def _pair_row(P, Q, i, sp, sq, bufp, bufq, cenp, cenq, out, nbp, nbq, lmp, lmq):
+        """The terms pass of row i from the statistics (see :func:`stats`) of both rows."""
+        c = P.shape[1]
         prow = P[i]
         qrow = Q[i]
-        okp, nb_p, lm_p, m_p, a_p, inv_p, is_p, ls_p = stats(
-            mp, logits_p, prow, P[i + 1] if i + 1 < n else prow, bufp, cenp
-        )
-        okq, nb_q, lm_q, m_q, a_q, inv_q, is_q, ls_q = stats(
-            mq, logits_q, qrow, Q[i + 1] if i + 1 < n else qrow, bufq, cenq
-        )
+        okp, nb_p, lm_p, m_p, a_p, inv_p, is_p, ls_p = sp
+        okq, nb_q, lm_q, m_q, a_q, inv_q, is_q, ls_q = sq
         acc = 0.0
         ninf = 0.0
         sp = 0.0
