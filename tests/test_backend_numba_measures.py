@@ -342,6 +342,54 @@ def test_later_chunk_maxima_of_long_rows(dtype) -> None:  # type: ignore[no-unty
     np.testing.assert_allclose(got, kl, rtol=rtol)
 
 
+def _mixed_rows(form, dtype):  # type: ignore[no-untyped-def]
+    """Rows of every kind, good and bad, repeated in a shuffled order (so each block of a
+    kernel holds several rows with varied neighbours)."""
+    fi = np.finfo(dtype)
+    tiny, huge = float(fi.smallest_subnormal), float(fi.max)
+    rng = np.random.default_rng(3)
+    good = rng.random(5) + 0.1
+    if form == "probs":
+        kinds = [good, [np.nan, 1, 1, 1, 1], np.zeros(5), [np.inf, 1, 1, 1, 1],
+                 [-1.0, 1, 1, 1, 1], [tiny, 3 * tiny, 0, 0, tiny], [huge, huge / 3, huge, 0, 1],
+                 good[::-1], [-0.0, 0.0, 1, 0, 0], [-np.nan, 1, 2, 3, 4]]  # fmt: skip
+    else:
+        ninf = -np.inf
+        kinds = [np.log(good), [np.nan, 0, 0, 0, 0], [ninf] * 5, [np.inf, 0, 0, 0, 0],
+                 [ninf, 0, 1, ninf, 2], [1e30, 1e30, 0, -1e30, 5], [-800.0, -800, -801, ninf, -900],
+                 np.log(good[::-1]), [-0.0, 0.0, -1, -2, -3], [-np.nan, 1, 2, 3, 4]]  # fmt: skip
+    rows = np.array(kinds * 6, dtype=dtype)
+    return rows[rng.permutation(len(rows))]
+
+
+@pytest.mark.parametrize("form", ["probs", "logits"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_rows_of_one_chunk_do_not_depend_on_their_neighbours(form, dtype) -> None:  # type: ignore[no-untyped-def]
+    """Rows of one chunk are summed in the loop that takes the next row's maximum: each row
+    of a block mixing good and bad rows (NaN of either sign, ±inf, zeros, subnormal and
+    huge maxima, signed zeros) gives the value, log-mass and bad count it gives alone."""
+    from infoloss._backends.numba import measure_rows
+
+    p = _mixed_rows(form, dtype)
+    q = p[::-1].copy()
+    normalize = form == "probs"
+    cases = [("kl", (p, q)), ("js", (p, q)), ("cross_entropy", (p, q))]
+    if form == "logits":
+        cases.append(("entropy", (p,)))
+    for kind, xs in cases:
+        forms = (form,) * len(xs)
+        whole = measure_rows(kind, xs, forms, normalize)
+        alone = [measure_rows(kind, tuple(x[i : i + 1] for x in xs), forms, normalize)
+                 for i in range(len(p))]  # fmt: skip
+        np.testing.assert_array_equal(whole.value, [r.value[0] for r in alone], err_msg=kind)
+        for a, stat in enumerate(whole.stats):
+            lm = [r.stats[a].log_mass[0] for r in alone]
+            np.testing.assert_array_equal(stat.log_mass, lm, err_msg=kind)
+            assert stat.nbad == sum(r.stats[a].nbad for r in alone), kind
+        assert np.isfinite(whole.value).any(), kind
+        assert np.isnan(whole.value).any(), kind
+
+
 # ----------------------------------------------------------------- property tests
 
 hypothesis = pytest.importorskip("hypothesis")

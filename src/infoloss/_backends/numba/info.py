@@ -437,10 +437,7 @@ def _stats_lse(row, logits, nxt, buf, centres):
 
 
 @njit(error_model="numpy", fastmath=FASTMATH)
-def stats_short(row, logits, nxt, buf, centres, hi, lo):
-    """The statistics of the exact log modes (as :func:`stats`) for a row of at most
-    ``CHUNK`` entries whose maximum's bit patterns (hi, lo) the previous row's pass took,
-    and those of ``nxt``: one loop (:func:`.chunk_store_next`)."""
+def _stats_lse_short(row, logits, nxt, buf, centres, hi, lo):
     m = max_from(hi, lo)
     rest, k, hi, lo = chunk_store_next(row, m, buf, nxt)
     centres[0] = m
@@ -473,6 +470,32 @@ def _ov_stats(mode, logits, row, nxt, buf, centres):
             row, logits, nxt, buf, centres
         )
     return lambda mode, logits, row, nxt, buf, centres: _stats_none(row)
+
+
+def stats_short(mode, logits, row, nxt, buf, centres, hi, lo):
+    """:func:`stats` for a row of at most ``CHUNK`` entries whose maximum's bit patterns
+    (hi, lo) the previous row's loop took; returns (statistics, hi, lo of ``nxt``).  For
+    the exact log modes one loop per row, so the next row's loads overlap this row's exp
+    arithmetic; the other modes take their statistics as :func:`stats` does and pass hi,
+    lo on (for probabilities, whose loops are cheap, the fused loop measured no faster).
+    """
+    raise NotImplementedError
+
+
+@overload(stats_short, prefer_literal=True)
+def _ov_stats_short(mode, logits, row, nxt, buf, centres, hi, lo):
+    v = getattr(mode, "literal_value", None)
+    if v is None:
+        return None
+    if v == L_EXACT:
+        return lambda mode, logits, row, nxt, buf, centres, hi, lo: _stats_lse_short(
+            row, logits, nxt, buf, centres, hi, lo
+        )
+    return lambda mode, logits, row, nxt, buf, centres, hi, lo: (
+        stats(mode, logits, row, nxt, buf, centres),
+        hi,
+        lo,
+    )
 
 
 @njit(error_model="numpy", fastmath=FASTMATH, inline="always")
@@ -699,9 +722,9 @@ def _pair_kernel(code, mp, mq, logits_p, logits_q):
         n, c = P.shape
         nch = (c + CHUNK - 1) // CHUNK
         per = (n + nblocks - 1) // nblocks
-        # Both arguments in the exact log modes with rows of one chunk: each row's sums
-        # are taken in the loop that takes the next row's maximum (see stats_short).
-        short = ep and eq and c <= CHUNK
+        # Rows of one chunk: each row's statistics are taken in the loop that takes the
+        # next row's maximum (see stats_short).
+        short = c <= CHUNK
         for blk in prange(nblocks):
             r0 = blk * per
             r1 = min(n, (blk + 1) * per)
@@ -712,18 +735,16 @@ def _pair_kernel(code, mp, mq, logits_p, logits_q):
             bufq = np.empty(c if eq else 0, Q.dtype)
             cenp = np.empty(nch, P.dtype)
             cenq = np.empty(nch, Q.dtype)
-            hp, lp = max_bits(P[r0, : c if short else 1])
-            hq, lq = max_bits(Q[r0, : c if short else 1])
+            hp, lp = max_bits(P[r0, : c if short and ep else 1])
+            hq, lq = max_bits(Q[r0, : c if short and eq else 1])
             for i in range(r0, r1):
                 prow = P[i]
                 qrow = Q[i]
                 if short:
-                    sp, hp, lp = stats_short(
-                        prow, logits_p, P[i + 1] if i + 1 < r1 else prow, bufp, cenp, hp, lp
-                    )
-                    sq, hq, lq = stats_short(
-                        qrow, logits_q, Q[i + 1] if i + 1 < r1 else qrow, bufq, cenq, hq, lq
-                    )
+                    nxp = P[i + 1] if i + 1 < r1 else prow
+                    nxq = Q[i + 1] if i + 1 < r1 else qrow
+                    sp, hp, lp = stats_short(mp, logits_p, prow, nxp, bufp, cenp, hp, lp)
+                    sq, hq, lq = stats_short(mq, logits_q, qrow, nxq, bufq, cenq, hq, lq)
                 else:
                     nxp = P[i + 1] if i + 1 < n else prow
                     nxq = Q[i + 1] if i + 1 < n else qrow
