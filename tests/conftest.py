@@ -21,6 +21,21 @@ settings.register_profile("thorough", max_examples=1000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
 
 
+def raise_later_chunk_maxima(z: np.ndarray, chunk: int = 2048) -> np.ndarray:
+    """Rows 0–5 of z (float64, at least 3 chunks + 904 entries long, N(0, 1) entries)
+    changed in place so that later chunks raise the running maximum of a row: by little
+    (rows 0, 1; row 1 with a tie at the new maximum), to a dominant entry (2), beyond
+    float32's domain of the kernels' exp (3), by about 30 (4), and in every chunk (5)."""
+    z[0, 2500] = 3.9  # a small rise in chunk 1, another in chunk 2
+    z[0, 5000] = 4.2
+    z[1, [2500, 3100]] = 4.5  # two new maximal entries (a tie) in one chunk
+    z[2, 4500] = 25.0  # dominates the row
+    z[3, 4500] = 60.0  # beyond float32's domain of the exp
+    z[4, :chunk] -= 30.0  # the first chunk far below, the second raises by about 30
+    z[5, chunk:] += 2.0  # every later chunk higher by 2
+    return z
+
+
 def _backend(name: str):  # type: ignore[no-untyped-def]
     try:
         if name == "torch":

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import infoloss as il
+from conftest import raise_later_chunk_maxima
 
 pytest.importorskip("numba")
 mpmath = pytest.importorskip("mpmath")
@@ -319,15 +320,10 @@ def test_later_chunk_maxima_of_long_rows(dtype) -> None:  # type: ignore[no-unty
 
     c = 3 * CHUNK + 100
     rng = np.random.default_rng(5)
-    z = rng.standard_normal((8, c))
-    z[0, 2500] = 3.9  # a small rise in chunk 1, another in chunk 2: taken over
-    z[0, 5000] = 4.2
-    z[1, [2500, 3100]] = 4.5  # two new maximal entries (a tie) in one chunk
-    z[2, 4500] = 25.0  # dominates the row: summed again
-    z[3, 4500] = 60.0  # beyond float32's domain of the exp: summed again
-    z[4, :CHUNK] -= 30.0  # the first chunk far below, the second raises by about 30
-    z[5, CHUNK:] += 2.0  # every later chunk higher by 2 (entropy: summed again)
-    z[6, CHUNK:] += 0.5  # ... by 0.5 (taken over)
+    # Rows 0, 1 are taken over; 2 (dominant), 3 (beyond the exp), 4 and, for entropy, 5
+    # (rises > 1) summed again.
+    z = raise_later_chunk_maxima(rng.standard_normal((8, c)), CHUNK)
+    z[6, CHUNK:] += 0.5  # every later chunk higher by 0.5 (taken over)
     z[7, ::-1].sort()  # increasing: every chunk raises the maximum
     zq = (0.7 * z + 0.3 * rng.standard_normal(z.shape))[::-1].copy()
     z = z.astype(dtype)

@@ -13,6 +13,7 @@ import pytest
 pytest.importorskip("numba")
 
 import infoloss as il
+from conftest import raise_later_chunk_maxima
 from infoloss._backends import numba as nb
 from infoloss._backends.numba import _layout, use_kernels
 
@@ -273,15 +274,8 @@ def test_later_chunk_maxima_taken_over_or_summed_again(dtype: Any) -> None:
     of the float64 reference, ties at the new maximum included, loss, lse and gradient."""
     c = 3 * 2048 + 100
     rng = _rng(5)
-    z = rng.standard_normal((6, c))
-    z[0, 2500] = 3.9  # a small rise in chunk 1, another in chunk 2: taken over
-    z[0, 5000] = 4.2
-    z[1, [2500, 3100]] = 4.5  # two new maximal entries (a tie) in one chunk
-    z[2, 4500] = 25.0  # dominates the row: summed again
-    z[3, 4500] = 60.0  # beyond float32's domain of the exp: summed again
-    z[4, :2048] -= 30.0  # the first chunk far below, the second raises by about 30
-    z[5, 2048:] += 2.0  # every later element higher: many rises taken over
-    z = z.astype(dtype)
+    # Rows 0, 1, 5 are taken over; 2 (dominant) and 3 (beyond the exp) summed again.
+    z = raise_later_chunk_maxima(rng.standard_normal((6, c))).astype(dtype)
     y = np.array([5000, 3100, 4500, 10, 2049, 6000])
     w = np.linspace(0.5, 1.5, c)
     for eps, weight in [(0.0, None), (0.1, None), (0.1, w)]:
