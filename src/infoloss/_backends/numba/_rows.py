@@ -130,26 +130,25 @@ def bits_start(typingctx, x, top):
     return _int_of(x)(x, types.boolean), codegen
 
 
-@intrinsic
-def imax(typingctx, a, b):
-    if not (isinstance(a, types.Integer) and a == b):
-        return None
+def _int_pick(op):
+    """An intrinsic (a, b) -> a if ``a op b`` (signed) else b, for two integers of one type:
+    a select LLVM vectorises as a min/max reduction."""
 
-    def codegen(context, builder, sig, args):
-        return builder.select(builder.icmp_signed(">", args[0], args[1]), args[0], args[1])
+    @intrinsic
+    def pick(typingctx, a, b):
+        if not (isinstance(a, types.Integer) and a == b):
+            return None
 
-    return a(a, b), codegen
+        def codegen(context, builder, sig, args):
+            return builder.select(builder.icmp_signed(op, args[0], args[1]), args[0], args[1])
+
+        return a(a, b), codegen
+
+    return pick
 
 
-@intrinsic
-def imin(typingctx, a, b):
-    if not (isinstance(a, types.Integer) and a == b):
-        return None
-
-    def codegen(context, builder, sig, args):
-        return builder.select(builder.icmp_signed("<", args[0], args[1]), args[0], args[1])
-
-    return a(a, b), codegen
+imax = _int_pick(">")
+imin = _int_pick("<")
 
 
 @njit(inline="always", **_JIT)
