@@ -13,8 +13,14 @@ accurate: Σ exp(z − m) = k + rest with k ≥ 1 ties, and log of it is
 ``log1p((k − 1) + rest)``, which keeps the relative accuracy of a tiny ``rest`` (the
 entropy of such a row is about ``rest``, and a loss at the maximal logit is exactly
 ``log1p(rest)``).  When a chunk raises the running maximum, the old maxima join ``rest``
-rescaled.  float32 terms are summed in float32 only within a chunk (≤ ``CHUNK`` terms over
-many SIMD accumulators), then in float64.
+rescaled, or, where :func:`taken_over` allows, the chunk's sums against the old maximum are
+taken over instead of summed again.  float32 terms are summed in float32 only within a
+chunk (≤ ``CHUNK`` terms over many SIMD accumulators), then in float64.
+
+Rows of at most ``CHUNK`` entries are better read once: :func:`chunk_sums_next` and
+:func:`chunk_store_next` sum a row against its maximum in the loop that takes the next
+row's maximum, on the bit patterns as integers ("maxima through the bits" below; the
+softmax loss uses the same primitives).
 """
 
 from __future__ import annotations

@@ -743,23 +743,23 @@ def _pair_kernel(code, mp, mq, logits_p, logits_q):
                 if short:
                     nxp = P[i + 1] if i + 1 < r1 else prow
                     nxq = Q[i + 1] if i + 1 < r1 else qrow
-                    sp, hp, lp = stats_short(mp, logits_p, prow, nxp, bufp, cenp, hp, lp)
-                    sq, hq, lq = stats_short(mq, logits_q, qrow, nxq, bufq, cenq, hq, lq)
+                    stp, hp, lp = stats_short(mp, logits_p, prow, nxp, bufp, cenp, hp, lp)
+                    stq, hq, lq = stats_short(mq, logits_q, qrow, nxq, bufq, cenq, hq, lq)
                 else:
                     nxp = P[i + 1] if i + 1 < n else prow
                     nxq = Q[i + 1] if i + 1 < n else qrow
-                    sp = stats(mp, logits_p, prow, nxp, bufp, cenp)
-                    sq = stats(mq, logits_q, qrow, nxq, bufq, cenq)
-                _pair_row(P, Q, i, sp, sq, bufp, bufq, cenp, cenq, out, nbp, nbq, lmp, lmq)
+                    stp = stats(mp, logits_p, prow, nxp, bufp, cenp)
+                    stq = stats(mq, logits_q, qrow, nxq, bufq, cenq)
+                _pair_row(P, Q, i, stp, stq, bufp, bufq, cenp, cenq, out, nbp, nbq, lmp, lmq)
 
     @njit(error_model="numpy", fastmath=FASTMATH, inline="always")
-    def _pair_row(P, Q, i, sp, sq, bufp, bufq, cenp, cenq, out, nbp, nbq, lmp, lmq):
+    def _pair_row(P, Q, i, stp, stq, bufp, bufq, cenp, cenq, out, nbp, nbq, lmp, lmq):
         """The terms pass of row i from the statistics (see :func:`stats`) of both rows."""
         c = P.shape[1]
         prow = P[i]
         qrow = Q[i]
-        okp, nb_p, lm_p, m_p, a_p, inv_p, is_p, ls_p = sp
-        okq, nb_q, lm_q, m_q, a_q, inv_q, is_q, ls_q = sq
+        okp, nb_p, lm_p, m_p, a_p, inv_p, is_p, ls_p = stp
+        okq, nb_q, lm_q, m_q, a_q, inv_q, is_q, ls_q = stq
         acc = 0.0
         ninf = 0.0
         sp = 0.0

@@ -29,7 +29,7 @@ How the data is read:
   exp(z − m) over row i (from L1, where the previous iteration left it) also takes the
   maximum of row i + 1 (from memory), so each row is read from memory once, and the
   loads of the next row overlap the exp arithmetic of this one.  That maximum is taken on
-  the bit patterns as integers (see "maxima through the bits" below): LLVM vectorises
+  the bit patterns as integers (see "maxima through the bits" in ``_rows.py``): LLVM vectorises
   it alongside the sums, where it leaves a loop that mixes ``llvm.maxnum`` with sums
   scalar.
 * Longer rows go in chunks of ``CHUNK`` with a running maximum: a chunk is summed against
