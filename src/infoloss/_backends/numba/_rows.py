@@ -364,56 +364,57 @@ def row_lse_t(row, nxt):
     return m, k, rest, t
 
 
+def _next_loop_for(store):
+    @njit(**_JIT)
+    def next_loop(x, m, b, nx):
+        """(Σ e below m, number equal to m, Σ e·d) of a row x of at most ``CHUNK``
+        entries against its maximum m (d = x − m, e = exp(d)), and the largest and
+        smallest bit patterns of nx, the next row (of x's length): one loop, so the loads
+        of the next row overlap the exp arithmetic of this one (a row read in two passes,
+        maximum then sums, would wait for memory in the first).  ``store``: each e into
+        b, and no Σ e·d (0).  An m that is not the row's finite maximum (NaN, ±inf) gives
+        NaN or k = 0."""
+        zero = cast_like(0.0, m)
+        one = cast_like(1.0, m)
+        cr = zero
+        ck = zero
+        ct = zero
+        hi = bits_start(m, False)
+        lo = bits_start(m, True)
+        for j in range(x.shape[0]):
+            d = x[j] - m
+            e = fexp_low(d)
+            top = d == zero
+            cr += zero if top else e
+            ck += one if top else zero
+            if store:
+                b[j] = e
+            else:
+                ct += e * d if e > zero else zero
+            bits = bits_of(nx[j])
+            hi = imax(hi, bits)
+            lo = imin(lo, bits)
+        return float(cr), float(ck), float(ct), hi, lo
+
+    return next_loop
+
+
+_sums_next = _next_loop_for(False)
+_store_next = _next_loop_for(True)
+
+
 @njit(**_JIT)
 def chunk_sums_next(x, m, nx):
-    """(Σ e below m, number equal to m, Σ e·d) of a row x of at most ``CHUNK`` entries
-    against its maximum m (d = x − m, e = exp(d)), and the largest and smallest bit
-    patterns of nx, the next row (of x's length): one loop, so the loads of the next row
-    overlap the exp arithmetic of this one (a row read in two passes, maximum then sums,
-    would wait for memory in the first).  An m that is not the row's finite maximum (NaN,
-    ±inf) gives NaN or k = 0."""
-    zero = cast_like(0.0, m)
-    one = cast_like(1.0, m)
-    cr = zero
-    ck = zero
-    ct = zero
-    hi = bits_start(m, False)
-    lo = bits_start(m, True)
-    for j in range(x.shape[0]):
-        d = x[j] - m
-        e = fexp_low(d)
-        top = d == zero
-        cr += zero if top else e
-        ck += one if top else zero
-        ct += e * d if e > zero else zero
-        bits = bits_of(nx[j])
-        hi = imax(hi, bits)
-        lo = imin(lo, bits)
-    return float(cr), float(ck), float(ct), hi, lo
+    """(Σ e below m, number equal to m, Σ e·d, hi, lo): see :func:`_next_loop_for`."""
+    return _sums_next(x, m, x, nx)
 
 
 @njit(**_JIT)
 def chunk_store_next(x, m, b, nx):
-    """(Σ e below m, number equal to m) of a row x of at most ``CHUNK`` entries against its
-    maximum m, each e = exp(x − m) stored in ``b``, and the largest and smallest bit
-    patterns of nx, the next row (as :func:`chunk_sums_next`)."""
-    zero = cast_like(0.0, m)
-    one = cast_like(1.0, m)
-    cr = zero
-    ck = zero
-    hi = bits_start(m, False)
-    lo = bits_start(m, True)
-    for j in range(x.shape[0]):
-        d = x[j] - m
-        e = fexp_low(d)
-        b[j] = e
-        top = d == zero
-        cr += zero if top else e
-        ck += one if top else zero
-        bits = bits_of(nx[j])
-        hi = imax(hi, bits)
-        lo = imin(lo, bits)
-    return float(cr), float(ck), hi, lo
+    """(Σ e below m, number equal to m, hi, lo), each e = exp(x − m) stored in ``b``: see
+    :func:`_next_loop_for`."""
+    cr, ck, _, hi, lo = _store_next(x, m, b, nx)
+    return cr, ck, hi, lo
 
 
 @njit(error_model="numpy", fastmath=FASTMATH, inline="always")
