@@ -386,6 +386,78 @@ def test_rows_of_one_chunk_do_not_depend_on_their_neighbours(form, dtype) -> Non
         assert np.isnan(whole.value).any(), kind
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_short_and_long_rows_agree(dtype) -> None:  # type: ignore[no-untyped-def]
+    """Rows shorter than ``SHORT_ROWS`` run the tail-folded kernels, longer ones the plain
+    kernels: rows on both sides of the switch (and of the vector steps) against the
+    array-API implementation, every measure and form, and tables of both kinds.  Random
+    pairs can be nearly equal (a divergence of 1e-8 between 3-outcome rows), where the
+    forms' own roundings set the error: hence an absolute floor as well."""
+    from infoloss._backends.numba._compile import SHORT_ROWS
+
+    eps = float(np.finfo(dtype).eps)
+
+    def agree(got, ref, n):  # type: ignore[no-untyped-def]
+        np.testing.assert_allclose(got, ref, rtol=8 * n * eps, atol=8 * n * eps)
+
+    # Each form pair is a kernel compiled twice (plain and folded) per dtype; every pair
+    # runs on short rows in test_every_form_pair_agrees, so a few suffice here.
+    pairs = [("probs", "probs"), ("log_probs", "probs"), ("logits", "logits")]
+    for c in (3, 10, 31, SHORT_ROWS - 1, SHORT_ROWS, SHORT_ROWS + 1, 130):
+        for fp, fq in pairs:
+            p = _dist(fp, (9, c), dtype, c)
+            q = _dist(fq, (9, c), dtype, c + 1)
+            for f in (il.cross_entropy, il.kl_divergence, il.js_divergence):
+                got, ref = both(f, p, q, form=(fp, fq))
+                agree(got, ref, c)
+            if fp == fq:
+                got, ref = both(il.entropy, p, form=fp)
+                agree(got, ref, c)
+        for form in ("probs", "logits"):
+            t = _dist(form, (5, 4, c), dtype, 2 * c)
+            norm = form != "logits"
+            for f in (il.joint_entropy, il.conditional_entropy, il.mutual_information):
+                got, ref = both(f, t, form=form, normalize=norm)
+                agree(got, ref, 4 * c)
+
+
+def test_tail_folding_applies_to_its_kernel_only() -> None:
+    """The tail-folded twin of a kernel is compiled with masked vector remainders; the
+    plain kernel and code compiled afterwards are not (LLVM's option is set only while the
+    twin compiles)."""
+    import llvmlite.binding as llvm
+    from numba import njit
+
+    from infoloss._backends.numba._compile import SHORT_ROWS, for_rows, tail_folded
+
+    def sum_sq(x):  # type: ignore[no-untyped-def]
+        t = 0.0
+        for j in range(x.shape[0]):
+            t += x[j] * x[j]
+        return t
+
+    plain = njit(fastmath=True)(sum_sq)
+    twin = tail_folded(plain)
+    assert tail_folded(plain) is twin
+    assert for_rows(plain, SHORT_ROWS - 1) is twin
+    assert for_rows(plain, SHORT_ROWS) is plain
+    x = np.linspace(-1.0, 1.0, 31)
+    want = float(np.sum(x * x))
+    assert twin(x) == pytest.approx(want, rel=1e-15)  # compiled first, with the option
+    assert plain(x) == pytest.approx(want, rel=1e-15)  # then without it
+    later = njit(fastmath=True)(sum_sq)
+    assert later(x) == pytest.approx(want, rel=1e-15)
+
+    def masked(d):  # type: ignore[no-untyped-def]
+        return d.inspect_llvm(d.signatures[0]).count("llvm.masked.load")
+
+    assert masked(plain) == 0
+    assert masked(later) == 0
+    features = llvm.get_host_cpu_features()
+    if features.get("avx512f") or features.get("avx2"):
+        assert masked(twin._kernel) > 0
+
+
 # ----------------------------------------------------------------- property tests
 
 hypothesis = pytest.importorskip("hypothesis")

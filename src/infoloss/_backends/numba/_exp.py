@@ -350,7 +350,7 @@ def _is32(t) -> bool:
     return isinstance(t, types.Float) and t.bitwidth == 32
 
 
-@overload(fexp, error_model="numpy", fastmath=FASTMATH)
+@overload(fexp, inline="always", error_model="numpy", fastmath=FASTMATH)
 def _ov_fexp(t):
     if _is32(t):
         return lambda t: _exp32(t)  # noqa: PLW0108 (overload needs a Python function)
@@ -364,7 +364,7 @@ def _ov_fexp_low(t):
     return lambda t: _exp64_low(t)  # noqa: PLW0108 (overload needs a Python function)
 
 
-@overload(flog, error_model="numpy", fastmath=FASTMATH)
+@overload(flog, inline="always", error_model="numpy", fastmath=FASTMATH)
 def _ov_flog(x):
     if _is32(x):
         return lambda x: _log32(x)  # noqa: PLW0108 (overload needs a Python function)

@@ -40,6 +40,7 @@ import numpy as np
 from numba import get_num_threads, njit, prange, types
 from numba.extending import overload
 
+from ._compile import for_rows
 from ._exp import FASTMATH, cast_like, fexp, fexp_low, flog, flog_ratio
 from ._results import ArgStats, MeasureRows
 from ._rows import (
@@ -138,7 +139,7 @@ def kl_g(d):
     raise NotImplementedError
 
 
-@overload(kl_g, error_model="numpy", fastmath=FASTMATH)
+@overload(kl_g, inline="always", error_model="numpy", fastmath=FASTMATH)
 def _ov_kl_g(d):
     if isinstance(d, types.Float) and d.bitwidth == 32:
         return lambda d: _klg32(d)  # noqa: PLW0108 (overload needs a Python function)
@@ -1035,25 +1036,28 @@ def measure_rows(kind, xs, forms, normalize):
     nbs = [np.zeros(n, np.int64) for _ in xs]
     if n == 0:
         return MeasureRows(out, tuple(ArgStats(0, lm) for lm in lms))
+    c = xs[0].shape[1]
     if kind == "entropy":
         (x,) = xs
         if modes[0] == P_RAW:
-            _entropy_praw(x, out, nbs[0], lms[0])
+            for_rows(_entropy_praw, c)(x, out, nbs[0], lms[0])
         elif modes[0] == P_SCL:
-            _entropy_pscl(x, out, nbs[0], lms[0])
+            for_rows(_entropy_pscl, c)(x, out, nbs[0], lms[0])
         else:
             exact = modes[0] == L_EXACT
             nblk = min(n, 8 * get_num_threads())
-            _entropy_logs(x, exact, forms[0] == "logits", nblk, out, nbs[0], lms[0])
+            k = for_rows(_entropy_logs, c)
+            k(x, exact, forms[0] == "logits", nblk, out, nbs[0], lms[0])
     elif kind == "cross_entropy" and modes == [L_EXACT, L_EXACT]:
         logits = [f == "logits" for f in forms]
-        _ce_exact(xs[0], xs[1], logits[0], logits[1], out, nbs[0], nbs[1], lms[0], lms[1])
+        k = for_rows(_ce_exact, c)
+        k(xs[0], xs[1], logits[0], logits[1], out, nbs[0], nbs[1], lms[0], lms[1])
     else:
         mp, mq = modes
         code = term_code(kind, mp, mq)
         k = _pair_kernel(code, mp, mq, forms[0] == "logits", forms[1] == "logits")
         nblocks = min(n, 8 * get_num_threads())
-        k(xs[0], xs[1], out, nbs[0], nbs[1], lms[0], lms[1], nblocks)
+        for_rows(k, c)(xs[0], xs[1], out, nbs[0], nbs[1], lms[0], lms[1], nblocks)
     _rescaled_rows(kind, xs, forms, normalize, out, nbs, lms)
     return MeasureRows(
         out, tuple(ArgStats(int(nb.sum()), lm) for nb, lm in zip(nbs, lms, strict=False))

@@ -24,6 +24,7 @@ import math
 import numpy as np
 from numba import get_num_threads, njit, prange
 
+from ._compile import for_rows
 from ._exp import FASTMATH, cast_like, fexp, fexp_low, flog_ratio
 from ._results import ArgStats, MeasureRows
 from ._rows import chunk_max, row_lse, row_lse_t
@@ -278,10 +279,10 @@ def joint_rows(kind, x, form, normalize):
     if n and nx and ny:
         code = _FORMS[form]
         if kind == "conditional_entropy":
-            _conditional(x, code, bool(normalize), out, nbad, lmass)
+            for_rows(_conditional, ny)(x, code, bool(normalize), out, nbad, lmass)
         elif kind == "mutual_information":
             nblocks = min(n, 8 * get_num_threads())
-            _mutual(x, code, bool(normalize), nblocks, out, nbad, lmass)
+            for_rows(_mutual, ny)(x, code, bool(normalize), nblocks, out, nbad, lmass)
         else:
             raise ValueError(f"unknown joint measure {kind!r}")
     return MeasureRows(out, (ArgStats(int(nbad.sum()), lmass),))
