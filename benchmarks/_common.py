@@ -11,13 +11,24 @@ from __future__ import annotations
 
 import functools
 import statistics
+import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["ratio", "read_floor", "rounds"]
+__all__ = ["ROOT", "git_show", "ratio", "read_floor", "rounds"]
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def git_show(commit: str, path: str) -> str:
+    """The text of ``path`` (relative to the repository root) as of ``commit``."""
+    return subprocess.run(
+        ["git", "show", f"{commit}:{path}"], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout
 
 
 def rounds(methods: dict[str, Callable[[], Any]], repeats: int) -> dict[str, list[float]]:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,9 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from _common import read_floor
+from _common import git_show, read_floor
 
-ROOT = Path(__file__).resolve().parent.parent
 OLD_COMMIT = "f4c49d6"
 OLD_FILES = ("_exp.py", "_rows.py", "measures.py", "softmax_xent.py")
 FULL = [(2048, 32000), (65536, 1000), (256, 262144)]
@@ -43,13 +41,7 @@ def _old_package() -> Any:
     folder.mkdir()
     (folder / "__init__.py").write_text("")
     for name in OLD_FILES:
-        src = subprocess.run(
-            ["git", "show", f"{OLD_COMMIT}:src/infoloss/_backends/numba/{name}"],
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
+        src = git_show(OLD_COMMIT, f"src/infoloss/_backends/numba/{name}")
         (folder / name).write_text(src.replace("cache=True", "cache=False"))
     sys.path.insert(0, str(folder.parent))
     return (

@@ -20,16 +20,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from _common import read_floor
+from _common import ROOT, git_show, read_floor, rounds
 
-ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "src/infoloss/_backends/numba"
 ROWS = [(2_000_000, 10), (640_000, 31)]
 TABLES = [(65536, 31, 31), (2048, 178, 178)]
@@ -59,13 +56,7 @@ def _base_package(commit: str) -> tuple[Any, Any]:
     for f in files:
         if not f.endswith(".py") or f == "__init__.py":
             continue
-        src = subprocess.run(
-            ["git", "show", f"{commit}:{PACKAGE}/{f}"],
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
+        src = git_show(commit, f"{PACKAGE}/{f}")
         (folder / f).write_text(src.replace("cache=True", "cache=False"))
     # The package's __init__ holds the switches and the cache check; the kernels only
     # need the latter, which has nothing to check without a cache.
@@ -102,18 +93,6 @@ def _cases(dtype: Any, rng: np.random.Generator) -> list[tuple[str, np.ndarray, 
     return cases
 
 
-def _time(fns: dict[str, Callable[[], Any]], rounds: int) -> dict[str, float]:
-    for f in fns.values():
-        f()
-    times: dict[str, list[float]] = {k: [] for k in fns}
-    for _ in range(rounds):
-        for k, f in fns.items():
-            t0 = time.perf_counter()
-            f()
-            times[k].append(time.perf_counter() - t0)
-    return {k: 1e3 * statistics.median(v) for k, v in times.items()}
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--base", required=True, help="git commit of the backend to compare with")
@@ -135,7 +114,7 @@ def main() -> None:
                 "base": lambda c=call: c(*base),
                 "now": lambda c=call: c(*now),
             }
-            t = _time(fns, args.rounds)
+            t = {k: 1e3 * statistics.median(v) for k, v in rounds(fns, args.rounds).items()}
             dims = "×".join(map(str, x.shape))
             print(
                 f"| {label} | {dtype} | {dims} | {t['read']:.1f} | {t['base']:.1f} "

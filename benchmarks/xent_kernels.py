@@ -30,18 +30,15 @@ import argparse
 import importlib.util
 import os
 import statistics
-import subprocess
 import sys
 import types
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from _common import read_floor, rounds
+from _common import ROOT, git_show, read_floor, rounds
 
-ROOT = Path(__file__).resolve().parent.parent
 OLD_PATH = "src/infoloss/_backends/numba/softmax_xent.py"
 OLD_COMMIT = "f4c49d6"
 FULL = [(4096, 32000), (65536, 1000), (256, 262144), (2048, 32000)]
@@ -52,16 +49,7 @@ def _old_kernels() -> Any:
     """The round-1 module, from the tree or from git, compiled without numba's cache."""
     name = "infoloss._backends.numba._bench_old_softmax_xent"
     path = ROOT / OLD_PATH
-    if path.exists():
-        src = path.read_text()
-    else:
-        src = subprocess.run(
-            ["git", "show", f"{OLD_COMMIT}:{OLD_PATH}"],
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
+    src = path.read_text() if path.exists() else git_show(OLD_COMMIT, OLD_PATH)
     mod = types.ModuleType(name)
     mod.__package__ = "infoloss._backends.numba"
     sys.modules[name] = mod
