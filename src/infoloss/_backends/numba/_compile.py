@@ -8,7 +8,7 @@ the body.  A table row of 31 entries never reaches the vector loop: every entry 
 (N, 31, 31) table takes the scalar path.  With LLVM's
 ``prefer-predicate-over-epilogue`` the vectoriser folds the remainder into the vector loop
 instead: the last step runs on masked vectors (AVX-512 and AVX2 have masked loads), so a
-31-entry row is two masked steps.  On long rows the masks cost up to a fifth more, so kernels
+31-entry row is two masked steps.  On long rows the masks cost about a quarter more, so kernels
 for short rows get a second, tail-folded compilation (:func:`tail_folded`) beside the plain
 one, and the caller picks by row length.
 
