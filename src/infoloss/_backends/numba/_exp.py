@@ -290,12 +290,12 @@ def _log64(x):
 
 
 @njit(error_model="numpy", fastmath=FASTMATH, inline="always")
-def _ratio_parts(ea, ma, eb, mb, rt2):
+def _ratio_parts(ea, ma, eb, mb, rt2, one):
     """(e, num, den) with a/b = 2^e·num/den and num/den in [1/√2, √2], from the
     exponents and mantissas (in [1, 2)) of a and b: the mantissa ratio is in (1/2, 2) and
     one factor of 2 moves it into range, so num and den stay within a factor 2 of each
-    other and ``num − den`` is exact.  ``e`` is a float (exact: |e| < 2^11)."""
-    one = rt2 - rt2 + 1
+    other and ``num − den`` is exact.  ``e`` is a float of ``one``'s type (exact: |e| <
+    2^11; an integer literal here would make it float64 in the float32 kernels)."""
     up = ma > rt2 * mb
     dn = ma * rt2 < mb
     e = (ea - eb) + (one if up else (-one if dn else one - one))
@@ -306,7 +306,8 @@ def _ratio_parts(ea, ma, eb, mb, rt2):
 def _log_ratio32(a, b):
     ea, ma = _split32(a)
     eb, mb = _split32(b)
-    e, num, den = _ratio_parts(np.float32(ea), ma, np.float32(eb), mb, np.float32(_SQRT2))
+    one = np.float32(1.0)
+    e, num, den = _ratio_parts(np.float32(ea), ma, np.float32(eb), mb, np.float32(_SQRT2), one)
     return _log_parts32(e, num, den)
 
 
@@ -314,7 +315,7 @@ def _log_ratio32(a, b):
 def _log_ratio64(a, b):
     ea, ma = _split64(a)
     eb, mb = _split64(b)
-    e, num, den = _ratio_parts(float(ea), ma, float(eb), mb, _SQRT2)
+    e, num, den = _ratio_parts(float(ea), ma, float(eb), mb, _SQRT2, 1.0)
     return _log_parts64(e, num, den)
 
 
