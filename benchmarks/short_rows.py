@@ -4,7 +4,8 @@ Rows shorter than the vector loops' step (64 float32 / 32 float64 entries) and t
 31×31 cells (the joint measures' tables at the 65536×1000 benchmark shape) are where the
 kernels' scalar remainders dominated.  The backend package as of ``--base`` is read from
 git into a temporary package (compiled without numba's cache); both run in one process on
-the same arrays, interleaved, with a 2-thread read of the same input beside them.
+the same arrays, interleaved, with a 2-thread read of the same inputs (both rows of a pair
+measure) beside them.
 
     python benchmarks/short_rows.py --base 3c1e0f2          # the commit before a change
     python benchmarks/short_rows.py --base HEAD --rounds 9
@@ -72,9 +73,9 @@ def _probs(z: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
     return (p / p.sum(axis=axes, keepdims=True)).astype(z.dtype)
 
 
-def _cases(dtype: Any, rng: np.random.Generator) -> list[tuple[str, np.ndarray, Any]]:
-    """(label, first input, call(measure_rows, joint_rows)) for every measure and shape."""
-    cases: list[tuple[str, np.ndarray, Any]] = []
+def _cases(dtype: Any, rng: np.random.Generator) -> list[tuple[str, tuple[np.ndarray, ...], Any]]:
+    """(label, inputs, call(measure_rows, joint_rows)) for every measure and shape."""
+    cases: list[tuple[str, tuple[np.ndarray, ...], Any]] = []
     for shape in ROWS:
         z = rng.standard_normal(shape).astype(dtype)
         z2 = rng.standard_normal(shape).astype(dtype)
@@ -82,14 +83,14 @@ def _cases(dtype: Any, rng: np.random.Generator) -> list[tuple[str, np.ndarray, 
         for kind, forms in MEASURES:
             xs = tuple(data[f][i] for i, f in enumerate(forms))
             label = f"{kind} {'+'.join(forms)}"
-            cases.append((label, xs[0], lambda m, j, k=kind, xs=xs, f=forms: m(k, xs, f, False)))
+            cases.append((label, xs, lambda m, j, k=kind, xs=xs, f=forms: m(k, xs, f, False)))
     for shape in TABLES:
         z = (2 * rng.standard_normal(shape)).astype(dtype)
         data = {"probs": _probs(z, (1, 2)), "logits": z}
         for kind, form in JOINT:
             x = data[form]
             call = lambda m, j, k=kind, x=x, f=form: j(k, x, f, False)  # noqa: E731
-            cases.append((f"{kind} {form}", x, call))
+            cases.append((f"{kind} {form}", (x,), call))
     return cases
 
 
@@ -108,14 +109,14 @@ def main() -> None:
     print(f"| task | dtype | shape | read ms | {args.base} ms | now ms | now / base |")
     print("|---|---|---|---:|---:|---:|---:|")
     for dtype in args.dtypes.split(","):
-        for label, x, call in _cases(np.dtype(dtype), rng):
+        for label, xs, call in _cases(np.dtype(dtype), rng):
             fns = {
-                "read": lambda x=x: read(x),
+                "read": lambda xs=xs: sum(read(x) for x in xs),
                 "base": lambda c=call: c(*base),
                 "now": lambda c=call: c(*now),
             }
             t = {k: 1e3 * statistics.median(v) for k, v in rounds(fns, args.rounds).items()}
-            dims = "×".join(map(str, x.shape))
+            dims = "×".join(map(str, xs[0].shape))
             print(
                 f"| {label} | {dtype} | {dims} | {t['read']:.1f} | {t['base']:.1f} "
                 f"| {t['now']:.1f} | {t['now'] / t['base']:.2f} |",
