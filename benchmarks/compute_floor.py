@@ -1,6 +1,6 @@
 """The arithmetic floor beside the read floor: what one exp, or one log, per entry costs.
 
-Each floor is the read floor's loop (``_common.read_floor``: a numba ``prange`` sum over
+Each floor is the read floor's loop (``_common.block_sum``: a numba ``prange`` sum over
 the rows in 8 blocks, SIMD within a row) with one of the kernels' own per-entry functions
 applied before the add: ``fexp_low(-|x|)`` (the exp of every log-sum-exp loop) and
 ``flog(x)`` for x > 0 (the log of every measure of probabilities).  A kernel that needs k
@@ -24,35 +24,16 @@ from typing import Any
 
 import numpy as np
 
-from _common import read_floor, rounds
+from _common import block_sum, read_floor, rounds
 
 SHAPES = [(2048, 32000), (65536, 1000), (256, 262144)]
 
 
 @functools.cache
 def _floors() -> tuple[Callable[[np.ndarray], float], Callable[[np.ndarray], float]]:
-    from numba import njit, prange
+    from numba import njit
 
     from infoloss._backends.numba._exp import FASTMATH, cast_like, fexp_low, flog
-
-    def floor(op: Any) -> Callable[[np.ndarray], float]:
-        @njit(parallel=True, fastmath=FASTMATH, error_model="numpy")
-        def run(z: np.ndarray) -> float:  # pragma: no cover - numba
-            n, c = z.shape
-            nblk = 8
-            out = np.zeros(nblk)
-            for b in prange(nblk):
-                total = 0.0
-                for i in range(b * n // nblk, (b + 1) * n // nblk):
-                    row = z[i]
-                    acc = cast_like(0.0, row[0])
-                    for j in range(c):
-                        acc += op(row[j])
-                    total += acc
-                out[b] = total
-            return out.sum()
-
-        return run  # type: ignore[no-any-return]
 
     @njit(fastmath=FASTMATH, error_model="numpy", inline="always")
     def one_exp(v: Any) -> Any:  # pragma: no cover - numba
@@ -62,7 +43,7 @@ def _floors() -> tuple[Callable[[np.ndarray], float], Callable[[np.ndarray], flo
     def one_log(v: Any) -> Any:  # pragma: no cover - numba
         return flog(v if v > cast_like(0.0, v) else cast_like(1.0, v))
 
-    return floor(one_exp), floor(one_log)
+    return block_sum(one_exp, FASTMATH), block_sum(one_log, FASTMATH)
 
 
 def main() -> None:
