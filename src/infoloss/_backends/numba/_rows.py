@@ -41,6 +41,8 @@ __all__ = [
     "chunk_store_next",
     "chunk_sums_next",
     "count_bad_logits",
+    "has_nan",
+    "lse_chunk_for",
     "lse_log",
     "max_bits",
     "max_from",
@@ -234,44 +236,117 @@ def chunk_max(x):
 
 
 @njit(error_model="numpy", fastmath=FASTMATH, inline="always")
-def _has_nan(x):
+def has_nan(x):
+    """Whether x holds a NaN."""
     nb = 0
     for j in range(x.shape[0]):
         nb += 1 if x[j] != x[j] else 0
     return nb > 0
 
 
-@njit(error_model="numpy", fastmath=FASTMATH, inline="always")
-def _chunk_sums_above(x, m):
-    """(Σ e over entries below m, number equal to m, Σ e·d) with d = x − m, e = exp(d),
-    and the number of entries above m, in one loop; the sums are valid only if that
-    number is 0 (exp(d) of d > 0 may be garbage).  (Counting rather
-    than taking the maximum here: LLVM does not vectorise a loop that mixes a maxnum
-    reduction with sums.)"""
-    zero = cast_like(0.0, m)
-    one = cast_like(1.0, m)
-    cr = zero
-    ck = zero
-    ct = zero
-    ca = zero
-    for j in range(x.shape[0]):
-        d = x[j] - m
-        e = fexp_low(d)
-        top = d == zero
-        cr += zero if top else e
-        ck += one if top else zero
-        # e = 0 where d = −inf (0·−inf would be NaN); NaN d gives NaN in cr anyway.
-        ct += e * d if e > zero else zero
-        ca += one if d > zero else zero
-    return cr, ck, ct, ca
+# ------------------------------------------------------------ the log-sum-exp loop
+#
+# Every kernel that sums exp(z − m) over a chunk does it in the one loop below; what
+# differs between them is a "term": further sums over the same entries (Σ e·d for an
+# entropy, Σ w·d for label smoothing, the target sums of a probability target), given as
+# a pair of jitted functions (start(m) → the initial sums, step(sums, j, d, e, aux) → the
+# sums with entry j added) that LLVM inlines into the loop and vectorises with it.
 
 
-@njit(error_model="numpy", fastmath=FASTMATH, inline="always")
-def _chunk_sums(x, m):
-    """(Σ e over entries below m, number equal to m, Σ e·d) with d = x − m, e = exp(d),
-    for a chunk whose maximum is m (LLVM drops the unused count after inlining)."""
-    cr, ck, ct, _ = _chunk_sums_above(x, m)
-    return cr, ck, ct
+@njit(inline="always", **_JIT)
+def _no_sums(m):
+    return ()
+
+
+@njit(inline="always", **_JIT)
+def _no_step(acc, j, d, e, aux):
+    return acc
+
+
+@njit(inline="always", **_JIT)
+def _ed_sums(m):
+    return (cast_like(0.0, m),)
+
+
+@njit(inline="always", **_JIT)
+def _ed_step(acc, j, d, e, aux):
+    # e = 0 where d = −inf (0·−inf would be NaN); NaN d gives NaN in Σ e anyway.
+    zero = cast_like(0.0, d)
+    return (acc[0] + (e * d if e > zero else zero),)
+
+
+NO_TERM = (_no_sums, _no_step)
+ED_TERM = (_ed_sums, _ed_step)  # Σ e·d (≤ 0; the maxima add 0), for entropies
+
+
+def lse_chunk_for(term, store, pipelined, inline="never"):
+    """The log-sum-exp loop over a chunk x against the maximum m, as a jitted
+    ``f(x, m, nx, g, aux)`` → (Σ e below m, number equal to m, the term's sums, any entry
+    above m, largest and smallest bit patterns of nx), d = x − m, e = exp(d), the first
+    two as float64.
+
+    ``store``: each e into g.  ``pipelined``: the bit patterns of nx, the next row (of x's
+    length), in the same loop, so its loads from memory overlap this chunk's exp arithmetic
+    (a row read in two passes, maximum then sums, would wait for memory in the first); then
+    "above" is not counted (False).  Otherwise the entries above m are counted rather than
+    the maximum taken (LLVM does not vectorise a loop that mixes a maxnum reduction with
+    sums); the sums are valid only where none is above (exp(d) of d > 0 may be garbage).
+    An m that is not the chunk's finite maximum (NaN, ±inf) gives NaN or k = 0.
+    ``inline``: numba's inlining of the loop into its callers (in numba's IR, before LLVM).
+    """
+    start, step = term
+
+    @njit(inline=inline, **_JIT)
+    def lse_chunk(x, m, nx, g, aux):
+        zero = cast_like(0.0, m)
+        one = cast_like(1.0, m)
+        cr = zero
+        ck = zero
+        ca = zero
+        acc = start(m)
+        hi = bits_start(m, False)
+        lo = bits_start(m, True)
+        for j in range(x.shape[0]):
+            d = x[j] - m
+            e = fexp_low(d)
+            top = d == zero
+            cr += zero if top else e
+            ck += one if top else zero
+            acc = step(acc, j, d, e, aux)
+            if store:
+                g[j] = e
+            if pipelined:
+                bits = bits_of(nx[j])
+                hi = imax(hi, bits)
+                lo = imin(lo, bits)
+            else:
+                ca += one if d > zero else zero
+        return float(cr), float(ck), acc, ca > zero, hi, lo
+
+    return lse_chunk
+
+
+_sums_above = lse_chunk_for(ED_TERM, False, False, "always")
+_store_above = lse_chunk_for(NO_TERM, True, False, "always")
+_sums_next = lse_chunk_for(ED_TERM, False, True)
+_store_next = lse_chunk_for(NO_TERM, True, True)
+
+
+@njit(**_JIT)
+def chunk_sums_next(x, m, nx):
+    """(Σ e below m, number equal to m, Σ e·d, hi, lo) of a row x of at most ``CHUNK``
+    entries against its maximum m, with the bit patterns of the next row nx: see
+    :func:`lse_chunk_for`."""
+    cr, ck, acc, _, hi, lo = _sums_next(x, m, nx, x, x)
+    return cr, ck, acc[0], hi, lo
+
+
+@njit(**_JIT)
+def chunk_store_next(x, m, b, nx):
+    """(Σ e below m, number equal to m, hi, lo), each e = exp(x − m) stored in ``b``: see
+    :func:`lse_chunk_for`."""
+    cr, ck, _, _, hi, lo = _store_next(x, m, nx, b, x)
+    return cr, ck, hi, lo
 
 
 @njit(error_model="numpy", fastmath=FASTMATH, inline="always")
@@ -325,11 +400,9 @@ def row_lse_t(row, nxt):
         if c0 + CHUNK >= n:
             prefetch_head(nxt)  # while the last chunk is summed
         if m > -np.inf:
-            cr, ck, ct, above = _chunk_sums_above(x, m)
-            cr = float(cr)
-            ck = float(ck)
-            ct = float(ct)
-            if above == 0:
+            cr, ck, acc, above, _, _ = _sums_above(x, m, x, x, x)
+            ct = float(acc[0])
+            if not above:
                 rest += cr
                 k += ck
                 t += ct
@@ -354,87 +427,15 @@ def row_lse_t(row, nxt):
             m = chunk_max(x)
             if m == -np.inf:
                 # All entries so far are −inf or NaN: they add nothing, unless NaN.
-                if _has_nan(x):
+                if has_nan(x):
                     rest = np.nan
                 continue
-        cr, ck, ct = _chunk_sums(x, m)
+        cr, ck, acc, _, _, _ = _sums_above(x, m, x, x, x)
+        ct = acc[0]
         rest += float(cr)
         k += float(ck)
         t += float(ct)
     return m, k, rest, t
-
-
-def _next_loop_for(store):
-    @njit(**_JIT)
-    def next_loop(x, m, b, nx):
-        """(Σ e below m, number equal to m, Σ e·d) of a row x of at most ``CHUNK``
-        entries against its maximum m (d = x − m, e = exp(d)), and the largest and
-        smallest bit patterns of nx, the next row (of x's length): one loop, so the loads
-        of the next row overlap the exp arithmetic of this one (a row read in two passes,
-        maximum then sums, would wait for memory in the first).  ``store``: each e into
-        b, and no Σ e·d (0).  An m that is not the row's finite maximum (NaN, ±inf) gives
-        NaN or k = 0."""
-        zero = cast_like(0.0, m)
-        one = cast_like(1.0, m)
-        cr = zero
-        ck = zero
-        ct = zero
-        hi = bits_start(m, False)
-        lo = bits_start(m, True)
-        for j in range(x.shape[0]):
-            d = x[j] - m
-            e = fexp_low(d)
-            top = d == zero
-            cr += zero if top else e
-            ck += one if top else zero
-            if store:
-                b[j] = e
-            else:
-                ct += e * d if e > zero else zero
-            bits = bits_of(nx[j])
-            hi = imax(hi, bits)
-            lo = imin(lo, bits)
-        return float(cr), float(ck), float(ct), hi, lo
-
-    return next_loop
-
-
-_sums_next = _next_loop_for(False)
-_store_next = _next_loop_for(True)
-
-
-@njit(**_JIT)
-def chunk_sums_next(x, m, nx):
-    """(Σ e below m, number equal to m, Σ e·d, hi, lo): see :func:`_next_loop_for`."""
-    return _sums_next(x, m, x, nx)
-
-
-@njit(**_JIT)
-def chunk_store_next(x, m, b, nx):
-    """(Σ e below m, number equal to m, hi, lo), each e = exp(x − m) stored in ``b``: see
-    :func:`_next_loop_for`."""
-    cr, ck, _, hi, lo = _store_next(x, m, b, nx)
-    return cr, ck, hi, lo
-
-
-@njit(error_model="numpy", fastmath=FASTMATH, inline="always")
-def _chunk_store(x, m, b):
-    """(Σ e below m, number equal to m, number above m) with e = exp(x − m), each e stored
-    in ``b`` (valid only if nothing is above m)."""
-    zero = cast_like(0.0, m)
-    one = cast_like(1.0, m)
-    cr = zero
-    ck = zero
-    ca = zero
-    for j in range(x.shape[0]):
-        d = x[j] - m
-        e = fexp_low(d)
-        b[j] = e
-        top = d == zero
-        cr += zero if top else e
-        ck += one if top else zero
-        ca += one if d > zero else zero
-    return cr, ck, ca
 
 
 @njit(error_model="numpy", fastmath=FASTMATH, inline="always")
@@ -456,11 +457,9 @@ def row_lse_store(row, nxt, buf, centres):
         if c1 >= n:
             prefetch_head(nxt)
         if m > -np.inf:
-            cr, ck, above = _chunk_store(x, m, b)
-            cr = float(cr)
-            ck = float(ck)
+            cr, ck, _, above, _, _ = _store_above(x, m, x, b, x)
             centres[ci] = m
-            if above == 0:
+            if not above:
                 rest += cr
                 k += ck
                 continue
@@ -478,14 +477,14 @@ def row_lse_store(row, nxt, buf, centres):
             m = chunk_max(x)
         centres[ci] = m
         if m == -np.inf:
-            if _has_nan(x):
+            if has_nan(x):
                 rest = np.nan
             for j in range(x.shape[0]):
                 b[j] = cast_like(0.0, m)
             continue
-        cr, ck, _ = _chunk_store(x, m, b)
-        rest += float(cr)
-        k += float(ck)
+        cr, ck, _, _, _, _ = _store_above(x, m, x, b, x)
+        rest += cr
+        k += ck
     return m, k, rest
 
 

@@ -66,11 +66,9 @@ from ._results import ArgStats, XentForward
 from ._rows import (
     CHUNK,
     bits_max,
-    bits_of,
-    bits_start,
     count_bad_logits,
-    imax,
-    imin,
+    has_nan,
+    lse_chunk_for,
     lse_log,
     max_bits,
     max_from,
@@ -91,123 +89,74 @@ _LSE_EXACT32 = 2.0**24
 _LSE_EXACT64 = 2.0**8
 
 
-@njit(inline="always", **_JIT)
-def _has_nan(x):
-    nb = 0
-    for j in range(x.shape[0]):
-        nb += 1 if x[j] != x[j] else 0
-    return nb > 0
-
-
 # ------------------------------------------------------------------- chunk loops
 #
-# The loops come in variants made by factories whose flags are compile-time constants
-# (numba prunes the branches they decide).  They are ordinary jitted functions, not
-# inlined into their callers in numba's IR: LLVM vectorises each loop where it stands, and
-# the kernels compile in seconds rather than minutes.
+# The chunk loops are ``_rows.lse_chunk_for`` with a term for the sums a loss needs beside
+# the log-sum-exp, in variants whose flags are compile-time constants (numba prunes the
+# branches they decide).  They are ordinary jitted functions, not inlined into their
+# callers in numba's IR: LLVM vectorises each loop where it stands, and the kernels
+# compile in seconds rather than minutes.
 
 
-def _lab_chunk_for(smooth, store, pipelined):
-    @njit(**_JIT)
-    def lab_chunk(x, m, nx, wx, g):
-        """Over one chunk x against the maximum m: (Σ e below m, number equal to m,
-        Σ w·d, Σ w, any entry above m, largest and smallest bit patterns of nx) with
-        d = x − m, e = exp(d).  Σ w·d and Σ w only if ``smooth`` (w·d is 0 where w = 0,
-        even at d = −inf); ``store``: e into g; ``pipelined``: the bit patterns of nx
-        (the next row), else the count above m (for a running maximum)."""
-        zero = cast_like(0.0, m)
-        one = cast_like(1.0, m)
-        cr = zero
-        ck = zero
-        cw = zero
-        cws = zero
-        ca = zero
-        hi = bits_start(m, False)
-        lo = bits_start(m, True)
-        for j in range(x.shape[0]):
-            d = x[j] - m
-            e = fexp_low(d)
-            top = d == zero
-            cr += zero if top else e
-            ck += one if top else zero
-            if smooth:
-                wj = wx[j]
-                cw += wj * d if wj != zero else zero
-                cws += wj
-            if store:
-                g[j] = e
-            if pipelined:
-                bits = bits_of(nx[j])
-                hi = imax(hi, bits)
-                lo = imin(lo, bits)
-            else:
-                ca += one if d > zero else zero
-        return float(cr), float(ck), float(cw), float(cws), ca > zero, hi, lo
-
-    return lab_chunk
+@njit(inline="always", **_JIT)
+def _wd_sums(m):
+    zero = cast_like(0.0, m)
+    return (zero, zero)
 
 
-_lab_chunk = _lab_chunk_for(False, False, False)
-_lab_chunk_w = _lab_chunk_for(True, False, False)
-_lab_next = _lab_chunk_for(False, False, True)
-_lab_next_w = _lab_chunk_for(True, False, True)
-_lab_next_g = _lab_chunk_for(False, True, True)
-_lab_next_wg = _lab_chunk_for(True, True, True)
-_lab_chunk_g = _lab_chunk_for(False, True, False)
-_lab_chunk_wg = _lab_chunk_for(True, True, False)
+@njit(inline="always", **_JIT)
+def _wd_step(acc, j, d, e, wx):
+    # Σ w·d and Σ w over a labelled row's classes (w·d is 0 where w = 0, even at d = −inf).
+    wj = wx[j]
+    zero = cast_like(0.0, d)
+    return (acc[0] + (wj * d if wj != zero else zero), acc[1] + wj)
 
 
-def _prob_chunk_for(store, pipelined):
-    @njit(**_JIT)
-    def prob_chunk(x, m, nx, tx, wx, kk, onem, base, g):
-        """As the labels' chunk loop for a probability target chunk tx (column kk
-        ignored, −1 for none): (Σ e below m, number equal to m, A = Σ a, B = Σ a·d,
-        S = Σ w·u, T = Σ t, bad targets, any above m, bit patterns of nx) with
-        a = w·((1−ε)·u + base); the target sums in float64."""
-        zero = cast_like(0.0, m)
-        one = cast_like(1.0, m)
-        cr = zero
-        ck = zero
-        ca = zero
-        cbad = zero
-        big_a = 0.0
-        b = 0.0
-        sw = 0.0
-        ts = 0.0
-        hi = bits_start(m, False)
-        lo = bits_start(m, True)
-        for j in range(x.shape[0]):
-            d = x[j] - m
-            e = fexp_low(d)
-            top = d == zero
-            cr += zero if top else e
-            ck += one if top else zero
-            tv = tx[j]
-            cbad += zero if (tv >= zero) & (tv < np.inf) else one
-            t64 = float(tv)
-            u = 0.0 if j == kk else t64
-            wj = wx[j]
-            a = wj * (onem * u + base)
-            big_a += a
-            b += a * float(d) if a != 0.0 else 0.0
-            sw += wj * u
-            ts += t64
-            if store:
-                g[j] = e
-            if pipelined:
-                bits = bits_of(nx[j])
-                hi = imax(hi, bits)
-                lo = imin(lo, bits)
-            else:
-                ca += one if d > zero else zero
-        return float(cr), float(ck), big_a, b, sw, ts, int(cbad), ca > zero, hi, lo
-
-    return prob_chunk
+@njit(inline="always", **_JIT)
+def _wd_off(acc, j, d, e, wx):
+    return acc
 
 
-_prob_chunk = _prob_chunk_for(False, False)
-_prob_next = _prob_chunk_for(False, True)
-_prob_next_g = _prob_chunk_for(True, True)
+@njit(inline="always", **_JIT)
+def _target_sums(m):
+    return (0.0, 0.0, 0.0, 0.0, cast_like(0.0, m))
+
+
+@njit(inline="always", **_JIT)
+def _target_step(acc, j, d, e, aux):
+    # A = Σ a, B = Σ a·d, S = Σ w·u, T = Σ t (float64) and the bad targets of a
+    # probability target row (column kk ignored, −1 for none), a = w·((1−ε)·u + base).
+    tx, wx, kk, onem, base = aux
+    big_a, b, sw, ts, cbad = acc
+    zero = cast_like(0.0, d)
+    one = cast_like(1.0, d)
+    tv = tx[j]
+    cbad += zero if (tv >= zero) & (tv < np.inf) else one
+    t64 = float(tv)
+    u = 0.0 if j == kk else t64
+    wj = wx[j]
+    a = wj * (onem * u + base)
+    b += a * float(d) if a != 0.0 else 0.0
+    return (big_a + a, b, sw + wj * u, ts + t64, cbad)
+
+
+_SMOOTH = (_wd_sums, _wd_step)  # label smoothing: (Σ w·d, Σ w)
+_PLAIN = (_wd_sums, _wd_off)  # no smoothing: both stay 0
+_TARGET = (_target_sums, _target_step)
+
+# Labels: the running-maximum loops of long rows (``_chunk``) and the pipelined loops of
+# short rows (``_next``); ``_w``: with smoothing; ``g``: each exp stored.
+_lab_chunk = lse_chunk_for(_PLAIN, False, False)
+_lab_chunk_w = lse_chunk_for(_SMOOTH, False, False)
+_lab_next = lse_chunk_for(_PLAIN, False, True)
+_lab_next_w = lse_chunk_for(_SMOOTH, False, True)
+_lab_next_g = lse_chunk_for(_PLAIN, True, True)
+_lab_next_wg = lse_chunk_for(_SMOOTH, True, True)
+_lab_chunk_g = lse_chunk_for(_PLAIN, True, False)
+_lab_chunk_wg = lse_chunk_for(_SMOOTH, True, False)
+_prob_chunk = lse_chunk_for(_TARGET, False, False)
+_prob_next = lse_chunk_for(_TARGET, False, True)
+_prob_next_g = lse_chunk_for(_TARGET, True, True)
 
 
 @njit(**_JIT)
@@ -247,7 +196,9 @@ def _lab_row_long_for(smooth, store):
             if c1 >= n:
                 prefetch_head(nxt)  # while the last chunk is summed
             if started:
-                cr, ck, cw, cws, above, _, _ = chunk(x, m, x, wx, gx)
+                cr, ck, sums, above, _, _ = chunk(x, m, x, gx, wx)
+                cw = float(sums[0])
+                cws = float(sums[1])
                 if not above:
                     if store:
                         mc[c0 // CHUNK] = float(m)
@@ -281,7 +232,7 @@ def _lab_row_long_for(smooth, store):
                 if not (m > -np.inf):
                     # All −inf or NaN so far: no mass, but NaN is NaN, and −inf logits
                     # of weighted classes make the smoothing term −inf.
-                    if _has_nan(x):
+                    if has_nan(x):
                         rest = np.nan
                     if smooth:
                         ws = _weight_sum(wx)
@@ -293,7 +244,9 @@ def _lab_row_long_for(smooth, store):
                         mc[c0 // CHUNK] = -np.inf
                     continue
                 started = True
-            cr, ck, cw, cws, _, _, _ = chunk(x, m, x, wx, gx)
+            cr, ck, sums, _, _, _ = chunk(x, m, x, gx, wx)
+            cw = float(sums[0])
+            cws = float(sums[1])
             if store:
                 mc[c0 // CHUNK] = float(m)
             rest += cr
@@ -411,9 +364,10 @@ def _labels_block_for(fused):
             if short:
                 m = max_from(hi, lo)
                 if smooth:
-                    rest, k, swd, _, _, hi, lo = chunk_w(row, m, nxt, wz, gi)
+                    rest, k, sums, _, hi, lo = chunk_w(row, m, nxt, gi, wz)
                 else:
-                    rest, k, swd, _, _, hi, lo = chunk_p(row, m, nxt, wz, gi)
+                    rest, k, sums, _, hi, lo = chunk_p(row, m, nxt, gi, wz)
+                swd = float(sums[0])
             elif smooth:
                 m, k, rest, swd = long_w(row, wz, nxt, gi, mc)
             else:
@@ -531,9 +485,9 @@ def _prob_row_long(row, trow, w, nxt, kk, onem, base):
         if c1 >= n:
             prefetch_head(nxt)
         if started:
-            cr, ck, ca_, cb, cs, ct, cn, above, _, _ = _prob_chunk(
-                x, m, x, tx, wx, kc, onem, base, x
-            )
+            cr, ck, sums, above, _, _ = _prob_chunk(x, m, x, x, (tx, wx, kc, onem, base))
+            ca_, cb, cs, ct, cn = sums
+            cn = int(cn)
             if not above:
                 rest += cr
                 k += ck
@@ -554,10 +508,12 @@ def _prob_row_long(row, trow, w, nxt, kk, onem, base):
             m = bits_max(x)
             if not (m > -np.inf):
                 # All −inf or NaN so far: the target sums do not depend on m.
-                _, _, ca_, _, cs, ct, cn, _, _, _ = _prob_chunk(
-                    x, cast_like(0.0, m), x, tx, wx, kc, onem, base, x
+                _, _, sums, _, _, _ = _prob_chunk(
+                    x, cast_like(0.0, m), x, x, (tx, wx, kc, onem, base)
                 )
-                if _has_nan(x):
+                ca_, _, cs, ct, cn = sums
+                cn = int(cn)
+                if has_nan(x):
                     rest = np.nan
                 if ca_ > 0.0:
                     b = -np.inf
@@ -568,7 +524,9 @@ def _prob_row_long(row, trow, w, nxt, kk, onem, base):
                 m = cast_like(-np.inf, row[0])
                 continue
             started = True
-        cr, ck, ca_, cb, cs, ct, cn, _, _, _ = _prob_chunk(x, m, x, tx, wx, kc, onem, base, x)
+        cr, ck, sums, _, _, _ = _prob_chunk(x, m, x, x, (tx, wx, kc, onem, base))
+        ca_, cb, cs, ct, cn = sums
+        cn = int(cn)
         rest += cr
         k += ck
         b += cb
@@ -617,9 +575,9 @@ def _probs_block_for(fused):
             base = eps * keep / c
             if short:
                 m = max_from(hi, lo)
-                rest, k, big_a, b, swi, ts, nb, _, hi, lo = chunk(
-                    row, m, nxt, trow, w, kk, onem, base, gi
-                )
+                rest, k, sums, _, hi, lo = chunk(row, m, nxt, gi, (trow, w, kk, onem, base))
+                big_a, b, swi, ts, nb = sums
+                nb = int(nb)
             else:
                 m, k, rest, big_a, b, swi, ts, nb = _prob_row_long(
                     row, trow, w, nxt, kk, onem, base
