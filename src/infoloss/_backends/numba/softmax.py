@@ -353,7 +353,7 @@ def _labels_block_for(fused):
         c = z.shape[1]
         smooth = eps > 0.0
         short = c <= CHUNK
-        hi, lo = max_bits(z[r0])
+        hi, lo = max_bits(z[r0, : c if short else 1])  # the first short row's maximum
         mc = np.empty((c + CHUNK - 1) // CHUNK if fused else 0)
         for i in range(r0, r1):
             row = z[i]
@@ -565,7 +565,7 @@ def _probs_block_for(fused):
         c = z.shape[1]
         short = c <= CHUNK
         onem = 1.0 - eps
-        hi, lo = max_bits(z[r0])
+        hi, lo = max_bits(z[r0, : c if short else 1])  # the first short row's maximum
         for i in range(r0, r1):
             row = z[i]
             trow = t[i]
