@@ -246,7 +246,8 @@ def has_nan(x):
 
 # ------------------------------------------------------------ the log-sum-exp loop
 #
-# Every kernel that sums exp(z − m) over a chunk does it in the one loop below; what
+# Every kernel that sums exp(z − m) over a chunk of one row does it in the one loop below
+# (``info._ce_chunk``, two rows at once, keeps its own; see its docstring); what
 # differs between them is a "term": further sums over the same entries (Σ e·d for an
 # entropy, Σ w·d for label smoothing, the target sums of a probability target), given as
 # a pair of jitted functions (start(m) → the initial sums, step(sums, j, d, e, aux) → the
