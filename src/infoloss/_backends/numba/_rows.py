@@ -2,11 +2,12 @@
 # (numba kernels: their types come from numba, not from annotations)
 """Row reductions shared by the kernel families: a chunked, online log-sum-exp.
 
-A row is processed in chunks small enough to stay in L1 cache: the chunk maximum (through
-``llvm.maxnum``, the one form of a floating-point max reduction that LLVM vectorises
-without the ``nnan`` flag) and then, over the same chunk re-read from L1, the sum of
-exp(z − m) over the entries *below* the running maximum m together with the number of
-entries equal to it.  So each element is read from memory once whatever the row length.
+A row is processed in chunks small enough to stay in L1 cache: the chunk maximum (taken
+on the bit patterns as integers, see "maxima through the bits" below) and then, over the
+same chunk re-read from L1, the sum of exp(z − m) over the entries *below* the running
+maximum m together with the number of entries equal to it.  So each element is read from
+memory once whatever the row length.  Every kernel does this in the one loop of
+:func:`row_lse_for` over chunks, each summed by the one loop of :func:`lse_chunk_for`.
 
 Keeping the maximal entries out of the sum is what keeps a nearly deterministic row
 accurate: Σ exp(z − m) = k + rest with k ≥ 1 ties, and log of it is
@@ -26,6 +27,7 @@ softmax loss uses the same primitives).
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from llvmlite import ir
@@ -37,16 +39,19 @@ from ._exp import FASTMATH, cast_like, fexp_low
 
 __all__ = [
     "CHUNK",
+    "RowTerm",
     "bits_max",
     "chunk_store_next",
     "chunk_sums_next",
     "count_bad_logits",
     "has_nan",
+    "keep_sums",
     "lse_chunk_for",
     "lse_log",
     "max_bits",
     "max_from",
     "row_lse",
+    "row_lse_for",
     "row_lse_store",
     "row_lse_t",
     "taken_over",
@@ -370,122 +375,195 @@ def taken_over(x, m, cm, k, rest, cr, ck, lowest):
     return False, 0.0, 0.0
 
 
-@njit(error_model="numpy", fastmath=FASTMATH, inline="always")
-def row_lse_t(row, nxt):
-    """(m, k, rest, t) for one row; ``nxt`` is the row to be processed next, whose first
-    chunk is prefetched into L1 while this row's last chunk is summed (the first chunk of
-    a row is read in two passes, the maximum and then the sums, so it would otherwise wait
-    for memory with no arithmetic to overlap).
+# ------------------------------------------------------- the running-maximum row loop
+#
+# A row longer than a chunk is summed chunk by chunk against a running maximum, in the one
+# loop of :func:`row_lse_for`.  What a kernel sums beside exp(z − m) is again a term (as
+# for :func:`lse_chunk_for`), here with the row-level hooks that carry its sums across
+# chunks, given as a :class:`RowTerm` of jitted functions:
+#
+# * ``init(m)``: the row's sums before the first chunk (float64);
+# * ``part(aux, c0, c1)``: the chunk loop's ``aux`` for columns c0..c1 of the row's;
+# * ``add(acc, sums)``: the row's sums with a chunk's (summed against the row's maximum);
+# * ``rescale(acc, δ, f, s)``: the row's sums after the maximum rises by −δ (f = e^δ,
+#   s = Σ exp(z − m) so far, maxima included): every d = z − m drops by δ;
+# * ``take(acc, sums, δ, f, s)``: as ``add`` then ``rescale`` for a chunk whose sums
+#   against the old maximum are taken over (:func:`taken_over`; s includes the chunk),
+#   written per term to keep its rounding;
+# * ``empty(acc, x, aux)``: a chunk of a row with no finite maximum yet (all −inf or NaN);
+# * ``lowest(m)``: the most negative δ for which sums may be taken over.
 
-    ``m`` = max(row) in the row's dtype, ``k`` the number of entries equal to it, ``rest``
-    = Σ exp(z − m) over the others and ``t`` = Σ exp(z − m)·(z − m) (≤ 0; the maxima add
-    0), all float64; logsumexp(row) = m + log(k + rest).  A row holding NaN or +inf gives
-    a NaN ``rest`` and an all −inf row ``k`` = 0: see :func:`lse_log`.
+
+class RowTerm(NamedTuple):
+    init: object
+    part: object
+    add: object
+    rescale: object
+    take: object
+    empty: object
+    lowest: object
+
+
+def row_lse_for(chunk, term, store, takeover, inline="never"):
+    """The running-maximum loop over a row in chunks of ``CHUNK``, as a jitted
+    ``f(row, nxt, aux, buf, centres)`` → (m, k, rest, the term's sums): m = max(row) in
+    the row's dtype, k the number of entries equal to it, rest = Σ exp(z − m) over the
+    others (float64), so logsumexp(row) = m + log(k + rest).  A row holding NaN or +inf
+    gives a NaN ``rest`` and an all −inf row k = 0: see :func:`lse_log`.
+
+    ``chunk`` is a loop of :func:`lse_chunk_for` (not pipelined; ``store`` as it) and
+    ``term`` its :class:`RowTerm`.  ``nxt`` is the row to be processed next: its first
+    chunk is prefetched while this row's last chunk is summed (the first chunk of a row is
+    read in two passes, the maximum and then the sums, so it would otherwise wait for
+    memory with no arithmetic to overlap).  ``store``: each exp into ``buf`` as
+    exp(z − c) with c = ``centres[j // CHUNK]``, the maximum its chunk was summed against
+    (−inf, with 0 stored, for a chunk of a row that had no finite entry yet), so that
+    exp(z − m) = buf[j]·exp(c − m).
 
     Once the row has a maximum, a chunk is summed against it in one loop that also counts
     the entries above it (one pass, so the loads from memory overlap the exp arithmetic).
-    A chunk that raises the maximum has its maximum taken (from L1) and its sums taken
-    over (:func:`taken_over`; for ``t``: every d drops by δ = m − cm, so the chunk adds
-    e^δ·(ct + δ·(cr + ck)), in which the new maxima's terms cancel), else it is summed
-    again against the new maximum.  ``t`` takes over only rises of at most 1: the
-    cancelling terms are ≈ |δ| per maximal entry, and with the rest ≥ 4 times their count
-    an entropy t/s of the row is ≥ log 5, so their roundings stay within a few ulp of it.
+    A chunk that raises the maximum has its maximum taken (from L1); its sums are then
+    taken over (``takeover``, where :func:`taken_over` allows), else the row's sums are
+    re-centred on the new maximum and the chunk is summed again against it.
     """
-    n = row.shape[0]
-    m = cast_like(-np.inf, row[0])
-    k = 0.0
-    rest = 0.0
-    t = 0.0
-    for c0 in range(0, n, CHUNK):
-        x = row[c0 : min(c0 + CHUNK, n)]
-        if c0 + CHUNK >= n:
-            prefetch_head(nxt)  # while the last chunk is summed
-        if m > -np.inf:
-            cr, ck, acc, above, _, _ = _sums_above(x, m, x, x, x)
-            ct = float(acc[0])
-            if not above:
-                rest += cr
-                k += ck
-                t += ct
-                continue
-            cm = chunk_max(x)
-            delta = float(m) - float(cm)
-            f = math.exp(delta)
-            ok, moved, kn = taken_over(x, m, cm, k, rest, cr, ck, -1.0)
-            if ok:
-                t = f * (t + ct + delta * (rest + k + ck + cr))
-                rest = moved
-                k = kn
+    init, part, add, rescale, take, empty, lowest = term
+
+    @njit(inline=inline, **_JIT)
+    def row_lse_long(row, nxt, aux, buf, centres):
+        n = row.shape[0]
+        m = cast_like(-np.inf, row[0])
+        started = False
+        k = 0.0
+        rest = 0.0
+        acc = init(m)
+        for c0 in range(0, n, CHUNK):
+            c1 = min(c0 + CHUNK, n)
+            x = row[c0:c1]
+            b = buf[c0:c1] if store else x
+            ax = part(aux, c0, c1)
+            ci = c0 // CHUNK
+            if c1 >= n:
+                prefetch_head(nxt)  # while the last chunk is summed
+            if started:
+                cr, ck, sums, above, _, _ = chunk(x, m, x, b, ax)
+                if not above:
+                    if store:
+                        centres[ci] = m
+                    rest += cr
+                    k += ck
+                    acc = add(acc, sums)
+                    continue
+                cm = bits_max(x)
+                delta = float(m) - float(cm)
+                f = math.exp(delta)
+                if takeover:
+                    ok, moved, kn = taken_over(x, m, cm, k, rest, cr, ck, lowest(m))
+                    if ok:
+                        if store:
+                            centres[ci] = m
+                        acc = take(acc, sums, delta, f, rest + k + ck + cr)
+                        rest = moved
+                        k = kn
+                        m = cm
+                        continue
+                # Re-centre on the new maximum: every old term (the k old maxima
+                # included) is scaled by f, and each d = z − m drops by δ.
+                acc = rescale(acc, delta, f, rest + k)
+                rest = (rest + k) * f
+                k = 0.0
                 m = cm
-                continue
-            # Re-centre on the new maximum: every old term (the k old maxima included)
-            # is scaled by f, and each d = z − m drops by δ.
-            t = f * (t + delta * (k + rest))
-            rest = (rest + k) * f
-            k = 0.0
-            m = cm
-        else:
-            m = chunk_max(x)
-            if m == -np.inf:
-                # All entries so far are −inf or NaN: they add nothing, unless NaN.
-                if has_nan(x):
-                    rest = np.nan
-                continue
-        cr, ck, acc, _, _, _ = _sums_above(x, m, x, x, x)
-        ct = acc[0]
-        rest += float(cr)
-        k += float(ck)
-        t += float(ct)
-    return m, k, rest, t
+            else:
+                m = bits_max(x)
+                if not (m > -np.inf):
+                    # All −inf or NaN so far: no mass, but NaN is NaN.
+                    if has_nan(x):
+                        rest = np.nan
+                    acc = empty(acc, x, ax)
+                    m = cast_like(-np.inf, m)
+                    if store:
+                        centres[ci] = m
+                        for j in range(b.shape[0]):
+                            b[j] = cast_like(0.0, m)
+                    continue
+                started = True
+            cr, ck, sums, _, _, _ = chunk(x, m, x, b, ax)
+            if store:
+                centres[ci] = m
+            rest += cr
+            k += ck
+            acc = add(acc, sums)
+        return m, k, rest, acc
+
+    return row_lse_long
+
+
+@njit(inline="always", **_JIT)
+def _whole(aux, c0, c1):
+    return aux
+
+
+@njit(inline="always", **_JIT)
+def keep_sums(acc, a=None, b=None, c=None, d=None):
+    """A row term's hook that leaves its sums as they are."""
+    return acc
+
+
+@njit(inline="always", **_JIT)
+def _f64_zeros(m):
+    return (0.0,)
+
+
+@njit(inline="always", **_JIT)
+def _no_row_sums(m):
+    return ()
+
+
+@njit(inline="always", **_JIT)
+def _t_add(acc, sums):
+    return (acc[0] + float(sums[0]),)
+
+
+@njit(inline="always", **_JIT)
+def _t_rescale(acc, delta, f, s):
+    return (f * (acc[0] + delta * s),)
+
+
+@njit(inline="always", **_JIT)
+def _t_take(acc, sums, delta, f, s):
+    # Every d drops by δ, so the chunk adds e^δ·(ct + δ·(cr + ck)), in which the new
+    # maxima's terms cancel.
+    return (f * (acc[0] + float(sums[0]) + delta * s),)
+
+
+@njit(inline="always", **_JIT)
+def _t_lowest(m):
+    # t takes over only rises of at most 1: the cancelling terms are ≈ |δ| per maximal
+    # entry, and with the rest ≥ 4 times their count an entropy t/s of the row is
+    # ≥ log 5, so their roundings stay within a few ulp of it.
+    return -1.0
+
+
+# Σ exp(z − m)·(z − m) for entropies; nothing beside the exps for the stored rows.
+_T_ROW = RowTerm(_f64_zeros, _whole, _t_add, _t_rescale, _t_take, keep_sums, _t_lowest)
+_STORE_ROW = RowTerm(_no_row_sums, _whole, keep_sums, keep_sums, keep_sums, keep_sums, recentre_min)
+_row_t = row_lse_for(_sums_above, _T_ROW, False, True, "always")
+_row_store = row_lse_for(_store_above, _STORE_ROW, True, True, "always")
+
+
+@njit(error_model="numpy", fastmath=FASTMATH, inline="always")
+def row_lse_t(row, nxt):
+    """(m, k, rest, t) for one row (see :func:`row_lse_for`; ``nxt`` the row processed
+    next); ``t`` = Σ exp(z − m)·(z − m) (≤ 0; the maxima add 0), float64."""
+    m, k, rest, acc = _row_t(row, nxt, row, row, row)
+    return m, k, rest, acc[0]
 
 
 @njit(error_model="numpy", fastmath=FASTMATH, inline="always")
 def row_lse_store(row, nxt, buf, centres):
     """(m, k, rest) as :func:`row_lse`, and every exp kept for a second pass that then needs
-    none: ``buf[j]`` = exp(row[j] − c) with c = ``centres[j // CHUNK]``, the maximum its
-    chunk was summed against (−inf for a chunk of a row that had no finite entry yet, whose
-    stored values are 0).  exp(row[j] − m) = buf[j]·exp(c − m).  A chunk that raises the
-    maximum keeps its sums and exps against the old one where :func:`taken_over` allows."""
-    n = row.shape[0]
-    m = cast_like(-np.inf, row[0])
-    k = 0.0
-    rest = 0.0
-    for c0 in range(0, n, CHUNK):
-        c1 = min(c0 + CHUNK, n)
-        x = row[c0:c1]
-        b = buf[c0:c1]
-        ci = c0 // CHUNK
-        if c1 >= n:
-            prefetch_head(nxt)
-        if m > -np.inf:
-            cr, ck, _, above, _, _ = _store_above(x, m, x, b, x)
-            centres[ci] = m
-            if not above:
-                rest += cr
-                k += ck
-                continue
-            cm = chunk_max(x)
-            ok, moved, kn = taken_over(x, m, cm, k, rest, cr, ck, recentre_min(m))
-            if ok:
-                rest = moved
-                k = kn
-                m = cm
-                continue
-            rest = (rest + k) * math.exp(float(m) - float(cm))
-            k = 0.0
-            m = cm
-        else:
-            m = chunk_max(x)
-        centres[ci] = m
-        if m == -np.inf:
-            if has_nan(x):
-                rest = np.nan
-            for j in range(x.shape[0]):
-                b[j] = cast_like(0.0, m)
-            continue
-        cr, ck, _, _, _, _ = _store_above(x, m, x, b, x)
-        rest += cr
-        k += ck
+    none: ``buf[j]`` = exp(row[j] − c) with c = ``centres[j // CHUNK]`` (see
+    :func:`row_lse_for`)."""
+    m, k, rest, _ = _row_store(row, nxt, row, buf, centres)
     return m, k, rest
 
 

@@ -65,17 +65,16 @@ from ._exp import FASTMATH, cast_like, fexp, fexp_low
 from ._results import ArgStats, XentForward
 from ._rows import (
     CHUNK,
-    bits_max,
+    RowTerm,
     count_bad_logits,
-    has_nan,
+    keep_sums,
     lse_chunk_for,
     lse_log,
     max_bits,
     max_from,
-    prefetch_head,
     recentre_min,
     row_lse,
-    taken_over,
+    row_lse_for,
 )
 
 __all__ = ["xent_backward", "xent_forward", "xent_fused"]
@@ -167,101 +166,90 @@ def _weight_sum(wx):
     return ws
 
 
+# The running-maximum loops of long rows are ``_rows.row_lse_for`` with these row terms
+# (see there): labels carry (Σ w·(z − m), Σ w) over the chunks, probability targets
+# (A, B, S, T, bad targets).
+
+
+@njit(inline="always", **_JIT)
+def _part(aux, c0, c1):
+    return aux[c0:c1]
+
+
+@njit(inline="always", **_JIT)
+def _wd_init(m):
+    return (0.0, 0.0)
+
+
+@njit(inline="always", **_JIT)
+def _wd_add(acc, sums):
+    return (acc[0] + float(sums[0]), acc[1] + float(sums[1]))
+
+
+@njit(inline="always", **_JIT)
+def _wd_rescale(acc, delta, f, s):
+    return (acc[0] + delta * acc[1], acc[1])
+
+
+@njit(inline="always", **_JIT)
+def _wd_take(acc, sums, delta, f, s):
+    wseen = acc[1] + float(sums[1])
+    return (acc[0] + (float(sums[0]) + delta * wseen), wseen)
+
+
+@njit(inline="always", **_JIT)
+def _wd_empty(acc, x, wx):
+    # −inf logits of weighted classes make the smoothing term −inf.
+    ws = _weight_sum(wx)
+    return (-np.inf if ws > 0.0 else acc[0], acc[1] + ws)
+
+
+@njit(inline="always", **_JIT)
+def _target_part(aux, c0, c1):
+    tx, wx, kk, onem, base = aux
+    return (tx[c0:c1], wx[c0:c1], kk - c0, onem, base)
+
+
+@njit(inline="always", **_JIT)
+def _target_init(m):
+    return (0.0, 0.0, 0.0, 0.0, 0)
+
+
+@njit(inline="always", **_JIT)
+def _target_add(acc, sums):
+    big_a, b, sw, ts, nb = acc
+    ca, cb, cs, ct, cn = sums
+    return (big_a + ca, b + cb, sw + cs, ts + ct, nb + int(cn))
+
+
+@njit(inline="always", **_JIT)
+def _target_rescale(acc, delta, f, s):
+    big_a, b, sw, ts, nb = acc
+    return (big_a, b + delta * big_a, sw, ts, nb)
+
+
+@njit(inline="always", **_JIT)
+def _target_empty(acc, x, aux):
+    # No finite logit yet: the target sums do not depend on m.
+    _, _, sums, _, _, _ = _prob_chunk(x, cast_like(0.0, x[0]), x, x, aux)
+    big_a, b, sw, ts, nb = acc
+    ca, _, cs, ct, cn = sums
+    return (big_a + ca, -np.inf if ca > 0.0 else b, sw + cs, ts + ct, nb + int(cn))
+
+
+_LAB_W = RowTerm(_wd_init, _part, _wd_add, _wd_rescale, _wd_take, _wd_empty, recentre_min)
+_LAB = RowTerm(_wd_init, _part, _wd_add, _wd_rescale, _wd_take, keep_sums, recentre_min)
+_TARGET_ROW = RowTerm(
+    _target_init, _target_part, _target_add, _target_rescale, keep_sums, _target_empty, recentre_min
+)
+_lab_row_long = row_lse_for(_lab_chunk, _LAB, False, True)
+_lab_row_long_w = row_lse_for(_lab_chunk_w, _LAB_W, False, True)
+_lab_row_long_g = row_lse_for(_lab_chunk_g, _LAB, True, True)
+_lab_row_long_wg = row_lse_for(_lab_chunk_wg, _LAB_W, True, True)
+_prob_row_long = row_lse_for(_prob_chunk, _TARGET_ROW, False, False)
+
+
 # ------------------------------------------------------------------ rows: labels
-
-
-def _lab_row_long_for(smooth, store):
-    if store:
-        chunk = _lab_chunk_wg if smooth else _lab_chunk_g
-    else:
-        chunk = _lab_chunk_w if smooth else _lab_chunk
-
-    @njit(**_JIT)
-    def lab_row_long(row, wrow, nxt, g, mc):
-        """(m, k, rest, Σ w·(z − m)) of one row in chunks (see the module docstring);
-        ``store``: exp(z − m_c) into g and each chunk's m_c into mc (−inf for a chunk
-        that stored nothing)."""
-        n = row.shape[0]
-        m = cast_like(-np.inf, row[0])
-        started = False
-        k = 0.0
-        rest = 0.0
-        swd = 0.0
-        wseen = 0.0
-        for c0 in range(0, n, CHUNK):
-            c1 = min(c0 + CHUNK, n)
-            x = row[c0:c1]
-            wx = wrow[c0:c1]
-            gx = g[c0:c1] if store else x
-            if c1 >= n:
-                prefetch_head(nxt)  # while the last chunk is summed
-            if started:
-                cr, ck, sums, above, _, _ = chunk(x, m, x, gx, wx)
-                cw = float(sums[0])
-                cws = float(sums[1])
-                if not above:
-                    if store:
-                        mc[c0 // CHUNK] = float(m)
-                    rest += cr
-                    k += ck
-                    swd += cw
-                    wseen += cws
-                    continue
-                cm = bits_max(x)
-                # Re-centre on the new maximum: the old terms are scaled by f and each
-                # d = z − m drops by δ.  The chunk's sums against the old maximum are
-                # taken over where they are valid and accurate enough (see taken_over).
-                delta = float(m) - float(cm)
-                f = math.exp(delta)
-                ok, moved, kn = taken_over(x, m, cm, k, rest, cr, ck, recentre_min(m))
-                if ok:
-                    if store:
-                        mc[c0 // CHUNK] = float(m)
-                    rest = moved
-                    k = kn
-                    wseen += cws
-                    swd += cw + delta * wseen
-                    m = cm
-                    continue
-                rest = (rest + k) * f
-                k = 0.0
-                swd += delta * wseen
-                m = cm
-            else:
-                m = bits_max(x)
-                if not (m > -np.inf):
-                    # All −inf or NaN so far: no mass, but NaN is NaN, and −inf logits
-                    # of weighted classes make the smoothing term −inf.
-                    if has_nan(x):
-                        rest = np.nan
-                    if smooth:
-                        ws = _weight_sum(wx)
-                        if ws > 0.0:
-                            swd = -np.inf
-                        wseen += ws
-                    m = cast_like(-np.inf, row[0])
-                    if store:
-                        mc[c0 // CHUNK] = -np.inf
-                    continue
-                started = True
-            cr, ck, sums, _, _, _ = chunk(x, m, x, gx, wx)
-            cw = float(sums[0])
-            cws = float(sums[1])
-            if store:
-                mc[c0 // CHUNK] = float(m)
-            rest += cr
-            k += ck
-            swd += cw
-            wseen += cws
-        return m, k, rest, swd
-
-    return lab_row_long
-
-
-_lab_row_long = _lab_row_long_for(False, False)
-_lab_row_long_w = _lab_row_long_for(True, False)
-_lab_row_long_g = _lab_row_long_for(False, True)
-_lab_row_long_wg = _lab_row_long_for(True, True)
 
 
 @njit(inline="always", **_JIT)
@@ -369,9 +357,11 @@ def _labels_block_for(fused):
                     rest, k, sums, _, hi, lo = chunk_p(row, m, nxt, gi, wz)
                 swd = float(sums[0])
             elif smooth:
-                m, k, rest, swd = long_w(row, wz, nxt, gi, mc)
+                m, k, rest, sums = long_w(row, nxt, wz, gi, mc)
+                swd = sums[0]
             else:
-                m, k, rest, swd = long_p(row, wz, nxt, gi, mc)
+                m, k, rest, sums = long_p(row, nxt, wz, gi, mc)
+                swd = sums[0]
             li, lsei, big_a, s, ok = _lab_finish(
                 row, m, k, rest, swd, yi, kept, w, wsum, eps, c, zl
             )
@@ -463,80 +453,6 @@ def _labels_backward(z, y, w, wz, wsum, eps, ignore, has_ignore, zl, lse, upstre
 # ------------------------------------------------------------- rows: probabilities
 
 
-@njit(**_JIT)
-def _prob_row_long(row, trow, w, nxt, kk, onem, base):
-    """(m, k, rest, A, B, S, T, bad targets) of one row in chunks."""
-    n = row.shape[0]
-    m = cast_like(-np.inf, row[0])
-    started = False
-    k = 0.0
-    rest = 0.0
-    big_a = 0.0
-    b = 0.0
-    sw = 0.0
-    ts = 0.0
-    nb = 0
-    for c0 in range(0, n, CHUNK):
-        c1 = min(c0 + CHUNK, n)
-        x = row[c0:c1]
-        tx = trow[c0:c1]
-        wx = w[c0:c1]
-        kc = kk - c0
-        if c1 >= n:
-            prefetch_head(nxt)
-        if started:
-            cr, ck, sums, above, _, _ = _prob_chunk(x, m, x, x, (tx, wx, kc, onem, base))
-            ca_, cb, cs, ct, cn = sums
-            cn = int(cn)
-            if not above:
-                rest += cr
-                k += ck
-                b += cb
-                big_a += ca_
-                sw += cs
-                ts += ct
-                nb += cn
-                continue
-            cm = bits_max(x)
-            delta = float(m) - float(cm)
-            f = math.exp(delta)
-            rest = (rest + k) * f
-            k = 0.0
-            b += delta * big_a
-            m = cm
-        else:
-            m = bits_max(x)
-            if not (m > -np.inf):
-                # All −inf or NaN so far: the target sums do not depend on m.
-                _, _, sums, _, _, _ = _prob_chunk(
-                    x, cast_like(0.0, m), x, x, (tx, wx, kc, onem, base)
-                )
-                ca_, _, cs, ct, cn = sums
-                cn = int(cn)
-                if has_nan(x):
-                    rest = np.nan
-                if ca_ > 0.0:
-                    b = -np.inf
-                big_a += ca_
-                sw += cs
-                ts += ct
-                nb += cn
-                m = cast_like(-np.inf, row[0])
-                continue
-            started = True
-        cr, ck, sums, _, _, _ = _prob_chunk(x, m, x, x, (tx, wx, kc, onem, base))
-        ca_, cb, cs, ct, cn = sums
-        cn = int(cn)
-        rest += cr
-        k += ck
-        b += cb
-        big_a += ca_
-        sw += cs
-        ts += ct
-        nb += cn
-    return m, k, rest, big_a, b, sw, ts, nb
-
-
 def _prob_grad_pass_for(recompute):
     @njit(**_JIT)
     def prob_grad_pass(row, trow, g, hi, qa, kk, w, onem, base, scale):
@@ -579,9 +495,8 @@ def _probs_block_for(fused):
                 big_a, b, swi, ts, nb = sums
                 nb = int(nb)
             else:
-                m, k, rest, big_a, b, swi, ts, nb = _prob_row_long(
-                    row, trow, w, nxt, kk, onem, base
-                )
+                m, k, rest, sums = _prob_row_long(row, nxt, (trow, w, kk, onem, base), row, row)
+                big_a, b, swi, ts, nb = sums
             ok, s, ls = lse_log(m, k, rest)
             lsei = float(m) + ls
             li = big_a * ls - b
