@@ -78,6 +78,31 @@ def mode_of(form: str, normalize: bool) -> int:
 # ----------------------------------------------------------------------------- numerics
 
 
+def polynomial_for(c32, c64, doc, inline="always"):
+    """A jitted function of x: the polynomial Σ c[i]·x^i by Horner's rule, with the
+    coefficients ``c32`` for a float32 x, else ``c64``."""
+
+    def poly(x):
+        raise NotImplementedError
+
+    poly.__doc__ = doc
+
+    @overload(poly, inline=inline, error_model="numpy", fastmath=FASTMATH)
+    def _ov_poly(x):
+        c = c32 if isinstance(x, types.Float) and x.bitwidth == 32 else c64
+        top = len(c) - 1
+
+        def impl(x):
+            g = c[top]
+            for i in range(top - 1, -1, -1):
+                g = g * x + c[i]
+            return g
+
+        return impl
+
+    return poly
+
+
 # g(δ) = h(δ)/δ² with h(δ) = δ e^δ − expm1(δ) = Σ_{k≥2} (k − 1)/k! δ^k (as
 # infoloss._math._KL_SERIES), as a polynomial on [−1, 1] (least squares in relative error at
 # Chebyshev nodes, mpmath): degree 14, 1.5e-17 (float64; the Taylor series needs 17 terms)
@@ -114,36 +139,7 @@ _KLG32 = tuple(
         2.481796741449216e-07,
     )
 )
-
-
-@njit(error_model="numpy", fastmath=FASTMATH, inline="always")
-def _klg64(d):
-    c = _KLG64
-    g = c[14]
-    for i in range(13, -1, -1):
-        g = g * d + c[i]
-    return g
-
-
-@njit(error_model="numpy", fastmath=FASTMATH, inline="always")
-def _klg32(d):
-    c = _KLG32
-    g = c[9]
-    for i in range(8, -1, -1):
-        g = g * d + c[i]
-    return g
-
-
-def kl_g(d):
-    """h(δ)/δ² for |δ| ≤ 1 (see :func:`kl_term`)."""
-    raise NotImplementedError
-
-
-@overload(kl_g, inline="always", error_model="numpy", fastmath=FASTMATH)
-def _ov_kl_g(d):
-    if isinstance(d, types.Float) and d.bitwidth == 32:
-        return lambda d: _klg32(d)  # noqa: PLW0108 (overload needs a Python function)
-    return lambda d: _klg64(d)  # noqa: PLW0108 (overload needs a Python function)
+kl_g = polynomial_for(_KLG32, _KLG64, "h(δ)/δ² for |δ| ≤ 1 (see :func:`kl_term`).")
 
 
 @njit(error_model="numpy", fastmath=FASTMATH, inline="always")
@@ -185,47 +181,13 @@ _JSX32 = tuple(
         0.027547771111130714,
     )
 )
+_jsx_poly = polynomial_for(_JSX32, _JSX64, "f(d)/d² for x = d² ≤ 1/4.", inline="never")
 
 
 @njit(error_model="numpy", fastmath=FASTMATH, inline="always")
-def _jsx_near64(x):
-    c = _JSX64
-    g = c[12]
-    g = g * x + c[11]
-    g = g * x + c[10]
-    g = g * x + c[9]
-    g = g * x + c[8]
-    g = g * x + c[7]
-    g = g * x + c[6]
-    g = g * x + c[5]
-    g = g * x + c[4]
-    g = g * x + c[3]
-    g = g * x + c[2]
-    g = g * x + c[1]
-    return (g * x + c[0]) * x
-
-
-@njit(error_model="numpy", fastmath=FASTMATH, inline="always")
-def _jsx_near32(x):
-    c = _JSX32
-    g = c[5]
-    g = g * x + c[4]
-    g = g * x + c[3]
-    g = g * x + c[2]
-    g = g * x + c[1]
-    return (g * x + c[0]) * x
-
-
 def jsx_near(x):
     """f(d) for x = d² ≤ 1/4 (see :func:`js_excess`)."""
-    raise NotImplementedError
-
-
-@overload(jsx_near, error_model="numpy", fastmath=FASTMATH)
-def _ov_jsx_near(x):
-    if isinstance(x, types.Float) and x.bitwidth == 32:
-        return lambda x: _jsx_near32(x)  # noqa: PLW0108 (overload needs a Python function)
-    return lambda x: _jsx_near64(x)  # noqa: PLW0108 (overload needs a Python function)
+    return _jsx_poly(x) * x
 
 
 # (2 − b) log(2 − b) = (1 + a) log(1 + a) for b = 1 − a in [0, 1/2], as a polynomial in b
@@ -261,36 +223,9 @@ _JSF32 = tuple(
         0.0008516042144037783,
     )
 )
-
-
-@njit(error_model="numpy", fastmath=FASTMATH, inline="always")
-def _jsx_far64(b):
-    c = _JSF64
-    g = c[14]
-    for i in range(13, -1, -1):
-        g = g * b + c[i]
-    return g
-
-
-@njit(error_model="numpy", fastmath=FASTMATH, inline="always")
-def _jsx_far32(b):
-    c = _JSF32
-    g = c[7]
-    for i in range(6, -1, -1):
-        g = g * b + c[i]
-    return g
-
-
-def jsx_far(b):
-    """(2 − b) log(2 − b) for b in [0, 1/2] (see :func:`js_excess`)."""
-    raise NotImplementedError
-
-
-@overload(jsx_far, error_model="numpy", fastmath=FASTMATH)
-def _ov_jsx_far(b):
-    if isinstance(b, types.Float) and b.bitwidth == 32:
-        return lambda b: _jsx_far32(b)  # noqa: PLW0108 (overload needs a Python function)
-    return lambda b: _jsx_far64(b)  # noqa: PLW0108 (overload needs a Python function)
+jsx_far = polynomial_for(
+    _JSF32, _JSF64, "(2 − b) log(2 − b) for b in [0, 1/2] (see :func:`js_excess`).", inline="never"
+)
 
 
 @njit(error_model="numpy", fastmath=FASTMATH, inline="always")
