@@ -13,6 +13,7 @@ cost per row (the vector loop's set-up, reductions and scalar remainder, the cal
 row's finish).  From memory a short-row kernel pays b per row on top of the read.
 
     python benchmarks/row_cost.py                  # float32 and float64, 30 repeats
+    python benchmarks/row_cost.py --l1             # one row held in L1, called repeatedly
     python benchmarks/row_cost.py --dtypes float32 --repeats 50
 """
 
@@ -49,6 +50,43 @@ def _loop() -> Callable[[np.ndarray, np.ndarray], None]:
     return rows
 
 
+@functools.cache
+def _l1_loop() -> Callable[[np.ndarray, Any, int], float]:
+    from numba import njit
+
+    from infoloss._backends.numba._exp import FASTMATH
+    from infoloss._backends.numba._rows import chunk_sums_next
+
+    @njit(fastmath=FASTMATH, error_model="numpy")
+    def calls(x: np.ndarray, m: Any, reps: int) -> float:  # pragma: no cover - numba
+        s = 0.0
+        for _ in range(reps):
+            rest, k, t, hi, lo = chunk_sums_next(x, m, x)
+            s += rest + k + t + hi + lo
+        return s
+
+    return calls
+
+
+def l1_table(dtypes: list[str], repeats: int) -> None:
+    """The shared loop over one row held in L1 (its own next row), ns per call: no memory
+    stall, so what it costs beyond C times its per-entry cost is its own per-row work (the
+    vector loop's set-up, reductions and remainder, the call).  Lengths around 1000 show
+    the remainder (C mod 16 entries in float32)."""
+    calls = _l1_loop()
+    rng = np.random.default_rng(0)
+    reps = 20000
+    for dtype in dtypes:
+        print(f"\n{dtype}, one row in L1, ns per call\n")
+        print("| C | ns per call | ns per entry |")
+        print("|---:|---:|---:|")
+        for c in (992, 1000, 1008, 1015, 2048):
+            x = (rng.standard_normal(c) * 2).astype(dtype)
+            m = x.max()
+            t = _best(lambda x=x, m=m: calls(x, m, reps), repeats) / reps * 1e9
+            print(f"| {c} | {t:.1f} | {t / c:.3f} |", flush=True)
+
+
 def _best(f: Callable[[], Any], repeats: int) -> float:
     import time
 
@@ -69,8 +107,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--dtypes", default="float32,float64")
     ap.add_argument("--repeats", type=int, default=30)
+    ap.add_argument("--l1", action="store_true", help="one row held in L1 (see l1_table)")
     args = ap.parse_args()
     numba.set_num_threads(1)
+    if args.l1:
+        l1_table(args.dtypes.split(","), min(args.repeats, 15))
+        return
     rng = np.random.default_rng(0)
     loop = _loop()
     names = ["loop", "entropy", "softmax-ce"]

@@ -281,8 +281,8 @@ def _ed_step(acc, j, d, e, aux):
     return (acc[0] + (e * d if e > zero else zero),)
 
 
-NO_TERM = (_no_sums, _no_step)
-ED_TERM = (_ed_sums, _ed_step)  # Σ e·d (≤ 0; the maxima add 0), for entropies
+_NO_TERM = (_no_sums, _no_step)
+_ED_TERM = (_ed_sums, _ed_step)  # Σ e·d (≤ 0; the maxima add 0), for entropies
 
 
 def lse_chunk_for(term, store, pipelined, inline="never"):
@@ -332,10 +332,10 @@ def lse_chunk_for(term, store, pipelined, inline="never"):
     return lse_chunk
 
 
-_sums_above = lse_chunk_for(ED_TERM, False, False, "always")
-_store_above = lse_chunk_for(NO_TERM, True, False, "always")
-_sums_next = lse_chunk_for(ED_TERM, False, True)
-_store_next = lse_chunk_for(NO_TERM, True, True)
+_sums_above = lse_chunk_for(_ED_TERM, False, False, "always")
+_store_above = lse_chunk_for(_NO_TERM, True, False, "always")
+_sums_next = lse_chunk_for(_ED_TERM, False, True)
+_store_next = lse_chunk_for(_NO_TERM, True, True)
 
 
 @njit(**_JIT)
