@@ -59,7 +59,7 @@ def _serial() -> tuple[Callable[[np.ndarray], Any], Callable[[np.ndarray], Any]]
     def loop_of(f: Any) -> Callable[[np.ndarray], Any]:
         @njit(fastmath=FASTMATH, error_model="numpy")
         def run(x: np.ndarray) -> Any:  # pragma: no cover - numba
-            s = x[0] * 0
+            s = x[0] - x[0]  # in the dtype of x (x[0] * 0 would be float64)
             for j in range(x.shape[0]):
                 s += f(x[j])
             return s
