@@ -51,7 +51,7 @@ def _old_package() -> Any:
 
 
 def _methods(task: str, x: np.ndarray, y: Any, old: Any) -> dict[str, Callable[[], Any]]:
-    from infoloss._backends.numba import measure_rows, xent_forward, xent_fused
+    from infoloss._kernels import measure_rows, xent_forward, xent_fused
 
     om, ox = old
     read = read_floor()

@@ -102,7 +102,7 @@ def _best(f: Callable[[], Any], repeats: int) -> float:
 def main() -> None:
     import numba
 
-    from infoloss._backends.numba import measure_rows, xent_forward
+    from infoloss._kernels import measure_rows, xent_forward
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--dtypes", default="float32,float64")

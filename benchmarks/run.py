@@ -157,7 +157,7 @@ def _sum2(x: np.ndarray) -> float:
 def _kernel(
     kind: str, xs: tuple[np.ndarray, ...], forms: tuple[str, ...], norm: bool = False
 ) -> Any:
-    from infoloss._backends.numba import joint_rows, measure_rows
+    from infoloss._kernels import joint_rows, measure_rows
 
     if kind.startswith(("joint", "conditional", "mutual")):
         return joint_rows(kind, xs[0], forms[0], norm)

@@ -101,7 +101,7 @@ def main() -> None:
     ap.add_argument("--dtypes", default="float32,float64")
     args = ap.parse_args()
     base = _base_package(args.base)
-    from infoloss._backends.numba import joint_rows, measure_rows
+    from infoloss._kernels import joint_rows, measure_rows
 
     now = (measure_rows, joint_rows)
     read = read_floor()

@@ -71,7 +71,7 @@ def main() -> None:
 
     import numba
 
-    from infoloss._backends.numba import softmax as new
+    from infoloss._kernels import softmax as new
 
     old = _old_kernels()
     read = read_floor()

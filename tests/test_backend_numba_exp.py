@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from numba import njit
 
-from infoloss._backends.numba import _exp
+from infoloss._kernels import _exp
 from infoloss._backends.numba._exp import fexp, fexp_low
 
 
@@ -98,7 +98,7 @@ def test_stale_kernel_caches_are_dropped_when_a_source_changes(tmp_path) -> None
     when any of its sources changes (the kernels inline _exp.py and _rows.py)."""
     import os
 
-    from infoloss._backends.numba import drop_stale_caches
+    from infoloss._kernels import drop_stale_caches
 
     src = tmp_path / "_exp.py"
     src.write_text("x = 1\n")

@@ -20,7 +20,7 @@ from conftest import raise_later_chunk_maxima
 pytest.importorskip("numba")
 mpmath = pytest.importorskip("mpmath")
 
-from infoloss._backends.numba import _layout, use_kernels  # noqa: E402
+from infoloss._kernels import _layout, use_kernels  # noqa: E402
 
 mp = mpmath.mp
 mp.dps = 400
@@ -278,7 +278,7 @@ def test_bad_input_is_reported_by_the_kernel_path() -> None:
 
 
 def test_kernel_results_directly() -> None:
-    from infoloss._backends.numba import joint_rows, measure_rows
+    from infoloss._kernels import joint_rows, measure_rows
 
     z = np.array([[0.0, -708.0], [np.nan, 0.0], [-np.inf, -np.inf]])
     r = measure_rows("entropy", (z,), ("logits",), False)
@@ -315,7 +315,7 @@ def test_later_chunk_maxima_of_long_rows(dtype) -> None:  # type: ignore[no-unty
     Entropy (row_lse_t) and KL (row_lse_store) of logits within the kernels' accuracy
     (observed: 1e-15 / 4e-8 relative), tight enough that a 1e-4 error in a taken-over
     sum fails."""
-    from infoloss._backends.numba import measure_rows
+    from infoloss._kernels import measure_rows
     from infoloss._backends.numba._rows import CHUNK
 
     c = 3 * CHUNK + 100
@@ -364,7 +364,7 @@ def test_rows_of_one_chunk_do_not_depend_on_their_neighbours(form, dtype) -> Non
     """Rows of one chunk are summed in the loop that takes the next row's maximum: each row
     of a block mixing good and bad rows (NaN of either sign, ±inf, zeros, subnormal and
     huge maxima, signed zeros) gives the value, log-mass and bad count it gives alone."""
-    from infoloss._backends.numba import measure_rows
+    from infoloss._kernels import measure_rows
 
     p = _mixed_rows(form, dtype)
     q = p[::-1].copy()

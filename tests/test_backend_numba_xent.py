@@ -15,7 +15,7 @@ pytest.importorskip("numba")
 import infoloss as il
 from conftest import raise_later_chunk_maxima
 from infoloss._backends import numba as nb
-from infoloss._backends.numba import _layout, use_kernels
+from infoloss._kernels import _layout, use_kernels
 
 DTYPES = [np.float32, np.float64]
 RTOL = {np.float32: 2e-6, np.float64: 1e-13}
@@ -472,7 +472,7 @@ def test_probs_against_torch_autograd(dtype: Any) -> None:
 @pytest.fixture
 def small_kernels(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The kernel path for small arrays, and a record of the kernels it calls."""
-    from infoloss._backends.numba import softmax
+    from infoloss._kernels import softmax
 
     monkeypatch.setattr(_layout, "MIN_SIZE", 1)
     calls: list[str] = []

@@ -15,7 +15,7 @@ from jax.test_util import check_grads  # noqa: E402
 
 import infoloss as il  # noqa: E402
 import infoloss.jax as ilj  # noqa: E402
-from infoloss._backends.numba import use_kernels  # noqa: E402
+from infoloss._kernels import use_kernels  # noqa: E402
 
 N, C = 48, 512  # N·C above the kernels' MIN_SIZE
 

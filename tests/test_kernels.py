@@ -14,7 +14,7 @@ pytest.importorskip("numba")
 
 import infoloss as il
 from infoloss._backends import numba as K
-from infoloss._backends.numba import _layout
+from infoloss._kernels import _layout
 from infoloss.losses import softmax_cross_entropy
 
 DTYPES = [np.float32, np.float64]

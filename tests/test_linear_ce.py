@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from infoloss import LinearLossAndGrads, linear_cross_entropy, softmax_cross_entropy
-from infoloss._backends.numba import use_kernels
+from infoloss._kernels import use_kernels
 
 TOL = {np.float32: {"rtol": 2e-4, "atol": 2e-5}, np.float64: {"rtol": 1e-9, "atol": 1e-11}}
 

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 import infoloss as il
-from infoloss._backends.numba import _layout, use_kernels
+from infoloss._kernels import _layout, use_kernels
 from infoloss.losses import linear_cross_entropy, softmax_cross_entropy, value_and_grad
 
 mp = mpmath.mp
@@ -250,7 +250,7 @@ def test_kernels_agree_with_the_array_api_code(
 ) -> None:
     """Forward, fused, and forward-then-backward (``grad_out``) against the array-API
     code; the soft-capped logits through buffers of three rows (several per thread)."""
-    from infoloss._backends.numba import softmax as kernels
+    from infoloss._kernels import softmax as kernels
 
     monkeypatch.setattr(kernels, "_CAP_BYTES", 3 * c * np.dtype(dtype).itemsize)
     blocks = []

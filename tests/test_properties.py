@@ -136,7 +136,7 @@ def logit_pairs(draw):  # type: ignore[no-untyped-def]
 
 
 def _both_paths(f, *args, **kwargs):  # type: ignore[no-untyped-def]
-    from infoloss._backends.numba import _layout, use_kernels
+    from infoloss._kernels import _layout, use_kernels
 
     reps = -(-_layout.MIN_SIZE // args[0].size)  # enough rows for the kernels to apply
     tiled = [np.tile(a, (reps,) + (1,) * max(a.ndim - 1, 1)) for a in args]

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import infoloss as il
-from infoloss._backends.numba import _layout, use_kernels
+from infoloss._kernels import _layout, use_kernels
 
 torch = pytest.importorskip("torch")
 ilt = pytest.importorskip("infoloss.torch")

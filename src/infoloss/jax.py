@@ -46,8 +46,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _math
-from ._backends import numba as _nb
-from ._backends.numba import _layout
+from . import _kernels as _nb
+from ._kernels import _layout
 from ._options import LossSpec
 from ._validate import Check, enforce
 from ._xp import Array

@@ -37,7 +37,7 @@ import array_api_compat
 import numpy as np
 import torch
 
-from ._backends.numba import _layout, enabled
+from ._kernels import _layout, enabled
 from ._options import LossSpec, loss_spec
 from ._validate import Check, enforce
 from .losses._compose import LossAndGrad, move_back
@@ -164,7 +164,7 @@ def _run(
     # NumPy's allocator asks for huge pages (a large gradient faults in 512× fewer pages).
     out = None if scale is None else np.empty(z.shape, z.dtype)
     parts, grads, nbad_labels = _parts(z, t, w, label_smoothing, ignore_index, out)
-    from ._backends.numba import xent_forward, xent_fused
+    from ._kernels import xent_forward, xent_fused
 
     opts = kernel_options(spec.softcap, spec.lse_square_scale)
     fwds = [
@@ -257,7 +257,7 @@ def softmax_xent_backward(
     parts, grads, _ = _parts(z, t, w, label_smoothing, ignore_index, out)
     lse_rows = np.reshape(_numpy(lse), -1)
     up_rows = np.reshape(_numpy(upstream.to(torch.float64)), -1)
-    from ._backends.numba import xent_backward
+    from ._kernels import xent_backward
 
     opts = kernel_options(softcap, lse_square_scale)
     for p, g in zip(parts, grads, strict=True):

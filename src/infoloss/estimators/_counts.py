@@ -69,7 +69,7 @@ class Groups(NamedTuple):
 
 
 def _counting() -> Any:
-    from .._backends import numba as nb
+    from .. import _kernels as nb
 
     return nb.count_rows if nb.enabled() else None
 

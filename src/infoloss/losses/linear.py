@@ -31,7 +31,7 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 
 from .. import _math
-from .._backends.numba import enabled
+from .._kernels import enabled
 from .._options import LossSpec, loss_spec, parse_bool
 from .._validate import Check, enforce
 from .._xp import result
@@ -184,7 +184,7 @@ def linear_xent_forward(
     """Per-sample losses and log-sum-exps of ``h @ w.T + b`` against ``args``, in chunks
     of ``chunk`` rows; with ``want`` (hidden, weight, bias) also ``scale`` times the
     gradients of the summed loss, from the fused kernel in the same pass."""
-    from .._backends.numba import xent_forward, xent_fused
+    from .._kernels import xent_forward, xent_fused
 
     n = h.shape[0]
     v = w.shape[0]
@@ -233,7 +233,7 @@ def linear_xent_backward(
 ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
     """The gradients of ``Σ_i upstream_i ℓ_i`` for a per-sample ``upstream`` (N,), from
     the forward's ``lse``: each chunk's logits recomputed, then the kernels' backward."""
-    from .._backends.numba import xent_backward
+    from .._kernels import xent_backward
 
     n = h.shape[0]
     v = w.shape[0]

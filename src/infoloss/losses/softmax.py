@@ -8,7 +8,7 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 
 from .. import _math
-from .._backends.numba import _layout
+from .._kernels import _layout
 from .._options import LossSpec, loss_spec, parse_bool
 from .._validate import Check, enforce
 from .._xp import Array, result, sum_last
@@ -248,7 +248,7 @@ def _numba_cross_entropy(
     args = _kernel_args(z, tg, spec, grad)
     if args is None:
         return None
-    from .._backends.numba import xent_backward, xent_forward, xent_fused
+    from .._kernels import xent_backward, xent_forward, xent_fused
 
     fused = return_grad and grad_out is None
     scale = _upstream_scale(np.asarray(tg.s), spec.reduction)

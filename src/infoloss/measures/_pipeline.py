@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .. import _validate
-from .._backends.numba import _layout
+from .._kernels import _layout
 from .._options import MeasureSpec, resolve_axis
 from .._validate import Check
 from .._xp import Array, as_float_arrays, broadcast, namespace, result
@@ -66,7 +66,7 @@ def _numba_rows(kind: str, xs: list[Array], spec: MeasureSpec) -> tuple[Array, l
     blocks = _layout.row_blocks(*xs)
     if blocks is None:
         return None
-    from .._backends.numba import measure_rows
+    from .._kernels import measure_rows
 
     parts = [
         measure_rows(kind, tuple(b), spec.forms, spec.normalize) for b in zip(*blocks, strict=True)
@@ -121,7 +121,7 @@ def run_joint(kind: str, pxy: Any, spec: MeasureSpec) -> Array:
     view = _layout.table_view(x)
     res = None
     if view is not None:
-        from .._backends.numba import joint_rows
+        from .._kernels import joint_rows
 
         res = joint_rows(kind, view, form, spec.normalize)
     if res is not None:

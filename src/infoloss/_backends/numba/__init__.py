@@ -83,31 +83,7 @@ _HOME = {
     "xent_fused": "softmax",
 }
 
-_state = threading.local()
-
-
-@functools.cache
-def _numba_available() -> bool:
-    return importlib.util.find_spec("numba") is not None
-
-
-def enabled() -> bool:
-    """True when the kernels will be used: numba is installed and nothing turned them off."""
-    flag = getattr(_state, "flag", None)
-    if flag is None:
-        flag = os.environ.get("INFOLOSS_DISABLE_KERNELS", "").strip() not in ("1", "true", "yes")
-    return bool(flag) and _numba_available()
-
-
-@contextlib.contextmanager
-def use_kernels(flag: bool) -> Iterator[None]:
-    """Force the kernels on (``True``) or off (``False``) in this thread for a block."""
-    old = getattr(_state, "flag", None)
-    _state.flag = bool(flag)
-    try:
-        yield
-    finally:
-        _state.flag = old
+from ..._kernels import enabled, use_kernels  # noqa: E402  (one switch for both, while both exist)
 
 
 def drop_stale_caches(folder: Path) -> bool:

@@ -42,7 +42,7 @@ from numba.extending import overload
 
 from ._compile import for_rows
 from ._exp import FASTMATH, cast_like, fexp, fexp_low, flog, flog_ratio
-from ._results import ArgStats, MeasureRows
+from ..._kernels._results import ArgStats, MeasureRows
 from ._rows import (
     CHUNK,
     chunk_max,

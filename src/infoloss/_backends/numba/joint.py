@@ -26,7 +26,7 @@ from numba import get_num_threads, njit, prange
 
 from ._compile import for_rows
 from ._exp import FASTMATH, cast_like, fexp, fexp_low, flog_ratio
-from ._results import ArgStats, MeasureRows
+from ..._kernels._results import ArgStats, MeasureRows
 from ._rows import chunk_max, row_lse, row_lse_t
 from .info import (
     count_bad_log,

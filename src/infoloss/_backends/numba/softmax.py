@@ -62,7 +62,7 @@ import numpy as np
 from numba import njit, prange
 
 from ._exp import FASTMATH, cast_like, fexp, fexp_low
-from ._results import ArgStats, XentForward
+from ..._kernels._results import ArgStats, XentForward
 from ._rows import (
     CHUNK,
     RowTerm,

@@ -1,0 +1,78 @@
+"""Build the compiled kernels (``src/infoloss/_kernels/_*.pyx`` with their C sources).
+
+Every ``_kernels/_NAME.pyx`` becomes the extension ``infoloss._kernels._NAME``, compiled
+together with ``_kernels/src/NAME.c`` when that file exists; all of them see
+``_kernels/include`` (the shared ``vmath.h``).  Flags: ``-O3``, OpenMP, and vector code for
+the installing machine (``-march=native``).  ``INFOLOSS_PORTABLE=1`` at install time builds
+for the baseline of the architecture instead (a wheel to copy to other machines);
+``INFOLOSS_CFLAGS`` adds flags.  No ``-ffast-math``: the kernels rely on IEEE semantics
+(-inf logits, NaN detection, subnormals).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shlex
+from pathlib import Path
+
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+HERE = Path(__file__).parent
+KERNELS = Path("src", "infoloss", "_kernels")
+
+
+def _flags() -> list[str]:
+    flags = ["-O3", "-fopenmp", "-fno-math-errno", "-std=gnu11"]
+    if os.environ.get("INFOLOSS_PORTABLE", "").strip() not in ("1", "true", "yes"):
+        machine = platform.machine().lower()
+        flags.append("-mcpu=native" if machine in ("arm64", "aarch64") else "-march=native")
+    flags += shlex.split(os.environ.get("INFOLOSS_CFLAGS", ""))
+    return flags
+
+
+def _extensions() -> list[Extension]:
+    out = []
+    for pyx in sorted((HERE / KERNELS).glob("_*.pyx")):
+        sources = [str(KERNELS / pyx.name)]
+        c_file = KERNELS / "src" / f"{pyx.stem[1:]}.c"
+        if (HERE / c_file).exists():
+            sources.append(str(c_file))
+        out.append(
+            Extension(
+                f"infoloss._kernels.{pyx.stem}",
+                sources,
+                include_dirs=[str(KERNELS / "include"), str(KERNELS / "src")],
+                extra_compile_args=_flags(),
+                extra_link_args=["-fopenmp"],
+                define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+            )
+        )
+    return out
+
+
+class _ParallelBuild(build_ext):
+    """Compile the extensions on every core (two on the reference machine)."""
+
+    def finalize_options(self) -> None:
+        super().finalize_options()
+        if self.parallel is None:
+            self.parallel = os.cpu_count() or 1
+
+
+setup(
+    ext_modules=cythonize(
+        _extensions(),
+        language_level=3,
+        compiler_directives={
+            "boundscheck": False,
+            "wraparound": False,
+            "cdivision": True,
+            "initializedcheck": False,
+            "embedsignature": True,
+        },
+    ),
+    cmdclass={"build_ext": _ParallelBuild},
+)

@@ -1,0 +1,240 @@
+/* vmath.h: the kernels' exp and log, one implementation for every kernel family.
+ *
+ * Why not libm: glibc's expf/logf are scalar calls that gcc cannot vectorise inside the
+ * kernels' loops (without -ffast-math, which the kernels must not use: -inf logits, NaN
+ * detection and subnormals rely on IEEE semantics).  These are range-reduced polynomials
+ * built from plain arithmetic and float/int bit casts, which gcc turns into SIMD code when
+ * they are inlined into a loop.  Each has a float flavour (about 1e-7 relative) and a
+ * double flavour (about 2e-16 relative); tests/kernels/test_vmath.py checks them against
+ * mpmath over their whole domain.
+ *
+ * Edges the kernels rely on:
+ *   il_exp(t)        exp(t), correctly scaled into the subnormal range; exactly 0 for
+ *                    t = -inf and where exp underflows; +inf where it overflows; NaN for NaN.
+ *   il_exp_low(t)    the same, bit for bit, for t <= IL_LOW_MAX (about 570 in double, 43 in
+ *                    float), cheaper: no overflow test and no branch on the subnormal range.
+ *                    For log-sum-exp loops, whose arguments are z - max(z) <= 0.
+ *   il_log(x)        log(x) for finite x > 0, subnormals included; other inputs give
+ *                    meaningless finite values, so callers mask them before use.
+ *   il_log_ratio(a,b) log(a/b) for finite a, b > 0 at the cost of one log: exponents are
+ *                    subtracted as integers and the mantissas' ratio brought into
+ *                    [1/sqrt2, sqrt2], so a/b never over- or underflows and a ~ b keeps
+ *                    log1p's relative accuracy.
+ * Suffix _f: float; _d: double.
+ */
+#ifndef INFOLOSS_VMATH_H
+#define INFOLOSS_VMATH_H
+
+#include <stdint.h>
+#include <string.h>
+#include <math.h>
+
+#define IL_INLINE static inline __attribute__((always_inline))
+
+IL_INLINE int32_t il_bits_f(float x) { int32_t b; memcpy(&b, &x, 4); return b; }
+IL_INLINE float il_float_f(int32_t b) { float x; memcpy(&x, &b, 4); return x; }
+IL_INLINE int64_t il_bits_d(double x) { int64_t b; memcpy(&b, &x, 8); return b; }
+IL_INLINE double il_float_d(int64_t b) { double x; memcpy(&x, &b, 8); return x; }
+
+#define IL_LN2 0.6931471805599453
+#define IL_INV_LN2 1.4426950408889634
+#define IL_SQRT2 1.4142135623730951
+
+/* Cody-Waite split of ln 2: the high parts have trailing zero bits so n*hi is exact. */
+#define IL_LN2_HI_F 0.693145751953125f
+#define IL_LN2_LO_F 1.428606765330187e-06f
+#define IL_LN2_HI_D 0.6931471803691238
+#define IL_LN2_LO_D 1.9082149292705877e-10
+
+/* Below SUB the scaling by 2^n is done as 2^(n+K) (still normal) times 2^-K (one rounding
+ * into the subnormal range); below FLUSH exp is 0 in the type, above HI it overflows. */
+#define IL_SUB_F (-80.0f)
+#define IL_FLUSH_F (-104.0f)
+#define IL_HI_F 88.72283f
+#define IL_K_F 64
+#define IL_TWO_MK_F 5.421010862427522e-20f /* 2^-64 */
+#define IL_SUB_D (-700.0)
+#define IL_FLUSH_D (-746.0)
+#define IL_HI_D 709.782712893384
+#define IL_K_D 200
+#define IL_TWO_MK_D 6.223015277861142e-61 /* 2^-200 */
+
+/* il_exp_low's domain: p * 2^(n+K) stays finite for n + K <= 127 (1023). */
+#define IL_LOW_MAX_F 43.66827237527655f   /* (127 - 64) ln 2 */
+#define IL_LOW_MAX_D 570.5232801079950    /* (1023 - 200) ln 2 */
+/* n + MAGIC is exact for integer n, and its low bits hold the biased exponent n + K + bias. */
+#define IL_MAGIC_F (1.5f * 8388608.0f + 64.0f + 127.0f)
+#define IL_MAGIC_D (1.5 * 4503599627370496.0 + 200.0 + 1023.0)
+
+/* exp(t) = p * 2^n with n = round(t / ln 2), p = exp(r), r = t - n ln 2. Degree 6,
+ * interpolating exp at the Chebyshev nodes of |r| <= ln2/2: 2e-9 from exp. */
+IL_INLINE float il_exp_poly_f(float t, float *n_out) {
+    float n = floorf(t * (float)IL_INV_LN2 + 0.5f);
+    float r = (t - n * IL_LN2_HI_F) - n * IL_LN2_LO_F;
+    float p = 0.0013941108481958508f;
+    p = p * r + 0.00837512593716383f;
+    p = p * r + 0.04166635125875473f;
+    p = p * r + 0.16666415333747864f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    *n_out = n;
+    return p;
+}
+
+/* Degree 11 at the Chebyshev nodes: 4e-18 from exp. */
+IL_INLINE double il_exp_poly_d(double t, double *n_out) {
+    double n = floor(t * IL_INV_LN2 + 0.5);
+    double r = (t - n * IL_LN2_HI_D) - n * IL_LN2_LO_D;
+    double p = 2.5110037605963777e-08;
+    p = p * r + 2.763263963904103e-07;
+    p = p * r + 2.755724091857897e-06;
+    p = p * r + 2.4801485482328494e-05;
+    p = p * r + 0.00019841269890047113;
+    p = p * r + 0.0013888888952314775;
+    p = p * r + 0.008333333333319601;
+    p = p * r + 0.0416666666664881;
+    p = p * r + 0.1666666666666668;
+    p = p * r + 0.5000000000000019;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    *n_out = n;
+    return p;
+}
+
+IL_INLINE float il_exp_f(float t) {
+    float nf;
+    float p = il_exp_poly_f(t, &nf);
+    /* the clamp keeps the float-to-int conversion defined for t = +-inf and NaN; those
+     * lanes are replaced below */
+    nf = nf < -200.0f ? -200.0f : (nf > 200.0f ? 200.0f : nf);
+    int32_t ni = (int32_t)nf;
+    int sub = t < IL_SUB_F;
+    float v = il_float_f(il_bits_f(p) + (int32_t)((uint32_t)(sub ? ni + IL_K_F : ni) << 23));
+    v = sub ? v * IL_TWO_MK_F : v;
+    v = t < IL_FLUSH_F ? 0.0f : v;
+    v = t > IL_HI_F ? INFINITY : v;
+    return t != t ? t : v;
+}
+
+IL_INLINE double il_exp_d(double t) {
+    double nf;
+    double p = il_exp_poly_d(t, &nf);
+    nf = nf < -2000.0 ? -2000.0 : (nf > 2000.0 ? 2000.0 : nf);
+    int64_t ni = (int64_t)nf;
+    int sub = t < IL_SUB_D;
+    double v = il_float_d(il_bits_d(p) + (int64_t)((uint64_t)(sub ? ni + IL_K_D : ni) << 52));
+    v = sub ? v * IL_TWO_MK_D : v;
+    v = t < IL_FLUSH_D ? 0.0 : v;
+    v = t > IL_HI_D ? INFINITY : v;
+    return t != t ? t : v;
+}
+
+/* 2^(n+K) without a float-to-int conversion; the scale enters by multiplication, so a
+ * NaN argument stays NaN through p with no select. */
+IL_INLINE float il_exp_low_f(float t) {
+    float n;
+    float p = il_exp_poly_f(t, &n);
+    float scale = il_float_f((int32_t)((uint32_t)il_bits_f(n + IL_MAGIC_F) << 23));
+    float v = (p * scale) * IL_TWO_MK_F;
+    return t < IL_FLUSH_F ? 0.0f : v;
+}
+
+IL_INLINE double il_exp_low_d(double t) {
+    double n;
+    double p = il_exp_poly_d(t, &n);
+    double scale = il_float_d((int64_t)((uint64_t)il_bits_d(n + IL_MAGIC_D) << 52));
+    double v = (p * scale) * IL_TWO_MK_D;
+    return t < IL_FLUSH_D ? 0.0 : v;
+}
+
+/* x = m 2^e with m in [1, 2), for finite x > 0 (subnormals scaled into range first). */
+IL_INLINE float il_split_f(float x, float *e_out) {
+    int sub = x < 1.1754943508222875e-38f;
+    float xs = sub ? x * 16777216.0f : x; /* 2^24 */
+    int32_t b = il_bits_f(xs);
+    int32_t e = (b >> 23) - 127;
+    e = sub ? e - 24 : e;
+    *e_out = (float)e;
+    return il_float_f((b & 0x007FFFFF) | 0x3F800000);
+}
+
+IL_INLINE double il_split_d(double x, double *e_out) {
+    int sub = x < 2.2250738585072014e-308;
+    double xs = sub ? x * 18014398509481984.0 : x; /* 2^54 */
+    int64_t b = il_bits_d(xs);
+    int64_t e = (b >> 52) - 1023;
+    e = sub ? e - 54 : e;
+    *e_out = (double)e;
+    return il_float_d((b & 0x000FFFFFFFFFFFFFLL) | 0x3FF0000000000000LL);
+}
+
+/* e ln 2 + log(num/den) for num/den in [1/sqrt2, sqrt2]: 2 atanh(f), f = (num - den) /
+ * (num + den), |f| <= 0.172, by its odd series (num - den is exact: Sterbenz). */
+IL_INLINE float il_log_parts_f(float e, float num, float den) {
+    float f = (num - den) / (num + den);
+    float f2 = f * f;
+    float s = 1.0f / 11.0f;
+    s = s * f2 + 1.0f / 9.0f;
+    s = s * f2 + 1.0f / 7.0f;
+    s = s * f2 + 1.0f / 5.0f;
+    s = s * f2 + 1.0f / 3.0f;
+    float lm = 2.0f * f + 2.0f * f * f2 * s;
+    return e * (float)IL_LN2 + lm;
+}
+
+/* The series to f^23 (truncation about 2e-20); ln 2 split so e*hi is exact. */
+IL_INLINE double il_log_parts_d(double e, double num, double den) {
+    double f = (num - den) / (num + den);
+    double f2 = f * f;
+    double s = 1.0 / 23.0;
+    s = s * f2 + 1.0 / 21.0;
+    s = s * f2 + 1.0 / 19.0;
+    s = s * f2 + 1.0 / 17.0;
+    s = s * f2 + 1.0 / 15.0;
+    s = s * f2 + 1.0 / 13.0;
+    s = s * f2 + 1.0 / 11.0;
+    s = s * f2 + 1.0 / 9.0;
+    s = s * f2 + 1.0 / 7.0;
+    s = s * f2 + 1.0 / 5.0;
+    s = s * f2 + 1.0 / 3.0;
+    return e * IL_LN2_HI_D + (2.0 * f + (2.0 * f * f2 * s + e * IL_LN2_LO_D));
+}
+
+IL_INLINE float il_log_f(float x) {
+    float e;
+    float m = il_split_f(x, &e);
+    int big = m > (float)IL_SQRT2;
+    return il_log_parts_f(big ? e + 1.0f : e, m, big ? 2.0f : 1.0f);
+}
+
+IL_INLINE double il_log_d(double x) {
+    double e;
+    double m = il_split_d(x, &e);
+    int big = m > IL_SQRT2;
+    return il_log_parts_d(big ? e + 1.0 : e, m, big ? 2.0 : 1.0);
+}
+
+/* a/b = 2^e num/den with num/den in [1/sqrt2, sqrt2]: the mantissa ratio is in (1/2, 2)
+ * and one factor of 2 moves it into range, so num - den stays exact. */
+IL_INLINE float il_log_ratio_f(float a, float b) {
+    float ea, eb;
+    float ma = il_split_f(a, &ea);
+    float mb = il_split_f(b, &eb);
+    int up = ma > (float)IL_SQRT2 * mb;
+    int dn = ma * (float)IL_SQRT2 < mb;
+    float e = (ea - eb) + (up ? 1.0f : (dn ? -1.0f : 0.0f));
+    return il_log_parts_f(e, dn ? ma + ma : ma, up ? mb + mb : mb);
+}
+
+IL_INLINE double il_log_ratio_d(double a, double b) {
+    double ea, eb;
+    double ma = il_split_d(a, &ea);
+    double mb = il_split_d(b, &eb);
+    int up = ma > IL_SQRT2 * mb;
+    int dn = ma * IL_SQRT2 < mb;
+    double e = (ea - eb) + (up ? 1.0 : (dn ? -1.0 : 0.0));
+    return il_log_parts_d(e, dn ? ma + ma : ma, up ? mb + mb : mb);
+}
+
+#endif
