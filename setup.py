@@ -6,7 +6,9 @@ together with ``_kernels/src/NAME.c`` when that file exists; all of them see
 the installing machine (``-march=native``).  ``INFOLOSS_PORTABLE=1`` at install time builds
 for the baseline of the architecture instead (a wheel to copy to other machines);
 ``INFOLOSS_CFLAGS`` adds flags.  No ``-ffast-math``: the kernels rely on IEEE semantics
-(-inf logits, NaN detection, subnormals).
+(-inf logits, NaN detection, subnormals).  ``-fno-trapping-math`` (no floating-point traps
+are enabled, so none can be observed) and ``-fno-math-errno`` change no result; they let
+gcc evaluate both sides of a select, which its vectoriser needs.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ KERNELS = Path("src", "infoloss", "_kernels")
 
 
 def _flags() -> list[str]:
-    flags = ["-O3", "-fopenmp", "-fno-math-errno", "-std=gnu11"]
+    flags = ["-O3", "-fopenmp", "-fno-math-errno", "-fno-trapping-math", "-std=gnu11"]
     if os.environ.get("INFOLOSS_PORTABLE", "").strip() not in ("1", "true", "yes"):
         machine = platform.machine().lower()
         flags.append("-mcpu=native" if machine in ("arm64", "aarch64") else "-march=native")

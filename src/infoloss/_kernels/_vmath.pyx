@@ -88,3 +88,49 @@ def log_ratio(a, b):
     out = _out(a)
     _log_ratio(a, b, out)
     return out
+
+
+cdef extern from *:
+    """
+    double il_floor_read_f(const float *x, ptrdiff_t n);
+    double il_floor_read_d(const double *x, ptrdiff_t n);
+    double il_floor_exp_f(const float *x, ptrdiff_t n);
+    double il_floor_exp_d(const double *x, ptrdiff_t n);
+    double il_floor_log_f(const float *x, ptrdiff_t n);
+    double il_floor_log_d(const double *x, ptrdiff_t n);
+    """
+    double il_floor_read_f(const float *x, Py_ssize_t n) nogil
+    double il_floor_read_d(const double *x, Py_ssize_t n) nogil
+    double il_floor_exp_f(const float *x, Py_ssize_t n) nogil
+    double il_floor_exp_d(const double *x, Py_ssize_t n) nogil
+    double il_floor_log_f(const float *x, Py_ssize_t n) nogil
+    double il_floor_log_d(const double *x, Py_ssize_t n) nogil
+
+
+def _floor(const real[::1] x, int which):
+    cdef Py_ssize_t n = x.shape[0]
+    cdef double s
+    with nogil:
+        if real is float:
+            if which == 0:
+                s = il_floor_read_f(&x[0], n)
+            elif which == 1:
+                s = il_floor_exp_f(&x[0], n)
+            else:
+                s = il_floor_log_f(&x[0], n)
+        else:
+            if which == 0:
+                s = il_floor_read_d(&x[0], n)
+            elif which == 1:
+                s = il_floor_exp_d(&x[0], n)
+            else:
+                s = il_floor_log_d(&x[0], n)
+    return s
+
+
+def floor(x, kind="read"):
+    """Sum over a C-contiguous float32/float64 array on every core, of its entries
+    (``kind="read"``, the read floor), of one ``il_exp_low`` per entry (``"exp"``) or one
+    ``il_log`` per entry (``"log"``): the compute floors of benchmarks/compute_floor.py."""
+    flat = x.reshape(-1)
+    return _floor(flat, {"read": 0, "exp": 1, "log": 2}[kind])

@@ -1,0 +1,126 @@
+"""The kernels' one exp and log (``_kernels/include/vmath.h``) against mpmath over their
+whole domains: ``il_exp`` and ``il_exp_low`` (bit for bit equal on the latter's domain),
+``il_log`` over every binade of positive floats, subnormals included, and ``il_log_ratio``
+over pairs of any exponents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mpmath
+import numpy as np
+import pytest
+
+vmath = pytest.importorskip("infoloss._kernels._vmath")
+
+# (dtype, lowest exp argument tried, il_exp_low's upper end, ulp bound for exp)
+CASES = [
+    (np.float32, -110.0, 43.66827237527655, 1),
+    (np.float64, -750.0, 570.523280107995, 1),
+]
+FLOATS = [np.float32, np.float64]
+_INT = {np.dtype(np.float32): np.int32, np.dtype(np.float64): np.int64}
+
+
+def _ulps(got: np.ndarray, want: np.ndarray) -> np.ndarray:
+    """Distance in units in the last place, for values of one sign (subnormals included:
+    adjacent floats differ by 1 in their bit patterns)."""
+    it = _INT[got.dtype]
+    return np.abs(got.view(it).astype(np.int64) - want.view(it).astype(np.int64))
+
+
+def _mp(f: Any, *cols: np.ndarray) -> np.ndarray:
+    mpmath.mp.prec = 100
+    return np.array([float(f(*(mpmath.mpf(float(v)) for v in row))) for row in zip(*cols)])
+
+
+def _payload_nans(dtype: Any) -> np.ndarray:
+    """NaNs with payload bits (signalling, negative, and R's NA for float64): a bit trick
+    that let a payload through would turn them into numbers."""
+    if dtype == np.float32:
+        bits = np.array([0x7FC00123, 0x7F800001, 0xFFC00001, 0x7FFFFFFF], np.uint32)
+        return bits.view(np.float32)
+    bits = np.array([0x7FF00000000007A2, 0x7FF0000000000001, 0xFFF8000000000001], np.uint64)
+    return bits.view(np.float64)
+
+
+def _exp_arguments(dtype: Any, low: float, high: float) -> np.ndarray:
+    rng = np.random.default_rng(7)
+    info = np.finfo(dtype)
+    tiny = float(np.log(np.float64(info.smallest_subnormal)))
+    # around the subnormal threshold, where the two-step scaling rounds once
+    near_sub = np.linspace(float(np.log(np.float64(info.tiny))) - 2, tiny + 0.2, 400)
+    edges = [0.0, -0.0, -1e-30, 1e-30, low, high]
+    return np.concatenate([rng.uniform(low, high, 4000), near_sub, edges]).astype(dtype)
+
+
+def _positive_floats(dtype: Any, n: int, seed: int) -> np.ndarray:
+    """Positive finite floats spread evenly over their bit patterns: every binade, the
+    subnormals and both ends included."""
+    it = _INT[np.dtype(dtype)]
+    top = np.array(np.finfo(dtype).max, dtype).view(it)
+    bits = np.random.default_rng(seed).integers(1, int(top), n, dtype=np.int64).astype(it)
+    edges = np.array([np.finfo(dtype).smallest_subnormal, np.finfo(dtype).tiny, 1.0], dtype)
+    return np.concatenate([bits.view(dtype), edges, np.array([np.finfo(dtype).max], dtype)])
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_exp_edges(dtype: Any) -> None:
+    x = np.array([-np.inf, np.inf, 0.0, -0.0, 1e4, -1e4], dtype)
+    got = vmath.exp(x)
+    np.testing.assert_array_equal(got, np.array([0.0, np.inf, 1.0, 1.0, np.inf, 0.0], dtype))
+    assert np.isnan(vmath.exp(_payload_nans(dtype))).all()
+    assert np.isnan(vmath.exp_low(_payload_nans(dtype))).all()
+
+
+@pytest.mark.parametrize(("dtype", "low", "high", "ulps"), CASES)
+def test_exp_against_mpmath(dtype: Any, low: float, high: float, ulps: int) -> None:
+    x = _exp_arguments(dtype, low, high)
+    want = _mp(mpmath.exp, x).astype(dtype)
+    assert np.max(_ulps(vmath.exp(x), want)) <= ulps
+    # overflow: +inf from the last float whose exp is not representable on
+    big = np.array([np.log(np.finfo(dtype).max) * 1.0001, 1e3], dtype)
+    assert np.all(vmath.exp(big) == np.inf)
+
+
+@pytest.mark.parametrize(("dtype", "low", "high", "ulps"), CASES)
+def test_exp_low_is_exp_bit_for_bit_on_its_domain(
+    dtype: Any, low: float, high: float, ulps: int
+) -> None:
+    x = np.concatenate([_exp_arguments(dtype, low, high), np.array([-np.inf], dtype)])
+    a, b = vmath.exp_low(x), vmath.exp(x)
+    np.testing.assert_array_equal(a.view(_INT[a.dtype]), b.view(_INT[b.dtype]))
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_log_against_mpmath_over_every_binade(dtype: Any) -> None:
+    x = _positive_floats(dtype, 3000, seed=3)
+    near_one = (1.0 + np.random.default_rng(4).uniform(-0.3, 0.3, 500)).astype(dtype)
+    x = np.concatenate([x, near_one])
+    got = vmath.log(x).astype(np.float64)
+    want = _mp(mpmath.log, x)
+    eps = float(np.finfo(dtype).eps)
+    # within 2 ulps of the true value, relative to it (near x = 1 too: log1p's accuracy)
+    assert np.all(np.abs(got - want) <= 2 * eps * np.abs(want)), np.max(
+        np.abs(got - want) / np.abs(want)
+    )
+    assert vmath.log(np.array([1.0], dtype))[0] == 0
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_log_ratio_against_mpmath(dtype: Any) -> None:
+    a = _positive_floats(dtype, 2000, seed=5)
+    b = _positive_floats(dtype, 2000, seed=6)
+    rng = np.random.default_rng(8)
+    with np.errstate(over="ignore"):  # near the largest float; such pairs are dropped
+        close = (a * (1 + rng.uniform(-1e-3, 1e-3, a.size))).astype(dtype)  # a/b near 1
+    a, b = np.concatenate([a, a]), np.concatenate([b, close])
+    ok = (a > 0) & (b > 0) & np.isfinite(b)
+    a, b = a[ok], b[ok]
+    got = vmath.log_ratio(a, b).astype(np.float64)
+    want = _mp(lambda u, v: mpmath.log(u / v), a, b)
+    eps = float(np.finfo(dtype).eps)
+    nonzero = want != 0
+    err = np.abs(got - want)[nonzero] / np.abs(want[nonzero])
+    assert np.all(err <= 3 * eps), np.max(err)
+    assert np.all(got[~nonzero] == 0)
