@@ -215,9 +215,14 @@ def _parse_ignore_index(value: Any, *, integer: bool) -> float | None:
     return v
 
 
+# ``loss_spec``'s ``axis`` for the elementwise (sigmoid) losses, which have no class axis; a
+# user's ``axis=None`` is then an error of its own, not a switch to elementwise.
+ELEMENTWISE: Any = object()
+
+
 def loss_spec(
     *,
-    axis: Any = None,
+    axis: Any = ELEMENTWISE,
     reduction: Any = "mean",
     label_smoothing: Any = 0.0,
     ignore_index: Any = None,
@@ -227,13 +232,15 @@ def loss_spec(
     softcap: Any = None,
     lse_square_scale: Any = 0.0,
 ) -> LossSpec:
-    """The spec of a loss: ``axis=None`` for the elementwise (sigmoid) losses;
-    ``softcap`` and ``lse_square_scale`` are the softmax cross-entropy's options."""
+    """The spec of a loss: ``axis`` left out for the elementwise (sigmoid) losses (the
+    spec's ``axis`` is then None); ``softcap`` and ``lse_square_scale`` are the softmax
+    cross-entropy's options."""
+    elementwise = axis is ELEMENTWISE
     return LossSpec(
-        axis=None if axis is None else parse_axis(axis),
+        axis=None if elementwise else parse_axis(axis),
         reduction=_parse_reduction(reduction),
         smoothing=_parse_smoothing(label_smoothing),
-        ignore_index=_parse_ignore_index(ignore_index, integer=axis is not None),
+        ignore_index=_parse_ignore_index(ignore_index, integer=not elementwise),
         validate=parse_bool(validate, "validate"),
         k=_parse_positive(k, "k"),
         M=_parse_positive(M, "M"),
