@@ -1,15 +1,13 @@
 """What every benchmark shares: interleaved timing rounds, median ratios, and the read
 floor quoted beside ``x.sum()`` (one parallel read of an array).
 
-The read floor:
-A numba ``prange`` sum over the rows in 8 blocks (so both cores of the benchmark machine
-read), each row summed in the array's dtype with SIMD; the result is returned so the read
-cannot be dropped.  Compiled once per process (:func:`block_sum`).
+The read floor: an OpenMP sum over the array on every core, in its dtype with SIMD,
+compiled with the kernels at install (``infoloss._kernels._vmath.floor``).
 """
 
 from __future__ import annotations
 
-import functools
+import os
 import statistics
 import subprocess
 import time
@@ -19,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ROOT", "block_sum", "git_show", "ratio", "read_floor", "rounds"]
+__all__ = ["ROOT", "git_show", "machine", "ratio", "read_floor", "rounds"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,47 +48,30 @@ def ratio(times: dict[str, list[float]], a: str, b: str) -> float:
     return statistics.median(p / q for p, q in zip(times[a], times[b], strict=True))
 
 
-def block_sum(op: Any, fastmath: Any) -> Callable[[np.ndarray], float]:
-    """A numba ``prange`` sum of ``op(x)`` over a 2-D array's rows in 8 blocks (so both
-    cores read), each row summed in the array's dtype with SIMD; ``op`` is a numba
-    function of one entry.  The result is returned so the loop cannot be dropped."""
-    from numba import njit, prange
-
-    @njit(parallel=True, fastmath=fastmath, error_model="numpy")
-    def run(z: np.ndarray) -> float:  # pragma: no cover - numba
-        n, c = z.shape
-        nblk = 8
-        out = np.zeros(nblk)
-        for b in prange(nblk):
-            total = 0.0
-            for i in range(b * n // nblk, (b + 1) * n // nblk):
-                row = z[i]
-                acc = row[0] - row[0]
-                for j in range(c):
-                    acc += op(row[j])
-                total += acc
-            out[b] = total
-        return out.sum()
-
-    return run  # type: ignore[no-any-return]
-
-
-@functools.cache
-def _kernel() -> Callable[[np.ndarray], float]:
-    from numba import njit
-
-    @njit(inline="always")
-    def entry(v: Any) -> Any:  # pragma: no cover - numba
-        return v
-
-    return block_sum(entry, {"reassoc", "contract"})
-
-
 def read_floor() -> Callable[[np.ndarray], float]:
-    """The parallel read as a function of an array (any shape; rows along the last axis)."""
-    kernel = _kernel()
+    """The parallel read as a function of an array: a sum over it on every core, in the
+    array's dtype with SIMD, compiled with the kernels (``infoloss._kernels._vmath.floor``);
+    the result is returned so the read cannot be dropped."""
+    from infoloss._kernels import _vmath
 
     def read(x: np.ndarray) -> float:
-        return float(kernel(x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x))
+        return float(_vmath.floor(np.ascontiguousarray(x), "read"))
 
     return read
+
+
+def machine() -> str:
+    """The processor, core count and vector unit, for every table's heading."""
+    model = "unknown CPU"
+    flags: set[str] = set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                elif line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    vec = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
+    return f"{model}, {os.cpu_count()} cores, {vec}"

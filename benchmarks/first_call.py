@@ -23,7 +23,6 @@ import platform
 import statistics
 import subprocess
 import sys
-import time
 from typing import Any
 
 # name -> (set-up code, the call).  The set-up runs after `import infoloss as il` and
@@ -151,8 +150,10 @@ def main(argv: list[str] | None = None) -> int:
         )
     if worst:
         extra, name = max(worst)
-        print(f"\nLargest first-call excess: {extra:.1f} ms ({name}); median "
-              f"{statistics.median(w for w, _ in worst):.1f} ms")
+        print(
+            f"\nLargest first-call excess: {extra:.1f} ms ({name}); median "
+            f"{statistics.median(w for w, _ in worst):.1f} ms"
+        )
     return 0
 
 

@@ -17,7 +17,7 @@ in one process:
   memory (forward), and forward plus ``loss.backward()`` through autograd;
   ``il.softmax_cross_entropy(tensor)``: the same through the public function's route;
 * ``F.cross_entropy``: PyTorch's own, forward and forward plus ``loss.backward()``;
-* ``read floor (2 threads)``: a numba ``prange`` sum over the array, one read of it on
+* ``read floor (2 threads)``: an OpenMP sum over the array, one read of it on
   every core (the floor a one-pass loss is measured against), beside NumPy's ``x.sum()``.
 
 Timing is interleaved: every round calls every method once, in turn, after one warm-up call
@@ -46,7 +46,7 @@ from typing import Any
 
 import numpy as np
 
-from _common import ratio, read_floor, rounds
+from _common import machine, ratio, read_floor, rounds
 
 FULL = [(4096, 32000), (1024, 32000)]
 QUICK = [(256, 4000)]
@@ -154,11 +154,10 @@ def main() -> None:
     if args.shapes:
         shapes = [(int(s.split("x")[0]), int(s.split("x")[1])) for s in args.shapes]
 
-    import numba
     import torch
 
     print(
-        f"numba threads {numba.get_num_threads()}, torch threads {torch.get_num_threads()}, "
+        f"{machine()}; torch threads {torch.get_num_threads()}, "
         f"torch {torch.__version__}, load average {os.getloadavg()[0]:.2f}, "
         f"{args.rounds} rounds"
     )

@@ -16,7 +16,7 @@ in one process:
   a hand-written ``jax.nn.logsumexp`` cross-entropy stands in (named ``jnp logsumexp …``);
 * ``infoloss numpy fwd`` / ``fwd+grad``: :func:`infoloss.softmax_cross_entropy` on the same
   memory as a NumPy array (``return_grad=True`` for the gradient);
-* ``read floor (2 threads)``: a numba ``prange`` sum over the array (one read on every
+* ``read floor (2 threads)``: an OpenMP sum over the array (one read on every
   core), beside NumPy's ``x.sum()``.
 
 Every JAX call ends in ``block_until_ready()``.  Timing is interleaved (every round calls
@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from _common import ratio, read_floor, rounds
+from _common import machine, ratio, read_floor, rounds
 
 FULL = [(4096, 32000), (1024, 32000)]
 QUICK = [(256, 4000)]
@@ -131,11 +131,10 @@ def main() -> None:
         shapes = [(int(s.split("x")[0]), int(s.split("x")[1])) for s in args.shapes]
 
     import jax
-    import numba
 
     peer = _peer()[0]
     print(
-        f"numba threads {numba.get_num_threads()}, jax {jax.__version__} "
+        f"{machine()}; jax {jax.__version__} "
         f"({jax.default_backend()}), peer {peer}, load average {os.getloadavg()[0]:.2f}, "
         f"{args.rounds} rounds"
     )

@@ -15,7 +15,7 @@ comes and goes affects all methods alike; a method's ratio is the median over th
 of its time divided by the time of ``x.sum()`` (NumPy's single-threaded sum, i.e. one
 read of the array) in the same round, and the spread is the lowest and highest of those
 per-round ratios.  Beside ``x.sum()`` every task also times "read floor (2 threads)": a
-parallel numba ``prange`` sum over the same input arrays, the true read floor on 2 cores
+parallel OpenMP sum over the same input arrays, the true read floor on 2 cores
 (the measure kernels' target is ≤ 2× that).  "extra MB" is the peak of NumPy/Python allocations during one call
 (tracemalloc, inputs allocated before; it cannot see PyTorch's allocator: "n/a").  The
 load average before and after each task is recorded.  Results are written to
@@ -27,9 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
-import subprocess
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
@@ -37,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from _common import read_floor, rounds
+from _common import machine, read_floor, rounds
 
 FULL = [(4096, 32000), (65536, 1000), (256, 256000)]
 QUICK = [(512, 4000), (4096, 250), (16, 64000)]
@@ -394,30 +392,11 @@ def _load() -> float:
 
 
 def _machine() -> str:
-    model = platform.processor() or platform.machine()
-    try:
-        for line in subprocess.run(
-            ["lscpu"], check=False, capture_output=True, text=True
-        ).stdout.splitlines():
-            if line.startswith("Model name:"):
-                model = line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import numba
-
-    return (
-        f"{model}, {os.cpu_count()} CPUs, numpy {np.__version__}, numba {numba.__version__} "
-        f"(threads {numba.get_num_threads()}, layer {_layer()})"
-    )
+    return f"{machine()}, numpy {np.__version__}, OpenMP threads {_threads()}"
 
 
-def _layer() -> str:
-    try:
-        import numba
-
-        return str(numba.threading_layer())  # type: ignore[attr-defined]
-    except ValueError:  # not initialised: no parallel kernel ran
-        return "?"
+def _threads() -> str:
+    return os.environ.get("OMP_NUM_THREADS", f"{os.cpu_count()} (default)")
 
 
 if __name__ == "__main__":

@@ -31,7 +31,9 @@ def _ulps(got: np.ndarray, want: np.ndarray) -> np.ndarray:
 
 def _mp(f: Any, *cols: np.ndarray) -> np.ndarray:
     mpmath.mp.prec = 100
-    return np.array([float(f(*(mpmath.mpf(float(v)) for v in row))) for row in zip(*cols)])
+    return np.array(
+        [float(f(*(mpmath.mpf(float(v)) for v in row))) for row in zip(*cols, strict=True)]
+    )
 
 
 def _payload_nans(dtype: Any) -> np.ndarray:
