@@ -18,6 +18,7 @@ import platform
 import shlex
 from pathlib import Path
 
+import numpy as np
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
@@ -46,7 +47,7 @@ def _extensions() -> list[Extension]:
             Extension(
                 f"infoloss._kernels.{pyx.stem}",
                 sources,
-                include_dirs=[str(KERNELS / "include"), str(KERNELS / "src")],
+                include_dirs=[str(KERNELS / "include"), str(KERNELS / "src"), np.get_include()],
                 extra_compile_args=_flags(),
                 extra_link_args=["-fopenmp"],
                 define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
