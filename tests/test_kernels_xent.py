@@ -1,7 +1,7 @@
-"""The numba softmax cross-entropy kernels (forward, backward, fused) against float64 and
-mpmath references, PyTorch autograd and finite differences, and the public function
+"""The compiled softmax cross-entropy kernels (forward, backward, fused) against float64
+and mpmath references, PyTorch autograd and finite differences, and the public function
 with the kernels on against the array-API path.  No timings: see
-benchmarks/xent_kernels.py."""
+benchmarks/kernels_vs_numba.py."""
 
 from __future__ import annotations
 
@@ -10,11 +10,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-pytest.importorskip("numba")
-
 import infoloss as il
 from conftest import raise_later_chunk_maxima
-from infoloss._backends import numba as nb
+from infoloss._kernels import softmax as kernels
 from infoloss._kernels import _layout, use_kernels
 
 DTYPES = [np.float32, np.float64]
@@ -112,7 +110,7 @@ def test_kernels_against_reference(dtype, c, kind, eps, weighted, ignore) -> Non
     n = len(z)
     tol = RTOL[dtype]
     ref_loss, ref_lse, ref_grad = _reference(z, a)
-    fwd = nb.xent_forward(z, t, w, eps, ignore)
+    fwd = kernels.xent_forward(z, t, w, eps, ignore)
     assert fwd.nbad == 0
     fin = np.isfinite(ref_loss)
     assert not fin.all()  # the case has +inf losses (a > 0 at z = −inf) ...
@@ -127,7 +125,7 @@ def test_kernels_against_reference(dtype, c, kind, eps, weighted, ignore) -> Non
         _close(np.exp(fwd.target_stats.log_mass), np.ones(n), 4 * tol)
 
     g = np.full(z.shape, np.nan, dtype)
-    fused = nb.xent_fused(z, t, w, eps, ignore, g, 0.5)
+    fused = kernels.xent_fused(z, t, w, eps, ignore, g, 0.5)
     assert np.all(np.isfinite(g))  # ... and finite gradients
     _close(g, 0.5 * ref_grad, tol, atol=tol)
     # The same sums, though LLVM may vectorise the fused loop's differently.
@@ -139,7 +137,7 @@ def test_kernels_against_reference(dtype, c, kind, eps, weighted, ignore) -> Non
     up = _rng(1).uniform(-2.0, 2.0, n)
     up[3] = 0.0
     gb = np.full(z.shape, np.nan, dtype)
-    nb.xent_backward(z, t, w, eps, ignore, fwd.lse, up, gb)
+    kernels.xent_backward(z, t, w, eps, ignore, fwd.lse, up, gb)
     _close(gb, up[:, None] * ref_grad, tol, atol=tol)
 
 
@@ -149,9 +147,9 @@ def test_fused_equals_forward_plus_backward(dtype: Any, c: int) -> None:
     z, t, w, _, _ = _case(dtype, c, "probs", 0.05, True, None)
     g1 = np.empty_like(z)
     g2 = np.empty_like(z)
-    f = nb.xent_fused(z, t, w, 0.05, None, g1, 0.25)
-    b = nb.xent_forward(z, t, w, 0.05, None)
-    nb.xent_backward(z, t, w, 0.05, None, b.lse, np.full(len(z), 0.25), g2)
+    f = kernels.xent_fused(z, t, w, 0.05, None, g1, 0.25)
+    b = kernels.xent_forward(z, t, w, 0.05, None)
+    kernels.xent_backward(z, t, w, 0.05, None, b.lse, np.full(len(z), 0.25), g2)
     _close(f.loss, b.loss, 1e-7 if dtype == np.float32 else 1e-15)
     _close(g1, g2, RTOL[dtype], atol=RTOL[dtype])
 
@@ -162,23 +160,23 @@ def test_fused_equals_forward_plus_backward(dtype: Any, c: int) -> None:
 def test_all_ignored(dtype: Any, c: int, eps: float) -> None:
     z = _rng().standard_normal((8, c)).astype(dtype)
     y = np.full(8, -100)
-    fwd = nb.xent_forward(z, y, None, eps, -100)
+    fwd = kernels.xent_forward(z, y, None, eps, -100)
     assert fwd.nbad == 0
     assert np.all(fwd.loss == 0)
     assert np.all(fwd.sample_weight == 0)
     g = np.ones_like(z)
-    assert np.all(nb.xent_fused(z, y, None, eps, -100, g, 1.0).loss == 0)
+    assert np.all(kernels.xent_fused(z, y, None, eps, -100, g, 1.0).loss == 0)
     assert np.all(g == 0)
     g[:] = 1
-    nb.xent_backward(z, y, None, eps, -100, fwd.lse, np.ones(8), g)
+    kernels.xent_backward(z, y, None, eps, -100, fwd.lse, np.ones(8), g)
     assert np.all(g == 0)
     # Probability targets with all the mass on the ignored class: nothing kept.
     t = np.zeros((8, c), dtype)
     t[:, 3] = 1
-    fwd = nb.xent_forward(z, t, None, eps, 3)
+    fwd = kernels.xent_forward(z, t, None, eps, 3)
     assert np.all(fwd.loss == 0)
     assert np.all(fwd.sample_weight == 0)
-    nb.xent_backward(z, t, None, eps, 3, fwd.lse, np.ones(8), g)
+    kernels.xent_backward(z, t, None, eps, 3, fwd.lse, np.ones(8), g)
     assert np.all(g == 0)
 
 
@@ -192,7 +190,7 @@ def test_minus_inf_logits(dtype: Any, c: int) -> None:
     w[0] = 0.0
     y = np.array([1, 0, 2, 0])
     for eps, weight in [(0.0, None), (0.3, w)]:
-        fwd = nb.xent_forward(z, y, weight, eps, None)
+        fwd = kernels.xent_forward(z, y, weight, eps, None)
         assert np.all(np.isfinite(fwd.loss[[0, 2]]))
         # Rows 1 and 3 have label 0: +inf, unless w_0 = 0 (then only the smoothing term).
         assert np.all(np.isinf(fwd.loss[[1, 3]]) == (weight is None))
@@ -201,7 +199,7 @@ def test_minus_inf_logits(dtype: Any, c: int) -> None:
         fin = np.isfinite(ref_loss)
         _close(fwd.loss[fin], ref_loss[fin], RTOL[dtype])
         g = np.empty_like(z)
-        nb.xent_fused(z, y, weight, eps, None, g, 1.0)
+        kernels.xent_fused(z, y, weight, eps, None, g, 1.0)
         assert np.all(np.isfinite(g))
         _close(g, ref_grad, RTOL[dtype], atol=RTOL[dtype])
 
@@ -215,7 +213,7 @@ def test_first_chunk_all_minus_inf() -> None:
     z[1, :3000] = -np.inf
     y = np.array([4000, 4500, 2100])
     for eps, w in [(0.0, None), (0.1, None), (0.1, np.r_[np.zeros(3000), np.ones(c - 3000)])]:
-        fwd = nb.xent_forward(z, y, w, eps, None)
+        fwd = kernels.xent_forward(z, y, w, eps, None)
         a, _ = _pieces(_labels_targets(y, c, None), w, eps, None)
         ref_loss, ref_lse, ref_grad = _reference(z, a)
         np.testing.assert_array_equal(np.isinf(fwd.loss), np.isinf(ref_loss))
@@ -223,10 +221,10 @@ def test_first_chunk_all_minus_inf() -> None:
         _close(fwd.loss[fin], ref_loss[fin], 1e-13)
         _close(fwd.lse, ref_lse, 1e-13)
         g = np.empty_like(z)
-        nb.xent_fused(z, y, w, eps, None, g, 1.0)
+        kernels.xent_fused(z, y, w, eps, None, g, 1.0)
         _close(g, ref_grad, 1e-13, atol=1e-15)
         t = np.full((3, c), 1.0 / c)
-        fwd_p = nb.xent_forward(z, t, w, eps, None)
+        fwd_p = kernels.xent_forward(z, t, w, eps, None)
         assert np.all(fwd_p.loss == np.inf) == (w is None)
 
 
@@ -241,16 +239,16 @@ def test_running_maximum_raised_by_later_chunks() -> None:
     for eps in [0.0, 0.1]:
         a, _ = _pieces(_labels_targets(y, c, None), None, eps, None)
         ref_loss, ref_lse, ref_grad = _reference(z, a)
-        fwd = nb.xent_forward(z, y, None, eps, None)
+        fwd = kernels.xent_forward(z, y, None, eps, None)
         _close(fwd.loss, ref_loss, 1e-13)
         _close(fwd.lse, ref_lse, 1e-15)
         g = np.empty_like(z)  # each chunk's exp stored against its own running maximum
-        nb.xent_fused(z, y, None, eps, None, g, 1.0)
+        kernels.xent_fused(z, y, None, eps, None, g, 1.0)
         _close(g, ref_grad, 1e-13, atol=1e-16)
         t = _rng(2).dirichlet(np.ones(c), 4)
         a, _ = _pieces(t, None, eps, None)
         ref_loss, _, _ = _reference(z, a)
-        _close(nb.xent_forward(z, t, None, eps, None).loss, ref_loss, 1e-13)
+        _close(kernels.xent_forward(z, t, None, eps, None).loss, ref_loss, 1e-13)
 
 
 def _reference_log1p(z: np.ndarray, a: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -281,11 +279,11 @@ def test_later_chunk_maxima_taken_over_or_summed_again(dtype: Any) -> None:
     for eps, weight in [(0.0, None), (0.1, None), (0.1, w)]:
         a, _ = _pieces(_labels_targets(y, c, None), weight, eps, None)
         ref_loss, ref_lse, ref_grad = _reference_log1p(z, a)
-        fwd = nb.xent_forward(z, y, weight, eps, None)
+        fwd = kernels.xent_forward(z, y, weight, eps, None)
         _close(fwd.loss, ref_loss, RTOL[dtype])
         _close(fwd.lse, ref_lse, RTOL[dtype])
         g = np.empty_like(z)
-        fused = nb.xent_fused(z, y, weight, eps, None, g, 1.0)
+        fused = kernels.xent_fused(z, y, weight, eps, None, g, 1.0)
         _close(fused.loss, ref_loss, RTOL[dtype])
         _close(g, ref_grad, RTOL[dtype], atol=RTOL[dtype])
 
@@ -302,7 +300,7 @@ def test_huge_logits(dtype: Any) -> None:
     z[5, :3] = z[5].max() + 50  # a threefold maximum
     y = rng.integers(0, c, 6)
     y[5] = 1
-    fwd = nb.xent_forward(z, y, None, 0.0, None)
+    fwd = kernels.xent_forward(z, y, None, 0.0, None)
     mpmath.mp.dps = 50
     for i in range(6):
         row = [mpmath.mpf(float(v)) for v in z[i]]
@@ -313,10 +311,10 @@ def test_huge_logits(dtype: Any) -> None:
     _, _, ref_grad = _reference(z, a)
     up = np.linspace(0.5, 2.0, 6)
     g = np.empty_like(z)
-    nb.xent_backward(z, y, None, 0.0, None, fwd.lse, up, g)
+    kernels.xent_backward(z, y, None, 0.0, None, fwd.lse, up, g)
     _close(g, up[:, None] * ref_grad, RTOL[dtype], atol=RTOL[dtype])
     assert g[5, 1] == pytest.approx(up[5] * (1 / 3 - 1), rel=RTOL[dtype])
-    nb.xent_fused(z, y, None, 0.0, None, g, 1.0)
+    kernels.xent_fused(z, y, None, 0.0, None, g, 1.0)
     _close(g, ref_grad, RTOL[dtype], atol=RTOL[dtype])
 
 
@@ -328,7 +326,7 @@ def test_dominant_logit_loss_is_accurate(dtype: Any) -> None:
     z = np.full((2, c), -80.0 if dtype == np.float64 else -40.0, dtype)
     z[:, 7] = 0.0
     y = np.array([7, 7])
-    loss = nb.xent_forward(z, y, None, 0.0, None).loss
+    loss = kernels.xent_forward(z, y, None, 0.0, None).loss
     mpmath.mp.dps = 50
     ref = float(mpmath.log1p((c - 1) * mpmath.exp(mpmath.mpf(float(z[0, 0])))))
     _close(loss, [ref, ref], 1e-6 if dtype == np.float32 else 1e-13)
@@ -343,18 +341,18 @@ def test_bad_entries_are_counted(dtype: Any, c: int) -> None:
     z[2, c - 1] = np.copysign(np.nan, -1)  # a NaN with the sign bit set
     z[3] = -np.inf
     y = np.zeros(10, np.int64)
-    fwd = nb.xent_forward(z, y, None, 0.0, None)
+    fwd = kernels.xent_forward(z, y, None, 0.0, None)
     assert fwd.nbad == 4
     assert np.all(np.isnan(fwd.loss[1:4]))
     assert np.all(np.isfinite(fwd.loss[[0, *range(4, 10)]]))
     g = np.empty_like(z)
-    assert nb.xent_fused(z, y, None, 0.0, None, g, 1.0).nbad == 4
+    assert kernels.xent_fused(z, y, None, 0.0, None, g, 1.0).nbad == 4
     t = np.full((10, c), 1 / c, dtype)
     t[4, 0] = -1
     t[5, 0] = np.nan
     t[6, 1] = np.inf
     t[7] *= 2  # mass 2
-    fwd = nb.xent_forward(z, t, None, 0.0, None)
+    fwd = kernels.xent_forward(z, t, None, 0.0, None)
     assert fwd.nbad == 4
     assert fwd.target_stats.nbad == 3
     mass = np.exp(fwd.target_stats.log_mass)
@@ -369,13 +367,13 @@ def test_strided_views() -> None:
     y = rng.integers(0, 300, 64)
     t = rng.dirichlet(np.ones(300), 64).astype(np.float32)[:, ::-1]
     for target in (y, t):
-        a = nb.xent_forward(z, target, None, 0.1, None)
-        b = nb.xent_forward(np.ascontiguousarray(z), np.ascontiguousarray(target), None, 0.1, None)
+        a = kernels.xent_forward(z, target, None, 0.1, None)
+        b = kernels.xent_forward(np.ascontiguousarray(z), np.ascontiguousarray(target), None, 0.1, None)
         _close(a.loss, b.loss, 1e-6)
         gs = np.empty((64, 600), np.float32)[:, ::2]
         gc = np.empty((64, 300), np.float32)
-        nb.xent_backward(z, target, None, 0.1, None, a.lse, np.ones(64), gs)
-        nb.xent_backward(np.ascontiguousarray(z), target, None, 0.1, None, a.lse, np.ones(64), gc)
+        kernels.xent_backward(z, target, None, 0.1, None, a.lse, np.ones(64), gs)
+        kernels.xent_backward(np.ascontiguousarray(z), target, None, 0.1, None, a.lse, np.ones(64), gc)
         _close(gs, gc, 1e-6, atol=1e-7)
 
 
@@ -394,9 +392,9 @@ def test_backward_against_finite_differences(kind: str) -> None:
         t = rng.dirichlet(np.ones(c), n)
     w = rng.uniform(0.5, 2.0, c)
     up = rng.uniform(-1.0, 2.0, n)
-    fwd = nb.xent_forward(z, t, w, 0.1, 7)
+    fwd = kernels.xent_forward(z, t, w, 0.1, 7)
     g = np.empty_like(z)
-    nb.xent_backward(z, t, w, 0.1, 7, fwd.lse, up, g)
+    kernels.xent_backward(z, t, w, 0.1, 7, fwd.lse, up, g)
     h = 1e-6
     num = np.empty_like(z)
     for i in range(n):
@@ -404,8 +402,8 @@ def test_backward_against_finite_differences(kind: str) -> None:
             zp, zm = z.copy(), z.copy()
             zp[i, j] += h
             zm[i, j] -= h
-            lp = nb.xent_forward(zp, t, w, 0.1, 7).loss
-            lm = nb.xent_forward(zm, t, w, 0.1, 7).loss
+            lp = kernels.xent_forward(zp, t, w, 0.1, 7).loss
+            lm = kernels.xent_forward(zm, t, w, 0.1, 7).loss
             num[i, j] = up @ (lp - lm) / (2 * h)
     _close(g, num, 1e-6, atol=1e-8)
 
@@ -430,11 +428,11 @@ def test_labels_against_torch_autograd(dtype, c, eps, weighted, ignore) -> None:
         zt, torch.tensor(y), weight=wt, label_smoothing=eps, reduction="none", **kw
     )
     lt.backward(torch.tensor(up.astype(dtype)))
-    fwd = nb.xent_forward(z, y, w, eps, ignore)
+    fwd = kernels.xent_forward(z, y, w, eps, ignore)
     tol = 5 * RTOL[dtype] if dtype == np.float32 else 1e-12
     _close(fwd.loss, lt.detach().numpy(), tol, atol=tol)
     g = np.empty_like(z)
-    nb.xent_backward(z, y, w, eps, ignore, fwd.lse, up, g)
+    kernels.xent_backward(z, y, w, eps, ignore, fwd.lse, up, g)
     assert zt.grad is not None
     _close(g, zt.grad.numpy(), tol, atol=tol)
 
@@ -457,9 +455,9 @@ def test_probs_against_torch_autograd(dtype: Any) -> None:
         reduction="none",
     )
     lt.backward(torch.tensor(up.astype(dtype)))
-    fwd = nb.xent_forward(z, t, w, 0.1, None)
+    fwd = kernels.xent_forward(z, t, w, 0.1, None)
     g = np.empty_like(z)
-    nb.xent_backward(z, t, w, 0.1, None, fwd.lse, up, g)
+    kernels.xent_backward(z, t, w, 0.1, None, fwd.lse, up, g)
     tol = 1e-5 if dtype == np.float32 else 1e-12
     _close(fwd.loss, lt.detach().numpy(), tol)
     assert zt.grad is not None

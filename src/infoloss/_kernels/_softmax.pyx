@@ -1,0 +1,215 @@
+"""The typed boundary of the softmax cross-entropy kernels (``src/softmax.c``): checks the
+layout of every array, allocates the outputs, passes pointers, sizes and strides (in
+elements) across and builds the named results.  :mod:`infoloss._kernels.softmax` is the
+contract; see its docstring."""
+
+cimport numpy as cnp
+from libc.stdint cimport int64_t
+
+import numpy as np
+
+from ._results import ArgStats, XentForward
+
+cnp.import_array()
+
+cdef extern from "softmax.h" nogil:
+    ctypedef struct il_xent_in:
+        int64_t n
+        int64_t c
+        const void *z
+        int64_t zs0
+        int64_t zs1
+        const int64_t *y
+        int64_t ys
+        const void *t
+        int64_t ts0
+        int64_t ts1
+        const double *w
+        double eps
+        int64_t ignore
+        int has_ignore
+        double zl
+        int has_cap
+        double cap
+
+    ctypedef struct il_xent_out:
+        double *loss
+        double *lse
+        double *sw
+        double *log_mass
+        void *g
+        int64_t gs0
+        int64_t gs1
+        double scale
+        int64_t nbad
+        int64_t tbad
+
+    int il_xent_forward_f(const il_xent_in *inp, il_xent_out *out)
+    int il_xent_forward_d(const il_xent_in *inp, il_xent_out *out)
+    int il_xent_backward_f(const il_xent_in *inp, const double *lse, const double *upstream,
+                           void *g, int64_t gs0, int64_t gs1)
+    int il_xent_backward_d(const il_xent_in *inp, const double *lse, const double *upstream,
+                           void *g, int64_t gs0, int64_t gs1)
+
+
+cdef inline bint _strided_ok(cnp.ndarray a, int nd):
+    """Every stride of ``a`` a whole number of elements."""
+    cdef Py_ssize_t isz = cnp.PyArray_ITEMSIZE(a)
+    cdef int k
+    for k in range(nd):
+        if cnp.PyArray_STRIDES(a)[k] % isz:
+            return False
+    return True
+
+
+cdef cnp.ndarray _logits(object z):
+    if not isinstance(z, np.ndarray):
+        raise ValueError("`z` must be a NumPy array")
+    cdef cnp.ndarray a = <cnp.ndarray>z
+    cdef int tn = cnp.PyArray_TYPE(a)
+    if cnp.PyArray_NDIM(a) != 2 or (tn != cnp.NPY_FLOAT32 and tn != cnp.NPY_FLOAT64):
+        raise ValueError("`z` must be a 2-D float32 or float64 array (N, C)")
+    if not _strided_ok(a, 2):
+        a = np.ascontiguousarray(a)
+    return a
+
+
+cdef object _setup(il_xent_in *p, cnp.ndarray z, object target, object weight,
+                   double smoothing, object ignore_index, object softcap, double zl):
+    """Fill ``p``; returns the arrays whose memory ``p`` points into (kept alive)."""
+    cdef int64_t n = cnp.PyArray_DIMS(z)[0]
+    cdef int64_t c = cnp.PyArray_DIMS(z)[1]
+    cdef Py_ssize_t isz = cnp.PyArray_ITEMSIZE(z)
+    cdef cnp.ndarray t, w
+    p.n = n
+    p.c = c
+    p.z = cnp.PyArray_DATA(z)
+    p.zs0 = cnp.PyArray_STRIDES(z)[0] // isz
+    p.zs1 = cnp.PyArray_STRIDES(z)[1] // isz
+    p.eps = smoothing
+    p.zl = zl
+    p.has_cap = softcap is not None
+    p.cap = float(softcap) if p.has_cap else 0.0
+    if not isinstance(target, np.ndarray):
+        target = np.asarray(target)
+    t = <cnp.ndarray>target
+    if cnp.PyArray_NDIM(t) == 1:
+        if cnp.PyArray_TYPE(t) != cnp.NPY_INT64 or not _strided_ok(t, 1):
+            t = np.ascontiguousarray(t, dtype=np.int64)
+        if cnp.PyArray_DIMS(t)[0] != n:
+            raise ValueError("`target` labels must have one entry per row of `z`")
+        p.y = <const int64_t *>cnp.PyArray_DATA(t)
+        p.ys = cnp.PyArray_STRIDES(t)[0] // 8
+        p.t = NULL
+        p.ts0 = p.ts1 = 0
+        p.has_ignore = ignore_index is not None
+        p.ignore = int(ignore_index) if p.has_ignore else 0
+    elif cnp.PyArray_NDIM(t) == 2:
+        if cnp.PyArray_DIMS(t)[0] != n or cnp.PyArray_DIMS(t)[1] != c:
+            raise ValueError("`target` probabilities must have the shape of `z`")
+        if cnp.PyArray_TYPE(t) != cnp.PyArray_TYPE(z) or not _strided_ok(t, 2):
+            t = np.ascontiguousarray(t, dtype=z.dtype)
+        p.y = NULL
+        p.ys = 0
+        p.t = cnp.PyArray_DATA(t)
+        p.ts0 = cnp.PyArray_STRIDES(t)[0] // isz
+        p.ts1 = cnp.PyArray_STRIDES(t)[1] // isz
+        p.has_ignore = 0
+        p.ignore = -1
+        if ignore_index is not None and 0 <= ignore_index < c:
+            p.ignore = int(ignore_index)
+    else:
+        raise ValueError("`target` must be labels (N,) or probabilities (N, C)")
+    if weight is None:
+        p.w = NULL
+        return (z, t)
+    w = np.ascontiguousarray(weight, dtype=np.float64)
+    if cnp.PyArray_NDIM(w) != 1 or cnp.PyArray_DIMS(w)[0] != c:
+        raise ValueError("`weight` must have one entry per class (C,)")
+    p.w = <const double *>cnp.PyArray_DATA(w)
+    return (z, t, w)
+
+
+cdef cnp.ndarray _rows_out(object out, cnp.ndarray z):
+    if not isinstance(out, np.ndarray):
+        raise ValueError("`out` must be a NumPy array")
+    cdef cnp.ndarray g = <cnp.ndarray>out
+    if (cnp.PyArray_NDIM(g) != 2 or cnp.PyArray_TYPE(g) != cnp.PyArray_TYPE(z)
+            or cnp.PyArray_DIMS(g)[0] != cnp.PyArray_DIMS(z)[0]
+            or cnp.PyArray_DIMS(g)[1] != cnp.PyArray_DIMS(z)[1]):
+        raise ValueError("`out` must have the shape and dtype of `z`")
+    if not cnp.PyArray_ISWRITEABLE(g) or not _strided_ok(g, 2):
+        raise ValueError("`out` must be writeable, with strides in whole elements")
+    return g
+
+
+cdef inline cnp.ndarray _vector(cnp.npy_intp n):
+    return cnp.PyArray_EMPTY(1, &n, cnp.NPY_FLOAT64, 0)
+
+
+def forward(z, target, weight, double smoothing, ignore_index, out, double scale,
+            softcap, double lse_square_scale):
+    """Forward (and with ``out``, the fused gradient ``scale · ∂ℓ_i/∂z_i`` into it)."""
+    cdef il_xent_in p
+    cdef il_xent_out o
+    cdef cnp.ndarray zz = _logits(z)
+    cdef cnp.ndarray g
+    keep = _setup(&p, zz, target, weight, smoothing, ignore_index, softcap, lse_square_scale)
+    cdef cnp.npy_intp n = p.n
+    cdef bint labels = p.y != NULL
+    cdef cnp.ndarray loss = _vector(n)
+    cdef cnp.ndarray lse = _vector(n)
+    cdef cnp.ndarray sw = _vector(n)
+    cdef cnp.ndarray log_mass = None
+    o.loss = <double *>cnp.PyArray_DATA(loss)
+    o.lse = <double *>cnp.PyArray_DATA(lse)
+    o.sw = <double *>cnp.PyArray_DATA(sw)
+    o.log_mass = NULL
+    if not labels:
+        log_mass = _vector(n)
+        o.log_mass = <double *>cnp.PyArray_DATA(log_mass)
+    o.g = NULL
+    o.gs0 = o.gs1 = 0
+    o.scale = scale
+    if out is not None:
+        g = _rows_out(out, zz)
+        o.g = cnp.PyArray_DATA(g)
+        o.gs0 = cnp.PyArray_STRIDES(g)[0] // cnp.PyArray_ITEMSIZE(g)
+        o.gs1 = cnp.PyArray_STRIDES(g)[1] // cnp.PyArray_ITEMSIZE(g)
+    cdef int rc
+    cdef bint single = cnp.PyArray_TYPE(zz) == cnp.NPY_FLOAT32
+    with nogil:
+        rc = il_xent_forward_f(&p, &o) if single else il_xent_forward_d(&p, &o)
+    if rc != 0:
+        raise MemoryError("softmax cross-entropy kernel: no memory for its row buffers")
+    stats = None if labels else ArgStats(o.tbad, log_mass)
+    return XentForward(loss, lse, sw, o.nbad, stats)
+
+
+def backward(z, target, weight, double smoothing, ignore_index, lse, upstream, out,
+             softcap, double lse_square_scale):
+    """``upstream_i · ∂ℓ_i/∂z_i`` into ``out`` from the forward's ``lse``."""
+    cdef il_xent_in p
+    cdef cnp.ndarray zz = _logits(z)
+    keep = _setup(&p, zz, target, weight, smoothing, ignore_index, softcap, lse_square_scale)
+    cdef cnp.ndarray g = _rows_out(out, zz)
+    cdef cnp.ndarray ls = np.ascontiguousarray(lse, dtype=np.float64)
+    cdef cnp.ndarray up = np.ascontiguousarray(upstream, dtype=np.float64)
+    if (cnp.PyArray_NDIM(ls) != 1 or cnp.PyArray_DIMS(ls)[0] != p.n
+            or cnp.PyArray_NDIM(up) != 1 or cnp.PyArray_DIMS(up)[0] != p.n):
+        raise ValueError("`lse` and `upstream` must have one entry per row of `z`")
+    cdef Py_ssize_t isz = cnp.PyArray_ITEMSIZE(g)
+    cdef void *gp = cnp.PyArray_DATA(g)
+    cdef int64_t gs0 = cnp.PyArray_STRIDES(g)[0] // isz
+    cdef int64_t gs1 = cnp.PyArray_STRIDES(g)[1] // isz
+    cdef const double *lp = <const double *>cnp.PyArray_DATA(ls)
+    cdef const double *uq = <const double *>cnp.PyArray_DATA(up)
+    cdef int rc
+    cdef bint single = cnp.PyArray_TYPE(zz) == cnp.NPY_FLOAT32
+    with nogil:
+        if single:
+            rc = il_xent_backward_f(&p, lp, uq, gp, gs0, gs1)
+        else:
+            rc = il_xent_backward_d(&p, lp, uq, gp, gs0, gs1)
+    if rc != 0:
+        raise MemoryError("softmax cross-entropy kernel: no memory for its row buffers")

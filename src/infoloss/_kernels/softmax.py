@@ -1,0 +1,96 @@
+"""Softmax cross-entropy from logits: forward, backward, and the fused pair (compiled).
+
+Per sample i with logits z_i, target t_i (one-hot for labels), class weights w,
+smoothing ε and ignored class k (labels: the whole sample; probabilities: that column)::
+
+    keep_i = 1 − t_ik            u_i = t_i with column k zeroed
+    p̃_i   = (1−ε)·u_i + ε·keep_i/C
+    a_ic   = w_c p̃_ic           A_i = Σ_c a_ic
+    ℓ_i    = −Σ_c a_ic log q_ic = Σ_c a_ic (lse_i − z_ic)
+    s_i    = Σ_c w_c u_ic        (the sample weight of a "mean" reduction)
+    ∂ℓ_i/∂z_ic = A_i q_ic − a_ic
+
+With the z-loss λ (``lse_square_scale``) the loss gains λ·s_i·lse_i² and A_i gains
+2λ·s_i·lse_i.  With soft-capping (``softcap`` c) the kernels read ζ = c·tanh(z/c) (±inf
+logits give ±c) and the gradient is multiplied by sech²(z/c); ``lse`` is then that of ζ,
+as the backward expects.
+
+A term with a_ic = 0 is 0 even where z_ic = −inf; a_ic > 0 at z_ic = −inf gives ℓ_i = +inf
+with a finite gradient.  ``lse − z`` is formed as ``log s − (z − m)`` with m the row maximum
+and ``log s = log1p(s − 1)``, so the loss at a dominant logit keeps its relative accuracy.
+Labels out of range (and not ignored) give a NaN loss and gradient and sample weight 0.
+
+Arguments: ``z`` (N, C) float32 or float64, any strides; ``target`` int64 labels (N,) or
+probabilities (N, C) of z's dtype (others are converted); ``weight`` (C,) or None;
+``smoothing`` ε; ``ignore_index`` or None; ``out`` (N, C) of z's dtype, any strides.  Every
+returned array is float64.  ``nbad`` counts NaN and +inf logits, and one per row with no
+finite logit; probability targets' :class:`ArgStats` counts NaN, +inf and negative entries
+and gives log Σ_c t_ic per row.  How the loops are shaped, and why: ``src/softmax.c``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import _softmax  # type: ignore[attr-defined]
+from ._results import XentForward
+
+__all__ = ["xent_backward", "xent_forward", "xent_fused"]
+
+_forward = _softmax.forward
+_backward = _softmax.backward
+
+
+def xent_forward(
+    z: Any,
+    target: Any,
+    weight: Any,
+    smoothing: float,
+    ignore_index: int | None,
+    *,
+    softcap: float | None = None,
+    lse_square_scale: float = 0.0,
+) -> XentForward:
+    """Per-sample losses and what the backward needs: ``XentForward(loss, lse,
+    sample_weight, nbad, target_stats)`` (``target_stats`` None for labels)."""
+    return _forward(  # type: ignore[no-any-return]
+        z, target, weight, smoothing, ignore_index, None, 1.0, softcap, lse_square_scale
+    )
+
+
+def xent_fused(
+    z: Any,
+    target: Any,
+    weight: Any,
+    smoothing: float,
+    ignore_index: int | None,
+    out: Any,
+    scale: float,
+    *,
+    softcap: float | None = None,
+    lse_square_scale: float = 0.0,
+) -> XentForward:
+    """:func:`xent_forward` plus ``scale·∂ℓ_i/∂z_i`` into ``out`` in the same pass."""
+    return _forward(  # type: ignore[no-any-return]
+        z, target, weight, smoothing, ignore_index, out, scale, softcap, lse_square_scale
+    )
+
+
+def xent_backward(
+    z: Any,
+    target: Any,
+    weight: Any,
+    smoothing: float,
+    ignore_index: int | None,
+    lse: Any,
+    upstream: Any,
+    out: Any,
+    *,
+    softcap: float | None = None,
+    lse_square_scale: float = 0.0,
+) -> None:
+    """``upstream_i·∂ℓ_i/∂z_i`` into ``out`` from the forward's ``lse`` (the same
+    options)."""
+    _backward(
+        z, target, weight, smoothing, ignore_index, lse, upstream, out, softcap, lse_square_scale
+    )

@@ -1,0 +1,48 @@
+/* softmax.h: the softmax cross-entropy kernels' boundary (see softmax.c).
+ *
+ * Plain pointers, sizes and strides in elements; the caller (_softmax.pyx) checks every
+ * layout, allocates every output and owns every message.  The kernels never fail on data:
+ * bad logits and targets are counted.  They return 0, or -1 where a per-thread buffer could
+ * not be allocated (the outputs are then incomplete).
+ */
+#ifndef INFOLOSS_SOFTMAX_H
+#define INFOLOSS_SOFTMAX_H
+
+#include <stdint.h>
+
+typedef struct {
+    int64_t n, c;               /* rows (samples) and classes */
+    const void *z;              /* logits (n, c), float or double */
+    int64_t zs0, zs1;
+    const int64_t *y;           /* labels (n,), or NULL for probability targets */
+    int64_t ys;
+    const void *t;              /* probability targets (n, c), the logits' type, or NULL */
+    int64_t ts0, ts1;
+    const double *w;            /* class weights (c,), contiguous, or NULL for ones */
+    double eps;                 /* label smoothing */
+    int64_t ignore;             /* labels: the ignored label (if has_ignore); */
+    int has_ignore;             /*   probabilities: the ignored column, -1 for none */
+    double zl;                  /* z-loss scale (used where > 0) */
+    int has_cap;                /* soft-capping by cap * tanh(z / cap) */
+    double cap;
+} il_xent_in;
+
+typedef struct {
+    double *loss, *lse, *sw;    /* (n,) each, contiguous */
+    double *log_mass;           /* (n,): log of each target row's sum (probabilities only) */
+    void *g;                    /* the fused gradient scale * dloss_i/dz_i (n, c), or NULL */
+    int64_t gs0, gs1;
+    double scale;
+    int64_t nbad;               /* out: NaN and +inf logits, one per row with no mass */
+    int64_t tbad;               /* out: target entries that are NaN, +inf or negative */
+} il_xent_out;
+
+int il_xent_forward_f(const il_xent_in *in, il_xent_out *out);
+int il_xent_forward_d(const il_xent_in *in, il_xent_out *out);
+/* g (n, c) = upstream_i * dloss_i/dz_i from the forward's lse (n,) */
+int il_xent_backward_f(const il_xent_in *in, const double *lse, const double *upstream,
+                       void *g, int64_t gs0, int64_t gs1);
+int il_xent_backward_d(const il_xent_in *in, const double *lse, const double *upstream,
+                       void *g, int64_t gs0, int64_t gs1);
+
+#endif

@@ -1,0 +1,549 @@
+/* softmax_rows.h: the softmax cross-entropy kernels for one floating type, included by
+ * softmax.c once per type with REAL (float or double), SFX (_f or _d), EXP_LOW (vmath's
+ * il_exp_low_f or _d) and LSE_EXACT defined.  See softmax.c for why they are shaped so. */
+
+#define IL_CAT2(a, b) a##b
+#define IL_CAT(a, b) IL_CAT2(a, b)
+#define F(name) IL_CAT(name, SFX)
+
+/* A row's sums against its maximum m: k entries equal to m, rest = the sum of exp(z - m)
+ * over the others (so Σ exp(z - m) = k + rest), and the term's sums (acc): labels with
+ * smoothing Σ w·(z - m), Σ w; probability targets A = Σ a, B = Σ a·(z - m), S = Σ w·u,
+ * T = Σ t and the number of bad target entries.  m is -inf for a row with no finite
+ * maximum. */
+typedef struct {
+    REAL m;
+    double k, rest;
+    double acc[5];
+} F(il_row);
+
+/* max(x) over a chunk; an all -inf chunk gives -inf, one holding NaN -inf or NaN (its
+ * NaN reaches the exp sums in any case). */
+IL_INLINE REAL F(chunk_max)(const REAL *restrict x, int64_t n) {
+    REAL m = -INFINITY;
+#pragma omp simd reduction(max : m)
+    for (int64_t j = 0; j < n; j++) m = x[j] > m ? x[j] : m;
+    return m;
+}
+
+/* The one log-sum-exp loop over a chunk against m: out = (Σ e below m, number equal to m,
+ * the term's sums), e = exp(z - m), each e into g where ``store``.  Sums of the logits'
+ * type within the chunk (at most IL_CHUNK terms over the vector lanes), the target sums in
+ * double. */
+IL_INLINE void F(chunk_sums)(const REAL *restrict x, int64_t n, REAL m, int kind, int store,
+                             REAL *restrict g, const REAL *restrict wz,
+                             const double *restrict w, const REAL *restrict t, int64_t kk,
+                             double onem, double base, double *restrict out) {
+    REAL cr = 0, ck = 0;
+    if (kind == IL_PROB) {
+        REAL cbad = 0;
+        double sa = 0, sb = 0, ss = 0, st = 0;
+#pragma omp simd reduction(+ : cr, ck, cbad, sa, sb, ss, st)
+        for (int64_t j = 0; j < n; j++) {
+            REAL d = x[j] - m;
+            REAL e = EXP_LOW(d);
+            int top = d == (REAL)0;
+            cr += top ? (REAL)0 : e;
+            ck += top ? (REAL)1 : (REAL)0;
+            REAL tv = t[j];
+            cbad += (tv >= (REAL)0 && tv < (REAL)INFINITY) ? (REAL)0 : (REAL)1;
+            double t64 = (double)tv;
+            double u = j == kk ? 0.0 : t64;
+            double wj = w[j];
+            double a = wj * (onem * u + base);
+            /* a = 0 adds nothing, even where z = -inf */
+            sb += a != 0.0 ? a * (double)d : 0.0;
+            sa += a;
+            ss += wj * u;
+            st += t64;
+            if (store) g[j] = e;
+        }
+        out[2] = sa;
+        out[3] = sb;
+        out[4] = ss;
+        out[5] = st;
+        out[6] = (double)cbad;
+    } else {
+        REAL swd = 0, ws = 0;
+#pragma omp simd reduction(+ : cr, ck, swd, ws)
+        for (int64_t j = 0; j < n; j++) {
+            REAL d = x[j] - m;
+            REAL e = EXP_LOW(d);
+            int top = d == (REAL)0;
+            cr += top ? (REAL)0 : e;
+            ck += top ? (REAL)1 : (REAL)0;
+            if (kind == IL_SMOOTH) {
+                REAL wj = wz[j];
+                swd += wj != (REAL)0 ? wj * d : (REAL)0;
+                ws += wj;
+            }
+            if (store) g[j] = e;
+        }
+        out[2] = (double)swd;
+        out[3] = (double)ws;
+    }
+    out[0] = (double)cr;
+    out[1] = (double)ck;
+}
+
+/* The one running-maximum loop over a row, chunk by chunk: each chunk's maximum (from
+ * memory), then its sums against the running maximum (from L1).  A chunk that raises the
+ * maximum first re-centres the row's sums on it (the old maxima join ``rest``).  Chunks
+ * before the first finite maximum (all -inf, or NaN) are summed against 0, which gives their
+ * exps as 0 and their terms as -inf (or NaN), as they are against any finite centre.
+ * ``store``: g[j] = exp(z_j - c) with c = centres[j / IL_CHUNK] (-inf, with 0 stored, for a
+ * chunk before the first finite maximum). */
+IL_INLINE void F(row_sums)(const REAL *restrict x, int64_t c, int kind, int store,
+                           REAL *restrict g, double *restrict centres, const REAL *wz,
+                           const double *w, const REAL *t, int64_t kk, double onem,
+                           double base, F(il_row) *r) {
+    REAL m = -INFINITY;
+    int started = 0;
+    double k = 0.0, rest = 0.0;
+    double acc[5] = {0.0, 0.0, 0.0, 0.0, 0.0};
+    for (int64_t c0 = 0; c0 < c; c0 += IL_CHUNK) {
+        int64_t n = c - c0 < IL_CHUNK ? c - c0 : IL_CHUNK;
+        const REAL *xc = x + c0;
+        REAL cm = F(chunk_max)(xc, n);
+        if (!started) {
+            if (cm > -INFINITY) {
+                m = cm;
+                started = 1;
+            }
+        } else if (cm > m) {
+            /* every old term (old maxima included) scales by e^delta; each d drops by delta */
+            double delta = (double)m - (double)cm;
+            rest = (rest + k) * il_exp_d(delta);
+            k = 0.0;
+            if (kind == IL_SMOOTH) acc[0] += delta * acc[1];
+            if (kind == IL_PROB) acc[1] += delta * acc[0];
+            m = cm;
+        }
+        double s[7];
+        F(chunk_sums)(xc, n, started ? m : (REAL)0, kind, store, store ? g + c0 : g,
+                      kind == IL_SMOOTH ? wz + c0 : wz, kind == IL_PROB ? w + c0 : w,
+                      kind == IL_PROB ? t + c0 : t, kk - c0, onem, base, s);
+        if (store) centres[c0 / IL_CHUNK] = started ? (double)m : -INFINITY;
+        rest += s[0];
+        k += s[1];
+        if (kind == IL_SMOOTH) {
+            acc[0] += s[2];
+            acc[1] += s[3];
+        } else if (kind == IL_PROB) {
+            for (int q = 0; q < 5; q++) acc[q] += s[2 + q];
+        }
+    }
+    r->m = m;
+    r->k = k;
+    r->rest = rest;
+    for (int q = 0; q < 5; q++) r->acc[q] = acc[q];
+}
+
+/* The variants the kernels call, each compiled with its flags as constants. */
+#define IL_ROW_VARIANT(name, kind, store)                                                  \
+    static __attribute__((noinline)) void F(name)(                                         \
+        const REAL *restrict x, int64_t c, REAL *restrict g, double *restrict centres,     \
+        const REAL *wz, const double *w, const REAL *t, int64_t kk, double onem,           \
+        double base, F(il_row) *r) {                                                       \
+        F(row_sums)(x, c, kind, store, g, centres, wz, w, t, kk, onem, base, r);           \
+    }
+IL_ROW_VARIANT(rows_plain, IL_PLAIN, 0)
+IL_ROW_VARIANT(rows_plain_g, IL_PLAIN, 1)
+IL_ROW_VARIANT(rows_smooth, IL_SMOOTH, 0)
+IL_ROW_VARIANT(rows_smooth_g, IL_SMOOTH, 1)
+IL_ROW_VARIANT(rows_prob, IL_PROB, 0)
+IL_ROW_VARIANT(rows_prob_g, IL_PROB, 1)
+#undef IL_ROW_VARIANT
+
+/* (ok, s, log s) of a row: s = k + rest, log s = log1p((k - 1) + rest), which keeps the
+ * relative accuracy of a tiny rest (a loss at a dominant logit is about rest).  Not ok for
+ * a row with NaN or +inf entries or no finite entry. */
+IL_INLINE int F(lse_log)(const F(il_row) *r, double *s, double *ls) {
+    int ok = r->k > 0.0 && isfinite(r->rest) && isfinite((double)r->m);
+    *s = r->k + r->rest;
+    *ls = ok ? log1p((r->k - 1.0) + r->rest) : NAN;
+    return ok;
+}
+
+/* NaN and +inf entries of a row whose log-sum-exp is not finite (no mass counts 1). */
+static int64_t F(count_bad)(const REAL *x, int64_t c) {
+    int64_t nb = 0;
+    for (int64_t j = 0; j < c; j++) nb += (x[j] != x[j]) | (x[j] == (REAL)INFINITY);
+    return nb > 0 ? nb : 1;
+}
+
+/* ---------------------------------------------------------------- row layouts */
+
+static void F(gather)(const REAL *src, int64_t stride, int64_t c, REAL *dst) {
+    for (int64_t j = 0; j < c; j++) dst[j] = src[j * stride];
+}
+
+static void F(scatter)(const REAL *src, int64_t c, REAL *dst, int64_t stride) {
+    for (int64_t j = 0; j < c; j++) dst[j * stride] = src[j];
+}
+
+/* dst = cap·tanh(z / cap) (±inf give ±cap, NaN stays NaN), in double. */
+static void F(cap_row)(const REAL *src, int64_t stride, int64_t c, double cap, REAL *dst) {
+    double inv = 1.0 / cap;
+#pragma omp simd
+    for (int64_t j = 0; j < c; j++) dst[j] = (REAL)(cap * il_tanh_d((double)src[j * stride] * inv));
+}
+
+/* g ·= sech²(z / cap) = 4e / (1 + e)² with e = exp(-2|z| / cap) <= 1: no overflow, 0 at
+ * ±inf, full relative accuracy where tanh rounds to ±1. */
+static void F(cap_chain)(const REAL *src, int64_t stride, int64_t c, double cap, REAL *g) {
+    double m2 = -2.0 / cap;
+#pragma omp simd
+    for (int64_t j = 0; j < c; j++) {
+        double e = il_exp_d(m2 * fabs((double)src[j * stride]));
+        g[j] = (REAL)((double)g[j] * (4.0 * e / ((1.0 + e) * (1.0 + e))));
+    }
+}
+
+/* ---------------------------------------------------------------- gradients */
+
+/* Labels, fused: g holds exp(z - c_j) per chunk (see row_sums); make it
+ * scale·(A q - a) with a = w_c((1 - eps)·onehot + eps/C). */
+static void F(lab_fix)(REAL *restrict g, int64_t c, int64_t yi, int kept, const double *w,
+                       const REAL *restrict wz, double eps, double scale, double big_a,
+                       double s, REAL m, const double *centres) {
+    if (!kept || yi < 0 || yi >= c) {
+        REAL fill = kept ? (REAL)NAN : (REAL)0;
+        for (int64_t j = 0; j < c; j++) g[j] = fill;
+        return;
+    }
+    double qa = scale * big_a / s;
+    REAL cc = (REAL)(scale * eps / (double)c);
+    for (int64_t c0 = 0; c0 < c; c0 += IL_CHUNK) {
+        int64_t n = c - c0 < IL_CHUNK ? c - c0 : IL_CHUNK;
+        REAL *restrict gx = g + c0;
+        const REAL *restrict wx = wz + c0;
+        double mj = centres[c0 / IL_CHUNK];
+        REAL qj = mj == -INFINITY ? (REAL)0 : (REAL)(qa * il_exp_d(mj - (double)m));
+        if (eps > 0.0) {
+#pragma omp simd
+            for (int64_t j = 0; j < n; j++) gx[j] = qj * gx[j] - cc * wx[j];
+        } else {
+#pragma omp simd
+            for (int64_t j = 0; j < n; j++) gx[j] = qj * gx[j];
+        }
+    }
+    g[yi] -= (REAL)(scale * (1.0 - eps) * w[yi]);
+}
+
+/* Probability targets, fused: as lab_fix with a = w_c((1 - eps)·u + base). */
+static void F(prob_fix)(REAL *restrict g, const REAL *restrict t, int64_t c, int64_t kk,
+                        const double *restrict w, double onem, double base, double scale,
+                        double qa, REAL m, const double *centres) {
+    double sc = scale * onem, sb = scale * base;
+    for (int64_t c0 = 0; c0 < c; c0 += IL_CHUNK) {
+        int64_t n = c - c0 < IL_CHUNK ? c - c0 : IL_CHUNK;
+        REAL *restrict gx = g + c0;
+        const REAL *restrict tx = t + c0;
+        const double *restrict wx = w + c0;
+        int64_t kc = kk - c0;
+        double mj = centres[c0 / IL_CHUNK];
+        REAL qj = mj == -INFINITY ? (REAL)0 : (REAL)(qa * il_exp_d(mj - (double)m));
+#pragma omp simd
+        for (int64_t j = 0; j < n; j++) {
+            double u = j == kc ? 0.0 : (double)tx[j];
+            gx[j] = qj * gx[j] - (REAL)(wx[j] * (sc * u + sb));
+        }
+    }
+}
+
+/* (hi, qa) with qa·exp(z - hi) = factor·exp(z - lse) for a row, from the saved float64 lse:
+ * hi the nearest REAL to lse (>= the row maximum, so every z - hi <= 0) and the remainder in
+ * qa.  Where |lse| >= LSE_EXACT (its float64 rounding would show in q) or lse is not finite,
+ * the row's maximum and sum are recomputed from the logits. */
+static void F(hi_qa)(const REAL *x, int64_t c, double lse, double factor, REAL *hi, REAL *qa) {
+    if (fabs(lse) < LSE_EXACT) {
+        REAL h = (REAL)lse;
+        *hi = h;
+        *qa = (REAL)(factor * il_exp_d(-(lse - (double)h)));
+        return;
+    }
+    F(il_row) r;
+    double s, ls;
+    F(rows_plain)(x, c, NULL, NULL, NULL, NULL, NULL, -1, 0.0, 0.0, &r);
+    F(lse_log)(&r, &s, &ls);
+    *hi = r.m;
+    *qa = (REAL)(factor / s);
+}
+
+/* ---------------------------------------------------------------- entry points */
+
+typedef struct {
+    double *w;    /* (c,) class weights */
+    REAL *wz;     /* the same in REAL */
+    double wsum;
+} F(il_weights);
+
+static int F(weights)(const il_xent_in *in, F(il_weights) *out) {
+    int64_t c = in->c;
+    out->w = malloc((size_t)(c > 0 ? c : 1) * sizeof(double));
+    out->wz = malloc((size_t)(c > 0 ? c : 1) * sizeof(REAL));
+    out->wsum = 0.0;
+    if (!out->w || !out->wz) return -1;
+    for (int64_t j = 0; j < c; j++) {
+        double v = in->w ? in->w[j] : 1.0;
+        out->w[j] = v;
+        out->wz[j] = (REAL)v;
+        out->wsum += v;
+    }
+    return 0;
+}
+
+/* Per-thread buffers: a logit row (strided or soft-capped), a target row (strided), a
+ * gradient row (strided), and the chunk centres. */
+typedef struct {
+    REAL *z, *t, *g;
+    double *centres;
+    int ok;
+} F(il_bufs);
+
+static void F(bufs_open)(F(il_bufs) *b, int64_t c, int need_z, int need_t, int need_g) {
+    size_t bytes = (size_t)(c > 0 ? c : 1) * sizeof(REAL);
+    b->z = need_z ? malloc(bytes) : NULL;
+    b->t = need_t ? malloc(bytes) : NULL;
+    b->g = need_g ? malloc(bytes) : NULL;
+    b->centres = malloc((size_t)(c / IL_CHUNK + 1) * sizeof(double));
+    b->ok = (!need_z || b->z) && (!need_t || b->t) && (!need_g || b->g) && b->centres;
+}
+
+static void F(bufs_close)(F(il_bufs) *b) {
+    free(b->z);
+    free(b->t);
+    free(b->g);
+    free(b->centres);
+}
+
+int F(il_xent_forward)(const il_xent_in *in, il_xent_out *out) {
+    const int64_t n = in->n, c = in->c;
+    const REAL *Z = (const REAL *)in->z;
+    const REAL *T = (const REAL *)in->t;
+    REAL *G = (REAL *)out->g;
+    const int labels = in->y != NULL, fused = G != NULL, smooth = in->eps > 0.0;
+    const int need_z = in->has_cap || in->zs1 != 1;
+    const int need_t = !labels && in->ts1 != 1;
+    const int need_g = fused && out->gs1 != 1;
+    const double eps = in->eps, onem = 1.0 - in->eps, zl = in->zl, scale = out->scale;
+    F(il_weights) wt;
+    if (F(weights)(in, &wt) != 0) {
+        free(wt.w);
+        free(wt.wz);
+        return -1;
+    }
+    const double *w = wt.w;
+    const REAL *wz = wt.wz;
+    int64_t nbad = 0, tbad = 0;
+    int failed = 0;
+#pragma omp parallel if (n > 1 && n * c >= IL_PARALLEL_MIN) reduction(+ : nbad, tbad)
+    {
+        F(il_bufs) b;
+        F(bufs_open)(&b, c, need_z, need_t, need_g);
+        if (!b.ok) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp for schedule(static)
+        for (int64_t i = 0; i < n; i++) {
+            if (!b.ok) continue;
+            const REAL *zr = Z + i * in->zs0;
+            const REAL *x = zr;
+            if (in->has_cap) {
+                F(cap_row)(zr, in->zs1, c, in->cap, b.z);
+                x = b.z;
+            } else if (need_z) {
+                F(gather)(zr, in->zs1, c, b.z);
+                x = b.z;
+            }
+            REAL *gr = fused ? G + i * out->gs0 : NULL;
+            REAL *gi = need_g ? b.g : gr;
+            F(il_row) r;
+            double s, ls;
+            if (labels) {
+                int64_t yi = in->y[i * in->ys];
+                int kept = !(in->has_ignore && yi == in->ignore);
+                if (smooth) {
+                    if (fused) F(rows_smooth_g)(x, c, gi, b.centres, wz, w, NULL, -1, 0, 0, &r);
+                    else F(rows_smooth)(x, c, NULL, NULL, wz, w, NULL, -1, 0, 0, &r);
+                } else {
+                    if (fused) F(rows_plain_g)(x, c, gi, b.centres, wz, w, NULL, -1, 0, 0, &r);
+                    else F(rows_plain)(x, c, NULL, NULL, wz, w, NULL, -1, 0, 0, &r);
+                }
+                int ok = F(lse_log)(&r, &s, &ls);
+                double lse = (double)r.m + ls;
+                double li = 0.0, big_a = 0.0, swi = 0.0;
+                if (kept && (yi < 0 || yi >= c)) {
+                    li = NAN;
+                    big_a = NAN;
+                } else if (kept) {
+                    double wy = w[yi], ay = onem * wy;
+                    /* lse - z_y = log s - (z_y - m): exact where z_y dominates */
+                    if (ay != 0.0) li = ay * (ls - ((double)x[yi] - (double)r.m));
+                    big_a = ay;
+                    if (smooth) {
+                        double ec = eps / (double)c;
+                        li += ec * (wt.wsum * ls - r.acc[0]);
+                        big_a += ec * wt.wsum;
+                    }
+                    if (zl > 0.0) {
+                        li += zl * wy * lse * lse;
+                        big_a += 2.0 * zl * wy * lse;
+                    }
+                    swi = wy;
+                }
+                out->loss[i] = li;
+                out->lse[i] = lse;
+                out->sw[i] = swi;
+                if (!ok) nbad += F(count_bad)(x, c);
+                if (fused)
+                    F(lab_fix)(gi, c, yi, kept, w, wz, eps, scale, big_a, s, r.m, b.centres);
+            } else {
+                const REAL *tr = T + i * in->ts0;
+                if (need_t) {
+                    F(gather)(tr, in->ts1, c, b.t);
+                    tr = b.t;
+                }
+                int64_t kk = in->ignore;
+                double keep = kk >= 0 ? 1.0 - (double)tr[kk] : 1.0;
+                double base = eps * keep / (double)c;
+                if (fused) F(rows_prob_g)(x, c, gi, b.centres, wz, w, tr, kk, onem, base, &r);
+                else F(rows_prob)(x, c, NULL, NULL, wz, w, tr, kk, onem, base, &r);
+                int ok = F(lse_log)(&r, &s, &ls);
+                double lse = (double)r.m + ls;
+                double big_a = r.acc[0], swi = r.acc[2];
+                double li = big_a * ls - r.acc[1];
+                if (zl > 0.0) { /* the z-loss, weighted by the sample weight */
+                    li += zl * swi * lse * lse;
+                    big_a += 2.0 * zl * swi * lse;
+                }
+                out->loss[i] = li;
+                out->lse[i] = lse;
+                out->sw[i] = swi;
+                out->log_mass[i] = log(r.acc[3]);
+                tbad += (int64_t)r.acc[4];
+                if (!ok) nbad += F(count_bad)(x, c);
+                if (fused)
+                    F(prob_fix)(gi, tr, c, kk, w, onem, base, scale, scale * big_a / s, r.m,
+                                b.centres);
+            }
+            if (fused) {
+                if (in->has_cap) F(cap_chain)(zr, in->zs1, c, in->cap, gi);
+                if (need_g) F(scatter)(gi, c, gr, out->gs1);
+            }
+        }
+        F(bufs_close)(&b);
+    }
+    free(wt.w);
+    free(wt.wz);
+    out->nbad = nbad;
+    out->tbad = tbad;
+    return failed ? -1 : 0;
+}
+
+int F(il_xent_backward)(const il_xent_in *in, const double *lse, const double *upstream,
+                        void *g, int64_t gs0, int64_t gs1) {
+    const int64_t n = in->n, c = in->c;
+    const REAL *Z = (const REAL *)in->z;
+    const REAL *T = (const REAL *)in->t;
+    REAL *G = (REAL *)g;
+    const int labels = in->y != NULL;
+    const int need_z = in->has_cap || in->zs1 != 1;
+    const int need_t = !labels && in->ts1 != 1;
+    const int need_g = gs1 != 1;
+    const double eps = in->eps, onem = 1.0 - in->eps, zl = in->zl;
+    F(il_weights) wt;
+    if (F(weights)(in, &wt) != 0) {
+        free(wt.w);
+        free(wt.wz);
+        return -1;
+    }
+    const double *w = wt.w;
+    const REAL *wz = wt.wz;
+    int failed = 0;
+#pragma omp parallel if (n > 1 && n * c >= IL_PARALLEL_MIN)
+    {
+        F(il_bufs) b;
+        F(bufs_open)(&b, c, need_z, need_t, need_g);
+        if (!b.ok) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp for schedule(static)
+        for (int64_t i = 0; i < n; i++) {
+            if (!b.ok) continue;
+            const REAL *zr = Z + i * in->zs0;
+            const REAL *x = zr;
+            if (in->has_cap) {
+                F(cap_row)(zr, in->zs1, c, in->cap, b.z);
+                x = b.z;
+            } else if (need_z) {
+                F(gather)(zr, in->zs1, c, b.z);
+                x = b.z;
+            }
+            REAL *gr = G + i * gs0;
+            REAL *restrict gi = need_g ? b.g : gr;
+            double up = upstream[i];
+            REAL hi, qa;
+            if (labels) {
+                int64_t yi = in->y[i * in->ys];
+                int kept = !(in->has_ignore && yi == in->ignore);
+                if (!kept || yi < 0 || yi >= c) {
+                    REAL fill = kept ? (REAL)NAN : (REAL)0;
+                    for (int64_t j = 0; j < c; j++) gi[j] = fill;
+                } else {
+                    double big_a = onem * w[yi] + (eps / (double)c) * wt.wsum;
+                    if (zl > 0.0) big_a += 2.0 * zl * w[yi] * lse[i];
+                    F(hi_qa)(x, c, lse[i], up * big_a, &hi, &qa);
+                    if (eps > 0.0) {
+                        REAL cc = (REAL)(up * eps / (double)c);
+#pragma omp simd
+                        for (int64_t j = 0; j < c; j++)
+                            gi[j] = qa * EXP_LOW(x[j] - hi) - cc * wz[j];
+                    } else {
+#pragma omp simd
+                        for (int64_t j = 0; j < c; j++) gi[j] = qa * EXP_LOW(x[j] - hi);
+                    }
+                    gi[yi] -= (REAL)(up * onem * w[yi]);
+                }
+            } else {
+                const REAL *tr = T + i * in->ts0;
+                if (need_t) {
+                    F(gather)(tr, in->ts1, c, b.t);
+                    tr = b.t;
+                }
+                int64_t kk = in->ignore;
+                double keep = kk >= 0 ? 1.0 - (double)tr[kk] : 1.0;
+                double base = eps * keep / (double)c;
+                /* A = Σ a (one read of the target row, which the gradient loop re-reads) */
+                double big_a = 0.0, swi = 0.0;
+#pragma omp simd reduction(+ : big_a, swi)
+                for (int64_t j = 0; j < c; j++) {
+                    double u = j == kk ? 0.0 : (double)tr[j];
+                    big_a += w[j] * (onem * u + base);
+                    swi += w[j] * u;
+                }
+                if (zl > 0.0) big_a += 2.0 * zl * swi * lse[i];
+                F(hi_qa)(x, c, lse[i], up * big_a, &hi, &qa);
+                double sc = up * onem, sb = up * base;
+#pragma omp simd
+                for (int64_t j = 0; j < c; j++) {
+                    double u = j == kk ? 0.0 : (double)tr[j];
+                    gi[j] = qa * EXP_LOW(x[j] - hi) - (REAL)(w[j] * (sc * u + sb));
+                }
+            }
+            if (in->has_cap) F(cap_chain)(zr, in->zs1, c, in->cap, gi);
+            if (need_g) F(scatter)(gi, c, gr, gs1);
+        }
+        F(bufs_close)(&b);
+    }
+    free(wt.w);
+    free(wt.wz);
+    return failed ? -1 : 0;
+}
+
+#undef F
+#undef IL_CAT
+#undef IL_CAT2
