@@ -71,7 +71,10 @@ CASES: dict[str, tuple[str, str]] = {
     "estimators.entropy_nsb": (_SAMPLES, "E.entropy_nsb(x, alphabet_size=60)"),
     "estimators.mutual_information": (_SAMPLES, "E.mutual_information(x, w)"),
     "estimators.conditional_entropy": (_SAMPLES, "E.conditional_entropy(w, x)"),
-    "estimators.differential_entropy (kl)": (_REALS, "E.differential_entropy(a, method='kl')"),
+    "estimators.differential_entropy (kozachenko_leonenko)": (
+        _REALS,
+        "E.differential_entropy(a, method='kozachenko_leonenko')",
+    ),
     "estimators.differential_entropy (vasicek)": (
         _REALS,
         "E.differential_entropy(a, method='vasicek')",
