@@ -31,6 +31,7 @@ cdef extern from "softmax.h" nogil:
         double zl
         int has_cap
         double cap
+        int64_t cap_rows
 
     ctypedef struct il_xent_out:
         double *loss
@@ -75,7 +76,8 @@ cdef cnp.ndarray _logits(object z):
 
 
 cdef object _setup(il_xent_in *p, cnp.ndarray z, object target, object weight,
-                   double smoothing, object ignore_index, object softcap, double zl):
+                   double smoothing, object ignore_index, object softcap, int64_t cap_rows,
+                   double zl):
     """Fill ``p``; returns the arrays whose memory ``p`` points into (kept alive)."""
     cdef int64_t n = cnp.PyArray_DIMS(z)[0]
     cdef int64_t c = cnp.PyArray_DIMS(z)[1]
@@ -90,6 +92,7 @@ cdef object _setup(il_xent_in *p, cnp.ndarray z, object target, object weight,
     p.zl = zl
     p.has_cap = softcap is not None
     p.cap = float(softcap) if p.has_cap else 0.0
+    p.cap_rows = cap_rows
     if not isinstance(target, np.ndarray):
         target = np.asarray(target)
     t = <cnp.ndarray>target
@@ -148,13 +151,14 @@ cdef inline cnp.ndarray _vector(cnp.npy_intp n):
 
 
 def forward(z, target, weight, double smoothing, ignore_index, out, double scale,
-            softcap, double lse_square_scale):
+            softcap, int64_t cap_rows, double lse_square_scale):
     """Forward (and with ``out``, the fused gradient ``scale · ∂ℓ_i/∂z_i`` into it)."""
     cdef il_xent_in p
     cdef il_xent_out o
     cdef cnp.ndarray zz = _logits(z)
     cdef cnp.ndarray g
-    keep = _setup(&p, zz, target, weight, smoothing, ignore_index, softcap, lse_square_scale)
+    keep = _setup(&p, zz, target, weight, smoothing, ignore_index, softcap, cap_rows,
+                  lse_square_scale)
     cdef cnp.npy_intp n = p.n
     cdef bint labels = p.y != NULL
     cdef cnp.ndarray loss = _vector(n)
@@ -187,11 +191,12 @@ def forward(z, target, weight, double smoothing, ignore_index, out, double scale
 
 
 def backward(z, target, weight, double smoothing, ignore_index, lse, upstream, out,
-             softcap, double lse_square_scale):
+             softcap, int64_t cap_rows, double lse_square_scale):
     """``upstream_i · ∂ℓ_i/∂z_i`` into ``out`` from the forward's ``lse``."""
     cdef il_xent_in p
     cdef cnp.ndarray zz = _logits(z)
-    keep = _setup(&p, zz, target, weight, smoothing, ignore_index, softcap, lse_square_scale)
+    keep = _setup(&p, zz, target, weight, smoothing, ignore_index, softcap, cap_rows,
+                  lse_square_scale)
     cdef cnp.ndarray g = _rows_out(out, zz)
     cdef cnp.ndarray ls = np.ascontiguousarray(lse, dtype=np.float64)
     cdef cnp.ndarray up = np.ascontiguousarray(upstream, dtype=np.float64)

@@ -40,6 +40,20 @@ __all__ = ["xent_backward", "xent_forward", "xent_fused"]
 _forward = _softmax.forward
 _backward = _softmax.backward
 
+# Soft-capped logits are written, a few rows at a time, into a per-thread buffer of about
+# this size (it stays in cache between the capping and the loss loops).
+_CAP_BYTES = 256 << 10
+
+
+def _cap_rows_per_buffer(c: int, itemsize: int) -> int:
+    return max(1, _CAP_BYTES // max(1, c * itemsize))
+
+
+def _cap_rows(z: Any, softcap: float | None) -> int:
+    if softcap is None:
+        return 0
+    return _cap_rows_per_buffer(z.shape[-1], z.itemsize)
+
 
 def xent_forward(
     z: Any,
@@ -53,8 +67,9 @@ def xent_forward(
 ) -> XentForward:
     """Per-sample losses and what the backward needs: ``XentForward(loss, lse,
     sample_weight, nbad, target_stats)`` (``target_stats`` None for labels)."""
+    rows = 0 if softcap is None else _cap_rows(z, softcap)
     return _forward(  # type: ignore[no-any-return]
-        z, target, weight, smoothing, ignore_index, None, 1.0, softcap, lse_square_scale
+        z, target, weight, smoothing, ignore_index, None, 1.0, softcap, rows, lse_square_scale
     )
 
 
@@ -71,8 +86,9 @@ def xent_fused(
     lse_square_scale: float = 0.0,
 ) -> XentForward:
     """:func:`xent_forward` plus ``scale·∂ℓ_i/∂z_i`` into ``out`` in the same pass."""
+    rows = 0 if softcap is None else _cap_rows(z, softcap)
     return _forward(  # type: ignore[no-any-return]
-        z, target, weight, smoothing, ignore_index, out, scale, softcap, lse_square_scale
+        z, target, weight, smoothing, ignore_index, out, scale, softcap, rows, lse_square_scale
     )
 
 
@@ -91,6 +107,8 @@ def xent_backward(
 ) -> None:
     """``upstream_i·∂ℓ_i/∂z_i`` into ``out`` from the forward's ``lse`` (the same
     options)."""
+    rows = 0 if softcap is None else _cap_rows(z, softcap)
     _backward(
-        z, target, weight, smoothing, ignore_index, lse, upstream, out, softcap, lse_square_scale
+        z, target, weight, smoothing, ignore_index, lse, upstream, out, softcap, rows,
+        lse_square_scale,
     )

@@ -41,11 +41,13 @@
  *   entries, or no finite entry) counts its NaN and +inf entries, or 1.
  * - Any strides: a row whose classes are not contiguous (logits, targets or gradient) goes
  *   through a per-thread row buffer, so the loops above only ever see contiguous rows;
- *   soft-capping writes cap·tanh(z/cap) into the same buffer.
- * - OpenMP over rows (static blocks), not below IL_PARALLEL_MIN entries, where waking the
- *   second thread costs more than it saves.
+ *   soft-capping writes cap·tanh(z/cap) into the same buffer, a few rows at a time (as
+ *   many as fit in about 256 KiB: the caller's ``cap_rows``), in one vectorised loop each.
+ * - OpenMP over rows, one block of consecutive rows per thread, not below IL_PARALLEL_MIN
+ *   entries, where waking the second thread costs more than it saves.
  */
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 
 #include "softmax.h"

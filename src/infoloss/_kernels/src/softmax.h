@@ -23,8 +23,9 @@ typedef struct {
     int64_t ignore;             /* labels: the ignored label (if has_ignore); */
     int has_ignore;             /*   probabilities: the ignored column, -1 for none */
     double zl;                  /* z-loss scale (used where > 0) */
-    int has_cap;                /* soft-capping by cap * tanh(z / cap) */
-    double cap;
+    int has_cap;                /* soft-capping by cap * tanh(z / cap), of cap_rows rows */
+    double cap;                 /*   at a time in a per-thread buffer */
+    int64_t cap_rows;
 } il_xent_in;
 
 typedef struct {

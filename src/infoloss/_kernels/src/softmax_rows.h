@@ -294,17 +294,18 @@ static int F(weights)(const il_xent_in *in, F(il_weights) *out) {
     return 0;
 }
 
-/* Per-thread buffers: a logit row (strided or soft-capped), a target row (strided), a
- * gradient row (strided), and the chunk centres. */
+/* Per-thread buffers: logit rows (one strided row, or ``rows`` soft-capped ones), a target
+ * row (strided), a gradient row (strided), and the chunk centres. */
 typedef struct {
     REAL *z, *t, *g;
     double *centres;
     int ok;
 } F(il_bufs);
 
-static void F(bufs_open)(F(il_bufs) *b, int64_t c, int need_z, int need_t, int need_g) {
+static void F(bufs_open)(F(il_bufs) *b, int64_t c, int64_t zrows, int need_t, int need_g) {
     size_t bytes = (size_t)(c > 0 ? c : 1) * sizeof(REAL);
-    b->z = need_z ? malloc(bytes) : NULL;
+    int need_z = zrows > 0;
+    b->z = need_z ? malloc(bytes * (size_t)zrows) : NULL;
     b->t = need_t ? malloc(bytes) : NULL;
     b->g = need_g ? malloc(bytes) : NULL;
     b->centres = malloc((size_t)(c / IL_CHUNK + 1) * sizeof(double));
@@ -327,6 +328,7 @@ int F(il_xent_forward)(const il_xent_in *in, il_xent_out *out) {
     const int need_z = in->has_cap || in->zs1 != 1;
     const int need_t = !labels && in->ts1 != 1;
     const int need_g = fused && out->gs1 != 1;
+    const int64_t rows = in->has_cap && in->cap_rows > 0 ? in->cap_rows : 1;
     const double eps = in->eps, onem = 1.0 - in->eps, zl = in->zl, scale = out->scale;
     F(il_weights) wt;
     if (F(weights)(in, &wt) != 0) {
@@ -341,97 +343,103 @@ int F(il_xent_forward)(const il_xent_in *in, il_xent_out *out) {
 #pragma omp parallel if (n > 1 && n * c >= IL_PARALLEL_MIN) reduction(+ : nbad, tbad)
     {
         F(il_bufs) b;
-        F(bufs_open)(&b, c, need_z, need_t, need_g);
+        F(bufs_open)(&b, c, need_z ? rows : 0, need_t, need_g);
         if (!b.ok) {
 #pragma omp atomic write
             failed = 1;
         }
-#pragma omp for schedule(static)
-        for (int64_t i = 0; i < n; i++) {
-            if (!b.ok) continue;
-            const REAL *zr = Z + i * in->zs0;
-            const REAL *x = zr;
-            if (in->has_cap) {
-                F(cap_row)(zr, in->zs1, c, in->cap, b.z);
-                x = b.z;
-            } else if (need_z) {
-                F(gather)(zr, in->zs1, c, b.z);
-                x = b.z;
-            }
-            REAL *gr = fused ? G + i * out->gs0 : NULL;
-            REAL *gi = need_g ? b.g : gr;
-            F(il_row) r;
-            double s, ls;
-            if (labels) {
-                int64_t yi = in->y[i * in->ys];
-                int kept = !(in->has_ignore && yi == in->ignore);
-                if (smooth) {
-                    if (fused) F(rows_smooth_g)(x, c, gi, b.centres, wz, w, NULL, -1, 0, 0, &r);
-                    else F(rows_smooth)(x, c, NULL, NULL, wz, w, NULL, -1, 0, 0, &r);
-                } else {
-                    if (fused) F(rows_plain_g)(x, c, gi, b.centres, wz, w, NULL, -1, 0, 0, &r);
-                    else F(rows_plain)(x, c, NULL, NULL, wz, w, NULL, -1, 0, 0, &r);
+        /* this thread's block of rows, soft-capped ``rows`` at a time */
+        const int64_t nt = omp_get_num_threads(), tid = omp_get_thread_num();
+        const int64_t r0 = n * tid / nt, r1 = n * (tid + 1) / nt;
+        for (int64_t s0 = r0; s0 < r1 && b.ok; s0 += rows) {
+            const int64_t s1 = r1 - s0 > rows ? s0 + rows : r1;
+            if (in->has_cap)
+                for (int64_t i = s0; i < s1; i++)
+                    F(cap_row)(Z + i * in->zs0, in->zs1, c, in->cap, b.z + (i - s0) * c);
+            for (int64_t i = s0; i < s1; i++) {
+                const REAL *zr = Z + i * in->zs0;
+                const REAL *x = zr;
+                if (in->has_cap) {
+                    x = b.z + (i - s0) * c;
+                } else if (need_z) {
+                    F(gather)(zr, in->zs1, c, b.z);
+                    x = b.z;
                 }
-                int ok = F(lse_log)(&r, &s, &ls);
-                double lse = (double)r.m + ls;
-                double li = 0.0, big_a = 0.0, swi = 0.0;
-                if (kept && (yi < 0 || yi >= c)) {
-                    li = NAN;
-                    big_a = NAN;
-                } else if (kept) {
-                    double wy = w[yi], ay = onem * wy;
-                    /* lse - z_y = log s - (z_y - m): exact where z_y dominates */
-                    if (ay != 0.0) li = ay * (ls - ((double)x[yi] - (double)r.m));
-                    big_a = ay;
+                REAL *gr = fused ? G + i * out->gs0 : NULL;
+                REAL *gi = need_g ? b.g : gr;
+                F(il_row) r;
+                double s, ls;
+                if (labels) {
+                    int64_t yi = in->y[i * in->ys];
+                    int kept = !(in->has_ignore && yi == in->ignore);
                     if (smooth) {
-                        double ec = eps / (double)c;
-                        li += ec * (wt.wsum * ls - r.acc[0]);
-                        big_a += ec * wt.wsum;
+                        if (fused) F(rows_smooth_g)(x, c, gi, b.centres, wz, w, NULL, -1, 0, 0, &r);
+                        else F(rows_smooth)(x, c, NULL, NULL, wz, w, NULL, -1, 0, 0, &r);
+                    } else {
+                        if (fused) F(rows_plain_g)(x, c, gi, b.centres, wz, w, NULL, -1, 0, 0, &r);
+                        else F(rows_plain)(x, c, NULL, NULL, wz, w, NULL, -1, 0, 0, &r);
                     }
-                    if (zl > 0.0) {
-                        li += zl * wy * lse * lse;
-                        big_a += 2.0 * zl * wy * lse;
+                    int ok = F(lse_log)(&r, &s, &ls);
+                    double lse = (double)r.m + ls;
+                    double li = 0.0, big_a = 0.0, swi = 0.0;
+                    if (kept && (yi < 0 || yi >= c)) {
+                        li = NAN;
+                        big_a = NAN;
+                    } else if (kept) {
+                        double wy = w[yi], ay = onem * wy;
+                        /* lse - z_y = log s - (z_y - m): exact where z_y dominates */
+                        if (ay != 0.0) li = ay * (ls - ((double)x[yi] - (double)r.m));
+                        big_a = ay;
+                        if (smooth) {
+                            double ec = eps / (double)c;
+                            li += ec * (wt.wsum * ls - r.acc[0]);
+                            big_a += ec * wt.wsum;
+                        }
+                        if (zl > 0.0) {
+                            li += zl * wy * lse * lse;
+                            big_a += 2.0 * zl * wy * lse;
+                        }
+                        swi = wy;
                     }
-                    swi = wy;
+                    out->loss[i] = li;
+                    out->lse[i] = lse;
+                    out->sw[i] = swi;
+                    if (!ok) nbad += F(count_bad)(x, c);
+                    if (fused)
+                        F(lab_fix)(gi, c, yi, kept, w, wz, eps, scale, big_a, s, r.m, b.centres);
+                } else {
+                    const REAL *tr = T + i * in->ts0;
+                    if (need_t) {
+                        F(gather)(tr, in->ts1, c, b.t);
+                        tr = b.t;
+                    }
+                    int64_t kk = in->ignore;
+                    double keep = kk >= 0 ? 1.0 - (double)tr[kk] : 1.0;
+                    double base = eps * keep / (double)c;
+                    if (fused) F(rows_prob_g)(x, c, gi, b.centres, wz, w, tr, kk, onem, base, &r);
+                    else F(rows_prob)(x, c, NULL, NULL, wz, w, tr, kk, onem, base, &r);
+                    int ok = F(lse_log)(&r, &s, &ls);
+                    double lse = (double)r.m + ls;
+                    double big_a = r.acc[0], swi = r.acc[2];
+                    double li = big_a * ls - r.acc[1];
+                    if (zl > 0.0) { /* the z-loss, weighted by the sample weight */
+                        li += zl * swi * lse * lse;
+                        big_a += 2.0 * zl * swi * lse;
+                    }
+                    out->loss[i] = li;
+                    out->lse[i] = lse;
+                    out->sw[i] = swi;
+                    out->log_mass[i] = log(r.acc[3]);
+                    tbad += (int64_t)r.acc[4];
+                    if (!ok) nbad += F(count_bad)(x, c);
+                    if (fused)
+                        F(prob_fix)(gi, tr, c, kk, w, onem, base, scale, scale * big_a / s, r.m,
+                                    b.centres);
                 }
-                out->loss[i] = li;
-                out->lse[i] = lse;
-                out->sw[i] = swi;
-                if (!ok) nbad += F(count_bad)(x, c);
-                if (fused)
-                    F(lab_fix)(gi, c, yi, kept, w, wz, eps, scale, big_a, s, r.m, b.centres);
-            } else {
-                const REAL *tr = T + i * in->ts0;
-                if (need_t) {
-                    F(gather)(tr, in->ts1, c, b.t);
-                    tr = b.t;
+                if (fused) {
+                    if (in->has_cap) F(cap_chain)(zr, in->zs1, c, in->cap, gi);
+                    if (need_g) F(scatter)(gi, c, gr, out->gs1);
                 }
-                int64_t kk = in->ignore;
-                double keep = kk >= 0 ? 1.0 - (double)tr[kk] : 1.0;
-                double base = eps * keep / (double)c;
-                if (fused) F(rows_prob_g)(x, c, gi, b.centres, wz, w, tr, kk, onem, base, &r);
-                else F(rows_prob)(x, c, NULL, NULL, wz, w, tr, kk, onem, base, &r);
-                int ok = F(lse_log)(&r, &s, &ls);
-                double lse = (double)r.m + ls;
-                double big_a = r.acc[0], swi = r.acc[2];
-                double li = big_a * ls - r.acc[1];
-                if (zl > 0.0) { /* the z-loss, weighted by the sample weight */
-                    li += zl * swi * lse * lse;
-                    big_a += 2.0 * zl * swi * lse;
-                }
-                out->loss[i] = li;
-                out->lse[i] = lse;
-                out->sw[i] = swi;
-                out->log_mass[i] = log(r.acc[3]);
-                tbad += (int64_t)r.acc[4];
-                if (!ok) nbad += F(count_bad)(x, c);
-                if (fused)
-                    F(prob_fix)(gi, tr, c, kk, w, onem, base, scale, scale * big_a / s, r.m,
-                                b.centres);
-            }
-            if (fused) {
-                if (in->has_cap) F(cap_chain)(zr, in->zs1, c, in->cap, gi);
-                if (need_g) F(scatter)(gi, c, gr, out->gs1);
             }
         }
         F(bufs_close)(&b);
@@ -453,6 +461,7 @@ int F(il_xent_backward)(const il_xent_in *in, const double *lse, const double *u
     const int need_z = in->has_cap || in->zs1 != 1;
     const int need_t = !labels && in->ts1 != 1;
     const int need_g = gs1 != 1;
+    const int64_t rows = in->has_cap && in->cap_rows > 0 ? in->cap_rows : 1;
     const double eps = in->eps, onem = 1.0 - in->eps, zl = in->zl;
     F(il_weights) wt;
     if (F(weights)(in, &wt) != 0) {
@@ -466,76 +475,82 @@ int F(il_xent_backward)(const il_xent_in *in, const double *lse, const double *u
 #pragma omp parallel if (n > 1 && n * c >= IL_PARALLEL_MIN)
     {
         F(il_bufs) b;
-        F(bufs_open)(&b, c, need_z, need_t, need_g);
+        F(bufs_open)(&b, c, need_z ? rows : 0, need_t, need_g);
         if (!b.ok) {
 #pragma omp atomic write
             failed = 1;
         }
-#pragma omp for schedule(static)
-        for (int64_t i = 0; i < n; i++) {
-            if (!b.ok) continue;
-            const REAL *zr = Z + i * in->zs0;
-            const REAL *x = zr;
-            if (in->has_cap) {
-                F(cap_row)(zr, in->zs1, c, in->cap, b.z);
-                x = b.z;
-            } else if (need_z) {
-                F(gather)(zr, in->zs1, c, b.z);
-                x = b.z;
-            }
-            REAL *gr = G + i * gs0;
-            REAL *restrict gi = need_g ? b.g : gr;
-            double up = upstream[i];
-            REAL hi, qa;
-            if (labels) {
-                int64_t yi = in->y[i * in->ys];
-                int kept = !(in->has_ignore && yi == in->ignore);
-                if (!kept || yi < 0 || yi >= c) {
-                    REAL fill = kept ? (REAL)NAN : (REAL)0;
-                    for (int64_t j = 0; j < c; j++) gi[j] = fill;
-                } else {
-                    double big_a = onem * w[yi] + (eps / (double)c) * wt.wsum;
-                    if (zl > 0.0) big_a += 2.0 * zl * w[yi] * lse[i];
-                    F(hi_qa)(x, c, lse[i], up * big_a, &hi, &qa);
-                    if (eps > 0.0) {
-                        REAL cc = (REAL)(up * eps / (double)c);
-#pragma omp simd
-                        for (int64_t j = 0; j < c; j++)
-                            gi[j] = qa * EXP_LOW(x[j] - hi) - cc * wz[j];
+        /* this thread's block of rows, soft-capped ``rows`` at a time */
+        const int64_t nt = omp_get_num_threads(), tid = omp_get_thread_num();
+        const int64_t r0 = n * tid / nt, r1 = n * (tid + 1) / nt;
+        for (int64_t s0 = r0; s0 < r1 && b.ok; s0 += rows) {
+            const int64_t s1 = r1 - s0 > rows ? s0 + rows : r1;
+            if (in->has_cap)
+                for (int64_t i = s0; i < s1; i++)
+                    F(cap_row)(Z + i * in->zs0, in->zs1, c, in->cap, b.z + (i - s0) * c);
+            for (int64_t i = s0; i < s1; i++) {
+                const REAL *zr = Z + i * in->zs0;
+                const REAL *x = zr;
+                if (in->has_cap) {
+                    x = b.z + (i - s0) * c;
+                } else if (need_z) {
+                    F(gather)(zr, in->zs1, c, b.z);
+                    x = b.z;
+                }
+                REAL *gr = G + i * gs0;
+                REAL *restrict gi = need_g ? b.g : gr;
+                double up = upstream[i];
+                REAL hi, qa;
+                if (labels) {
+                    int64_t yi = in->y[i * in->ys];
+                    int kept = !(in->has_ignore && yi == in->ignore);
+                    if (!kept || yi < 0 || yi >= c) {
+                        REAL fill = kept ? (REAL)NAN : (REAL)0;
+                        for (int64_t j = 0; j < c; j++) gi[j] = fill;
                     } else {
+                        double big_a = onem * w[yi] + (eps / (double)c) * wt.wsum;
+                        if (zl > 0.0) big_a += 2.0 * zl * w[yi] * lse[i];
+                        F(hi_qa)(x, c, lse[i], up * big_a, &hi, &qa);
+                        if (eps > 0.0) {
+                            REAL cc = (REAL)(up * eps / (double)c);
 #pragma omp simd
-                        for (int64_t j = 0; j < c; j++) gi[j] = qa * EXP_LOW(x[j] - hi);
+                            for (int64_t j = 0; j < c; j++)
+                                gi[j] = qa * EXP_LOW(x[j] - hi) - cc * wz[j];
+                        } else {
+#pragma omp simd
+                            for (int64_t j = 0; j < c; j++) gi[j] = qa * EXP_LOW(x[j] - hi);
+                        }
+                        gi[yi] -= (REAL)(up * onem * w[yi]);
                     }
-                    gi[yi] -= (REAL)(up * onem * w[yi]);
-                }
-            } else {
-                const REAL *tr = T + i * in->ts0;
-                if (need_t) {
-                    F(gather)(tr, in->ts1, c, b.t);
-                    tr = b.t;
-                }
-                int64_t kk = in->ignore;
-                double keep = kk >= 0 ? 1.0 - (double)tr[kk] : 1.0;
-                double base = eps * keep / (double)c;
-                /* A = Σ a (one read of the target row, which the gradient loop re-reads) */
-                double big_a = 0.0, swi = 0.0;
+                } else {
+                    const REAL *tr = T + i * in->ts0;
+                    if (need_t) {
+                        F(gather)(tr, in->ts1, c, b.t);
+                        tr = b.t;
+                    }
+                    int64_t kk = in->ignore;
+                    double keep = kk >= 0 ? 1.0 - (double)tr[kk] : 1.0;
+                    double base = eps * keep / (double)c;
+                    /* A = Σ a (one read of the target row, which the gradient loop re-reads) */
+                    double big_a = 0.0, swi = 0.0;
 #pragma omp simd reduction(+ : big_a, swi)
-                for (int64_t j = 0; j < c; j++) {
-                    double u = j == kk ? 0.0 : (double)tr[j];
-                    big_a += w[j] * (onem * u + base);
-                    swi += w[j] * u;
-                }
-                if (zl > 0.0) big_a += 2.0 * zl * swi * lse[i];
-                F(hi_qa)(x, c, lse[i], up * big_a, &hi, &qa);
-                double sc = up * onem, sb = up * base;
+                    for (int64_t j = 0; j < c; j++) {
+                        double u = j == kk ? 0.0 : (double)tr[j];
+                        big_a += w[j] * (onem * u + base);
+                        swi += w[j] * u;
+                    }
+                    if (zl > 0.0) big_a += 2.0 * zl * swi * lse[i];
+                    F(hi_qa)(x, c, lse[i], up * big_a, &hi, &qa);
+                    double sc = up * onem, sb = up * base;
 #pragma omp simd
-                for (int64_t j = 0; j < c; j++) {
-                    double u = j == kk ? 0.0 : (double)tr[j];
-                    gi[j] = qa * EXP_LOW(x[j] - hi) - (REAL)(w[j] * (sc * u + sb));
+                    for (int64_t j = 0; j < c; j++) {
+                        double u = j == kk ? 0.0 : (double)tr[j];
+                        gi[j] = qa * EXP_LOW(x[j] - hi) - (REAL)(w[j] * (sc * u + sb));
+                    }
                 }
+                if (in->has_cap) F(cap_chain)(zr, in->zs1, c, in->cap, gi);
+                if (need_g) F(scatter)(gi, c, gr, gs1);
             }
-            if (in->has_cap) F(cap_chain)(zr, in->zs1, c, in->cap, gi);
-            if (need_g) F(scatter)(gi, c, gr, gs1);
         }
         F(bufs_close)(&b);
     }
