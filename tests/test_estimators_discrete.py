@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from conftest import to_numpy
 from infoloss import estimators as est
-from infoloss._backends.numba import counting, use_kernels
+from infoloss._kernels import counting, use_kernels
 from infoloss.estimators import _counts, _estimate
 
 METHODS = [

@@ -14,8 +14,8 @@ which order the values were seen, and how they were labelled.
 Counting a block of samples:
 
 - integers and booleans whose range in the block is small (the table of every value in
-  the range, times the rows, is at most twice the block's size) are counted by the numba
-  kernel :func:`infoloss._backends.numba.counting.count_rows`, one pass, with tuples of
+  the range, times the rows, is at most twice the block's size) are counted by the
+  compiled kernel :func:`infoloss._kernels.counting.count_rows`, one pass, with tuples of
   variables encoded into one integer;
 - anything else (wide-ranging integers, floats, strings) is sorted (``np.lexsort`` on the
   row and the values) and the runs of equal tuples are counted;
@@ -49,6 +49,7 @@ __all__ = [
     "regroup",
     "sample_groups",
     "table",
+    "totals",
 ]
 
 # Dask: how many groups are merged at each node of the tree.
@@ -184,6 +185,19 @@ def canonical(counts: np.ndarray) -> np.ndarray:
     c = np.sort(counts, axis=1)[:, ::-1]
     width = int(np.count_nonzero(c, axis=1).max(initial=0))
     return np.ascontiguousarray(c[:, :width])
+
+
+def totals(c: np.ndarray) -> np.ndarray:
+    """Each row's total N of the non-negative int64 table ``c``, as float64 (correctly
+    rounded).  A total of 2**63 or more overflows int64 (and the float64 sum is not exact
+    above 2**53): those rows are summed as Python integers."""
+    out: np.ndarray = c.sum(axis=1).astype(np.float64)
+    # The int64 sum wrapped iff the true total is >= 2**63; the float64 sum is within a
+    # relative 1e-12 of the true total, so this catches every such row.
+    big = np.flatnonzero(c.sum(axis=1, dtype=np.float64) >= 2.0**62)
+    for i in big:
+        out[i] = float(sum(int(v) for v in c[i]))
+    return out
 
 
 def table(rows: np.ndarray, counts: np.ndarray, n_rows: int) -> np.ndarray:
@@ -331,7 +345,7 @@ def counts_table(counts: Any, axis: int) -> tuple[np.ndarray, tuple[int, ...]]:
     flat = np.moveaxis(c, ax, -1).astype(np.int64)
     batch = flat.shape[:-1]
     flat = flat.reshape(math.prod(batch), flat.shape[-1])
-    if (flat.sum(axis=1) == 0).any():
+    if not flat.any(axis=1).all():
         raise ValueError("`counts` has a set with no samples (all its counts are zero)")
     return canonical(flat), batch
 

@@ -223,6 +223,11 @@ def bootstrap_interval(
         c, batch, name = _counts.entropy_table(samples, counts, ax)
         _estimate.check_counts_for(c, method, name)
         _estimate.check_alphabet(c, k)
+        if (_counts.totals(c) >= 2.0**63).any():
+            raise ValueError(
+                f"`{name}` has a set of 2**63 or more samples; the multinomial resampling "
+                "draws at most 2**63 - 1"
+            )
         estimate = _estimate.entropy_rows(c, method, k)[0]
         reps = np.empty((len(c), m))
         for b, row in enumerate(c):
