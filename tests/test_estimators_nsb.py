@@ -20,8 +20,8 @@ import pytest
 from mpmath.calculus.quadrature import GaussLegendre
 from scipy import special
 
+from infoloss._kernels.nsb import digamma, trigamma, trigamma_tail
 from infoloss.estimators._nsb import nsb_entropy
-from infoloss.estimators._nsb_kernels import digamma, trigamma, trigamma_tail
 
 NDD_COUNTS = [4, 12, 4, 5, 3, 1, 5, 1, 2, 2, 2, 2, 11, 3, 4, 12, 12, 1, 2]
 

@@ -1,8 +1,8 @@
 """The Nemenman–Shafee–Bialek (NSB) entropy estimator, from counts.
 
 The public wrapper (``method="nsb"`` of :func:`infoloss.estimators.entropy`) validates the
-caller's arguments and calls :func:`nsb_entropy`; the numerical work is in the numba
-kernels of :mod:`._nsb_kernels`, imported on first use.
+caller's arguments and calls :func:`nsb_entropy`; the numerical work is in the compiled
+kernel :func:`infoloss._kernels.nsb.nsb_rows`, imported on first use.
 """
 
 from __future__ import annotations
@@ -13,10 +13,6 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = ["nsb_entropy"]
-
-# Below this many rows the kernel runs on the calling thread: a row takes 0.1-5 ms, and
-# waking the thread pool for one row cost more than that on a busy machine.
-_PARALLEL_ROWS = 16
 
 
 def nsb_entropy(
@@ -98,6 +94,13 @@ def nsb_entropy(
         raise ValueError("`counts` must be finite")
     if np.any(c < 0) or np.any(c != np.floor(c)):
         raise ValueError("`counts` must be non-negative whole numbers")
+    if np.any(c.sum(axis=1) > 2.0**53):
+        # Beyond 2**53 the evidence's log-gamma terms, of size N log N, round in steps
+        # larger than the posterior's features, and the search for its peak never ends.
+        raise ValueError(
+            "`counts` has a set of more than 2**53 samples; the NSB estimator needs the "
+            "total of each set exactly representable in float64"
+        )
     observed = np.count_nonzero(c, axis=1)
     if alphabet_size is None:
         if np.any(c.sum(axis=1) == 0):
@@ -117,8 +120,9 @@ def nsb_entropy(
                 f"`alphabet_size` ({k}) is smaller than the number of observed categories "
                 f"({observed.max()})"
             )
-    from ._nsb_kernels import nsb_rows, nsb_rows_serial
+    from .._kernels.nsb import nsb_rows
 
-    kernel = nsb_rows if c.shape[0] >= _PARALLEL_ROWS else nsb_rows_serial
-    mean, sd = kernel(np.ascontiguousarray(c), float(k), alphabet_size is not None)
+    # (The kernel runs fewer than 16 rows on the calling thread: a row takes 0.1-5 ms, and
+    # waking the thread pool for one row cost more than that on a busy machine.)
+    mean, sd = nsb_rows(c, float(k), alphabet_size is not None)
     return mean, sd
