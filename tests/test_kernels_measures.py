@@ -1,5 +1,6 @@
-"""The numba measure kernels (measure_rows, joint_rows) against the array-API
-implementation and mpmath, on edge inputs, through the public functions.
+"""The compiled measure kernels (measure_rows, joint_rows of ``infoloss._kernels.info``)
+against the array-API implementation and mpmath, on edge inputs, through the public
+functions and directly.
 
 ``_layout.MIN_SIZE`` is lowered to 1 so that small inputs take the kernel path; every case
 runs once with the kernels and once without, and both are compared to a 50-digit mpmath
@@ -17,10 +18,13 @@ import pytest
 import infoloss as il
 from conftest import raise_later_chunk_maxima
 
-pytest.importorskip("numba")
 mpmath = pytest.importorskip("mpmath")
 
-from infoloss._kernels import _layout, use_kernels  # noqa: E402
+from infoloss._kernels import _info, _layout, use_kernels  # noqa: E402
+from infoloss._kernels.info import joint_rows, measure_rows  # noqa: E402
+
+CHUNK = _info.CHUNK  # entries of a row summed together; longer rows go chunk by chunk
+MIN_SIZE = _layout.MIN_SIZE  # before the fixture below lowers it
 
 mp = mpmath.mp
 mp.dps = 400
@@ -278,8 +282,6 @@ def test_bad_input_is_reported_by_the_kernel_path() -> None:
 
 
 def test_kernel_results_directly() -> None:
-    from infoloss._kernels import joint_rows, measure_rows
-
     z = np.array([[0.0, -708.0], [np.nan, 0.0], [-np.inf, -np.inf]])
     r = measure_rows("entropy", (z,), ("logits",), False)
     assert r.value[0] > 0
@@ -313,12 +315,9 @@ def test_later_chunk_maxima_of_long_rows(dtype) -> None:  # type: ignore[no-unty
     (their sums against the old maximum are taken over, rescaled), by much, beyond the
     exp's domain or to a dominant entry (summed again), with ties at the new maximum.
     Entropy (row_lse_t) and KL (row_lse_store) of logits within the kernels' accuracy
-    (observed: 1e-15 / 4e-8 relative), tight enough that a 1e-4 error in a taken-over
+    (observed: 1e-15 / 4e-8 relative), tight enough that a 1e-4 error in a rescaled
     sum fails."""
-    from infoloss._kernels import measure_rows
-    from infoloss._backends.numba._rows import CHUNK
-
-    c = 3 * CHUNK + 100
+    c = 3 * max(CHUNK, 2048) + 100  # the geometry raise_later_chunk_maxima assumes
     rng = np.random.default_rng(5)
     # Rows 0, 1 are taken over; 2 (dominant), 3 (beyond the exp), 4 and, for entropy, 5
     # (rises > 1) summed again.
@@ -364,8 +363,6 @@ def test_rows_of_one_chunk_do_not_depend_on_their_neighbours(form, dtype) -> Non
     """Rows of one chunk are summed in the loop that takes the next row's maximum: each row
     of a block mixing good and bad rows (NaN of either sign, ±inf, zeros, subnormal and
     huge maxima, signed zeros) gives the value, log-mass and bad count it gives alone."""
-    from infoloss._kernels import measure_rows
-
     p = _mixed_rows(form, dtype)
     q = p[::-1].copy()
     normalize = form == "probs"
@@ -388,74 +385,211 @@ def test_rows_of_one_chunk_do_not_depend_on_their_neighbours(form, dtype) -> Non
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_short_and_long_rows_agree(dtype) -> None:  # type: ignore[no-untyped-def]
-    """Rows shorter than ``SHORT_ROWS`` run the tail-folded kernels, longer ones the plain
-    kernels: rows on both sides of the switch (and of the vector steps) against the
+    """Rows on both sides of every vector step (1 to 65 entries) and of a chunk against the
     array-API implementation, every measure and form, and tables of both kinds.  Random
     pairs can be nearly equal (a divergence of 1e-8 between 3-outcome rows), where the
     forms' own roundings set the error: hence an absolute floor as well."""
-    from infoloss._backends.numba._compile import SHORT_ROWS
-
     eps = float(np.finfo(dtype).eps)
 
     def agree(got, ref, n):  # type: ignore[no-untyped-def]
         np.testing.assert_allclose(got, ref, rtol=8 * n * eps, atol=8 * n * eps)
 
-    # Each form pair is a kernel compiled twice (plain and folded) per dtype; every pair
-    # runs on short rows in test_every_form_pair_agrees, so a few suffice here.
-    pairs = [("probs", "probs"), ("log_probs", "probs"), ("logits", "logits")]
-    for c in (3, 10, 31, SHORT_ROWS - 1, SHORT_ROWS, SHORT_ROWS + 1, 130):
+    pairs = [("probs", "probs"), ("log_probs", "probs"), ("logits", "logits"), ("probs", "logits")]
+    lengths = (1, 2, 3, 7, 8, 9, 10, 15, 16, 17, 31, 33, 63, 64, 65, 130)
+    for c in (*lengths, CHUNK - 1, CHUNK, CHUNK + 1, 2 * CHUNK + 3):
         for fp, fq in pairs:
-            p = _dist(fp, (9, c), dtype, c)
-            q = _dist(fq, (9, c), dtype, c + 1)
+            if c == 1:  # the one outcome of every row has all the mass
+                p = np.full((9, 1), 0.0 if fp == "log_probs" else 1.0, dtype)
+                q = np.full((9, 1), 0.0 if fq == "log_probs" else 1.0, dtype)
+            else:
+                p = _dist(fp, (9, c), dtype, c)
+                q = _dist(fq, (9, c), dtype, c + 1)
             for f in (il.cross_entropy, il.kl_divergence, il.js_divergence):
                 got, ref = both(f, p, q, form=(fp, fq))
                 agree(got, ref, c)
             if fp == fq:
                 got, ref = both(il.entropy, p, form=fp)
                 agree(got, ref, c)
+        if c > 130:
+            continue
         for form in ("probs", "logits"):
-            t = _dist(form, (5, 4, c), dtype, 2 * c)
+            if c == 1:
+                t = np.full((5, 4, 1), 0.25 if form == "probs" else 0.0, dtype)
+            else:
+                t = _dist(form, (5, 4, c), dtype, 2 * c)
             norm = form != "logits"
             for f in (il.joint_entropy, il.conditional_entropy, il.mutual_information):
                 got, ref = both(f, t, form=form, normalize=norm)
                 agree(got, ref, 4 * c)
 
 
-def test_tail_folding_applies_to_its_kernel_only() -> None:
-    """The tail-folded twin of a kernel is compiled with masked vector remainders; the
-    plain kernel and code compiled afterwards are not (LLVM's option is set only while the
-    twin compiles)."""
-    import llvmlite.binding as llvm
-    from numba import njit
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_any_strides_of_the_row_views(dtype) -> None:  # type: ignore[no-untyped-def]
+    """The kernels take (N, C) views with any strides (column strides other than 1,
+    negative strides, rows that overlap) and (N, X, Y) tables likewise: each gives what its
+    contiguous copy gives, bit for bit."""
+    rng = np.random.default_rng(11)
+    z = rng.standard_normal((40, 3 * 37)).astype(dtype)
+    zq = rng.standard_normal((40, 3 * 37)).astype(dtype)
+    p = np.exp(z) / np.exp(z).sum(-1, keepdims=True)
+    q = np.exp(zq) / np.exp(zq).sum(-1, keepdims=True)
+    views = [
+        lambda a: a[:, ::3],
+        lambda a: a[::-2, ::-1],
+        lambda a: a.T.copy().T,  # column-major
+        lambda a: np.lib.stride_tricks.as_strided(a, (30, 37), (a.strides[1], a.strides[1])),
+    ]
+    for view in views:
+        for kind in ("entropy", "cross_entropy", "kl", "js"):
+            for form, (a, b) in (("probs", (p, q)), ("logits", (z, zq))):
+                xs = (view(a),) if kind == "entropy" else (view(a), view(b))
+                forms = (form,) * len(xs)
+                got = measure_rows(kind, xs, forms, True)
+                want = measure_rows(kind, tuple(np.ascontiguousarray(x) for x in xs), forms, True)
+                np.testing.assert_array_equal(got.value, want.value)
+                for g, w in zip(got.stats, want.stats, strict=True):
+                    np.testing.assert_array_equal(g.log_mass, w.log_mass)
+    t = p[:, :36].reshape(40, 6, 6)
+    for tv in (t[:, ::2, ::-1], np.moveaxis(t, 1, 2), t[::-3]):
+        for kind in ("joint_entropy", "conditional_entropy", "mutual_information"):
+            for form, x in (("probs", tv), ("logits", np.log(tv))):
+                got = joint_rows(kind, x, form, True)
+                want = joint_rows(kind, np.ascontiguousarray(x), form, True)
+                np.testing.assert_array_equal(got.value, want.value)
 
-    from infoloss._backends.numba._compile import SHORT_ROWS, for_rows, tail_folded
 
-    def sum_sq(x):  # type: ignore[no-untyped-def]
-        t = 0.0
-        for j in range(x.shape[0]):
-            t += x[j] * x[j]
-        return t
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_long_rows_and_huge_logits(dtype) -> None:  # type: ignore[no-untyped-def]
+    """Rows of 1e5 outcomes and logits of +-1e4 against the array-API path."""
+    rng = np.random.default_rng(12)
+    c = 100_000
+    z = (4 * rng.standard_normal((3, c))).astype(dtype)
+    zq = (4 * rng.standard_normal((3, c))).astype(dtype)
+    z[1] += 1e4
+    zq[2] -= 1e4
+    z[2, 7] = 1e4  # one dominant entry
+    eps = float(np.finfo(dtype).eps)
+    for f in (il.cross_entropy, il.kl_divergence, il.js_divergence):
+        got, ref = both(f, z, zq, form="logits")
+        np.testing.assert_allclose(got, ref, rtol=200 * eps)
+    got, ref = both(il.entropy, z, form="logits")
+    np.testing.assert_allclose(got, ref, rtol=200 * eps)
+    p = np.exp(z - z.max(-1, keepdims=True))
+    got, ref = both(il.entropy, p, normalize=True)
+    np.testing.assert_allclose(got, ref, rtol=200 * eps)
 
-    plain = njit(fastmath=True)(sum_sq)
-    twin = tail_folded(plain)
-    assert tail_folded(plain) is twin
-    assert for_rows(plain, SHORT_ROWS - 1) is twin
-    assert for_rows(plain, SHORT_ROWS) is plain
-    x = np.linspace(-1.0, 1.0, 31)
-    want = float(np.sum(x * x))
-    assert twin(x) == pytest.approx(want, rel=1e-15)  # compiled first, with the option
-    assert plain(x) == pytest.approx(want, rel=1e-15)  # then without it
-    later = njit(fastmath=True)(sum_sq)
-    assert later(x) == pytest.approx(want, rel=1e-15)
 
-    def masked(d):  # type: ignore[no-untyped-def]
-        return d.inspect_llvm(d.signatures[0]).count("llvm.masked.load")
+# ------------------------------------------------ promises the numba kernels broke
 
-    assert masked(plain) == 0
-    assert masked(later) == 0
-    features = llvm.get_host_cpu_features()
-    if features.get("avx512f") or features.get("avx2"):
-        assert masked(twin._kernel) > 0
+
+def test_js_of_logits_with_an_entry_of_no_mass_on_both_sides() -> None:
+    """Jensen-Shannon of logit rows where one outcome has probability 0 on one side
+    (a -inf logit) and underflows to 0 on the other, in a batch large enough for the
+    kernels: finite, the array-API value (it was NaN: 0/0 in d = (p - q)/(p + q))."""
+    z = np.array([1e4, 1e4 - 1, -np.inf])
+    zq = np.array([1e4, 1e4 - 30, -1e4])
+    n = MIN_SIZE // 3 + 1  # a batch that takes the kernels at their real threshold
+    zs = np.tile(z, (n, 1))
+    zqs = np.tile(zq, (n, 1))
+    with use_kernels(True):
+        got = il.js_divergence(zs, zqs, form="logits")
+    with use_kernels(False):
+        ref = il.js_divergence(z, zq, form="logits")
+    direct = measure_rows("js", (zs, zqs), ("logits", "logits"), False).value
+    want = mp_js(z[None], zq[None], "logits")[0]
+    assert np.isfinite(got).all()
+    np.testing.assert_allclose(got, ref, rtol=1e-14)
+    np.testing.assert_allclose(direct, want, rtol=1e-14)
+
+
+def _mp_table(t, form="probs"):  # type: ignore[no-untyped-def]
+    rows = [[mpmath.mpf(float(v)) for v in r] for r in t]
+    if form != "probs":
+        rows = [[mpmath.exp(v) if v > -np.inf else mpmath.mpf(0) for v in r] for r in rows]
+    tot = mpmath.fsum(mpmath.fsum(r) for r in rows)
+    return [[v / tot for v in r] for r in rows]
+
+
+def mp_conditional(t, form="probs"):  # type: ignore[no-untyped-def]
+    h = mpmath.mpf(0)
+    for r in _mp_table(t, form):
+        px = mpmath.fsum(r)
+        h += mpmath.fsum(v * mpmath.log(px / v) for v in r if v > 0)
+    return float(h)
+
+
+def mp_joint(t):  # type: ignore[no-untyped-def]
+    return float(-mpmath.fsum(v * mpmath.log(v) for r in _mp_table(t) for v in r if v > 0))
+
+
+def mp_mutual(t):  # type: ignore[no-untyped-def]
+    rows = _mp_table(t)
+    px = [mpmath.fsum(r) for r in rows]
+    py = [mpmath.fsum(c) for c in zip(*rows, strict=True)]
+    return float(
+        mpmath.fsum(
+            v * mpmath.log(v / (px[a] * py[b]))
+            for a, r in enumerate(rows)
+            for b, v in enumerate(r)
+            if v > 0
+        )
+    )
+
+
+@pytest.mark.parametrize("form", ["probs", "logits"])
+def test_conditional_entropy_of_nearly_deterministic_tables(form) -> None:  # type: ignore[no-untyped-def]
+    """H(Y|X) of tables whose every row has one dominant entry, values down to 1e-200,
+    keeps the relative accuracy of the entropy against mpmath: a few ulps for
+    probabilities; for logits a few ulps of the largest |z - max z| of a row (the rounding
+    of z - max z, which every log-sum-exp carries into e^(z - max z))."""
+    rng = np.random.default_rng(13)
+    for tiny in (1e-20, 1e-60, 1e-109, 1e-200):
+        t = rng.random((4, 3, 5))
+        t[:, :, 1:] *= tiny
+        t /= t.sum(axis=(1, 2), keepdims=True)
+        x = t if form == "probs" else np.log(t)
+        got = joint_rows("conditional_entropy", x, form, form == "probs").value
+        want = [mp_conditional(tab, form) for tab in x]
+        spread = 1.0 if form == "probs" else float(np.max(x.max(-1, keepdims=True) - x))
+        close(got, want, np.float64, 5, ulps=spread)
+        got = measure_rows("entropy", (x[:, 0],), (form,), True).value
+        want = [mp_entropy(r[None], form)[0] for r in x[:, 0]]
+        close(got, want, np.float64, 5, ulps=spread)
+
+
+def test_mutual_information_is_never_negative_and_exact_for_independence() -> None:
+    """I(X; Y) of exactly independent tables given as probabilities (outer products) is
+    never negative (it came out -1.8e-17), on both paths; H(X, Y) = H(X) + H(Y|X) holds to
+    a few ulps, each measure to a few ulps of mpmath."""
+    rng = np.random.default_rng(14)
+    for nx, ny in ((2, 2), (2, 3), (3, 3), (3, 7), (5, 4)):
+        a = rng.random((64, nx, 1))
+        b = rng.random((64, 1, ny))
+        a /= a.sum(axis=1, keepdims=True)
+        b /= b.sum(axis=2, keepdims=True)
+        t = a * b
+        for normalize in (False, True):
+            got, ref = both(il.mutual_information, t, normalize=normalize)
+            assert (got >= 0).all(), got.min()
+            assert (ref >= 0).all(), ref.min()
+            assert np.max(got) < 1e-30
+            assert np.max(ref) < 1e-30
+        tg = rng.random((16, nx, ny)) ** 3
+        tg /= tg.sum(axis=(1, 2), keepdims=True)
+        for use in (True, False):
+            with use_kernels(use):
+                hxy = il.joint_entropy(tg)
+                hx = il.entropy(tg.sum(axis=2), normalize=True)
+                hyx = il.conditional_entropy(tg)
+                mi = il.mutual_information(tg)
+            eps = np.finfo(np.float64).eps
+            want_c = [mp_conditional(x) for x in tg]
+            want_j = [mp_joint(x) for x in tg]
+            want_m = [mp_mutual(x) for x in tg]
+            close(hxy, want_j, np.float64, 1, ulps=4)
+            close(hyx, want_c, np.float64, 1, ulps=4)
+            np.testing.assert_allclose(mi, want_m, rtol=64 * eps * nx * ny, atol=0)
+            np.testing.assert_allclose(hx + hyx, hxy, rtol=8 * eps, atol=0)
 
 
 # ----------------------------------------------------------------- property tests

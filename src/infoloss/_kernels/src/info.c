@@ -1,0 +1,915 @@
+/* info.c: entropy, cross-entropy, KL and Jensen-Shannon of rows, every form; conditional
+ * entropy and mutual information of tables.
+ *
+ * Why the kernels are shaped as they are:
+ *
+ * - One pass over memory per row.  A row is taken in chunks of CHUNK entries (small enough
+ *   for L1): the chunk's maximum, then the chunk's sums against the running maximum, over
+ *   the chunk again from L1.  When a chunk raises the maximum, the sums so far are rescaled
+ *   (each part keeps its sign, so nothing cancels).  A row whose terms need its normaliser
+ *   first (normalised probabilities, logits) gets this statistics pass, then a terms pass
+ *   that re-reads the row from cache; the exps of logits are kept from the first pass so
+ *   that no entry pays two.  Entropy needs no terms pass: H = log s - t/s with
+ *   t = sum e^d d, summed online beside s.
+ * - The maximal entries stay out of the sums: s = k + rest with k ties, and
+ *   log s = log1p((k - 1) + rest) keeps the relative accuracy of a tiny rest (a nearly
+ *   deterministic row).  Maximal entries are found by comparing each entry with the row
+ *   maximum (both loaded values), never by comparing two evaluations of an expression,
+ *   whose roundings may differ (contracted multiply-adds).
+ * - Every term is non-negative where the measure is: KL of normalised rows as
+ *   q h(delta) = p delta - p + q, Jensen-Shannon as (m/2) f(d) with d = (p - q)/(p + q),
+ *   mutual information as the KL of P(x, y) from P(x) P(y) term by term.  So no measure
+ *   comes out negative by rounding, and D(P||P) = 0 exactly.
+ * - KL of two probability rows is sum p log(p/q) with il_log_ratio (one log, no over- or
+ *   underflow of p/q), never a difference of two large sums.
+ * - exp and log come from vmath.h only (vectorisable polynomials); each kind x form pair is
+ *   its own loop (the per-entry decoding is inlined with constant modes, so the branches
+ *   fold away and the loop vectorises under `omp simd`).  Sums run in the data's type
+ *   within a chunk and in double across chunks.
+ * - OpenMP over rows; rows with a column stride other than 1 are gathered into a per-thread
+ *   buffer first, so the loops only ever see contiguous rows.
+ * - Bad entries (NaN, +inf, negative probabilities; rows of logits that are all -inf) are
+ *   counted, never raised on: their row's value is NaN.  The Python side owns every message.
+ *
+ * The body below the common part is a template, included twice (float, then double).
+ */
+#ifndef IL_INFO_TEMPLATE
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "info.h"
+#include "vmath.h"
+
+/* log1p(u) for u >= 0 from il_log_d: log(w) u/(w - 1), w = 1 + u (w - 1 is exact), keeps
+ * the relative accuracy of a tiny u. */
+static inline double il_log1p_d(double u) {
+    double w = 1.0 + u;
+    return w == 1.0 ? u : il_log_d(w) * (u / (w - 1.0));
+}
+
+static inline double il_log_of(double s) {
+    return s == 0.0 ? -INFINITY : (s > 0.0 ? il_log_d(s) : NAN);
+}
+
+/* g(delta) = h(delta)/delta^2, h(delta) = delta e^delta - expm1(delta), on [-1, 1] (least
+ * squares in relative error at Chebyshev nodes): 1.5e-17 (double), 2.7e-8 (float). */
+static inline double il_klg_d(double x) {
+    double g = 7.125721315189791e-13;
+    g = g * x + 1.0873328118926434e-11;
+    g = g * x + 1.4915460366059796e-10;
+    g = g * x + 1.926838288880433e-09;
+    g = g * x + 2.2964376016322137e-08;
+    g = g * x + 2.505212686272622e-07;
+    g = g * x + 2.4801587715075295e-06;
+    g = g * x + 2.2045855305546772e-05;
+    g = g * x + 0.0001736111110961616;
+    g = g * x + 0.001190476190491155;
+    g = g * x + 0.0069444444444469716;
+    g = g * x + 0.03333333333333201;
+    g = g * x + 0.12499999999999985;
+    g = g * x + 0.33333333333333337;
+    return g * x + 0.5;
+}
+
+static inline float il_klg_f(float x) {
+    float g = 2.481796741449216e-07f;
+    g = g * x + 2.536834699640167e-06f;
+    g = g * x + 2.2057629394112155e-05f;
+    g = g * x + 0.00017356284661218524f;
+    g = g * x + 0.0011904658749699593f;
+    g = g * x + 0.006944460794329643f;
+    g = g * x + 0.03333333507180214f;
+    g = g * x + 0.125f;
+    g = g * x + 0.3333333432674408f;
+    return g * x + 0.5f;
+}
+
+/* f(d)/d^2 as a polynomial in x = d^2 on [0, 1/4], f(d) = (1 + d) log1p(d) +
+ * (1 - d) log1p(-d): relative error 1.4e-17 (double), 5.7e-9 (float). */
+static inline double il_jsn_d(double x) {
+    double g = 0.01440398723740618;
+    g = g * x + -0.0067921580124478435;
+    g = g * x + 0.009252011320319222;
+    g = g * x + 0.0038325375004550424;
+    g = g * x + 0.006809854619280138;
+    g = g * x + 0.008297844135332546;
+    g = g * x + 0.010992129043794407;
+    g = g * x + 0.01515133276565231;
+    g = g * x + 0.022222229037814987;
+    g = g * x + 0.035714285563254816;
+    g = g * x + 0.06666666666840061;
+    g = g * x + 0.16666666666665886;
+    return g * x + 1.0;
+}
+
+static inline float il_jsn_f(float x) {
+    float g = 0.027547771111130714f;
+    g = g * x + 0.018285660073161125f;
+    g = g * x + 0.036255694925785065f;
+    g = g * x + 0.06663384288549423f;
+    g = g * x + 0.1666673868894577f;
+    return g * x + 1.0f;
+}
+
+/* (2 - b) log(2 - b) for b in [0, 1/2]: within 1.4e-16 (double), 1.1e-8 (float) of
+ * f(d) >= f(1/2) = 0.26. */
+static inline double il_jsf_d(double x) {
+    double g = 4.050584173333103e-06;
+    g = g * x + -5.949107275409685e-06;
+    g = g * x + 1.2341401200464932e-05;
+    g = g * x + 2.642898172040158e-06;
+    g = g * x + 2.4751443578261904e-05;
+    g = g * x + 5.3204497391918e-05;
+    g = g * x + 0.00013976622126597805;
+    g = g * x + 0.0003719788321068133;
+    g = g * x + 0.0010416721926441868;
+    g = g * x + 0.003124999536303349;
+    g = g * x + 0.010416666691985975;
+    g = g * x + 0.041666666665836044;
+    g = g * x + 0.25000000000001427;
+    g = g * x + -1.6931471805599454;
+    return g * x + 1.3862943611198906;
+}
+
+static inline float il_jsf_f(float x) {
+    float g = 0.0008516042144037783f;
+    g = g * x + 0.00058580661425367f;
+    g = g * x + 0.0033336018677800894f;
+    g = g * x + 0.010365382768213749f;
+    g = g * x + 0.04167340695858002f;
+    g = g * x + 0.24999956786632538f;
+    g = g * x + -1.6931471824645996f;
+    return g * x + 1.3862943649291992f;
+}
+
+/* Which term a measure of two arguments sums. */
+enum { T_CE, T_KL_EXACT, T_KL_PROBS, T_KL_MIXED, T_JS };
+
+#define IL_EXACT(m) ((m) == IL_P_SCL || (m) == IL_L_EXACT)
+#define IL_PROB(m) ((m) == IL_P_RAW || (m) == IL_P_SCL)
+#define IL_TERM(kind, mp, mq)                                                               \
+    ((kind) == IL_CROSS_ENTROPY ? T_CE                                                      \
+     : (kind) == IL_KL          ? (IL_EXACT(mp) && IL_EXACT(mq)  ? T_KL_EXACT               \
+                                   : IL_PROB(mp) && IL_PROB(mq) ? T_KL_PROBS                \
+                                                                : T_KL_MIXED)               \
+                                : T_JS)
+
+#define IL_CAT2(a, b) a##b
+#define IL_CAT(a, b) IL_CAT2(a, b)
+#define F(name) IL_CAT(name, IL_SFX)
+
+#define IL_INFO_TEMPLATE
+#define R float
+#define IL_SFX _f
+#include "info.c"
+#undef R
+#undef IL_SFX
+#define R double
+#define IL_SFX _d
+#include "info.c"
+#undef R
+#undef IL_SFX
+
+#else /* ------------------------------------------------------------ the template */
+
+#define EXP F(il_exp)
+#define EXP_LOW F(il_exp_low)
+#define LOG F(il_log)
+#define LOG_RATIO F(il_log_ratio)
+
+/* A power of two a with m a far from over- and underflow, for finite m > 0. */
+static inline R F(pow2_scale)(R m) {
+    return m < (R)8.673617379884035e-19 ? (R)18446744073709551616.0
+           : (m > (R)1.152921504606847e18 ? (R)5.421010862427522e-20 : (R)1);
+}
+
+/* max(x), NaN entries ignored where the vector maximum allows (a NaN row is caught by its
+ * sums); -inf (or the lowest finite value) for an all -inf chunk. */
+static inline R F(chunk_max)(const R *x, ptrdiff_t n) {
+    R m = -INFINITY;
+#pragma omp simd reduction(max : m)
+    for (ptrdiff_t j = 0; j < n; j++) m = x[j] > m ? x[j] : m;
+    return m;
+}
+
+/* NaN and +inf entries of a log row; a logit row of all -inf counts 1. */
+static int64_t F(count_bad_log)(const R *x, ptrdiff_t n, int logits) {
+    int64_t nb = 0, live = 0;
+    for (ptrdiff_t j = 0; j < n; j++) {
+        nb += (x[j] != x[j]) | (x[j] == INFINITY);
+        live += x[j] > -INFINITY;
+    }
+    return (logits && nb == 0 && live == 0) ? 1 : nb;
+}
+
+/* Row i of a (., c) array with column stride s1: in place, or gathered into g. */
+static inline const R *F(row_at)(const R *X, int64_t i, int64_t s0, int64_t s1, ptrdiff_t c,
+                                 R *g) {
+    const R *x = X + i * s0;
+    if (s1 == 1) return x;
+    for (ptrdiff_t j = 0; j < c; j++) g[j] = x[j * s1];
+    return g;
+}
+
+/* Log-sum-exp of a log row, online over chunks: m the maximum, k the entries equal to it,
+ * rest = sum e^(x - m) over the others, t = sum e^d d (want_t).  With ``store``, each chunk's
+ * exps relative to its centre (the running maximum then, 0 while it is -inf) go to buf and
+ * the centres to cen. */
+static inline __attribute__((always_inline)) void F(lse_row)(const R *x, ptrdiff_t c, int store,
+                                                             int want_t, R *buf, R *cen, R *m_out,
+                                                             double *k_out, double *rest_out,
+                                                             double *t_out) {
+    R m = -INFINITY;
+    double k = 0.0, rest = 0.0, t = 0.0;
+    ptrdiff_t ci = 0;
+    for (ptrdiff_t c0 = 0; c0 < c; c0 += IL_CHUNK, ci++) {
+        ptrdiff_t n = c - c0 < IL_CHUNK ? c - c0 : IL_CHUNK;
+        const R *xc = x + c0;
+        R cm = F(chunk_max)(xc, n);
+        if (cm > m) {
+            if (k > 0.0) {
+                double delta = (double)cm - (double)m;
+                double f = il_exp_d(-delta);
+                if (want_t) t = f * (t - delta * (k + rest));
+                rest = (rest + k) * f;
+                k = 0.0;
+            }
+            m = cm;
+        }
+        R ctr = m > -INFINITY ? m : (R)0;
+        R rs = 0, ks = 0, ts = 0;
+        if (store) {
+            R *b = buf + c0;
+#pragma omp simd reduction(+ : rs, ks, ts)
+            for (ptrdiff_t j = 0; j < n; j++) {
+                R v = xc[j];
+                R d = v - ctr;
+                R e = EXP_LOW(d);
+                int top = v == m;
+                rs += top ? (R)0 : e;
+                ks += top ? (R)1 : (R)0;
+                if (want_t) ts += e > (R)0 ? e * d : (R)0;
+                b[j] = e;
+            }
+            cen[ci] = ctr;
+        } else {
+#pragma omp simd reduction(+ : rs, ks, ts)
+            for (ptrdiff_t j = 0; j < n; j++) {
+                R v = xc[j];
+                R d = v - ctr;
+                R e = EXP_LOW(d);
+                int top = v == m;
+                rs += top ? (R)0 : e;
+                ks += top ? (R)1 : (R)0;
+                if (want_t) ts += e > (R)0 ? e * d : (R)0;
+            }
+        }
+        rest += (double)rs;
+        k += (double)ks;
+        t += (double)ts;
+    }
+    *m_out = m;
+    *k_out = k;
+    *rest_out = rest;
+    *t_out = t;
+}
+
+/* A probability row relative to its maximum m (0 for a row of zeros; +inf entries are
+ * bad and kept out of it): k entries equal to m, rest = sum x/m over the others,
+ * t = sum r log r (want_t), nb the NaN, negative and +inf entries. */
+static inline __attribute__((always_inline)) void F(scaled_row)(const R *x, ptrdiff_t c,
+                                                                int want_t, R *m_out,
+                                                                double *k_out, double *rest_out,
+                                                                double *t_out, int64_t *nb_out) {
+    R m = 0;
+    double k = 0.0, rest = 0.0, t = 0.0, bad = 0.0;
+    for (ptrdiff_t c0 = 0; c0 < c; c0 += IL_CHUNK) {
+        ptrdiff_t n = c - c0 < IL_CHUNK ? c - c0 : IL_CHUNK;
+        const R *xc = x + c0;
+        R cm = F(chunk_max)(xc, n);
+        if (cm > m && cm < INFINITY) {
+            if (k > 0.0) {
+                double f = (double)m / (double)cm;
+                if (want_t) t = f * (t + (k + rest) * il_log_ratio_d((double)m, (double)cm));
+                rest = (rest + k) * f;
+                k = 0.0;
+            }
+            m = cm;
+        }
+        R rs = 0, ks = 0, ts = 0, cb = 0;
+        if (m > 0) {
+            R a = F(pow2_scale)(m);
+            R inv = (R)1 / (m * a);
+#pragma omp simd reduction(+ : rs, ks, ts, cb)
+            for (ptrdiff_t j = 0; j < n; j++) {
+                R v = xc[j];
+                int top = v == m;
+                R r = top ? (R)1 : (v * a) * inv;
+                rs += top ? (R)0 : r;
+                ks += top ? (R)1 : (R)0;
+                cb += (v >= (R)0) & (v < INFINITY) ? (R)0 : (R)1;
+                if (want_t) ts += r > (R)0 ? r * LOG(r > (R)0 ? r : (R)1) : (R)0;
+            }
+        } else {
+#pragma omp simd reduction(+ : cb)
+            for (ptrdiff_t j = 0; j < n; j++) {
+                R v = xc[j];
+                cb += (v >= (R)0) & (v < INFINITY) ? (R)0 : (R)1;
+            }
+        }
+        rest += (double)rs;
+        k += (double)ks;
+        t += (double)ts;
+        bad += (double)cb;
+    }
+    *m_out = m;
+    *k_out = k;
+    *rest_out = rest;
+    *t_out = t;
+    *nb_out = (int64_t)bad;
+}
+
+/* ------------------------------------------------------------------------- entropy */
+
+static int F(entropy_rows)(const R *P, int mode, int logits, int64_t s0, int64_t s1, int64_t n,
+                           ptrdiff_t c, double *out, int64_t *nbp, double *lmp) {
+    int fail = 0;
+#pragma omp parallel
+    {
+        R *g = s1 != 1 ? (R *)malloc(sizeof(R) * (size_t)c) : NULL;
+        int mine = s1 != 1 && g == NULL;
+        if (mine) {
+#pragma omp atomic write
+            fail = 1;
+        }
+#pragma omp for schedule(static)
+        for (int64_t i = 0; i < n; i++) {
+            if (mine) continue;
+            const R *x = F(row_at)(P, i, s0, s1, c, g);
+            if (mode == IL_P_RAW) {
+                double h = 0.0, s = 0.0, b = 0.0;
+                for (ptrdiff_t c0 = 0; c0 < c; c0 += IL_CHUNK) {
+                    ptrdiff_t nn = c - c0 < IL_CHUNK ? c - c0 : IL_CHUNK;
+                    const R *xc = x + c0;
+                    R ch = 0, cs = 0, cb = 0;
+#pragma omp simd reduction(+ : ch, cs, cb)
+                    for (ptrdiff_t j = 0; j < nn; j++) {
+                        R v = xc[j];
+                        cs += v;
+                        cb += (v >= (R)0) & (v < INFINITY) ? (R)0 : (R)1;
+                        ch -= v * LOG(v > (R)0 ? v : (R)1);
+                    }
+                    h += (double)ch;
+                    s += (double)cs;
+                    b += (double)cb;
+                }
+                nbp[i] = (int64_t)b;
+                lmp[i] = b == 0.0 ? il_log_of(s) : NAN;
+                out[i] = b == 0.0 ? h : NAN;
+            } else if (mode == IL_P_SCL) {
+                R m;
+                double k, rest, t;
+                int64_t nb;
+                F(scaled_row)(x, c, 1, &m, &k, &rest, &t, &nb);
+                int ok = nb == 0 && k > 0.0;
+                double ls = ok ? il_log1p_d((k - 1.0) + rest) : 0.0;
+                nbp[i] = nb;
+                lmp[i] = nb ? NAN : (m > 0 ? il_log_d((double)m) + ls : -INFINITY);
+                /* H = log s - t/s: both parts >= 0 */
+                out[i] = ok ? ls - t / (k + rest) : NAN;
+            } else {
+                R m;
+                double k, rest, t;
+                F(lse_row)(x, c, 0, 1, NULL, NULL, &m, &k, &rest, &t);
+                int ok = k > 0.0 && isfinite(rest) && isfinite(m);
+                if (!ok) {
+                    int64_t nb = F(count_bad_log)(x, c, logits);
+                    nbp[i] = nb;
+                    lmp[i] = nb ? NAN : -INFINITY;
+                    out[i] = NAN;
+                    continue;
+                }
+                double s = k + rest, ls = il_log1p_d((k - 1.0) + rest), fm = (double)m;
+                nbp[i] = 0;
+                lmp[i] = fm + ls;
+                if (mode == IL_L_EXACT)
+                    out[i] = ls - t / s;
+                else /* -sum e^z z = e^m (-t - m s): both parts >= 0 for m <= 0 */
+                    out[i] = fm > -745.2 ? il_exp_d(fm) * (-t - fm * s) : 0.0;
+            }
+        }
+        free(g);
+    }
+    return fail ? -1 : 0;
+}
+
+/* ------------------------------------------------------------------ two arguments */
+
+/* What the terms pass needs of an argument: its maximum m, r = (x a) inv for scaled
+ * probabilities, 1/s and log s; ok (no bad entry, some mass), nb and the log-mass. */
+typedef struct {
+    R m, a, inv, inv_s, ls;
+    double inv_sd;
+    int ok;
+    int64_t nb;
+    double lm;
+} F(stats);
+
+static inline __attribute__((always_inline)) F(stats)
+    F(stats_of)(int mode, int logits, const R *x, ptrdiff_t c, R *buf, R *cen) {
+    F(stats) st = {0, 1, 1, 1, 0, 1.0, 1, 0, 0.0};
+    if (mode == IL_P_SCL) {
+        R m;
+        double k, rest, t;
+        int64_t nb;
+        F(scaled_row)(x, c, 0, &m, &k, &rest, &t, &nb);
+        st.ok = nb == 0 && k > 0.0;
+        st.nb = nb;
+        double ls = st.ok ? il_log1p_d((k - 1.0) + rest) : 0.0;
+        st.lm = nb ? NAN : (m > 0 ? il_log_d((double)m) + ls : -INFINITY);
+        st.m = m;
+        if (st.ok) {
+            st.a = F(pow2_scale)(m);
+            st.inv = (R)1 / (m * st.a);
+            st.inv_sd = 1.0 / (k + rest);
+            st.inv_s = (R)st.inv_sd;
+            st.ls = (R)ls;
+        }
+    } else if (mode == IL_L_EXACT) {
+        R m;
+        double k, rest, t;
+        F(lse_row)(x, c, 1, 0, buf, cen, &m, &k, &rest, &t);
+        st.ok = k > 0.0 && isfinite(rest) && isfinite(m);
+        st.m = m;
+        if (st.ok) {
+            double ls = il_log1p_d((k - 1.0) + rest);
+            st.lm = (double)m + ls;
+            st.inv_sd = 1.0 / (k + rest);
+            st.inv_s = (R)st.inv_sd;
+            st.ls = (R)ls;
+        } else {
+            st.nb = F(count_bad_log)(x, c, logits);
+            st.lm = st.nb ? NAN : -INFINITY;
+        }
+    }
+    return st;
+}
+
+typedef struct {
+    int pos;
+    R p, lp;
+} F(entry);
+
+/* (p > 0, p, log p) of one entry; log p is meaningless (finite) where p = 0.  ``e`` is the
+ * stored exp of a normalised log argument, ``f`` its chunk's factor (1/s otherwise). */
+static inline __attribute__((always_inline)) F(entry)
+    F(decode)(int mode, R x, R e, const F(stats) *st, R f) {
+    F(entry) o;
+    if (mode == IL_P_RAW) {
+        o.pos = x > (R)0;
+        o.p = x;
+        o.lp = LOG(o.pos ? x : (R)1);
+    } else if (mode == IL_P_SCL) {
+        o.pos = x > (R)0;
+        R r = x == st->m ? (R)1 : (x * st->a) * st->inv;
+        o.p = r * f;
+        o.lp = LOG(r > (R)0 ? r : (R)1) - st->ls;
+    } else if (mode == IL_L_RAW) {
+        o.pos = x > -INFINITY;
+        o.p = EXP(x);
+        o.lp = x;
+    } else {
+        o.pos = x > -INFINITY;
+        o.p = e * f;
+        o.lp = (x - st->m) - st->ls;
+    }
+    return o;
+}
+
+/* p delta - p + q >= 0 for finite delta = log p - log q: q h(delta) for |delta| <= 1 (no
+ * cancellation), the direct form beyond. */
+static inline __attribute__((always_inline)) R F(kl_term)(R p, R q, R delta) {
+    int small = (delta <= (R)1) & (delta >= (R)-1);
+    R ds = small ? delta : (R)0;
+    return small ? q * (F(il_klg)(ds) * ds * ds) : p * (delta - (R)1) + q;
+}
+
+/* f(d) = (1 + d) log1p(d) + (1 - d) log1p(-d) >= 0 on [-1, 1]: a polynomial in d^2 for
+ * |d| <= 1/2 (every term of its series > 0); beyond, with b = 1 - |d| (exact), a polynomial
+ * for (2 - b) log(2 - b) plus b log b. */
+static inline __attribute__((always_inline)) R F(js_excess)(R d) {
+    R a = d < (R)0 ? -d : d;
+    int small = a <= (R)0.5;
+    R s = small ? a : (R)0;
+    R b = (R)1 - a;
+    R bf = small ? (R)0 : b;
+    R bl = b > (R)0 ? b : (R)1;
+    R far = F(il_jsf)(bf) + b * LOG(bl);
+    return small ? F(il_jsn)(s * s) * (s * s) : far;
+}
+
+/* (term, 1 where it is +inf) of one outcome. */
+static inline __attribute__((always_inline)) R F(term)(int code, F(entry) P, F(entry) Q,
+                                                       R *inf) {
+    int both = P.pos & Q.pos;
+    *inf = P.pos & !Q.pos ? (R)1 : (R)0;
+    if (code == T_CE) return both ? -(P.p * Q.lp) : (R)0;
+    if (code == T_KL_EXACT) {
+        R delta = (both ? P.lp : (R)0) - (both ? Q.lp : (R)0);
+        return both ? F(kl_term)(P.p, Q.p, delta) : (Q.pos ? Q.p : (R)0);
+    }
+    if (code == T_KL_PROBS)
+        return both ? P.p * LOG_RATIO(both ? P.p : (R)1, both ? Q.p : (R)1) : (R)0;
+    if (code == T_KL_MIXED) return both ? P.p * ((both ? P.lp : (R)0) - (both ? Q.lp : (R)0)) : (R)0;
+    /* Jensen-Shannon: (p + q)/4 f(d), 0 where p + q = 0 (an entry of probability 0 on both
+     * sides, whatever its log says) */
+    *inf = 0;
+    R tot = P.p + Q.p;
+    int either = tot > (R)0;
+    R d = either ? (P.p - Q.p) / tot : (R)0;
+    return either ? tot * (R)0.25 * F(js_excess)(d) : (R)0;
+}
+
+static inline __attribute__((always_inline)) int F(pair_rows)(
+    int code, int mp, int mq, const R *P, int lgp, int64_t sp0, int64_t sp1, const R *Q, int lgq,
+    int64_t sq0, int64_t sq1, int64_t n, ptrdiff_t c, double *out, int64_t *nbp, int64_t *nbq,
+    double *lmp, double *lmq) {
+    const int ep = mp == IL_L_EXACT, eq = mq == IL_L_EXACT;
+    const ptrdiff_t nch = (c + IL_CHUNK - 1) / IL_CHUNK;
+    int fail = 0;
+#pragma omp parallel
+    {
+        R *bp = ep ? (R *)malloc(sizeof(R) * (size_t)(c + nch)) : NULL;
+        R *bq = eq ? (R *)malloc(sizeof(R) * (size_t)(c + nch)) : NULL;
+        R *gp = sp1 != 1 ? (R *)malloc(sizeof(R) * (size_t)c) : NULL;
+        R *gq = sq1 != 1 ? (R *)malloc(sizeof(R) * (size_t)c) : NULL;
+        int mine = (ep && !bp) || (eq && !bq) || (sp1 != 1 && !gp) || (sq1 != 1 && !gq);
+        if (mine) {
+#pragma omp atomic write
+            fail = 1;
+        }
+        R *cp = ep && bp ? bp + c : NULL;
+        R *cq = eq && bq ? bq + c : NULL;
+#pragma omp for schedule(static)
+        for (int64_t i = 0; i < n; i++) {
+            if (mine) continue;
+            const R *x = F(row_at)(P, i, sp0, sp1, c, gp);
+            const R *y = F(row_at)(Q, i, sq0, sq1, c, gq);
+            F(stats) sp = F(stats_of)(mp, lgp, x, c, bp, cp);
+            F(stats) sq = F(stats_of)(mq, lgq, y, c, bq, cq);
+            double acc = 0.0, ninf = 0.0, sump = 0.0, sumq = 0.0, badp = 0.0, badq = 0.0;
+            ptrdiff_t ci = 0;
+            for (ptrdiff_t c0 = 0; c0 < c; c0 += IL_CHUNK, ci++) {
+                ptrdiff_t nn = c - c0 < IL_CHUNK ? c - c0 : IL_CHUNK;
+                const R *xc = x + c0, *yc = y + c0;
+                const R *ec = ep ? bp + c0 : xc, *fc = eq ? bq + c0 : yc;
+                /* a normalised log argument's stored exps are relative to its chunk's
+                 * centre: p = e exp(centre - m)/s */
+                R fp = ep ? (R)(il_exp_d((double)cp[ci] - (double)sp.m) * sp.inv_sd) : sp.inv_s;
+                R fq = eq ? (R)(il_exp_d((double)cq[ci] - (double)sq.m) * sq.inv_sd) : sq.inv_s;
+                R ct = 0, cinf = 0, csp = 0, csq = 0, cbp = 0, cbq = 0;
+#pragma omp simd reduction(+ : ct, cinf, csp, csq, cbp, cbq)
+                for (ptrdiff_t j = 0; j < nn; j++) {
+                    R u = xc[j], v = yc[j];
+                    F(entry) pe = F(decode)(mp, u, ec[j], &sp, fp);
+                    F(entry) qe = F(decode)(mq, v, fc[j], &sq, fq);
+                    R inf;
+                    ct += F(term)(code, pe, qe, &inf);
+                    cinf += inf;
+                    if (mp == IL_P_RAW) {
+                        csp += u;
+                        cbp += (u >= (R)0) & (u < INFINITY) ? (R)0 : (R)1;
+                    } else if (mp == IL_L_RAW) {
+                        csp += pe.p;
+                        cbp += (u != u) | (u == INFINITY) ? (R)1 : (R)0;
+                    }
+                    if (mq == IL_P_RAW) {
+                        csq += v;
+                        cbq += (v >= (R)0) & (v < INFINITY) ? (R)0 : (R)1;
+                    } else if (mq == IL_L_RAW) {
+                        csq += qe.p;
+                        cbq += (v != v) | (v == INFINITY) ? (R)1 : (R)0;
+                    }
+                }
+                acc += (double)ct;
+                ninf += (double)cinf;
+                sump += (double)csp;
+                sumq += (double)csq;
+                badp += (double)cbp;
+                badq += (double)cbq;
+            }
+            if (mp == IL_P_RAW || mp == IL_L_RAW) {
+                sp.ok = badp == 0.0;
+                sp.nb = (int64_t)badp;
+                sp.lm = sp.ok ? il_log_of(sump) : NAN;
+            }
+            if (mq == IL_P_RAW || mq == IL_L_RAW) {
+                sq.ok = badq == 0.0;
+                sq.nb = (int64_t)badq;
+                sq.lm = sq.ok ? il_log_of(sumq) : NAN;
+            }
+            nbp[i] = sp.nb;
+            nbq[i] = sq.nb;
+            lmp[i] = sp.lm;
+            lmq[i] = sq.lm;
+            out[i] = !(sp.ok && sq.ok) ? NAN : (ninf > 0.0 ? INFINITY : acc);
+        }
+        free(bp);
+        free(bq);
+        free(gp);
+        free(gq);
+    }
+    return fail ? -1 : 0;
+}
+
+#define IL_PAIR_CASE(kind, mp, mq)                                                           \
+    case (kind) * 16 + (mp) * 4 + (mq):                                                      \
+        return F(pair_rows)(IL_TERM(kind, mp, mq), mp, mq, P, lgp, sp0, sp1, Q, lgq, sq0, sq1, \
+                            n, c, out, nbp, nbq, lmp, lmq);
+#define IL_PAIR_Q(kind, mp)                                                                  \
+    IL_PAIR_CASE(kind, mp, IL_P_RAW)                                                         \
+    IL_PAIR_CASE(kind, mp, IL_P_SCL)                                                         \
+    IL_PAIR_CASE(kind, mp, IL_L_RAW)                                                         \
+    IL_PAIR_CASE(kind, mp, IL_L_EXACT)
+#define IL_PAIR_KIND(kind)                                                                   \
+    IL_PAIR_Q(kind, IL_P_RAW)                                                                \
+    IL_PAIR_Q(kind, IL_P_SCL)                                                                \
+    IL_PAIR_Q(kind, IL_L_RAW)                                                                \
+    IL_PAIR_Q(kind, IL_L_EXACT)
+
+int F(il_measure_rows)(int kind, const R *P, int mp, int lgp, int64_t sp0, int64_t sp1,
+                       const R *Q, int mq, int lgq, int64_t sq0, int64_t sq1, int64_t n,
+                       int64_t c, double *out, int64_t *nbp, int64_t *nbq, double *lmp,
+                       double *lmq) {
+    if (n <= 0 || c <= 0) return 0;
+    if (kind == IL_ENTROPY) return F(entropy_rows)(P, mp, lgp, sp0, sp1, n, c, out, nbp, lmp);
+    switch (kind * 16 + mp * 4 + mq) {
+        IL_PAIR_KIND(IL_CROSS_ENTROPY)
+        IL_PAIR_KIND(IL_KL)
+        IL_PAIR_KIND(IL_JS)
+    }
+    return -2;
+}
+
+#undef IL_PAIR_CASE
+#undef IL_PAIR_Q
+#undef IL_PAIR_KIND
+
+/* ------------------------------------------------------------------------ tables */
+
+/* Online sum of e^lw and of e^lw h relative to the running maximum ``big``. */
+static inline void F(add_weighted)(double *big, double *w, double *hw, double lw, double h) {
+    if (lw == -INFINITY) return;
+    if (lw > *big) {
+        double f = *big > -INFINITY ? il_exp_d(*big - lw) : 0.0;
+        *w = *w * f + 1.0;
+        *hw = *hw * f + h;
+        *big = lw;
+    } else {
+        double e = il_exp_d(lw - *big);
+        *w += e;
+        *hw += e * h;
+    }
+}
+
+/* H(Y | X) = sum_x P(x) H(Y | X = x), each H(Y | X = x) = log s - t/s relative to its
+ * row's maximum (no rounded row sum inside a log), the weights P(x) prop. to m_x s_x (or
+ * e^m_x s_x) combined relative to their maximum: every part >= 0. */
+static void F(conditional)(const R *T, ptrdiff_t nx, ptrdiff_t ny, int form, int normalize,
+                           double *out, int64_t *nbad, double *lmass) {
+    double big = -INFINITY, w = 0.0, hw = 0.0;
+    int64_t nb = 0;
+    for (ptrdiff_t a = 0; a < nx; a++) {
+        const R *row = T + a * ny;
+        R m;
+        double k, rest, t, lw;
+        if (form == IL_PROBS) {
+            int64_t b;
+            F(scaled_row)(row, ny, 1, &m, &k, &rest, &t, &b);
+            nb += b;
+            if (b > 0 || k == 0.0) continue;
+            lw = il_log_d((double)m);
+        } else {
+            F(lse_row)(row, ny, 0, 1, NULL, NULL, &m, &k, &rest, &t);
+            if (!(k > 0.0 && isfinite(rest) && isfinite(m))) {
+                nb += F(count_bad_log)(row, ny, 0);
+                continue;
+            }
+            lw = (double)m;
+        }
+        double ls = il_log1p_d((k - 1.0) + rest);
+        F(add_weighted)(&big, &w, &hw, lw + ls, ls - t / (k + rest));
+    }
+    if (form == IL_LOGITS && nb == 0 && big == -INFINITY) nb = 1; /* no finite logit */
+    *nbad = nb;
+    *lmass = nb ? NAN : (big > -INFINITY ? big + il_log_d(w) : -INFINITY);
+    if (nb)
+        *out = NAN;
+    else if (form == IL_LOGITS || normalize)
+        *out = big > -INFINITY ? hw / w : NAN;
+    else
+        *out = big > -INFINITY ? il_exp_d(big) * hw : 0.0;
+}
+
+/* I(X; Y) of a probability table as sum_xy r h(delta) over r = P(x, y)/max, against
+ * q = R_x C_y / S (R_x, C_y the row and column sums of r, S their total), delta =
+ * log(r S/R_x / C_y): r S/R_x >= r and C_y >= r, so neither underflows where r does not,
+ * and il_log_ratio takes the ratio without forming it.  Every term >= 0 (an exactly
+ * independent table gives 0 up to second-order rounding, never a negative value).
+ * Scratch: rs (nx) and cs (ny) double, cy (ny) R. */
+static void F(mutual_probs)(const R *T, ptrdiff_t nx, ptrdiff_t ny, int normalize, double *rs,
+                            double *cs, R *cy, double *out, int64_t *nbad, double *lmass) {
+    R big = 0;
+    R cb = 0;
+    for (ptrdiff_t a = 0; a < nx; a++) {
+        const R *row = T + a * ny;
+        R cm = F(chunk_max)(row, ny);
+        big = (cm > big) & (cm < INFINITY) ? cm : big;
+#pragma omp simd reduction(+ : cb)
+        for (ptrdiff_t j = 0; j < ny; j++) cb += (row[j] >= (R)0) & (row[j] < INFINITY) ? (R)0 : (R)1;
+    }
+    *nbad = (int64_t)cb;
+    if (cb > 0) {
+        *out = NAN;
+        *lmass = NAN;
+        return;
+    }
+    if (big == 0) {
+        *out = NAN;
+        *lmass = -INFINITY;
+        return;
+    }
+    R sc = F(pow2_scale)(big);
+    R inv = (R)1 / (big * sc);
+    for (ptrdiff_t j = 0; j < ny; j++) cs[j] = 0.0;
+    double tot = 0.0;
+    for (ptrdiff_t a = 0; a < nx; a++) {
+        const R *row = T + a * ny;
+        double s = 0.0;
+#pragma omp simd reduction(+ : s)
+        for (ptrdiff_t j = 0; j < ny; j++) {
+            double r = (double)((row[j] * sc) * inv);
+            s += r;
+            cs[j] += r;
+        }
+        rs[a] = s;
+        tot += s;
+    }
+    for (ptrdiff_t j = 0; j < ny; j++) cy[j] = (R)cs[j];
+    double acc = 0.0;
+    for (ptrdiff_t a = 0; a < nx; a++) {
+        const R *row = T + a * ny;
+        R ua = rs[a] > 0.0 ? (R)(tot / rs[a]) : (R)1;
+        R va = (R)(rs[a] / tot);
+        R part = 0;
+#pragma omp simd reduction(+ : part)
+        for (ptrdiff_t j = 0; j < ny; j++) {
+            R v = row[j];
+            int pos = v > (R)0;
+            R r = (v * sc) * inv;
+            R q = cy[j] * va;
+            R delta = LOG_RATIO(pos ? r * ua : (R)1, pos ? cy[j] : (R)1);
+            part += pos ? F(kl_term)(r, q, delta) : q;
+        }
+        acc += (double)part;
+    }
+    *out = normalize ? acc / tot : acc * (double)big;
+    *lmass = il_log_d((double)big) + il_log_d(tot);
+}
+
+/* I(X; Y) of a log-probability or logit table: log P(x) by each row's log-sum-exp, log P(y)
+ * by each column's (against the column maxima), then the terms q h(delta) against
+ * q = P(x) P(y) for normalised tables (>= 0), p delta for raw log-probabilities.  Scratch:
+ * lx (nx), ly, csum (ny) double; cmax, ey (ny) R. */
+static void F(mutual_logs)(const R *T, ptrdiff_t nx, ptrdiff_t ny, int exact, int logits,
+                           double *lx, double *ly, double *csum, R *cmax, R *ey, double *out,
+                           int64_t *nbad, double *lmass) {
+    int64_t nb = 0;
+    double big = -INFINITY, w = 0.0, unused = 0.0;
+    for (ptrdiff_t j = 0; j < ny; j++) {
+        cmax[j] = -INFINITY;
+        csum[j] = 0.0;
+    }
+    for (ptrdiff_t a = 0; a < nx; a++) {
+        const R *row = T + a * ny;
+        R m;
+        double k, rest, t;
+        F(lse_row)(row, ny, 0, 0, NULL, NULL, &m, &k, &rest, &t);
+        if (!(k > 0.0 && isfinite(rest) && isfinite(m))) {
+            nb += F(count_bad_log)(row, ny, 0);
+            lx[a] = -INFINITY;
+            continue;
+        }
+        lx[a] = (double)m + il_log1p_d((k - 1.0) + rest);
+        F(add_weighted)(&big, &w, &unused, lx[a], 0.0);
+#pragma omp simd
+        for (ptrdiff_t j = 0; j < ny; j++) cmax[j] = row[j] > cmax[j] ? row[j] : cmax[j];
+    }
+    if (logits && nb == 0 && big == -INFINITY) nb = 1;
+    *nbad = nb;
+    if (nb) {
+        *out = NAN;
+        *lmass = NAN;
+        return;
+    }
+    if (big == -INFINITY) {
+        *out = NAN;
+        *lmass = -INFINITY;
+        return;
+    }
+    double big_l = big + il_log_d(w);
+    for (ptrdiff_t a = 0; a < nx; a++) {
+        const R *row = T + a * ny;
+#pragma omp simd
+        for (ptrdiff_t j = 0; j < ny; j++) {
+            R cm = cmax[j];
+            R e = EXP_LOW(row[j] - (cm > -INFINITY ? cm : (R)0));
+            csum[j] += cm > -INFINITY ? (double)e : 0.0;
+        }
+    }
+    double shift = exact ? big_l : 0.0;
+    for (ptrdiff_t j = 0; j < ny; j++) {
+        ly[j] = cmax[j] > -INFINITY ? (double)cmax[j] + il_log_d(csum[j]) - shift : -INFINITY;
+        ey[j] = (R)(ly[j] > -INFINITY ? il_exp_d(ly[j]) : 0.0);
+        cmax[j] = (R)ly[j]; /* the column maxima are done with: log P(y) in R */
+    }
+    double acc = 0.0;
+    for (ptrdiff_t a = 0; a < nx; a++) {
+        const R *row = T + a * ny;
+        double lxa = lx[a] - shift;
+        R exa = (R)(lxa > -INFINITY ? il_exp_d(lxa) : 0.0);
+        R lxr = (R)lxa, sh = (R)shift;
+        R part = 0;
+#pragma omp simd reduction(+ : part)
+        for (ptrdiff_t j = 0; j < ny; j++) {
+            R v = row[j];
+            int pos = v > -INFINITY;
+            R logp = pos ? v - sh : (R)0;
+            R delta = pos ? logp - (lxr + cmax[j]) : (R)0;
+            R p = pos ? EXP(logp) : (R)0;
+            if (exact) {
+                /* P(x) P(y) as a product: one exp per entry fewer */
+                R q = exa * ey[j];
+                part += pos ? F(kl_term)(p, q, delta) : q;
+            } else {
+                part += pos ? p * delta : (R)0;
+            }
+        }
+        acc += (double)part;
+    }
+    *out = acc;
+    *lmass = big_l;
+}
+
+int F(il_joint_rows)(int kind, const R *T, int form, int normalize, int64_t s0, int64_t s1,
+                     int64_t s2, int64_t n, int64_t nx, int64_t ny, double *out, int64_t *nb,
+                     double *lm) {
+    if (n <= 0 || nx <= 0 || ny <= 0) return 0;
+    const int packed = s2 == 1 && (s1 == ny || nx == 1);
+    int fail = 0;
+#pragma omp parallel
+    {
+        size_t nt = (size_t)(nx * ny);
+        R *g = packed ? NULL : (R *)malloc(sizeof(R) * nt);
+        double *dsc = (double *)malloc(sizeof(double) * (size_t)(nx + 3 * ny));
+        R *rsc = (R *)malloc(sizeof(R) * (size_t)(2 * ny));
+        int mine = (!packed && !g) || !dsc || !rsc;
+        if (mine) {
+#pragma omp atomic write
+            fail = 1;
+        }
+#pragma omp for schedule(static)
+        for (int64_t i = 0; i < n; i++) {
+            if (mine) continue;
+            const R *t = T + i * s0;
+            if (!packed) {
+                for (ptrdiff_t a = 0; a < nx; a++)
+                    for (ptrdiff_t j = 0; j < ny; j++) g[a * ny + j] = t[a * s1 + j * s2];
+                t = g;
+            }
+            if (kind == IL_CONDITIONAL)
+                F(conditional)(t, nx, ny, form, normalize, out + i, nb + i, lm + i);
+            else if (form == IL_PROBS)
+                F(mutual_probs)(t, nx, ny, normalize, dsc, dsc + nx, rsc, out + i, nb + i,
+                                lm + i);
+            else
+                F(mutual_logs)(t, nx, ny, form == IL_LOGITS || normalize, form == IL_LOGITS,
+                               dsc, dsc + nx, dsc + nx + ny, rsc, rsc + ny, out + i, nb + i,
+                               lm + i);
+        }
+        free(g);
+        free(dsc);
+        free(rsc);
+    }
+    return fail ? -1 : 0;
+}
+
+#undef EXP
+#undef EXP_LOW
+#undef LOG
+#undef LOG_RATIO
+
+#endif

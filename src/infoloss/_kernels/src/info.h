@@ -1,0 +1,49 @@
+/* info.h: the measure kernels (see info.c for why they are shaped as they are). */
+#ifndef INFOLOSS_INFO_H
+#define INFOLOSS_INFO_H
+
+#include <stdint.h>
+
+/* Entries of a row summed together in the data's type (in L1); rows are taken in chunks of
+ * this many entries. */
+#define IL_CHUNK 512
+
+/* How an argument's entries are read. */
+enum {
+    IL_P_RAW,   /* probabilities as given */
+    IL_P_SCL,   /* probabilities, normalised relative to the row maximum */
+    IL_L_RAW,   /* log-probabilities as given */
+    IL_L_EXACT  /* log-probabilities normalised, or logits */
+};
+
+/* Measures of rows, and of tables. */
+enum { IL_ENTROPY, IL_CROSS_ENTROPY, IL_KL, IL_JS };
+enum { IL_CONDITIONAL, IL_MUTUAL };
+/* Forms of a table. */
+enum { IL_PROBS, IL_LOG_PROBS, IL_LOGITS };
+
+/* Row i of P (n, c; strides in elements sp0, sp1) and of Q: out[i] the measure ``kind``
+ * in nats (NaN in a row whose argument has bad entries, +inf where P > 0 = Q), nb*[i] the
+ * argument's bad entries in the row, lm*[i] the log of its row's mass.  ``logits_*``: the
+ * argument is logits (a row of all -inf counts as one bad entry).  Q, sq*, nbq and lmq are
+ * unused for the entropy.  Returns 0, or -1 where memory ran out. */
+int il_measure_rows_f(int kind, const float *P, int mp, int logits_p, int64_t sp0, int64_t sp1,
+                      const float *Q, int mq, int logits_q, int64_t sq0, int64_t sq1,
+                      int64_t n, int64_t c, double *out, int64_t *nbp, int64_t *nbq,
+                      double *lmp, double *lmq);
+int il_measure_rows_d(int kind, const double *P, int mp, int logits_p, int64_t sp0, int64_t sp1,
+                      const double *Q, int mq, int logits_q, int64_t sq0, int64_t sq1,
+                      int64_t n, int64_t c, double *out, int64_t *nbp, int64_t *nbq,
+                      double *lmp, double *lmq);
+
+/* Tables T (n, nx, ny; strides in elements) normalised over their last two axes together:
+ * out[i] = H(Y | X) or I(X; Y) in nats, nb[i] the bad entries, lm[i] the log of the
+ * table's mass.  Returns 0, or -1 where memory ran out. */
+int il_joint_rows_f(int kind, const float *T, int form, int normalize, int64_t s0, int64_t s1,
+                    int64_t s2, int64_t n, int64_t nx, int64_t ny, double *out, int64_t *nb,
+                    double *lm);
+int il_joint_rows_d(int kind, const double *T, int form, int normalize, int64_t s0, int64_t s1,
+                    int64_t s2, int64_t n, int64_t nx, int64_t ny, double *out, int64_t *nb,
+                    double *lm);
+
+#endif
