@@ -171,11 +171,15 @@ def _mi_terms(xp: Any, J: Dist) -> Array:
         one = xp.ones_like(J.p)
         # P(y|x) <= 1 cannot overflow; its ratio to P(y) goes through the careful log.
         # P(y) is divided by the table's total as P(y|x) is by P(x), so rounding in a
-        # total slightly off 1 cancels and an independent table gives exactly 0.
+        # total slightly off 1 cancels.  The terms are those of the KL divergence from
+        # q = P(x) P(y) at the table's own total (so the q parts sum to what the p parts
+        # do): each >= 0, and an independent table gives 0, never a negative rounding.
         total = xp.sum(px, axis=-2, keepdims=True)
         cond = xp.where(pos, J.p, one) / xp.where(pos, px * one, one)
         marg = xp.where(pos, py * one, one) / xp.where(pos, total * one, one)
-        return J.p * xp.where(pos, _math.log_ratio(xp, cond, marg), zero)
+        delta = xp.where(pos, _math.log_ratio(xp, cond, marg), zero)
+        indep = px * (py / total)
+        return xp.where(pos, _math.kl_term(xp, J.p, indep, delta), indep)
     lx = _math.logsumexp(xp, J.logp)
     ly = xp.moveaxis(_math.logsumexp(xp, xp.moveaxis(J.logp, -2, -1)), -1, -2)
     indep = xp.exp(lx + ly) * xp.ones_like(J.p)
