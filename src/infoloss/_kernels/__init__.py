@@ -139,8 +139,7 @@ def __getattr__(name: str) -> Any:
             module = importlib.import_module(f".{_HOME[name]}", __name__)
         except ModuleNotFoundError:
             # TRANSITION: families not yet compiled still run on the numba backend.
-            numba_home = {"info": "info", "softmax": "softmax", "counting": "counting"}
-            home = "joint" if name == "joint_rows" else numba_home[_HOME[name]]
-            module = importlib.import_module(f"infoloss._backends.numba.{home}")
+            numba_home = {"softmax": "softmax", "counting": "counting"}
+            module = importlib.import_module(f"infoloss._backends.numba.{numba_home[_HOME[name]]}")
         return getattr(module, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,4 +1,4 @@
-"""The named results of the numba backend's measure kernels (see the package docstring)."""
+"""The named results of the measure and softmax kernels (see the package docstring)."""
 
 from __future__ import annotations
 
