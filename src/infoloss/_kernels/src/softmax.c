@@ -82,21 +82,25 @@ IL_INLINE double il_tanh_d(double x) {
 }
 
 #define REAL float
+#define IL_SIMDLEN 16
 #define SFX _f
 #define EXP_LOW il_exp_low_f
 #define LSE_EXACT 16777216.0 /* 2^24 */
 #include "softmax_rows.h"
 #undef REAL
+#undef IL_SIMDLEN
 #undef SFX
 #undef EXP_LOW
 #undef LSE_EXACT
 
 #define REAL double
+#define IL_SIMDLEN 8
 #define SFX _d
 #define EXP_LOW il_exp_low_d
 #define LSE_EXACT 256.0 /* 2^8 */
 #include "softmax_rows.h"
 #undef REAL
+#undef IL_SIMDLEN
 #undef SFX
 #undef EXP_LOW
 #undef LSE_EXACT

@@ -26,19 +26,22 @@ IL_INLINE REAL F(chunk_max)(const REAL *restrict x, int64_t n) {
     return m;
 }
 
-/* The one log-sum-exp loop over a chunk against m: out = (Σ e below m, number equal to m,
- * the term's sums), e = exp(z - m), each e into g where ``store``.  Sums of the logits'
- * type within the chunk (at most IL_CHUNK terms over the vector lanes), the target sums in
- * double. */
+/* The one log-sum-exp loop over a chunk against m: out += (Σ e below m, number equal to m,
+ * the term's sums), e = exp(z - m), each e into g where ``store``.  With ``pipe`` the same
+ * loop also takes the maximum of nx[0..n) (the chunk to be summed next) into *nmax, so that
+ * its loads from memory overlap this chunk's exp arithmetic and each chunk is read from
+ * memory once.  Sums of the logits' type within the chunk (at most IL_CHUNK terms over the
+ * vector lanes, two vectors of them: simdlen), the target sums in double. */
 IL_INLINE void F(chunk_sums)(const REAL *restrict x, int64_t n, REAL m, int kind, int store,
                              REAL *restrict g, const REAL *restrict wz,
                              const double *restrict w, const REAL *restrict t, int64_t kk,
-                             double onem, double base, double *restrict out) {
-    REAL cr = 0, ck = 0;
+                             double onem, double base, int pipe, const REAL *restrict nx,
+                             REAL *nmax, double *restrict out) {
+    REAL cr = 0, ck = 0, nm = -INFINITY;
     if (kind == IL_PROB) {
         REAL cbad = 0;
         double sa = 0, sb = 0, ss = 0, st = 0;
-#pragma omp simd reduction(+ : cr, ck, cbad, sa, sb, ss, st)
+#pragma omp simd simdlen(IL_SIMDLEN) reduction(+ : cr, ck, cbad, sa, sb, ss, st) reduction(max : nm)
         for (int64_t j = 0; j < n; j++) {
             REAL d = x[j] - m;
             REAL e = EXP_LOW(d);
@@ -57,15 +60,16 @@ IL_INLINE void F(chunk_sums)(const REAL *restrict x, int64_t n, REAL m, int kind
             ss += wj * u;
             st += t64;
             if (store) g[j] = e;
+            if (pipe) nm = nx[j] > nm ? nx[j] : nm;
         }
-        out[2] = sa;
-        out[3] = sb;
-        out[4] = ss;
-        out[5] = st;
-        out[6] = (double)cbad;
+        out[2] += sa;
+        out[3] += sb;
+        out[4] += ss;
+        out[5] += st;
+        out[6] += (double)cbad;
     } else {
         REAL swd = 0, ws = 0;
-#pragma omp simd reduction(+ : cr, ck, swd, ws)
+#pragma omp simd simdlen(IL_SIMDLEN) reduction(+ : cr, ck, swd, ws) reduction(max : nm)
         for (int64_t j = 0; j < n; j++) {
             REAL d = x[j] - m;
             REAL e = EXP_LOW(d);
@@ -78,33 +82,47 @@ IL_INLINE void F(chunk_sums)(const REAL *restrict x, int64_t n, REAL m, int kind
                 ws += wj;
             }
             if (store) g[j] = e;
+            if (pipe) nm = nx[j] > nm ? nx[j] : nm;
         }
-        out[2] = (double)swd;
-        out[3] = (double)ws;
+        out[2] += (double)swd;
+        out[3] += (double)ws;
     }
-    out[0] = (double)cr;
-    out[1] = (double)ck;
+    out[0] += (double)cr;
+    out[1] += (double)ck;
+    if (pipe) *nmax = nm;
 }
 
-/* The one running-maximum loop over a row, chunk by chunk: each chunk's maximum (from
- * memory), then its sums against the running maximum (from L1).  A chunk that raises the
- * maximum first re-centres the row's sums on it (the old maxima join ``rest``).  Chunks
- * before the first finite maximum (all -inf, or NaN) are summed against 0, which gives their
- * exps as 0 and their terms as -inf (or NaN), as they are against any finite centre.
- * ``store``: g[j] = exp(z_j - c) with c = centres[j / IL_CHUNK] (-inf, with 0 stored, for a
- * chunk before the first finite maximum). */
+/* The one running-maximum loop over a row, chunk by chunk, each chunk's sums taken against
+ * the running maximum in the loop that takes the maximum of the chunk after it (the next
+ * row's first, after the last: ``next``, or NULL where there is none to take); ``first`` is
+ * the maximum of this row's first chunk, *next_max gets that of the next row's.  A chunk
+ * that raises the maximum first re-centres the row's sums on it (the old maxima join
+ * ``rest``).  Chunks before the first finite maximum (all -inf, or NaN) are summed against
+ * 0, which gives their exps as 0 and their terms as -inf (or NaN), as they are against any
+ * finite centre.  ``store``: g[j] = exp(z_j - c) with c = centres[j / IL_CHUNK] (-inf, with 0
+ * stored, for a chunk before the first finite maximum). */
 IL_INLINE void F(row_sums)(const REAL *restrict x, int64_t c, int kind, int store,
                            REAL *restrict g, double *restrict centres, const REAL *wz,
                            const double *w, const REAL *t, int64_t kk, double onem,
-                           double base, F(il_row) *r) {
-    REAL m = -INFINITY;
+                           double base, REAL first, const REAL *next, REAL *next_max,
+                           F(il_row) *r) {
+    REAL m = -INFINITY, cm = first;
     int started = 0;
     double k = 0.0, rest = 0.0;
     double acc[5] = {0.0, 0.0, 0.0, 0.0, 0.0};
     for (int64_t c0 = 0; c0 < c; c0 += IL_CHUNK) {
         int64_t n = c - c0 < IL_CHUNK ? c - c0 : IL_CHUNK;
         const REAL *xc = x + c0;
-        REAL cm = F(chunk_max)(xc, n);
+        /* the chunk whose maximum this chunk's loop takes */
+        const REAL *nx = NULL;
+        int64_t nn = 0;
+        if (c0 + IL_CHUNK < c) {
+            nx = xc + IL_CHUNK;
+            nn = c - c0 - IL_CHUNK < IL_CHUNK ? c - c0 - IL_CHUNK : IL_CHUNK;
+        } else if (next) {
+            nx = next;
+            nn = c < IL_CHUNK ? c : IL_CHUNK;
+        }
         if (!started) {
             if (cm > -INFINITY) {
                 m = cm;
@@ -119,10 +137,24 @@ IL_INLINE void F(row_sums)(const REAL *restrict x, int64_t c, int kind, int stor
             if (kind == IL_PROB) acc[1] += delta * acc[0];
             m = cm;
         }
-        double s[7];
-        F(chunk_sums)(xc, n, started ? m : (REAL)0, kind, store, store ? g + c0 : g,
-                      kind == IL_SMOOTH ? wz + c0 : wz, kind == IL_PROB ? w + c0 : w,
-                      kind == IL_PROB ? t + c0 : t, kk - c0, onem, base, s);
+        REAL mm = started ? m : (REAL)0;
+        double s[7] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+        REAL nm = -INFINITY;
+        int64_t both = nn < n ? nn : n;
+        if (both > 0)
+            F(chunk_sums)(xc, both, mm, kind, store, store ? g + c0 : g,
+                          kind == IL_SMOOTH ? wz + c0 : wz, kind == IL_PROB ? w + c0 : w,
+                          kind == IL_PROB ? t + c0 : t, kk - c0, onem, base, 1, nx, &nm, s);
+        if (both < n) {
+            int64_t o = c0 + both;
+            F(chunk_sums)(x + o, n - both, mm, kind, store, store ? g + o : g,
+                          kind == IL_SMOOTH ? wz + o : wz, kind == IL_PROB ? w + o : w,
+                          kind == IL_PROB ? t + o : t, kk - o, onem, base, 0, NULL, NULL, s);
+        }
+        if (nn > both) {
+            REAL tail = F(chunk_max)(nx + both, nn - both);
+            nm = tail > nm ? tail : nm;
+        }
         if (store) centres[c0 / IL_CHUNK] = started ? (double)m : -INFINITY;
         rest += s[0];
         k += s[1];
@@ -132,7 +164,9 @@ IL_INLINE void F(row_sums)(const REAL *restrict x, int64_t c, int kind, int stor
         } else if (kind == IL_PROB) {
             for (int q = 0; q < 5; q++) acc[q] += s[2 + q];
         }
+        cm = nm;
     }
+    if (next_max) *next_max = cm;
     r->m = m;
     r->k = k;
     r->rest = rest;
@@ -144,9 +178,13 @@ IL_INLINE void F(row_sums)(const REAL *restrict x, int64_t c, int kind, int stor
     static __attribute__((noinline)) void F(name)(                                         \
         const REAL *restrict x, int64_t c, REAL *restrict g, double *restrict centres,     \
         const REAL *wz, const double *w, const REAL *t, int64_t kk, double onem,           \
-        double base, F(il_row) *r) {                                                       \
-        F(row_sums)(x, c, kind, store, g, centres, wz, w, t, kk, onem, base, r);           \
+        double base, REAL first, const REAL *next, REAL *next_max, F(il_row) *r) {         \
+        F(row_sums)(x, c, kind, store, g, centres, wz, w, t, kk, onem, base, first, next,  \
+                    next_max, r);                                                          \
     }
+typedef void (*F(il_rowfn))(const REAL *restrict, int64_t, REAL *restrict, double *restrict,
+                            const REAL *, const double *, const REAL *, int64_t, double,
+                            double, REAL, const REAL *, REAL *, F(il_row) *);
 IL_ROW_VARIANT(rows_plain, IL_PLAIN, 0)
 IL_ROW_VARIANT(rows_plain_g, IL_PLAIN, 1)
 IL_ROW_VARIANT(rows_smooth, IL_SMOOTH, 0)
@@ -265,7 +303,8 @@ static void F(hi_qa)(const REAL *x, int64_t c, double lse, double factor, REAL *
     }
     F(il_row) r;
     double s, ls;
-    F(rows_plain)(x, c, NULL, NULL, NULL, NULL, NULL, -1, 0.0, 0.0, &r);
+    REAL first = F(chunk_max)(x, c < IL_CHUNK ? c : IL_CHUNK);
+    F(rows_plain)(x, c, NULL, NULL, NULL, NULL, NULL, -1, 0.0, 0.0, first, NULL, NULL, &r);
     F(lse_log)(&r, &s, &ls);
     *hi = r.m;
     *qa = (REAL)(factor / s);
@@ -351,6 +390,8 @@ int F(il_xent_forward)(const il_xent_in *in, il_xent_out *out) {
         /* this thread's block of rows, soft-capped ``rows`` at a time */
         const int64_t nt = omp_get_num_threads(), tid = omp_get_thread_num();
         const int64_t r0 = n * tid / nt, r1 = n * (tid + 1) / nt;
+        REAL fm = 0; /* the maximum of the first chunk of row i, once have_fm */
+        int have_fm = 0;
         for (int64_t s0 = r0; s0 < r1 && b.ok; s0 += rows) {
             const int64_t s1 = r1 - s0 > rows ? s0 + rows : r1;
             if (in->has_cap)
@@ -365,6 +406,12 @@ int F(il_xent_forward)(const il_xent_in *in, il_xent_out *out) {
                     F(gather)(zr, in->zs1, c, b.z);
                     x = b.z;
                 }
+                if (!have_fm) fm = F(chunk_max)(x, c < IL_CHUNK ? c : IL_CHUNK);
+                /* the next row, whose first chunk's maximum this row's last loop takes */
+                const REAL *nxt = NULL;
+                if (in->has_cap && i + 1 < s1) nxt = b.z + (i + 1 - s0) * c;
+                else if (!need_z && i + 1 < r1) nxt = Z + (i + 1) * in->zs0;
+                have_fm = nxt != NULL;
                 REAL *gr = fused ? G + i * out->gs0 : NULL;
                 REAL *gi = need_g ? b.g : gr;
                 F(il_row) r;
@@ -372,13 +419,9 @@ int F(il_xent_forward)(const il_xent_in *in, il_xent_out *out) {
                 if (labels) {
                     int64_t yi = in->y[i * in->ys];
                     int kept = !(in->has_ignore && yi == in->ignore);
-                    if (smooth) {
-                        if (fused) F(rows_smooth_g)(x, c, gi, b.centres, wz, w, NULL, -1, 0, 0, &r);
-                        else F(rows_smooth)(x, c, NULL, NULL, wz, w, NULL, -1, 0, 0, &r);
-                    } else {
-                        if (fused) F(rows_plain_g)(x, c, gi, b.centres, wz, w, NULL, -1, 0, 0, &r);
-                        else F(rows_plain)(x, c, NULL, NULL, wz, w, NULL, -1, 0, 0, &r);
-                    }
+                    F(il_rowfn) rowf = smooth ? (fused ? F(rows_smooth_g) : F(rows_smooth))
+                                              : (fused ? F(rows_plain_g) : F(rows_plain));
+                    rowf(x, c, gi, b.centres, wz, w, NULL, -1, 0, 0, fm, nxt, &fm, &r);
                     int ok = F(lse_log)(&r, &s, &ls);
                     double lse = (double)r.m + ls;
                     double li = 0.0, big_a = 0.0, swi = 0.0;
@@ -416,8 +459,8 @@ int F(il_xent_forward)(const il_xent_in *in, il_xent_out *out) {
                     int64_t kk = in->ignore;
                     double keep = kk >= 0 ? 1.0 - (double)tr[kk] : 1.0;
                     double base = eps * keep / (double)c;
-                    if (fused) F(rows_prob_g)(x, c, gi, b.centres, wz, w, tr, kk, onem, base, &r);
-                    else F(rows_prob)(x, c, NULL, NULL, wz, w, tr, kk, onem, base, &r);
+                    F(il_rowfn) rowf = fused ? F(rows_prob_g) : F(rows_prob);
+                    rowf(x, c, gi, b.centres, wz, w, tr, kk, onem, base, fm, nxt, &fm, &r);
                     int ok = F(lse_log)(&r, &s, &ls);
                     double lse = (double)r.m + ls;
                     double big_a = r.acc[0], swi = r.acc[2];
