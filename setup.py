@@ -37,6 +37,8 @@ def _flags() -> list[str]:
 
 
 def _extensions() -> list[Extension]:
+    # every header, so that editing one rebuilds the extensions (setuptools tracks sources)
+    headers = [str(h.relative_to(HERE)) for h in sorted((HERE / KERNELS).glob("*/*.h"))]
     out = []
     for pyx in sorted((HERE / KERNELS).glob("_*.pyx")):
         sources = [str(KERNELS / pyx.name)]
@@ -51,6 +53,7 @@ def _extensions() -> list[Extension]:
                 extra_compile_args=_flags(),
                 extra_link_args=["-fopenmp"],
                 define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+                depends=headers,
             )
         )
     return out
