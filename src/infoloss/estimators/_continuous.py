@@ -13,8 +13,8 @@ Two families of estimators:
 Samples lie along ``axis`` (default the last); every other axis is a batch axis, and the
 result has one estimate per batch entry.  A d-dimensional sample point has its
 coordinates along ``feature_axis`` (``None``: each sample is a scalar).  The neighbour
-searches run in numba on NumPy copies of the data (a Dask array is computed, a GPU array
-copied to the host); the result comes back on the caller's library and device, in the
+searches run in compiled kernels (:mod:`infoloss._kernels.knn`) on NumPy copies of the
+data (a Dask array is computed, a GPU array copied to the host); the result comes back on the caller's library and device, in the
 input's floating dtype.
 
 Ties.  The estimators take logs of spacings and of neighbour distances, which are 0 where

@@ -6,9 +6,9 @@ ends are the extremes (``X_(j) = X_(1)`` for ``j < 1``, ``X_(n)`` for ``j > n``)
 Noughabi (2015), whose definitions (and SciPy's) these follow.  The callers check that no
 spacing used is zero before calling (:func:`zero_spacings`).
 
-Vasicek, van Es and Ebrahimi are O(n) NumPy; Correa's local regression is a numba loop,
-O(n m) time and O(n) memory (a sliding-window view would hold n (2m + 1) values).  This
-module imports numba; the estimators import it on first use.
+Vasicek, van Es and Ebrahimi are O(n) NumPy; Correa's local regression is the compiled
+loop :func:`infoloss._kernels.spacing.correa_logs`, O(n m) time and O(n) memory (a
+sliding-window view would hold n (2m + 1) values).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
 
 __all__ = ["METHODS", "entropy", "zero_spacings"]
 
@@ -67,41 +66,16 @@ def _ebrahimi(xs: np.ndarray, m: int) -> np.ndarray:
 
 
 def _correa(xs: np.ndarray, m: int) -> np.ndarray:
+    """Correa (1995): minus the mean over i of log b_i, b_i the least-squares slope of rank
+    on value over the window i - m .. i + m divided by n,
+
+        b_i = sum_j (X_(j) - mean_i)(j - i) / (n sum_j (X_(j) - mean_i)^2),
+
+    each window in two passes (the mean, then the centred sums)."""
+    from .._kernels.spacing import correa_logs
+
     n = xs.shape[-1]
-    out: np.ndarray = -_correa_logs(np.ascontiguousarray(xs), m) / n
-    return out
-
-
-@njit(parallel=True, cache=True)
-def _correa_logs(xs, m):  # type: ignore[no-untyped-def]
-    """Per row of sorted ``xs`` (B, n): the sum over i of log b_i, where b_i is the
-    least-squares slope of rank on value over the window i - m .. i + m (order statistics
-    clamped at the ends), divided by n:
-
-        b_i = sum_j (X_(j) - mean_i)(j - i) / (n sum_j (X_(j) - mean_i)^2).
-
-    Two passes per window (the mean, then the centred sums), so no cancellation between
-    large windowed sums."""
-    rows, n = xs.shape
-    out = np.empty(rows)
-    w = 2 * m + 1
-    for r in range(rows):
-        x = xs[r]
-        total = 0.0
-        for ii in prange(n):
-            i = np.int64(ii)  # prange indices may be unsigned
-            s = 0.0
-            for j in range(i - m, i + m + 1):
-                s += x[min(max(j, 0), n - 1)]
-            mean = s / w
-            num = 0.0
-            den = 0.0
-            for j in range(i - m, i + m + 1):
-                dv = x[min(max(j, 0), n - 1)] - mean
-                num += dv * (j - i)
-                den += dv * dv
-            total += math.log(num / (n * den))
-        out[r] = total
+    out: np.ndarray = -correa_logs(xs, m) / n
     return out
 
 
