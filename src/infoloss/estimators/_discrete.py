@@ -157,9 +157,10 @@ def entropy(
     ValueError
         Naming the argument: NaN samples, empty input, neither or both of ``samples`` and
         ``counts``, negative or non-integer counts, a set with no samples, fewer than 2
-        samples in a set for "jackknife" and "james_stein", an ``alphabet_size`` that is
-        not a positive integer or is smaller than the observed support, an unknown
-        ``method``, a bad ``base``.
+        samples in a set for "jackknife" and "james_stein", more than 2**53 samples in a
+        set for "nsb" (the other methods take totals of any size), an ``alphabet_size``
+        that is not a positive integer or is smaller than the observed support, an
+        unknown ``method``, a bad ``base``.
 
     Examples
     --------
