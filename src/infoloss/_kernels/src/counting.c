@@ -92,7 +92,7 @@ int il_count_rows(const void *x, int kind, int64_t b, int64_t n, int64_t s0, int
     int threads = omp_get_max_threads();
     int64_t pieces = 1;
     memset(out, 0, (size_t)(b * k) * sizeof(int64_t));
-    if (b < threads && n >= 2 * (int64_t)IL_SPLIT_MIN) {
+    if (b > 0 && b < threads && n >= 2 * (int64_t)IL_SPLIT_MIN) {
         pieces = n / IL_SPLIT_MIN;
         if (pieces > threads)
             pieces = threads;
