@@ -45,9 +45,11 @@ needs, a backward, and the fused pair for a gradient buffer the caller does not 
 
 Each of the three also takes keyword-only ``softcap=None`` and ``lse_square_scale=0.0``.
 
-Counting::
-
-    count_rows(x, n_values) -> counts of the integers of each row (estimators)
+Estimators (each module's docstring has its contract): :mod:`.counting` (``count_rows(x,
+lo, k)``: (B, k) int64 counts of the values lo .. lo + k − 1 in each row; compensated row
+sums; the Chao–Wang–Jost tail), :mod:`.nsb` (the NSB posterior), :mod:`.knn` (k-d tree
+neighbour searches and counts for KSG / Kozachenko–Leonenko), :mod:`.spacing` (Correa's
+spacing estimator).
 """
 
 from __future__ import annotations
