@@ -512,133 +512,165 @@ static inline __attribute__((always_inline)) R F(js_excess)(R d) {
 }
 
 /* (term, 1 where it is +inf) of one outcome. */
-static inline __attribute__((always_inline)) R F(term)(int code, F(entry) P, F(entry) Q,
-                                                       R *inf) {
+typedef struct {
+    R t, inf;
+} F(term_t);
+
+static inline __attribute__((always_inline)) F(term_t) F(term)(int code, F(entry) P, F(entry) Q) {
     int both = P.pos & Q.pos;
-    *inf = P.pos & !Q.pos ? (R)1 : (R)0;
-    if (code == T_CE) return both ? -(P.p * Q.lp) : (R)0;
-    if (code == T_KL_EXACT) {
+    F(term_t) o = {0, P.pos & !Q.pos ? (R)1 : (R)0};
+    if (code == T_CE) {
+        o.t = both ? -(P.p * Q.lp) : (R)0;
+    } else if (code == T_KL_EXACT) {
         R delta = (both ? P.lp : (R)0) - (both ? Q.lp : (R)0);
-        return both ? F(kl_term)(P.p, Q.p, delta) : (Q.pos ? Q.p : (R)0);
+        o.t = both ? F(kl_term)(P.p, Q.p, delta) : (Q.pos ? Q.p : (R)0);
+    } else if (code == T_KL_PROBS) {
+        o.t = both ? P.p * LOG_RATIO(both ? P.p : (R)1, both ? Q.p : (R)1) : (R)0;
+    } else if (code == T_KL_MIXED) {
+        o.t = both ? P.p * ((both ? P.lp : (R)0) - (both ? Q.lp : (R)0)) : (R)0;
+    } else {
+        /* Jensen-Shannon: (p + q)/4 f(d), 0 where p + q = 0 (an outcome of probability 0
+         * on both sides, whatever its log says) */
+        R tot = P.p + Q.p;
+        int either = tot > (R)0;
+        /* p = q compared as rounded values: with p and q products, p - q may be contracted
+         * into a multiply-add that rounds one side only */
+        R diff = P.p == Q.p ? (R)0 : P.p - Q.p;
+        R d = either ? diff / tot : (R)0;
+        o.t = either ? tot * (R)0.25 * F(js_excess)(d) : (R)0;
+        o.inf = 0;
     }
-    if (code == T_KL_PROBS)
-        return both ? P.p * LOG_RATIO(both ? P.p : (R)1, both ? Q.p : (R)1) : (R)0;
-    if (code == T_KL_MIXED) return both ? P.p * ((both ? P.lp : (R)0) - (both ? Q.lp : (R)0)) : (R)0;
-    /* Jensen-Shannon: (p + q)/4 f(d), 0 where p + q = 0 (an entry of probability 0 on both
-     * sides, whatever its log says) */
-    *inf = 0;
-    R tot = P.p + Q.p;
-    int either = tot > (R)0;
-    R d = either ? (P.p - Q.p) / tot : (R)0;
-    return either ? tot * (R)0.25 * F(js_excess)(d) : (R)0;
+    return o;
 }
 
-static inline __attribute__((always_inline)) int F(pair_rows)(
-    int code, int mp, int mq, const R *P, int lgp, int64_t sp0, int64_t sp1, const R *Q, int lgq,
-    int64_t sq0, int64_t sq1, int64_t n, ptrdiff_t c, double *out, int64_t *nbp, int64_t *nbq,
-    double *lmp, double *lmq) {
+/* Per-thread scratch of the pair kernels: stored exps and chunk centres of normalised log
+ * arguments (bp, cp; bq, cq), gathered rows of strided ones (gp, gq). */
+typedef struct {
+    R *bp, *cp, *bq, *cq, *gp, *gq;
+} F(scratch);
+
+static int F(scratch_alloc)(F(scratch) *s, int ep, int eq, int gp, int gq, ptrdiff_t c) {
+    ptrdiff_t nch = (c + IL_CHUNK - 1) / IL_CHUNK;
+    s->bp = ep ? (R *)malloc(sizeof(R) * (size_t)(c + nch)) : NULL;
+    s->bq = eq ? (R *)malloc(sizeof(R) * (size_t)(c + nch)) : NULL;
+    s->gp = gp ? (R *)malloc(sizeof(R) * (size_t)c) : NULL;
+    s->gq = gq ? (R *)malloc(sizeof(R) * (size_t)c) : NULL;
+    s->cp = s->bp ? s->bp + c : NULL;
+    s->cq = s->bq ? s->bq + c : NULL;
+    return (ep && !s->bp) || (eq && !s->bq) || (gp && !s->gp) || (gq && !s->gq);
+}
+
+static void F(scratch_free)(F(scratch) *s) {
+    free(s->bp);
+    free(s->bq);
+    free(s->gp);
+    free(s->gq);
+}
+
+/* One row of a measure of two arguments: the statistics passes, then the terms pass. */
+static inline __attribute__((always_inline)) void F(pair_row)(
+    int code, int mp, int mq, const R *x, int lgp, const R *y, int lgq, ptrdiff_t c,
+    const F(scratch) *sc, double *out, int64_t *nbp, int64_t *nbq, double *lmp, double *lmq) {
     const int ep = mp == IL_L_EXACT, eq = mq == IL_L_EXACT;
-    const ptrdiff_t nch = (c + IL_CHUNK - 1) / IL_CHUNK;
-    int fail = 0;
-#pragma omp parallel
-    {
-        R *bp = ep ? (R *)malloc(sizeof(R) * (size_t)(c + nch)) : NULL;
-        R *bq = eq ? (R *)malloc(sizeof(R) * (size_t)(c + nch)) : NULL;
-        R *gp = sp1 != 1 ? (R *)malloc(sizeof(R) * (size_t)c) : NULL;
-        R *gq = sq1 != 1 ? (R *)malloc(sizeof(R) * (size_t)c) : NULL;
-        int mine = (ep && !bp) || (eq && !bq) || (sp1 != 1 && !gp) || (sq1 != 1 && !gq);
-        if (mine) {
-#pragma omp atomic write
-            fail = 1;
-        }
-        R *cp = ep && bp ? bp + c : NULL;
-        R *cq = eq && bq ? bq + c : NULL;
-#pragma omp for schedule(static)
-        for (int64_t i = 0; i < n; i++) {
-            if (mine) continue;
-            const R *x = F(row_at)(P, i, sp0, sp1, c, gp);
-            const R *y = F(row_at)(Q, i, sq0, sq1, c, gq);
-            F(stats) sp = F(stats_of)(mp, lgp, x, c, bp, cp);
-            F(stats) sq = F(stats_of)(mq, lgq, y, c, bq, cq);
-            double acc = 0.0, ninf = 0.0, sump = 0.0, sumq = 0.0, badp = 0.0, badq = 0.0;
-            ptrdiff_t ci = 0;
-            for (ptrdiff_t c0 = 0; c0 < c; c0 += IL_CHUNK, ci++) {
-                ptrdiff_t nn = c - c0 < IL_CHUNK ? c - c0 : IL_CHUNK;
-                const R *xc = x + c0, *yc = y + c0;
-                const R *ec = ep ? bp + c0 : xc, *fc = eq ? bq + c0 : yc;
-                /* a normalised log argument's stored exps are relative to its chunk's
-                 * centre: p = e exp(centre - m)/s */
-                R fp = ep ? (R)(il_exp_d((double)cp[ci] - (double)sp.m) * sp.inv_sd) : sp.inv_s;
-                R fq = eq ? (R)(il_exp_d((double)cq[ci] - (double)sq.m) * sq.inv_sd) : sq.inv_s;
-                R ct = 0, cinf = 0, csp = 0, csq = 0, cbp = 0, cbq = 0;
+    R *bp = sc->bp, *bq = sc->bq, *cp = sc->cp, *cq = sc->cq;
+    F(stats) sp = F(stats_of)(mp, lgp, x, c, bp, cp);
+    F(stats) sq = F(stats_of)(mq, lgq, y, c, bq, cq);
+    double acc = 0.0, ninf = 0.0, sump = 0.0, sumq = 0.0, badp = 0.0, badq = 0.0;
+    ptrdiff_t ci = 0;
+    for (ptrdiff_t c0 = 0; c0 < c; c0 += IL_CHUNK, ci++) {
+        ptrdiff_t nn = c - c0 < IL_CHUNK ? c - c0 : IL_CHUNK;
+        const R *xc = x + c0, *yc = y + c0;
+        const R *ec = ep ? bp + c0 : xc, *fc = eq ? bq + c0 : yc;
+        /* a normalised log argument's stored exps are relative to its chunk's centre:
+         * p = e exp(centre - m)/s */
+        R fp = ep ? (R)(il_exp_d((double)cp[ci] - (double)sp.m) * sp.inv_sd) : sp.inv_s;
+        R fq = eq ? (R)(il_exp_d((double)cq[ci] - (double)sq.m) * sq.inv_sd) : sq.inv_s;
+        R ct = 0, cinf = 0, csp = 0, csq = 0, cbp = 0, cbq = 0;
 #pragma omp simd reduction(+ : ct, cinf, csp, csq, cbp, cbq)
-                for (ptrdiff_t j = 0; j < nn; j++) {
-                    R u = xc[j], v = yc[j];
-                    F(entry) pe = F(decode)(mp, u, ec[j], &sp, fp);
-                    F(entry) qe = F(decode)(mq, v, fc[j], &sq, fq);
-                    R inf;
-                    ct += F(term)(code, pe, qe, &inf);
-                    cinf += inf;
-                    if (mp == IL_P_RAW) {
-                        csp += u;
-                        cbp += (u >= (R)0) & (u < INFINITY) ? (R)0 : (R)1;
-                    } else if (mp == IL_L_RAW) {
-                        csp += pe.p;
-                        cbp += (u != u) | (u == INFINITY) ? (R)1 : (R)0;
-                    }
-                    if (mq == IL_P_RAW) {
-                        csq += v;
-                        cbq += (v >= (R)0) & (v < INFINITY) ? (R)0 : (R)1;
-                    } else if (mq == IL_L_RAW) {
-                        csq += qe.p;
-                        cbq += (v != v) | (v == INFINITY) ? (R)1 : (R)0;
-                    }
-                }
-                acc += (double)ct;
-                ninf += (double)cinf;
-                sump += (double)csp;
-                sumq += (double)csq;
-                badp += (double)cbp;
-                badq += (double)cbq;
+        for (ptrdiff_t j = 0; j < nn; j++) {
+            R u = xc[j], v = yc[j];
+            F(entry) pe = F(decode)(mp, u, ec[j], &sp, fp);
+            F(entry) qe = F(decode)(mq, v, fc[j], &sq, fq);
+            F(term_t) tt = F(term)(code, pe, qe);
+            ct += tt.t;
+            cinf += tt.inf;
+            if (mp == IL_P_RAW) {
+                csp += u;
+                cbp += (u >= (R)0) & (u < INFINITY) ? (R)0 : (R)1;
+            } else if (mp == IL_L_RAW) {
+                csp += pe.p;
+                cbp += (u != u) | (u == INFINITY) ? (R)1 : (R)0;
             }
-            if (mp == IL_P_RAW || mp == IL_L_RAW) {
-                sp.ok = badp == 0.0;
-                sp.nb = (int64_t)badp;
-                sp.lm = sp.ok ? il_log_of(sump) : NAN;
+            if (mq == IL_P_RAW) {
+                csq += v;
+                cbq += (v >= (R)0) & (v < INFINITY) ? (R)0 : (R)1;
+            } else if (mq == IL_L_RAW) {
+                csq += qe.p;
+                cbq += (v != v) | (v == INFINITY) ? (R)1 : (R)0;
             }
-            if (mq == IL_P_RAW || mq == IL_L_RAW) {
-                sq.ok = badq == 0.0;
-                sq.nb = (int64_t)badq;
-                sq.lm = sq.ok ? il_log_of(sumq) : NAN;
-            }
-            nbp[i] = sp.nb;
-            nbq[i] = sq.nb;
-            lmp[i] = sp.lm;
-            lmq[i] = sq.lm;
-            out[i] = !(sp.ok && sq.ok) ? NAN : (ninf > 0.0 ? INFINITY : acc);
         }
-        free(bp);
-        free(bq);
-        free(gp);
-        free(gq);
+        acc += (double)ct;
+        ninf += (double)cinf;
+        sump += (double)csp;
+        sumq += (double)csq;
+        badp += (double)cbp;
+        badq += (double)cbq;
     }
-    return fail ? -1 : 0;
+    if (mp == IL_P_RAW || mp == IL_L_RAW) {
+        sp.ok = badp == 0.0;
+        sp.nb = (int64_t)badp;
+        sp.lm = sp.ok ? il_log_of(sump) : NAN;
+    }
+    if (mq == IL_P_RAW || mq == IL_L_RAW) {
+        sq.ok = badq == 0.0;
+        sq.nb = (int64_t)badq;
+        sq.lm = sq.ok ? il_log_of(sumq) : NAN;
+    }
+    *nbp = sp.nb;
+    *nbq = sq.nb;
+    *lmp = sp.lm;
+    *lmq = sq.lm;
+    *out = !(sp.ok && sq.ok) ? NAN : (ninf > 0.0 ? INFINITY : acc);
 }
 
-#define IL_PAIR_CASE(kind, mp, mq)                                                           \
-    case (kind) * 16 + (mp) * 4 + (mq):                                                      \
-        return F(pair_rows)(IL_TERM(kind, mp, mq), mp, mq, P, lgp, sp0, sp1, Q, lgq, sq0, sq1, \
-                            n, c, out, nbp, nbq, lmp, lmq);
-#define IL_PAIR_Q(kind, mp)                                                                  \
-    IL_PAIR_CASE(kind, mp, IL_P_RAW)                                                         \
-    IL_PAIR_CASE(kind, mp, IL_P_SCL)                                                         \
-    IL_PAIR_CASE(kind, mp, IL_L_RAW)                                                         \
-    IL_PAIR_CASE(kind, mp, IL_L_EXACT)
-#define IL_PAIR_KIND(kind)                                                                   \
-    IL_PAIR_Q(kind, IL_P_RAW)                                                                \
-    IL_PAIR_Q(kind, IL_P_SCL)                                                                \
-    IL_PAIR_Q(kind, IL_L_RAW)                                                                \
-    IL_PAIR_Q(kind, IL_L_EXACT)
+/* One parallel driver per kind and pair of modes, so that the body OpenMP outlines sees
+ * them as constants (the per-entry decoding folds away and the loops vectorise). */
+#define IL_PAIR_FN(K, MP, MQ)                                                                  \
+    static int F(pair_##K##_##MP##_##MQ)(const R *P, int lgp, int64_t sp0, int64_t sp1,        \
+                                         const R *Q, int lgq, int64_t sq0, int64_t sq1,        \
+                                         int64_t n, ptrdiff_t c, double *out, int64_t *nbp,    \
+                                         int64_t *nbq, double *lmp, double *lmq) {             \
+        int fail = 0;                                                                          \
+        _Pragma("omp parallel") {                                                              \
+            F(scratch) sc;                                                                     \
+            int mine = F(scratch_alloc)(&sc, MP == IL_L_EXACT, MQ == IL_L_EXACT, sp1 != 1,     \
+                                        sq1 != 1, c);                                          \
+            if (mine) {                                                                        \
+                _Pragma("omp atomic write") fail = 1;                                          \
+            }                                                                                  \
+            _Pragma("omp for schedule(static)") for (int64_t i = 0; i < n; i++) {              \
+                if (mine) continue;                                                            \
+                F(pair_row)(IL_TERM(K, MP, MQ), MP, MQ, F(row_at)(P, i, sp0, sp1, c, sc.gp),   \
+                            lgp, F(row_at)(Q, i, sq0, sq1, c, sc.gq), lgq, c, &sc, out + i,    \
+                            nbp + i, nbq + i, lmp + i, lmq + i);                               \
+            }                                                                                  \
+            F(scratch_free)(&sc);                                                              \
+        }                                                                                      \
+        return fail ? -1 : 0;                                                                  \
+    }
+#define IL_PAIR_FNS_Q(K, MP) IL_PAIR_FN(K, MP, 0) IL_PAIR_FN(K, MP, 1) IL_PAIR_FN(K, MP, 2) IL_PAIR_FN(K, MP, 3)
+#define IL_PAIR_FNS(K) IL_PAIR_FNS_Q(K, 0) IL_PAIR_FNS_Q(K, 1) IL_PAIR_FNS_Q(K, 2) IL_PAIR_FNS_Q(K, 3)
+/* kinds 1, 2, 3: IL_CROSS_ENTROPY, IL_KL, IL_JS; modes 0-3: IL_P_RAW .. IL_L_EXACT */
+IL_PAIR_FNS(1)
+IL_PAIR_FNS(2)
+IL_PAIR_FNS(3)
+
+#define IL_PAIR_CASE(K, MP, MQ)                                                                \
+    case K * 16 + MP * 4 + MQ:                                                                 \
+        return F(pair_##K##_##MP##_##MQ)(P, lgp, sp0, sp1, Q, lgq, sq0, sq1, n, c, out, nbp,   \
+                                         nbq, lmp, lmq);
+#define IL_PAIR_Q(K, MP) IL_PAIR_CASE(K, MP, 0) IL_PAIR_CASE(K, MP, 1) IL_PAIR_CASE(K, MP, 2) IL_PAIR_CASE(K, MP, 3)
+#define IL_PAIR_KIND(K) IL_PAIR_Q(K, 0) IL_PAIR_Q(K, 1) IL_PAIR_Q(K, 2) IL_PAIR_Q(K, 3)
 
 int F(il_measure_rows)(int kind, const R *P, int mp, int lgp, int64_t sp0, int64_t sp1,
                        const R *Q, int mq, int lgq, int64_t sq0, int64_t sq1, int64_t n,
@@ -647,13 +679,16 @@ int F(il_measure_rows)(int kind, const R *P, int mp, int lgp, int64_t sp0, int64
     if (n <= 0 || c <= 0) return 0;
     if (kind == IL_ENTROPY) return F(entropy_rows)(P, mp, lgp, sp0, sp1, n, c, out, nbp, lmp);
     switch (kind * 16 + mp * 4 + mq) {
-        IL_PAIR_KIND(IL_CROSS_ENTROPY)
-        IL_PAIR_KIND(IL_KL)
-        IL_PAIR_KIND(IL_JS)
+        IL_PAIR_KIND(1)
+        IL_PAIR_KIND(2)
+        IL_PAIR_KIND(3)
     }
     return -2;
 }
 
+#undef IL_PAIR_FN
+#undef IL_PAIR_FNS_Q
+#undef IL_PAIR_FNS
 #undef IL_PAIR_CASE
 #undef IL_PAIR_Q
 #undef IL_PAIR_KIND
