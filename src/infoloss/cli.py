@@ -195,7 +195,8 @@ def _read_csv_columns(source: str, columns: Sequence[str]) -> tuple[list[np.ndar
 
     A column is named by its header, or else by its 0-based position.  A column whose
     every cell is a number is read as float64 (so ``1`` and ``1.0`` are one category);
-    any other column as text.  An empty cell, a short row or a missing column is an error.
+    any other column as text.  An empty cell, a short row (fewer fields than the header,
+    whichever column is read) or a missing column is an error.
     """
     if source == "-":
         name, text = "standard input", sys.stdin.read()
@@ -221,12 +222,14 @@ def _read_csv_columns(source: str, columns: Sequence[str]) -> tuple[list[np.ndar
         raise InputError(f"{name}: no data rows under the header")
     data: list[list[str]] = [[] for _ in indices]
     for lineno, row in rows[1:]:
+        # A short row is an error even where the asked-for column is present: a cell lost
+        # before it shifts the others, and the row would be read into the wrong columns.
+        if len(row) < len(header):
+            raise InputError(
+                f"{name}, line {lineno}: no cell for column {header[len(row)]!r} (a short "
+                f"row: it has {len(row)} of the header's {len(header)} fields)"
+            )
         for cells, i, label in zip(data, indices, labels, strict=True):
-            if i >= len(row):
-                raise InputError(
-                    f"{name}, line {lineno}: no cell for column {label!r} "
-                    f"(the row has {len(row)} of the header's {len(header)} fields)"
-                )
             cell = row[i].strip()
             if not cell:
                 raise InputError(f"{name}, line {lineno}: empty cell in column {label!r}")
