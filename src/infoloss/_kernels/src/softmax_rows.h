@@ -379,7 +379,7 @@ int F(il_xent_forward)(const il_xent_in *in, il_xent_out *out) {
     const REAL *wz = wt.wz;
     int64_t nbad = 0, tbad = 0;
     int failed = 0;
-#pragma omp parallel if (n > 1 && n * c >= IL_PARALLEL_MIN) reduction(+ : nbad, tbad)
+#pragma omp parallel if (n > 1 && n * (c + IL_ROW_COST) >= IL_PARALLEL_MIN) reduction(+ : nbad, tbad)
     {
         F(il_bufs) b;
         F(bufs_open)(&b, c, need_z ? rows : 0, need_t, need_g);
@@ -515,7 +515,7 @@ int F(il_xent_backward)(const il_xent_in *in, const double *lse, const double *u
     const double *w = wt.w;
     const REAL *wz = wt.wz;
     int failed = 0;
-#pragma omp parallel if (n > 1 && n * c >= IL_PARALLEL_MIN)
+#pragma omp parallel if (n > 1 && n * (c + IL_ROW_COST) >= IL_PARALLEL_MIN)
     {
         F(il_bufs) b;
         F(bufs_open)(&b, c, need_z ? rows : 0, need_t, need_g);
