@@ -360,6 +360,39 @@ def test_bad_entries_are_counted(dtype: Any, c: int) -> None:
     _close(mass[7], 2.0, 1e-5)
 
 
+@pytest.mark.parametrize("c", [SHORT, LONG])
+@pytest.mark.parametrize("softcap", [None, 3.0])
+def test_threads_give_the_rows_of_one_thread(c: int, softcap: float | None) -> None:
+    """A call large enough for both threads (each its block of rows, the next row's
+    maximum taken across rows, soft-capped rows a buffer at a time) gives bit for bit what
+    one row at a time gives, forward, fused and backward."""
+    rng = _rng(9)
+    n = (1 << 20) // c + 3
+    z = rng.standard_normal((n, c)) * 4
+    z[7, 5] = np.nan
+    y = rng.integers(0, c, n)
+    t = rng.dirichlet(np.ones(c), n)
+    opts: dict[str, Any] = {"softcap": softcap, "lse_square_scale": 0.01}
+    for target in (y, t):
+        g = np.empty_like(z)
+        f = kernels.xent_fused(z, target, None, 0.1, 2, g, 0.5, **opts)
+        gb = np.empty_like(z)
+        up = rng.uniform(0.5, 2.0, n)
+        kernels.xent_backward(z, target, None, 0.1, 2, f.lse, up, gb, **opts)
+        assert f.nbad == 1
+        for i in (0, 1, n // 2 - 1, n // 2, n // 2 + 1, n - 1):
+            gi = np.empty_like(z[i : i + 1])
+            one = kernels.xent_fused(z[i : i + 1], target[i : i + 1], None, 0.1, 2, gi, 0.5, **opts)
+            np.testing.assert_array_equal(one.loss, f.loss[i : i + 1])
+            np.testing.assert_array_equal(one.lse, f.lse[i : i + 1])
+            np.testing.assert_array_equal(gi, g[i : i + 1])
+            kernels.xent_backward(
+                z[i : i + 1], target[i : i + 1], None, 0.1, 2, f.lse[i : i + 1],
+                up[i : i + 1], gi, **opts,
+            )  # fmt: skip
+            np.testing.assert_array_equal(gi, gb[i : i + 1])
+
+
 def test_strided_views() -> None:
     """Arbitrary strides: the same numbers as contiguous copies."""
     rng = _rng()
