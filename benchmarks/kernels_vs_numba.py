@@ -1,0 +1,199 @@
+"""The compiled kernels against the numba ones they replace, side by side in one process.
+
+Usage::
+
+    python benchmarks/kernels_vs_numba.py --family softmax
+    python benchmarks/kernels_vs_numba.py --family softmax --quick   # small shapes only
+    python benchmarks/kernels_vs_numba.py --family measures
+
+``softmax``: ``xent_forward``, ``xent_fused`` (into a preallocated buffer) and
+``xent_backward`` of :mod:`infoloss._kernels.softmax` (C) and of
+``infoloss._backends.numba.softmax``, on the same float32 and float64 logits with labels,
+at a large vocabulary, many short rows, and small batches (where the per-call overhead
+shows: each timed sample there repeats the call enough times to last a few milliseconds).
+Each round calls every method once in turn (``_common.rounds``), after a warm-up call each
+(the numba kernels compile on their first call); the table gives medians per call and the
+median per-round ratio C / numba.  The last line compares the C forward on float32 logits
+at 4096×32000 with NumPy's ``x.sum()`` on the same array.
+
+``measures``: ``measure_rows`` (entropy, cross-entropy, KL, JS) and ``joint_rows`` (joint
+and conditional entropy, mutual information) of :mod:`infoloss._kernels.info` (C) and of
+``infoloss._backends.numba.info`` / ``.joint``, every kind in every form (probabilities,
+log-probabilities, logits; ``normalize=False``), float32 and float64, at a large vocabulary,
+many rows of 1000, a few rows of 262144, many short rows and (4096, 31, 31) tables.  Under
+each float32 pair measure of probabilities, the C kernel's time over that of
+``(p.sum(), q.sum())`` on the same two arrays.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from _common import machine, ratio, rounds
+
+SOFTMAX_SHAPES = [(4096, 32000), (65536, 1000), (64, 10), (256, 10), (1797, 10)]
+SOFTMAX_QUICK = [(512, 4000), (64, 10), (256, 10), (1797, 10)]
+
+
+def _repeated(f: Callable[[], Any], reps: int) -> Callable[[], None]:
+    def run() -> None:
+        for _ in range(reps):
+            f()
+
+    return run
+
+
+def _reps(f: Callable[[], Any], target: float = 0.005) -> int:
+    """Calls of ``f`` that together last about ``target`` seconds."""
+    f()
+    t0 = time.perf_counter()
+    f()
+    once = max(time.perf_counter() - t0, 1e-7)
+    return max(1, int(target / once))
+
+
+def softmax(repeats: int, quick: bool) -> None:
+    """xent_forward / xent_fused / xent_backward: C against numba."""
+    from infoloss._backends.numba import softmax as nb
+    from infoloss._kernels import softmax as ck
+
+    rng = np.random.default_rng(0)
+    print(f"softmax cross-entropy kernels, labels, no options; {machine()}")
+    print(f"{'shape':>12} {'dtype':>8} {'kernel':>8} {'C':>11} {'numba':>11} {'C/numba':>8}")
+    for n, c in SOFTMAX_QUICK if quick else SOFTMAX_SHAPES:
+        for dtype in (np.float32, np.float64):
+            z = (rng.standard_normal((n, c), dtype=np.float32) * 3).astype(dtype, copy=False)
+            y = rng.integers(0, c, n)
+            g = np.empty_like(z)
+            fwd = ck.xent_forward(z, y, None, 0.0, None)
+            lse, up = fwd.lse, np.ones(n)
+            methods: dict[str, Callable[[], Any]] = {}
+            for name, mod in (("C", ck), ("numba", nb)):
+                methods[f"fwd {name}"] = lambda m=mod: m.xent_forward(z, y, None, 0.0, None)
+                methods[f"fused {name}"] = lambda m=mod: m.xent_fused(z, y, None, 0.0, None, g, 1.0)
+                methods[f"bwd {name}"] = lambda m=mod: m.xent_backward(
+                    z, y, None, 0.0, None, lse, up, g
+                )
+            for f in methods.values():
+                f()  # numba compiles on its first call
+            reps = {k: _reps(f) for k, f in methods.items()}
+            # the same number of calls for both sides of a comparison
+            per = {k: min(reps[f"{k.split()[0]} C"], reps[f"{k.split()[0]} numba"]) for k in reps}
+            times = rounds({k: _repeated(f, per[k]) for k, f in methods.items()}, repeats)
+            for kernel in ("fwd", "fused", "bwd"):
+                a, b = f"{kernel} C", f"{kernel} numba"
+                ta = statistics.median(times[a]) / per[a]
+                tb = statistics.median(times[b]) / per[b]
+                r = ratio(times, a, b)
+                print(
+                    f"{n:>6}x{c:<5} {np.dtype(dtype).name:>8} {kernel:>8} "
+                    f"{_fmt(ta):>11} {_fmt(tb):>11} {r:>8.2f}"
+                )
+            if (n, c) == (4096, 32000) and dtype == np.float32:
+                t = rounds(
+                    {
+                        "fwd": lambda: ck.xent_forward(z, y, None, 0.0, None),
+                        "sum": lambda: z.sum(),
+                    },
+                    repeats,
+                )
+                print(f"  C forward / x.sum() at 4096x32000 float32: {ratio(t, 'fwd', 'sum'):.2f}")
+            del z, g
+
+
+def _fmt(seconds: float) -> str:
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds * 1e6:.1f} us"
+
+
+MEASURE_SHAPES = [(2048, 32000), (65536, 1000), (256, 262144), (65536, 31), (4096, 31, 31)]
+MEASURE_QUICK = [(256, 4000), (4096, 31), (512, 31, 31)]
+FORMS = ("probs", "log_probs", "logits")
+
+
+def _measure_data(shape: tuple[int, ...], dtype: Any, seed: int) -> dict[str, np.ndarray]:
+    """Probabilities, log-probabilities and logits of one set of rows (tables: normalised
+    over their last two axes together)."""
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal(shape, dtype=np.float32) * 3
+    axes = (-2, -1) if len(shape) == 3 else (-1,)
+    z -= z.max(axis=axes, keepdims=True)
+    p = np.exp(z)
+    p /= p.sum(axis=axes, keepdims=True)
+    lp = np.log(p)
+    return {f: a.astype(dtype, copy=False) for f, a in zip(FORMS, (p, lp, z), strict=True)}
+
+
+def measures(repeats: int, quick: bool) -> None:
+    """measure_rows / joint_rows, every kind and form: C against numba."""
+    from infoloss._backends.numba import info as nb_info
+    from infoloss._backends.numba import joint as nb_joint
+    from infoloss._kernels import info as ck
+
+    print(f"measure kernels (default normalize=False); {machine()}")
+    print(
+        f"{'shape':>16} {'dtype':>8} {'kind':>20} {'form':>9} {'C':>11} {'numba':>11} {'C/numba':>8}"
+    )
+    for shape in MEASURE_QUICK if quick else MEASURE_SHAPES:
+        for dtype in (np.float32, np.float64):
+            a = _measure_data(shape, dtype, 1)
+            if len(shape) == 3:
+                cases = [
+                    (kind, form, {"C": lambda k=kind, f=form: ck.joint_rows(k, a[f], f, False),
+                                  "numba": lambda k=kind, f=form: nb_joint.joint_rows(k, a[f], f, False)})
+                    for kind in ("joint_entropy", "conditional_entropy", "mutual_information")
+                    for form in FORMS
+                ]  # fmt: skip
+                b = None
+            else:
+                b = _measure_data(shape, dtype, 2)
+                cases = []
+                for kind in ("entropy", "cross_entropy", "kl", "js"):
+                    for form in FORMS:
+                        xs = (a[form],) if kind == "entropy" else (a[form], b[form])
+                        fs = (form,) * len(xs)
+                        cases.append((kind, form, {
+                            "C": lambda k=kind, x=xs, f=fs: ck.measure_rows(k, x, f, False),
+                            "numba": lambda k=kind, x=xs, f=fs: nb_info.measure_rows(k, x, f, False),
+                        }))  # fmt: skip
+            for kind, form, methods in cases:
+                reps = min(_reps(methods["C"]), _reps(methods["numba"]))
+                times = rounds({k: _repeated(f, reps) for k, f in methods.items()}, repeats)
+                ta = statistics.median(times["C"]) / reps
+                tb = statistics.median(times["numba"]) / reps
+                shp = "x".join(map(str, shape))
+                print(
+                    f"{shp:>16} {np.dtype(dtype).name:>8} {kind:>20} {form:>9} "
+                    f"{_fmt(ta):>11} {_fmt(tb):>11} {ratio(times, 'C', 'numba'):>8.2f}",
+                    flush=True,
+                )
+                if b is not None and form == "probs" and kind != "entropy" and dtype == np.float32:
+                    p, q = a["probs"], b["probs"]
+                    t = rounds({"C": methods["C"], "sums": lambda: (p.sum(), q.sum())}, repeats)
+                    print(
+                        f"{'':>16} {'':>8} {'C / (p.sum(), q.sum())':>31} {ratio(t, 'C', 'sums'):>8.2f}"
+                    )
+            del a, b
+
+
+FAMILIES = {"softmax": softmax, "measures": measures}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--family", choices=sorted(FAMILIES), default="softmax")
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--quick", action="store_true", help="small shapes only")
+    args = parser.parse_args()
+    FAMILIES[args.family](args.rounds, args.quick)
+
+
+if __name__ == "__main__":
+    main()
