@@ -60,51 +60,45 @@ def _reps(f: Callable[[], Any], target: float = 0.005) -> int:
 
 def softmax(repeats: int, quick: bool) -> None:
     """xent_forward / xent_fused / xent_backward: C against numba."""
-    from infoloss._backends.numba import softmax as nb
-    from infoloss._kernels import softmax as ck
-
-    rng = np.random.default_rng(0)
     print(f"softmax cross-entropy kernels, labels, no options; {machine()}")
     print(f"{'shape':>12} {'dtype':>8} {'kernel':>8} {'C':>11} {'numba':>11} {'C/numba':>8}")
     for n, c in SOFTMAX_QUICK if quick else SOFTMAX_SHAPES:
         for dtype in (np.float32, np.float64):
-            z = (rng.standard_normal((n, c), dtype=np.float32) * 3).astype(dtype, copy=False)
-            y = rng.integers(0, c, n)
-            g = np.empty_like(z)
-            fwd = ck.xent_forward(z, y, None, 0.0, None)
-            lse, up = fwd.lse, np.ones(n)
-            methods: dict[str, Callable[[], Any]] = {}
-            for name, mod in (("C", ck), ("numba", nb)):
-                methods[f"fwd {name}"] = lambda m=mod: m.xent_forward(z, y, None, 0.0, None)
-                methods[f"fused {name}"] = lambda m=mod: m.xent_fused(z, y, None, 0.0, None, g, 1.0)
-                methods[f"bwd {name}"] = lambda m=mod: m.xent_backward(
-                    z, y, None, 0.0, None, lse, up, g
-                )
-            for f in methods.values():
-                f()  # numba compiles on its first call
-            reps = {k: _reps(f) for k, f in methods.items()}
-            # the same number of calls for both sides of a comparison
-            per = {k: min(reps[f"{k.split()[0]} C"], reps[f"{k.split()[0]} numba"]) for k in reps}
-            times = rounds({k: _repeated(f, per[k]) for k, f in methods.items()}, repeats)
-            for kernel in ("fwd", "fused", "bwd"):
-                a, b = f"{kernel} C", f"{kernel} numba"
-                ta = statistics.median(times[a]) / per[a]
-                tb = statistics.median(times[b]) / per[b]
-                r = ratio(times, a, b)
-                print(
-                    f"{n:>6}x{c:<5} {np.dtype(dtype).name:>8} {kernel:>8} "
-                    f"{_fmt(ta):>11} {_fmt(tb):>11} {r:>8.2f}"
-                )
-            if (n, c) == (4096, 32000) and dtype == np.float32:
-                t = rounds(
-                    {
-                        "fwd": lambda: ck.xent_forward(z, y, None, 0.0, None),
-                        "sum": lambda: z.sum(),
-                    },
-                    repeats,
-                )
-                print(f"  C forward / x.sum() at 4096x32000 float32: {ratio(t, 'fwd', 'sum'):.2f}")
-            del z, g
+            _softmax_case(n, c, dtype, repeats)
+
+
+def _softmax_case(n: int, c: int, dtype: Any, repeats: int) -> None:
+    from infoloss._backends.numba import softmax as nb
+    from infoloss._kernels import softmax as ck
+
+    rng = np.random.default_rng(0)
+    z = (rng.standard_normal((n, c), dtype=np.float32) * 3).astype(dtype, copy=False)
+    y = rng.integers(0, c, n)
+    g = np.empty_like(z)
+    lse, up = ck.xent_forward(z, y, None, 0.0, None).lse, np.ones(n)
+    methods: dict[str, Callable[[], Any]] = {}
+    for name, mod in (("C", ck), ("numba", nb)):
+        methods[f"fwd {name}"] = lambda m=mod: m.xent_forward(z, y, None, 0.0, None)
+        methods[f"fused {name}"] = lambda m=mod: m.xent_fused(z, y, None, 0.0, None, g, 1.0)
+        methods[f"bwd {name}"] = lambda m=mod: m.xent_backward(z, y, None, 0.0, None, lse, up, g)
+    for f in methods.values():
+        f()  # numba compiles on its first call
+    reps = {k: _reps(f) for k, f in methods.items()}
+    for kernel in ("fwd", "fused", "bwd"):
+        a, b = f"{kernel} C", f"{kernel} numba"
+        per = min(reps[a], reps[b])  # the same number of calls on both sides
+        times = rounds({k: _repeated(methods[k], per) for k in (a, b)}, repeats)
+        ta = statistics.median(times[a]) / per
+        tb = statistics.median(times[b]) / per
+        print(
+            f"{n:>6}x{c:<5} {np.dtype(dtype).name:>8} {kernel:>8} "
+            f"{_fmt(ta):>11} {_fmt(tb):>11} {ratio(times, a, b):>8.2f}",
+            flush=True,
+        )
+    if (n, c) == (4096, 32000) and dtype == np.float32:
+        fwd = methods["fwd C"]
+        t = rounds({"fwd": fwd, "sum": z.sum}, repeats)
+        print(f"  C forward / x.sum() at 4096x32000 float32: {ratio(t, 'fwd', 'sum'):.2f}")
 
 
 def _fmt(seconds: float) -> str:

@@ -12,8 +12,8 @@ import pytest
 
 import infoloss as il
 from conftest import raise_later_chunk_maxima
-from infoloss._kernels import softmax as kernels
 from infoloss._kernels import _layout, use_kernels
+from infoloss._kernels import softmax as kernels
 
 DTYPES = [np.float32, np.float64]
 RTOL = {np.float32: 2e-6, np.float64: 1e-13}
@@ -401,12 +401,16 @@ def test_strided_views() -> None:
     t = rng.dirichlet(np.ones(300), 64).astype(np.float32)[:, ::-1]
     for target in (y, t):
         a = kernels.xent_forward(z, target, None, 0.1, None)
-        b = kernels.xent_forward(np.ascontiguousarray(z), np.ascontiguousarray(target), None, 0.1, None)
+        b = kernels.xent_forward(
+            np.ascontiguousarray(z), np.ascontiguousarray(target), None, 0.1, None
+        )
         _close(a.loss, b.loss, 1e-6)
         gs = np.empty((64, 600), np.float32)[:, ::2]
         gc = np.empty((64, 300), np.float32)
         kernels.xent_backward(z, target, None, 0.1, None, a.lse, np.ones(64), gs)
-        kernels.xent_backward(np.ascontiguousarray(z), target, None, 0.1, None, a.lse, np.ones(64), gc)
+        kernels.xent_backward(
+            np.ascontiguousarray(z), target, None, 0.1, None, a.lse, np.ones(64), gc
+        )
         _close(gs, gc, 1e-6, atol=1e-7)
 
 

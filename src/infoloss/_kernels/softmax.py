@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _softmax  # type: ignore[attr-defined]
+from . import _softmax
 from ._results import XentForward
 
 __all__ = ["xent_backward", "xent_forward", "xent_fused"]
@@ -49,12 +49,6 @@ def _cap_rows_per_buffer(c: int, itemsize: int) -> int:
     return max(1, _CAP_BYTES // max(1, c * itemsize))
 
 
-def _cap_rows(z: Any, softcap: float | None) -> int:
-    if softcap is None:
-        return 0
-    return _cap_rows_per_buffer(z.shape[-1], z.itemsize)
-
-
 def xent_forward(
     z: Any,
     target: Any,
@@ -67,7 +61,7 @@ def xent_forward(
 ) -> XentForward:
     """Per-sample losses and what the backward needs: ``XentForward(loss, lse,
     sample_weight, nbad, target_stats)`` (``target_stats`` None for labels)."""
-    rows = 0 if softcap is None else _cap_rows(z, softcap)
+    rows = 0 if softcap is None else _cap_rows_per_buffer(z.shape[-1], z.itemsize)
     return _forward(  # type: ignore[no-any-return]
         z, target, weight, smoothing, ignore_index, None, 1.0, softcap, rows, lse_square_scale
     )
@@ -86,7 +80,7 @@ def xent_fused(
     lse_square_scale: float = 0.0,
 ) -> XentForward:
     """:func:`xent_forward` plus ``scale·∂ℓ_i/∂z_i`` into ``out`` in the same pass."""
-    rows = 0 if softcap is None else _cap_rows(z, softcap)
+    rows = 0 if softcap is None else _cap_rows_per_buffer(z.shape[-1], z.itemsize)
     return _forward(  # type: ignore[no-any-return]
         z, target, weight, smoothing, ignore_index, out, scale, softcap, rows, lse_square_scale
     )
@@ -107,8 +101,6 @@ def xent_backward(
 ) -> None:
     """``upstream_i·∂ℓ_i/∂z_i`` into ``out`` from the forward's ``lse`` (the same
     options)."""
-    rows = 0 if softcap is None else _cap_rows(z, softcap)
-    _backward(
-        z, target, weight, smoothing, ignore_index, lse, upstream, out, softcap, rows,
-        lse_square_scale,
-    )
+    rows = 0 if softcap is None else _cap_rows_per_buffer(z.shape[-1], z.itemsize)
+    args = (z, target, weight, smoothing, ignore_index, lse, upstream, out)
+    _backward(*args, softcap, rows, lse_square_scale)
