@@ -240,6 +240,8 @@ static inline __attribute__((always_inline)) void F(lse_row)(const R *x, ptrdiff
             m = cm;
         }
         R ctr = m > -INFINITY ? m : (R)0;
+        /* the entries tied at the maximum; none while it is -inf (those entries add 0) */
+        R top_at = m > -INFINITY ? m : (R)NAN;
         R rs = 0, ks = 0, ts = 0;
         if (store) {
             R *b = buf + c0;
@@ -248,7 +250,7 @@ static inline __attribute__((always_inline)) void F(lse_row)(const R *x, ptrdiff
                 R v = xc[j];
                 R d = v - ctr;
                 R e = EXP_LOW(d);
-                int top = v == m;
+                int top = v == top_at;
                 rs += top ? (R)0 : e;
                 ks += top ? (R)1 : (R)0;
                 if (want_t) ts += e > (R)0 ? e * d : (R)0;
@@ -261,7 +263,7 @@ static inline __attribute__((always_inline)) void F(lse_row)(const R *x, ptrdiff
                 R v = xc[j];
                 R d = v - ctr;
                 R e = EXP_LOW(d);
-                int top = v == m;
+                int top = v == top_at;
                 rs += top ? (R)0 : e;
                 ks += top ? (R)1 : (R)0;
                 if (want_t) ts += e > (R)0 ? e * d : (R)0;
