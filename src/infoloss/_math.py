@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import array_api_compat
 import numpy as np
 
 from ._xp import Array
@@ -48,28 +49,44 @@ def times(xp: Any, coef: Array, x: Array) -> Array:
     return coef * xp.where(coef != 0, x, xp.zeros_like(x))
 
 
+def _first_max(xp: Any, x: Array) -> Array:
+    """A boolean mask with one True per row (keepdims layout): the first row maximum.
+
+    Found by position (``argmax``), never by comparing values with the maximum: a compiler
+    (XLA under ``jax.jit``) may evaluate the expression that produced ``x`` once for the
+    maximum and again for the comparison, with different roundings, so ``x == max(x)``
+    can hold nowhere in a row.
+    """
+    idx = xp.argmax(x, axis=-1, keepdims=True)
+    classes = xp.arange(x.shape[-1], dtype=idx.dtype, device=array_api_compat.device(x))
+    return classes == idx
+
+
 def lse_parts(xp: Any, z: Array) -> tuple[Array, Array]:
     """The row maximum ``m`` and ``log Σ exp(z − m)`` (keepdims), for logits ``z``.
 
-    The sum is ``k + rest`` with ``k`` the number of maxima and ``rest`` the sum over the
-    other entries, and its log is ``log1p((k − 1) + rest)``: when one logit dominates,
-    ``rest`` is tiny and keeps its relative accuracy, and so does every quantity built on
-    it (``logsumexp(z) − z_max`` is ``log1p(rest)`` exactly).  A row of all ``-inf`` gives
-    ``m = 0`` and ``-inf``.
+    With ``j`` the first maximum, the sum is ``e^{z_j − m} + rest`` and its log is
+    ``log1p(expm1(z_j − m) + rest)``: when one logit dominates, ``rest`` is tiny and keeps
+    its relative accuracy, and so does every quantity built on it (``logsumexp(z) − z_max``
+    is ``log1p(rest)`` exactly, as ``z_j − m`` is 0 in an eager evaluation).  Under a
+    compiler that recomputes ``z`` with another rounding, ``z_j − m`` is a rounding error
+    instead of 0 and the formula stays right.  A row of all ``-inf`` gives ``m = 0`` and
+    ``-inf``.
     """
     m = xp.max(z, axis=-1, keepdims=True)
-    m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
+    some = xp.isfinite(m)
+    m = xp.where(some, m, xp.zeros_like(m))
     with np.errstate(over="ignore"):  # z − m < −max only where exp gives 0 anyway
         shifted = z - m
-    at_max = shifted == 0
+    first = _first_max(xp, z)
     zero = xp.zeros_like(shifted)
+    lead = xp.sum(xp.where(first, shifted, zero), axis=-1, keepdims=True)
     rest = xp.sum(
-        xp.where(at_max, zero, xp.exp(xp.where(at_max, zero, shifted))), axis=-1, keepdims=True
+        xp.where(first, zero, xp.exp(xp.where(first, zero, shifted))), axis=-1, keepdims=True
     )
-    ties = xp.sum(xp.astype(at_max, z.dtype), axis=-1, keepdims=True)
-    some = ties > 0
-    zero1 = xp.zeros_like(ties)
-    log_s = xp.log1p(xp.where(some, ties - 1 + rest, zero1))
+    zero1 = xp.zeros_like(rest)
+    lead = xp.where(some, lead, zero1)
+    log_s = xp.log1p(xp.where(some, xp.expm1(lead) + rest, zero1))
     return m, xp.where(some, log_s, zero1 - xp.inf)
 
 
@@ -109,21 +126,22 @@ def softcap_slope(xp: Any, z: Array, cap: float) -> Array:
 def log_scaled_mass(xp: Any, p: Array) -> tuple[Array, Array]:
     """For non-negative rows ``p``: the row maximum ``m`` and ``log(Σ p / m)`` (keepdims).
 
-    The probability analogue of :func:`lse_parts`: ``Σ p / m = k + rest`` with ``k``
-    maxima, so the log is ``log1p((k − 1) + rest)``, accurate for a dominant entry, and
-    nothing overflows or underflows however large or subnormal the row's sum is.  A row
-    of zeros gives ``m = 1`` and ``-inf``.
+    The probability analogue of :func:`lse_parts`: with ``j`` the first maximum,
+    ``Σ p / m = p_j / m + rest``, so the log is ``log1p((p_j / m − 1) + rest)``, accurate
+    for a dominant entry (``p_j / m − 1`` is 0 in an eager evaluation, a rounding error
+    under a compiler that recomputes ``p``), and nothing overflows or underflows however
+    large or subnormal the row's sum is.  A row of zeros gives ``m = 1`` and ``-inf``.
     """
     m = xp.max(p, axis=-1, keepdims=True)
     pos = m > 0
     m = xp.where(pos, m, xp.ones_like(m))
     r = p / m
-    at_max = r == 1
+    first = _first_max(xp, p)
     zero = xp.zeros_like(r)
-    rest = xp.sum(xp.where(at_max, zero, r), axis=-1, keepdims=True)
-    ties = xp.sum(xp.astype(at_max, p.dtype), axis=-1, keepdims=True)
-    zero1 = xp.zeros_like(ties)
-    log_s = xp.log1p(xp.where(pos, ties - 1 + rest, zero1))
+    lead = xp.sum(xp.where(first, r, zero), axis=-1, keepdims=True)
+    rest = xp.sum(xp.where(first, zero, r), axis=-1, keepdims=True)
+    zero1 = xp.zeros_like(rest)
+    log_s = xp.log1p(xp.where(pos, (lead - 1) + rest, zero1))
     return m, xp.where(pos, log_s, zero1 - xp.inf)
 
 

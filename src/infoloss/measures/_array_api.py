@@ -150,8 +150,8 @@ def _conditional_terms(xp: Any, J: Dist, x: Array, form: str) -> Array:
     pos = _positive(xp, J)
     zero = xp.zeros_like(J.p)
     if form == "probs":
-        # P(x)/P(x, y) = (m/P(x, y)) (k + rest): only the maximal entries are near 1, and
-        # for them the log is log1p((k − 1) + rest), exact however small rest is.
+        # P(x)/P(x, y) = (m/P(x, y)) (Σ P / m): only the maximal entries make a ratio
+        # near 1, and log(Σ P / m) is a log1p, exact however small the other entries are.
         m, log_s = _math.log_scaled_mass(xp, x)
         one = xp.ones_like(x)
         lr = _math.log_ratio(xp, xp.broadcast_to(m, x.shape), xp.where(pos, x, one)) + log_s
