@@ -5,7 +5,7 @@ N×V logits.
 ``softmax_cross_entropy(hidden @ weight.T + bias, targets)`` for hidden states (N, D), an
 output layer (V, D) and labels (N,), computed in chunks of rows.  Per chunk of ``r`` rows
 it forms the chunk's logits (one BLAS product into a buffer reused for every chunk), runs
-the fused kernel (:func:`infoloss._backends.numba.xent_fused`: the per-sample losses and
+the fused kernel (:func:`infoloss._kernels.softmax.xent_fused`: the per-sample losses and
 the chunk's gradient with respect to the logits, already scaled by the reduction's factor,
 which the labels give in advance), and adds the chunk's share of the gradients::
 

@@ -184,7 +184,7 @@ def _framework_cross_entropy(
 
 
 class _KernelArgs(NamedTuple):
-    """The kernels' arguments for each block of rows (see :mod:`infoloss._backends.numba`)."""
+    """The kernels' arguments for each block of rows (see :mod:`infoloss._kernels.softmax`)."""
 
     parts: list[tuple[Any, ...]]  # (z, target, weight, smoothing, ignore_index) per block
     grads: list[np.ndarray | None]  # the gradient block each part writes, if any
