@@ -319,8 +319,9 @@ def softmax_xent_fused(
 
     Differentiable in ``logits`` through ``loss``: the backward hands back the stored
     gradient when the upstream of every sample equals ``scale`` exactly (as it does under
-    the reductions the library forms), and otherwise computes the gradient afresh from
-    ``lse``.
+    the reductions the library forms), once; a later backward through a retained graph
+    gets a fresh copy from the same fused pass, and any other upstream the gradient
+    computed afresh from ``lse``.
     """
     args = (label_smoothing, ignore_index, validate, softcap, lse_square_scale)
     loss, lse, sw, bad, grad = _run(logits, target, weight, *args, float(scale))
@@ -353,7 +354,13 @@ def _(
 
 def _fused_setup(ctx: Any, inputs: tuple[Any, ...], output: tuple[Any, ...]) -> None:
     logits, target, weight, smoothing, ignore_index, _, scale, softcap, zscale = inputs
-    ctx.save_for_backward(logits, target, weight, output[1], output[4])
+    # The stored gradient is handed out at most once (the first backward that can use
+    # it): it then belongs to the caller, who may change it in place, so it is neither
+    # handed out again (two results sharing memory) nor a saved tensor (whose version
+    # check would fail a later backward through a retained graph).  A later backward
+    # with the same upstream runs the same fused pass again, so it gets the same bits.
+    ctx.save_for_backward(logits, target, weight, output[1])
+    ctx.stored = output[4]
     ctx.options = (smoothing, ignore_index)
     ctx.extra = (softcap, zscale)
     ctx.scale = scale
@@ -364,14 +371,17 @@ def _fused_setup(ctx: Any, inputs: tuple[Any, ...], output: tuple[Any, ...]) -> 
 
 
 def _fused_backward(ctx: Any, upstream: torch.Tensor | None, *_: Any) -> tuple[Any, ...]:
-    logits, target, weight, lse, stored = ctx.saved_tensors
+    logits, target, weight, lse = ctx.saved_tensors
     grad = None
     if ctx.needs_input_grad[0] and upstream is not None:
         # The reductions (``_reduce_scaled``) give every sample the upstream ``scale``
         # exactly; any other upstream gets the gradient computed afresh for it, as does
         # a traced backward (a graph cannot branch on the data).
         if _concrete(upstream) and bool(torch.all(upstream == ctx.scale)):
-            grad = stored
+            grad, ctx.stored = ctx.stored, None
+            if grad is None:  # handed out before: the fused pass again, bit for bit
+                args = (*ctx.options, False, ctx.scale, *ctx.extra)
+                grad = softmax_xent_fused(logits.detach(), target, weight, *args)[4]
         else:
             grad = softmax_xent_backward(
                 logits, target, weight, *ctx.options, lse, upstream, *ctx.extra
@@ -578,7 +588,9 @@ def cross_entropy(
     traces as two operators; on other devices and dtypes, for targets or weights that need
     gradients and inside ``torch.func`` transforms it runs
     :func:`infoloss.softmax_cross_entropy`'s array-API code.  Bad data raises the same
-    ``ValueError`` as :func:`infoloss.softmax_cross_entropy`.
+    ``ValueError`` as :func:`infoloss.softmax_cross_entropy`; inside ``torch.func``
+    transforms (``vmap``, ``grad``, ``jacrev``...), where raising would be data-dependent
+    control flow, a failing check makes the loss NaN instead, as under ``jax.jit``.
 
     Differences from PyTorch (see ``docs/torch.md``): ``"mean"`` with every sample
     ignored (or weighted 0) is 0 with a zero gradient, not NaN; probability targets with
