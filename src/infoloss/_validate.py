@@ -8,7 +8,8 @@ a :class:`ValueError` that names the argument and, for eager arrays, the first b
 
 Nothing here forces a lazy array.  On Dask the checks become one small reduction that
 travels with the result and raises the same error when the user computes it; under
-``jax.jit`` (traced arrays, whose values are unknown) a failing check turns the
+``jax.jit`` (traced arrays, whose values are unknown) and inside ``torch.func`` transforms
+(where branching on a value is data-dependent control flow) a failing check turns the
 affected result into NaN, as documented for ``validate=True`` there.
 """
 
@@ -117,12 +118,24 @@ def _where(at: tuple[int, ...]) -> str:
 
 
 def _is_traced(x: Any) -> bool:
-    return type(x).__module__.startswith("jax") and "Tracer" in type(x).__name__
+    """Whether ``x`` has no values to branch on: a traced JAX array (``jax.jit``,
+    ``jax.vmap``), or a tensor inside a ``torch.func`` transform (``vmap``, ``grad``,
+    ``jacrev``...), where ``bool(tensor)`` is data-dependent control flow that ``vmap``
+    refuses."""
+    module = type(x).__module__
+    if module.startswith("jax"):
+        return "Tracer" in type(x).__name__
+    if module.startswith("torch"):
+        import torch
+
+        return bool(torch._C._functorch.is_functorch_wrapped_tensor(x))
+    return False
 
 
 def enforce(xp: Any, value: Array, checks: list[Check]) -> Array:
     """``value`` once ``checks`` pass: raise now (eager arrays), at compute time (Dask), or
-    give NaN where any check fails (traced JAX arrays)."""
+    give NaN where any check fails (traced JAX arrays, tensors inside ``torch.func``
+    transforms; under a ``vmap`` each mapped call is NaN or not on its own data)."""
     if not checks:
         return value
     masks = [c.mask() for c in checks]
