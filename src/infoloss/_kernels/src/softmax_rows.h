@@ -475,9 +475,12 @@ int F(il_xent_forward)(const il_xent_in *in, il_xent_out *out) {
                     out->log_mass[i] = log(r.acc[3]);
                     tbad += (int64_t)r.acc[4];
                     if (!ok) nbad += F(count_bad)(x, c);
-                    if (fused)
+                    if (fused && !ok) { /* no q to scale: a bad row's gradient is NaN */
+                        for (int64_t j = 0; j < c; j++) gi[j] = (REAL)NAN;
+                    } else if (fused) {
                         F(prob_fix)(gi, tr, c, kk, w, onem, base, scale, scale * big_a / s, r.m,
                                     b.centres);
+                    }
                 }
                 if (fused) {
                     if (in->has_cap) F(cap_chain)(zr, in->zs1, c, in->cap, gi);
