@@ -30,6 +30,7 @@ large-vocabulary training uses beyond PyTorch's signature: the z-loss
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, NamedTuple
 
@@ -614,6 +615,19 @@ def cross_entropy(
     >>> bool(torch.allclose(z.grad, (q - p) / 2))
     True
     """
+    if not torch.compiler.is_compiling():
+        fast = _eager_cross_entropy(
+            input,
+            target,
+            weight,
+            ignore_index,
+            reduction,
+            label_smoothing,
+            lse_square_scale,
+            softcap,
+        )
+        if fast is not None:
+            return fast
     labels = not target.is_floating_point()
     ignore = int(ignore_index) if labels else None
     if not _operators_apply(input, target, weight):
@@ -650,6 +664,163 @@ def cross_entropy(
         return _reduce_scaled(fused[0], scale, spec.reduction, input.dtype)
     loss, _, sw, _ = softmax_xent_forward(z, t, w, spec.smoothing, ignore, True, *extra)
     return _reduce(loss, sw, spec.reduction, input.dtype)
+
+
+# ------------------------------------------------- the eager path of the drop-in
+#
+# Outside ``torch.compile`` and ``torch.func`` transforms, (N, C) CPU float logits against
+# int64 labels take a short path: the options parsed once per distinct set (cached), the
+# tensors viewed as NumPy arrays, one call of the fused kernel, and a plain
+# ``torch.autograd.Function`` whose backward hands the stored gradient over (no custom-op
+# dispatch, no validator pass: the kernel counts bad logits, and a bad label makes its
+# loss NaN).  Whatever is not clearly good -- a bad count, a loss that is not finite,
+# negative or NaN weights, other shapes, dtypes or devices -- goes the general way below,
+# which gives the same values and raises the same errors; the short path only ever
+# returns what that way would return.  Small batches are dominated by this per-call cost
+# (0.6 ms at 256×10 through the operators against 0.08 ms for F.cross_entropy).
+
+_PLAIN = (int, float, str, type(None))
+_NP_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_SPECS: dict[tuple[Any, ...], LossSpec] = {}
+_KERNELS: list[Any] = []
+
+
+def _eager_spec(
+    reduction: Any, smoothing: Any, ignore: Any, softcap: Any, zscale: Any
+) -> LossSpec | None:
+    """The parsed options, cached by value (None where they are not plain numbers)."""
+    key = (reduction, smoothing, ignore, softcap, zscale)
+    if not all(type(k) in _PLAIN for k in key):
+        return None
+    key = (*key, *(type(k) for k in key))
+    spec = _SPECS.get(key)
+    if spec is None:
+        spec = loss_spec(
+            axis=1,
+            reduction=reduction,
+            label_smoothing=smoothing,
+            ignore_index=ignore,
+            softcap=softcap,
+            lse_square_scale=zscale,
+        )
+        if len(_SPECS) < 64:
+            _SPECS[key] = spec
+    return spec
+
+
+def _fused_kernel() -> Any:
+    if not _KERNELS:
+        from ._kernels import xent_forward, xent_fused
+
+        _KERNELS.extend((xent_forward, xent_fused))
+    return _KERNELS
+
+
+class _EagerFused(torch.autograd.Function):
+    """The reduced loss computed outside (``box[0]``) with its gradient (``box[1]``, for
+    an upstream of 1); the backward hands that gradient over once, scaled by any other
+    upstream, and a later backward through a retained graph reruns the fused pass."""
+
+    @staticmethod
+    def forward(ctx: Any, logits: torch.Tensor, box: list[Any]) -> torch.Tensor:
+        ctx.save_for_backward(logits)
+        ctx.box = box
+        value: torch.Tensor = box[0]
+        return value
+
+    @staticmethod
+    def backward(ctx: Any, upstream: torch.Tensor) -> tuple[Any, ...]:
+        box = ctx.box
+        grad = box[1]
+        if grad is None:  # handed out before: the fused pass again, bit for bit
+            (logits,) = ctx.saved_tensors
+            out = np.empty(logits.shape, _numpy(logits).dtype)
+            _fused_kernel()[1](_numpy(logits), *box[2], out, box[3], **box[4])
+            grad = torch.from_numpy(out)
+        box[1] = None
+        if upstream.item() != 1.0:
+            grad = grad.mul_(upstream)
+        return grad, None
+
+
+def _eager_cross_entropy(
+    input: Any,
+    target: Any,
+    weight: Any,
+    ignore_index: Any,
+    reduction: Any,
+    label_smoothing: Any,
+    lse_square_scale: Any,
+    softcap: Any,
+) -> torch.Tensor | None:
+    """The drop-in's short path (see above), or None where the general way must run."""
+    if type(input) is not torch.Tensor or type(target) is not torch.Tensor or _transformed():
+        return None
+    try:  # other devices, dtypes and layouts have no NumPy view: the general way
+        z = input.detach().numpy()
+        y = target.numpy()
+    except (TypeError, RuntimeError):
+        return None
+    if (
+        z.ndim != 2
+        or y.ndim != 1
+        or y.dtype != np.int64
+        or z.dtype not in _NP_FLOATS
+        or y.shape[0] != z.shape[0]
+        or not z.size
+    ):
+        return None
+    w = None
+    if weight is not None:
+        if type(weight) is not torch.Tensor or weight.requires_grad:
+            return None
+        try:
+            w = weight.numpy()
+        except (TypeError, RuntimeError):
+            return None
+        if w.shape != z.shape[1:] or w.dtype.kind != "f":
+            return None
+        w = w.astype(np.float64)
+        if not w.min() >= 0:  # negative or NaN weights: the validator's message
+            return None
+    spec = _eager_spec(reduction, label_smoothing, ignore_index, softcap, lse_square_scale)
+    if spec is None or not enabled():
+        return None
+    ign = spec.ignore_index
+    assert ign is not None
+    forward, fused = _KERNELS or _fused_kernel()
+    opts = {"softcap": spec.softcap, "lse_square_scale": spec.lse_square_scale}
+    args = (y, w, spec.smoothing, int(ign))
+    grad_wanted = input.requires_grad and torch.is_grad_enabled()
+    mean = spec.reduction == "mean"
+    if grad_wanted:
+        if spec.reduction == "none":
+            return None  # per-sample upstreams: the operator pair
+        scale = 1.0
+        if mean:
+            if w is None:
+                count = float(y.shape[0] - int(np.count_nonzero(y == ign)))
+            else:
+                count = float(np.take(w, y, mode="clip").sum(where=y != ign))
+            scale = 1.0 / count if count > 0 else 0.0
+        out = np.empty(z.shape, z.dtype)
+        f = fused(z, *args, out, scale, **opts)
+    else:
+        f = forward(z, *args, **opts)
+    total = float(f.loss.sum())
+    if f.nbad or not math.isfinite(total):
+        return None  # bad data, or a loss of +inf: the general way words or returns it
+    if spec.reduction == "none":
+        return torch.from_numpy(f.loss).to(input.dtype)
+    if mean and not grad_wanted:
+        count = float(f.sample_weight.sum())
+        scale = 1.0 / count if count > 0 else 0.0
+    value = torch.tensor(total * scale if mean else total, dtype=input.dtype)
+    if not grad_wanted:
+        return value
+    box = [value, torch.from_numpy(out), args, scale, opts]
+    result: torch.Tensor = _EagerFused.apply(input, box)  # type: ignore[no-untyped-call]
+    return result
 
 
 def _label_weights(
