@@ -163,9 +163,11 @@ IL_INLINE double il_split_d(double x, double *e_out) {
     int sub = x < 2.2250738585072014e-308;
     double xs = sub ? x * 18014398509481984.0 : x; /* 2^54 */
     int64_t b = il_bits_d(xs);
-    int64_t e = (b >> 52) - 1023;
-    e = sub ? e - 54 : e;
-    *e_out = (double)e;
+    /* the exponent as a double without an int64-to-double conversion (AVX2 has none, so
+     * gcc would convert lane by lane): the bits of 2^52 + biased exponent, less
+     * 2^52 + 1023 (exact) */
+    double e = il_float_d((int64_t)((uint64_t)b >> 52) | 0x4330000000000000LL) - 4503599627371519.0;
+    *e_out = sub ? e - 54.0 : e;
     return il_float_d((b & 0x000FFFFFFFFFFFFFLL) | 0x3FF0000000000000LL);
 }
 

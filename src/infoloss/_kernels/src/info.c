@@ -157,6 +157,9 @@ enum { T_CE, T_KL_EXACT, T_KL_PROBS, T_KL_MIXED, T_JS };
                                                                 : T_KL_MIXED)               \
                                 : T_JS)
 
+#define IL_LOW_MAX_f IL_LOW_MAX_F
+#define IL_LOW_MAX_d IL_LOW_MAX_D
+
 #define IL_CAT2(a, b) a##b
 #define IL_CAT(a, b) IL_CAT2(a, b)
 #define F(name) IL_CAT(name, IL_SFX)
@@ -175,10 +178,16 @@ enum { T_CE, T_KL_EXACT, T_KL_PROBS, T_KL_MIXED, T_JS };
 
 #else /* ------------------------------------------------------------ the template */
 
-#define EXP F(il_exp)
 #define EXP_LOW F(il_exp_low)
 #define LOG F(il_log)
 #define LOG_RATIO F(il_log_ratio)
+
+/* exp(x) of a raw log-probability (<= 0 where valid): il_exp_low, bit for bit il_exp in
+ * its domain and free of il_exp's float-to-int conversion (AVX2 has none for double), and
+ * +inf beyond (a row holding such an entry fails the mass check either way). */
+static inline R F(exp_raw)(R x) {
+    return x <= F(IL_LOW_MAX) ? EXP_LOW(x) : (x != x ? x : (R)INFINITY);
+}
 
 /* A power of two a with m a far from over- and underflow, for finite m > 0. */
 static inline R F(pow2_scale)(R m) {
@@ -481,7 +490,7 @@ static inline __attribute__((always_inline)) F(entry)
         o.lp = LOG(r > (R)0 ? r : (R)1) - st->ls;
     } else if (mode == IL_L_RAW) {
         o.pos = x > -INFINITY;
-        o.p = EXP(x);
+        o.p = F(exp_raw)(x);
         o.lp = x;
     } else {
         o.pos = x > -INFINITY;
@@ -886,7 +895,7 @@ static void F(mutual_logs)(const R *T, ptrdiff_t nx, ptrdiff_t ny, int exact, in
             int pos = v > -INFINITY;
             R logp = pos ? v - sh : (R)0;
             R delta = pos ? logp - (lxr + cmax[j]) : (R)0;
-            R p = pos ? EXP(logp) : (R)0;
+            R p = pos ? F(exp_raw)(logp) : (R)0;
             if (exact) {
                 /* P(x) P(y) as a product: one exp per entry fewer */
                 R q = exa * ey[j];
@@ -944,7 +953,6 @@ int F(il_joint_rows)(int kind, const R *T, int form, int normalize, int64_t s0, 
     return fail ? -1 : 0;
 }
 
-#undef EXP
 #undef EXP_LOW
 #undef LOG
 #undef LOG_RATIO
