@@ -140,8 +140,8 @@ def measures(repeats: int, quick: bool) -> None:
             a = _measure_data(shape, dtype, 1)
             if len(shape) == 3:
                 cases = [
-                    (kind, form, {"C": lambda k=kind, f=form: ck.joint_rows(k, a[f], f, False),
-                                  "numba": lambda k=kind, f=form: nb_joint.joint_rows(k, a[f], f, False)})
+                    (kind, form, {"C": lambda k=kind, f=form, t=a[form]: ck.joint_rows(k, t, f, False),
+                                  "numba": lambda k=kind, f=form, t=a[form]: nb_joint.joint_rows(k, t, f, False)})
                     for kind in ("joint_entropy", "conditional_entropy", "mutual_information")
                     for form in FORMS
                 ]  # fmt: skip
@@ -170,7 +170,9 @@ def measures(repeats: int, quick: bool) -> None:
                 )
                 if b is not None and form == "probs" and kind != "entropy" and dtype == np.float32:
                     p, q = a["probs"], b["probs"]
-                    t = rounds({"C": methods["C"], "sums": lambda: (p.sum(), q.sum())}, repeats)
+                    t = rounds(
+                        {"C": methods["C"], "sums": lambda p=p, q=q: (p.sum(), q.sum())}, repeats
+                    )
                     print(
                         f"{'':>16} {'':>8} {'C / (p.sum(), q.sum())':>31} {ratio(t, 'C', 'sums'):>8.2f}"
                     )
