@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from . import _info  # type: ignore[attr-defined]
+from . import _info
 from ._results import ArgStats, MeasureRows
 
 __all__ = ["joint_rows", "measure_rows"]
