@@ -36,6 +36,8 @@ def calls(monkeypatch):  # type: ignore[no-untyped-def]
         return real(name, *args, **kwargs)
 
     monkeypatch.setattr(ilj, "_call", spy)
+    # The kernels' route at these sizes (traced calls below LEAN_MAX take the lean path).
+    monkeypatch.setattr(ilj, "LEAN_MAX", 0)
     return seen
 
 
