@@ -688,23 +688,28 @@ _KERNELS: list[Any] = []
 def _eager_spec(
     reduction: Any, smoothing: Any, ignore: Any, softcap: Any, zscale: Any
 ) -> LossSpec | None:
-    """The parsed options, cached by value (None where they are not plain numbers)."""
-    key = (reduction, smoothing, ignore, softcap, zscale)
-    if not all(type(k) in _PLAIN for k in key):
+    """The parsed options, cached by value and type (None where they are not plain
+    numbers and strings: those are parsed by the general way on every call)."""
+    key: tuple[Any, ...] = (reduction, smoothing, ignore, softcap, zscale)
+    key += (type(smoothing), type(ignore), type(softcap), type(zscale))
+    try:
+        return _SPECS[key]
+    except KeyError:
+        pass
+    except TypeError:  # unhashable
         return None
-    key = (*key, *(type(k) for k in key))
-    spec = _SPECS.get(key)
-    if spec is None:
-        spec = loss_spec(
-            axis=1,
-            reduction=reduction,
-            label_smoothing=smoothing,
-            ignore_index=ignore,
-            softcap=softcap,
-            lse_square_scale=zscale,
-        )
-        if len(_SPECS) < 64:
-            _SPECS[key] = spec
+    if not all(type(k) in _PLAIN for k in key[:5]):
+        return None
+    spec = loss_spec(
+        axis=1,
+        reduction=reduction,
+        label_smoothing=smoothing,
+        ignore_index=ignore,
+        softcap=softcap,
+        lse_square_scale=zscale,
+    )
+    if len(_SPECS) < 64:
+        _SPECS[key] = spec
     return spec
 
 
@@ -815,7 +820,7 @@ def _eager_cross_entropy(
     if mean and not grad_wanted:
         count = float(f.sample_weight.sum())
         scale = 1.0 / count if count > 0 else 0.0
-    value = torch.tensor(total * scale if mean else total, dtype=input.dtype)
+    value = torch.from_numpy(np.array(total * scale if mean else total, dtype=z.dtype))
     if not grad_wanted:
         return value
     box = [value, torch.from_numpy(out), args, scale, opts]
