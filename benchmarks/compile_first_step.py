@@ -6,6 +6,11 @@ subprocess of its own, so that no cache of an earlier variant helps the next.  I
 on-disk caches are pointed at a fresh temporary directory per process.
 
     python benchmarks/compile_first_step.py [--repeat 1] [--variants torch,infoloss]
+        [--forms step,model]
+
+``step``: ``torch.compile(step)`` of a function that runs the model, the loss and
+``backward()``; ``model``: ``torch.compile`` of a module whose forward returns the loss,
+``backward()`` outside.
 """
 
 from __future__ import annotations
@@ -16,13 +21,14 @@ import os
 import subprocess
 import sys
 import tempfile
+from typing import Any
 
 CHILD = r"""
 import json, sys, time
 t0 = time.perf_counter()
 import torch
 import torch.nn.functional as F
-variant = sys.argv[1]
+variant, form = sys.argv[1], sys.argv[2]
 if variant == "infoloss":
     import infoloss.torch as ilt
     loss_fn = ilt.cross_entropy
@@ -35,12 +41,29 @@ opt = torch.optim.SGD(model.parameters(), lr=0.1)
 x = torch.randn(1797, 64)
 y = torch.randint(0, 10, (1797,))
 
-def step(x, y):
-    loss = loss_fn(model(x), y)
-    loss.backward()
-    return loss
+class WithLoss(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = model
 
-compiled = torch.compile(step)
+    def forward(self, x, y):
+        return loss_fn(self.net(x), y)
+
+if form == "step":  # the whole step compiled; backward() inside breaks the graph there
+    def step(x, y):
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        return loss
+
+    compiled = torch.compile(step)
+else:  # torch.compile(model) with the loss in its forward, backward() outside
+    fwd = torch.compile(WithLoss())
+
+    def compiled(x, y):
+        loss = fwd(x, y)
+        loss.backward()
+        return loss
+
 t = time.perf_counter()
 loss = compiled(x, y)
 opt.step(); opt.zero_grad()
@@ -50,16 +73,16 @@ for _ in range(20):
     loss = compiled(x, y)
     opt.step(); opt.zero_grad()
 later = (time.perf_counter() - t) / 20
-print(json.dumps({"variant": variant, "import_s": t_import, "first_s": first,
+print(json.dumps({"variant": variant, "form": form, "import_s": t_import, "first_s": first,
                   "later_ms": later * 1e3, "loss": float(loss)}))
 """
 
 
-def run(variant: str) -> dict[str, float]:
+def run(variant: str, form: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ, TORCHINDUCTOR_CACHE_DIR=cache, TRITON_CACHE_DIR=cache)
         out = subprocess.run(
-            [sys.executable, "-c", CHILD, variant],
+            [sys.executable, "-c", CHILD, variant, form],
             env=env,
             capture_output=True,
             text=True,
@@ -72,20 +95,23 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--variants", default="torch,infoloss")
+    ap.add_argument("--forms", default="step,model")
     args = ap.parse_args()
-    variants = args.variants.split(",")
-    rows: dict[str, list[dict[str, float]]] = {v: [] for v in variants}
+    cases = [(v, f) for f in args.forms.split(",") for v in args.variants.split(",")]
+    rows: dict[tuple[str, str], list[dict[str, Any]]] = {c: [] for c in cases}
     for _ in range(args.repeat):  # interleaved
-        for v in variants:
-            rows[v].append(run(v))
-            print(json.dumps(rows[v][-1]), flush=True)
-    print("\n| loss | first compiled step (s) | later steps (ms) |")
-    print("|---|---|---|")
-    for v in variants:
-        firsts = sorted(r["first_s"] for r in rows[v])
-        laters = sorted(r["later_ms"] for r in rows[v])
+        for c in cases:
+            rows[c].append(run(*c))
+            print(json.dumps(rows[c][-1]), flush=True)
+    print("\n| compiled | loss | first step (s) | later steps (ms) |")
+    print("|---|---|---|---|")
+    for (v, f), rs in rows.items():
+        firsts = sorted(r["first_s"] for r in rs)
+        laters = sorted(r["later_ms"] for r in rs)
         name = "F.cross_entropy" if v == "torch" else "infoloss.torch.cross_entropy"
-        print(f"| {name} | {firsts[len(firsts) // 2]:.1f} | {laters[len(laters) // 2]:.2f} |")
+        what = "torch.compile(step)" if f == "step" else "torch.compile(model with loss)"
+        first, later = firsts[len(firsts) // 2], laters[len(laters) // 2]
+        print(f"| {what} | {name} | {first:.1f} | {later:.2f} |")
 
 
 if __name__ == "__main__":
