@@ -1,147 +1,236 @@
-"""Round-1 kernels against the current ones, same data, same process, interleaved rounds.
+"""The compiled kernels against the numba ones they replaced, side by side in one process.
 
-The round-1 kernel modules (``_exp``, ``_rows``, ``measures``, ``softmax_xent`` as of
-commit f4c49d6) are read from git into a temporary package and compiled without numba's
-cache; the current kernels are called through the backend contract
-(``measure_rows`` / ``xent_forward`` / ``xent_fused``).  Also timed: ``x.sum()`` and a
-2-thread read of the same array (a numba ``prange`` sum).  Only the kernels that existed
-in round 1 are compared.
+The numba kernels are read from git as of ``NUMBA_COMMIT`` (the last commit that had them)
+into a temporary folder and imported as ``infoloss._backends.numba`` beside the installed
+package (they import its ``infoloss._kernels`` switch and named results, unchanged since);
+numba itself must be installed (``pip install numba``; it is no dependency of infoloss).
 
-    python benchmarks/before_after.py            # full shapes, 7 rounds
-    python benchmarks/before_after.py --quick    # small shapes
+Usage::
 
-Prints a markdown table: median ms and median ratio to the 2-thread read per method.
+    python benchmarks/before_after.py --family softmax
+    python benchmarks/before_after.py --family softmax --quick   # small shapes only
+    python benchmarks/before_after.py --family measures
+
+``softmax``: ``xent_forward``, ``xent_fused`` (into a preallocated buffer) and
+``xent_backward`` of :mod:`infoloss._kernels.softmax` (C) and of
+the numba ``softmax`` module, on the same float32 and float64 logits with labels,
+at a large vocabulary, many short rows, and small batches (where the per-call overhead
+shows: each timed sample there repeats the call enough times to last a few milliseconds).
+Each round calls every method once in turn (``_common.rounds``), after a warm-up call each
+(the numba kernels compile on their first call); the table gives medians per call and the
+median per-round ratio C / numba.  The last line compares the C forward on float32 logits
+at 4096×32000 with NumPy's ``x.sum()`` on the same array.
+
+``measures``: ``measure_rows`` (entropy, cross-entropy, KL, JS) and ``joint_rows`` (joint
+and conditional entropy, mutual information) of :mod:`infoloss._kernels.info` (C) and of
+the numba ``info`` / ``joint`` modules, every kind in every form (probabilities,
+log-probabilities, logits; ``normalize=False``), float32 and float64, at a large vocabulary,
+many rows of 1000, a few rows of 262144, many short rows and (4096, 31, 31) tables.  Under
+each float32 pair measure of probabilities, the C kernel's time over that of
+``(p.sum(), q.sum())`` on the same two arrays.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+import types
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from _common import git_show, read_floor
+from _common import ROOT, git_show, machine, ratio, rounds
 
-OLD_COMMIT = "f4c49d6"
-OLD_FILES = ("_exp.py", "_rows.py", "measures.py", "softmax_xent.py")
-FULL = [(2048, 32000), (65536, 1000), (256, 262144)]
-QUICK = [(256, 4000), (4096, 250)]
+NUMBA_COMMIT = "b03e312"
+NUMBA_PATH = "src/infoloss/_backends/numba"
 
 
-def _old_package() -> Any:
-    """The round-1 kernels as the package ``_round1_kernels`` in a temporary folder."""
-    folder = Path(tempfile.mkdtemp()) / "_round1_kernels"
-    folder.mkdir()
-    (folder / "__init__.py").write_text("")
-    for name in OLD_FILES:
-        src = git_show(OLD_COMMIT, f"src/infoloss/_backends/numba/{name}")
-        (folder / name).write_text(src.replace("cache=True", "cache=False"))
-    sys.path.insert(0, str(folder.parent))
-    return (
-        importlib.import_module("_round1_kernels.measures"),
-        importlib.import_module("_round1_kernels.softmax_xent"),
+@functools.cache
+def numba_backend() -> Any:
+    """The numba kernels of ``NUMBA_COMMIT`` as the package ``infoloss._backends.numba``."""
+    names = subprocess.run(
+        ["git", "ls-tree", "--name-only", f"{NUMBA_COMMIT}:{NUMBA_PATH}"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    folder = Path(tempfile.mkdtemp()) / "_backends"
+    (folder / "numba").mkdir(parents=True)
+    for name in names:
+        if name.endswith(".py"):
+            (folder / "numba" / name).write_text(git_show(NUMBA_COMMIT, f"{NUMBA_PATH}/{name}"))
+    import infoloss
+
+    package = types.ModuleType("infoloss._backends")
+    package.__path__ = [str(folder)]
+    sys.modules["infoloss._backends"] = package
+    infoloss._backends = package  # type: ignore[attr-defined]
+    return importlib.import_module("infoloss._backends.numba")
+
+
+SOFTMAX_SHAPES = [(4096, 32000), (65536, 1000), (64, 10), (256, 10), (1797, 10)]
+SOFTMAX_QUICK = [(512, 4000), (64, 10), (256, 10), (1797, 10)]
+
+
+def _repeated(f: Callable[[], Any], reps: int) -> Callable[[], None]:
+    def run() -> None:
+        for _ in range(reps):
+            f()
+
+    return run
+
+
+def _reps(f: Callable[[], Any], target: float = 0.005) -> int:
+    """Calls of ``f`` that together last about ``target`` seconds."""
+    f()
+    t0 = time.perf_counter()
+    f()
+    once = max(time.perf_counter() - t0, 1e-7)
+    return max(1, int(target / once))
+
+
+def softmax(repeats: int, quick: bool) -> None:
+    """xent_forward / xent_fused / xent_backward: C against numba."""
+    print(f"softmax cross-entropy kernels, labels, no options; {machine()}")
+    print(f"{'shape':>12} {'dtype':>8} {'kernel':>8} {'C':>11} {'numba':>11} {'C/numba':>8}")
+    for n, c in SOFTMAX_QUICK if quick else SOFTMAX_SHAPES:
+        for dtype in (np.float32, np.float64):
+            _softmax_case(n, c, dtype, repeats)
+
+
+def _softmax_case(n: int, c: int, dtype: Any, repeats: int) -> None:
+    from infoloss._kernels import softmax as ck
+
+    nb = importlib.import_module(f"{numba_backend().__name__}.softmax")
+
+    rng = np.random.default_rng(0)
+    z = (rng.standard_normal((n, c), dtype=np.float32) * 3).astype(dtype, copy=False)
+    y = rng.integers(0, c, n)
+    g = np.empty_like(z)
+    lse, up = ck.xent_forward(z, y, None, 0.0, None).lse, np.ones(n)
+    methods: dict[str, Callable[[], Any]] = {}
+    for name, mod in (("C", ck), ("numba", nb)):
+        methods[f"fwd {name}"] = lambda m=mod: m.xent_forward(z, y, None, 0.0, None)
+        methods[f"fused {name}"] = lambda m=mod: m.xent_fused(z, y, None, 0.0, None, g, 1.0)
+        methods[f"bwd {name}"] = lambda m=mod: m.xent_backward(z, y, None, 0.0, None, lse, up, g)
+    for f in methods.values():
+        f()  # numba compiles on its first call
+    reps = {k: _reps(f) for k, f in methods.items()}
+    for kernel in ("fwd", "fused", "bwd"):
+        a, b = f"{kernel} C", f"{kernel} numba"
+        per = min(reps[a], reps[b])  # the same number of calls on both sides
+        times = rounds({k: _repeated(methods[k], per) for k in (a, b)}, repeats)
+        ta = statistics.median(times[a]) / per
+        tb = statistics.median(times[b]) / per
+        print(
+            f"{n:>6}x{c:<5} {np.dtype(dtype).name:>8} {kernel:>8} "
+            f"{_fmt(ta):>11} {_fmt(tb):>11} {ratio(times, a, b):>8.2f}",
+            flush=True,
+        )
+    if (n, c) == (4096, 32000) and dtype == np.float32:
+        fwd = methods["fwd C"]
+        t = rounds({"fwd": fwd, "sum": z.sum}, repeats)
+        print(f"  C forward / x.sum() at 4096x32000 float32: {ratio(t, 'fwd', 'sum'):.2f}")
+
+
+def _fmt(seconds: float) -> str:
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds * 1e6:.1f} us"
+
+
+MEASURE_SHAPES = [(2048, 32000), (65536, 1000), (256, 262144), (65536, 31), (4096, 31, 31)]
+MEASURE_QUICK = [(256, 4000), (4096, 31), (512, 31, 31)]
+FORMS = ("probs", "log_probs", "logits")
+
+
+def _measure_data(shape: tuple[int, ...], dtype: Any, seed: int) -> dict[str, np.ndarray]:
+    """Probabilities, log-probabilities and logits of one set of rows (tables: normalised
+    over their last two axes together)."""
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal(shape, dtype=np.float32) * 3
+    axes = (-2, -1) if len(shape) == 3 else (-1,)
+    z -= z.max(axis=axes, keepdims=True)
+    p = np.exp(z)
+    p /= p.sum(axis=axes, keepdims=True)
+    lp = np.log(p)
+    return {f: a.astype(dtype, copy=False) for f, a in zip(FORMS, (p, lp, z), strict=True)}
+
+
+def measures(repeats: int, quick: bool) -> None:
+    """measure_rows / joint_rows, every kind and form: C against numba."""
+    from infoloss._kernels import info as ck
+
+    nb_info = importlib.import_module(f"{numba_backend().__name__}.info")
+    nb_joint = importlib.import_module(f"{numba_backend().__name__}.joint")
+
+    print(f"measure kernels (default normalize=False); {machine()}")
+    print(
+        f"{'shape':>16} {'dtype':>8} {'kind':>20} {'form':>9} {'C':>11} {'numba':>11} {'C/numba':>8}"
     )
+    for shape in MEASURE_QUICK if quick else MEASURE_SHAPES:
+        for dtype in (np.float32, np.float64):
+            a = _measure_data(shape, dtype, 1)
+            if len(shape) == 3:
+                cases = [
+                    (kind, form, {"C": lambda k=kind, f=form, t=a[form]: ck.joint_rows(k, t, f, False),
+                                  "numba": lambda k=kind, f=form, t=a[form]: nb_joint.joint_rows(k, t, f, False)})
+                    for kind in ("joint_entropy", "conditional_entropy", "mutual_information")
+                    for form in FORMS
+                ]  # fmt: skip
+                b = None
+            else:
+                b = _measure_data(shape, dtype, 2)
+                cases = []
+                for kind in ("entropy", "cross_entropy", "kl", "js"):
+                    for form in FORMS:
+                        xs = (a[form],) if kind == "entropy" else (a[form], b[form])
+                        fs = (form,) * len(xs)
+                        cases.append((kind, form, {
+                            "C": lambda k=kind, x=xs, f=fs: ck.measure_rows(k, x, f, False),
+                            "numba": lambda k=kind, x=xs, f=fs: nb_info.measure_rows(k, x, f, False),
+                        }))  # fmt: skip
+            for kind, form, methods in cases:
+                reps = min(_reps(methods["C"]), _reps(methods["numba"]))
+                times = rounds({k: _repeated(f, reps) for k, f in methods.items()}, repeats)
+                ta = statistics.median(times["C"]) / reps
+                tb = statistics.median(times["numba"]) / reps
+                shp = "x".join(map(str, shape))
+                print(
+                    f"{shp:>16} {np.dtype(dtype).name:>8} {kind:>20} {form:>9} "
+                    f"{_fmt(ta):>11} {_fmt(tb):>11} {ratio(times, 'C', 'numba'):>8.2f}",
+                    flush=True,
+                )
+                if b is not None and form == "probs" and kind != "entropy" and dtype == np.float32:
+                    p, q = a["probs"], b["probs"]
+                    t = rounds(
+                        {"C": methods["C"], "sums": lambda p=p, q=q: (p.sum(), q.sum())}, repeats
+                    )
+                    print(
+                        f"{'':>16} {'':>8} {'C / (p.sum(), q.sum())':>31} {ratio(t, 'C', 'sums'):>8.2f}"
+                    )
+            del a, b
 
 
-def _methods(task: str, x: np.ndarray, y: Any, old: Any) -> dict[str, Callable[[], Any]]:
-    from infoloss._kernels import measure_rows, xent_forward, xent_fused
-
-    om, ox = old
-    read = read_floor()
-    # The read floor covers the float inputs the task reads: both rows of a pair measure,
-    # the one array of entropy (whose _data also returns a second array, unused).
-    pair = not task.startswith("entropy") and getattr(y, "shape", None) == x.shape
-    inputs = [x, y] if pair else [x]
-    out: dict[str, Callable[[], Any]] = {
-        "x.sum()": lambda: sum(a.sum() for a in inputs),
-        "2-thread read": lambda: sum(read(a) for a in inputs),
-    }
-    if task == "entropy probs":
-        out["round 1"] = lambda: om.entropy_probs(x)
-        out["now"] = lambda: measure_rows("entropy", (x,), ("probs",), False)
-    elif task == "entropy logits":
-        out["round 1"] = lambda: om.entropy_logits(x)
-        out["now"] = lambda: measure_rows("entropy", (x,), ("logits",), False)
-    elif task in ("cross_entropy probs", "kl probs", "js probs"):
-        kind = task.split()[0]
-        f = {"cross_entropy": om.cross_entropy_probs, "kl": om.kl_probs, "js": om.js_probs}
-        out["round 1"] = lambda: f[kind](x, y)
-        out["now"] = lambda: measure_rows(kind, (x, y), ("probs", "probs"), False)
-    elif task == "kl logits":
-        out["round 1"] = lambda: om.kl_logits(x, y)
-        out["now"] = lambda: measure_rows("kl", (x, y), ("logits", "logits"), False)
-    elif task == "softmax-ce labels":
-        out["round 1"] = lambda: ox.softmax_xent_labels(x, y)
-        out["now"] = lambda: xent_forward(x, y, None, 0.0, None)
-    elif task == "softmax-ce+grad labels":
-        g = np.empty_like(x)
-        out["round 1"] = lambda: ox.softmax_xent_labels(x, y, grad_out=g, grad_scale=1.0)
-        out["now"] = lambda: xent_fused(x, y, None, 0.0, None, g, 1.0)
-    return out
-
-
-def _data(task: str, shape: tuple[int, int], dtype: Any, rng: np.random.Generator) -> Any:
-    z = (rng.standard_normal(shape) * 2).astype(dtype)
-    if "softmax" in task:
-        return z, rng.integers(0, shape[1], shape[0])
-    if "logits" in task:
-        return z, (z[::-1] * 0.5).copy()
-    p = np.exp(z - z.max(axis=1, keepdims=True))
-    p /= p.sum(axis=1, keepdims=True)
-    return p.astype(dtype), p[::-1].copy().astype(dtype)
-
-
-TASKS = (
-    "entropy probs",
-    "entropy logits",
-    "cross_entropy probs",
-    "kl probs",
-    "js probs",
-    "kl logits",
-    "softmax-ce labels",
-    "softmax-ce+grad labels",
-)
+FAMILIES = {"softmax": softmax, "measures": measures}
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--rounds", type=int, default=7)
-    ap.add_argument("--tasks", default=",".join(TASKS))
-    ap.add_argument("--dtypes", default="float32,float64")
-    args = ap.parse_args()
-    old = _old_package()
-    rng = np.random.default_rng(0)
-    print("| task | dtype | shape | x.sum() ms | read ms | round 1 ms (÷ read) | now ms (÷ read) |")
-    print("|---|---|---|---:|---:|---:|---:|")
-    for task in args.tasks.split(","):
-        for dtype in args.dtypes.split(","):
-            for shape in QUICK if args.quick else FULL:
-                x, y = _data(task, shape, np.dtype(dtype), rng)
-                methods = _methods(task, x, y, old)
-                for f in methods.values():
-                    f()  # compile and warm
-                times: dict[str, list[float]] = {k: [] for k in methods}
-                for _ in range(args.rounds):
-                    for k, f in methods.items():
-                        t0 = time.perf_counter()
-                        f()
-                        times[k].append(time.perf_counter() - t0)
-                med = {k: statistics.median(v) * 1e3 for k, v in times.items()}
-                rd = med["2-thread read"]
-                print(
-                    f"| {task} | {dtype} | {shape[0]}×{shape[1]} | {med['x.sum()']:.1f} | "
-                    f"{rd:.1f} | {med['round 1']:.1f} ({med['round 1'] / rd:.2f}) | "
-                    f"{med['now']:.1f} ({med['now'] / rd:.2f}) |",
-                    flush=True,
-                )
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--family", choices=sorted(FAMILIES), default="softmax")
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--quick", action="store_true", help="small shapes only")
+    args = parser.parse_args()
+    FAMILIES[args.family](args.rounds, args.quick)
 
 
 if __name__ == "__main__":

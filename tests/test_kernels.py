@@ -1,4 +1,4 @@
-"""The fused numba kernels against NumPy/mpmath references, and the public functions with
+"""The compiled kernels against NumPy/mpmath references, and the public functions with
 the kernels on and off.  No timings here: see benchmarks/."""
 
 from __future__ import annotations
@@ -10,10 +10,8 @@ import sys
 import numpy as np
 import pytest
 
-pytest.importorskip("numba")
-
 import infoloss as il
-from infoloss._backends import numba as K
+from infoloss import _kernels as K
 from infoloss._kernels import _layout
 from infoloss.losses import softmax_cross_entropy
 

@@ -1,7 +1,7 @@
 """The compiled softmax cross-entropy kernels (forward, backward, fused) against float64
 and mpmath references, PyTorch autograd and finite differences, and the public function
 with the kernels on against the array-API path.  No timings: see
-benchmarks/kernels_vs_numba.py."""
+benchmarks/before_after.py."""
 
 from __future__ import annotations
 

@@ -740,7 +740,7 @@ def test_value_and_grad_rejects_what_it_cannot_wrap():
         il.value_and_grad(il.softmax_cross_entropy)(Z, Y, return_grad=True)
 
 
-@pytest.mark.parametrize("n", [4, 20_000])  # the array-API path, and the numba kernels
+@pytest.mark.parametrize("n", [4, 20_000])  # the array-API path, and the compiled kernels
 def test_grad_out_is_untouched_when_validation_fails(n):
     rng = np.random.default_rng(3)
     z = rng.standard_normal((n, 3))

@@ -1,5 +1,5 @@
 """The softmax cross-entropy's z-loss (``lse_square_scale``) and logit soft-capping
-(``softcap``) on every path: the array-API code, the numba kernels (forward, backward,
+(``softcap``) on every path: the array-API code, the compiled kernels (forward, backward,
 fused), ``value_and_grad``, the PyTorch operators and drop-ins, the JAX operation and the
 linear cross-entropy.
 

@@ -4,8 +4,8 @@ Everything takes the namespace ``xp`` and works on the last axis.  Each formula 
 so that it stays accurate where a naive one cancels or overflows, and so that automatic
 differentiation (PyTorch, JAX) never meets ``0 · inf`` or ``inf − inf``: every value that
 an unselected branch of a ``where`` would turn into NaN is masked *before* the operation
-that would produce it.  The numba kernels implement the same formulas (see
-:mod:`infoloss._backends.numba`).
+that would produce it.  The compiled kernels implement the same formulas (see
+:mod:`infoloss._kernels`).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The one validator: every data check, with one wording, eager or lazy.
 
 A check is a boolean array that is true where the data is bad, and a message.  The
-implementations do not raise: they hand over what the checks need (the numba kernels
+implementations do not raise: they hand over what the checks need (the compiled kernels
 count bad entries and return row masses from the pass that computes the values; the
 array-API code builds the masks), and :func:`enforce` turns the first failing check into
 a :class:`ValueError` that names the argument and, for eager arrays, the first bad index.

@@ -7,8 +7,8 @@ r"""JAX: the fused softmax cross-entropy kernels as a differentiable JAX operati
 * :func:`softmax_cross_entropy_route`, the hook through which
   :func:`infoloss.losses.softmax_cross_entropy` sends CPU JAX arrays to the kernels.
 
-How it runs.  The numba kernels (``xent_forward``, ``xent_backward``, ``xent_fused`` of
-:mod:`infoloss._backends.numba`) are registered with XLA as CPU FFI targets
+How it runs.  The compiled kernels (``xent_forward``, ``xent_backward``, ``xent_fused`` of
+:mod:`infoloss._kernels`) are registered with XLA as CPU FFI targets
 (``jax.ffi.ffi_call``): XLA hands the handler its input and output buffers, and the
 kernels read the logits and write the gradient in place, with no copy in either direction.
 (``jax.pure_callback`` copies its inputs and outputs; on (4096, 32000) float32 that costs
@@ -599,7 +599,7 @@ def softmax_cross_entropy_route(
 ) -> Any:
     """Softmax cross-entropy of JAX logits ``z`` (class axis last, moved from ``ax``)
     through the kernels, or None where they do not apply; the arguments and result of
-    ``infoloss.losses.softmax._numba_cross_entropy``."""
+    ``infoloss.losses.softmax._kernel_cross_entropy``."""
     labels = tg.u is None
     if labels and grad_out is None and not return_grad and _lean_applies(z, spec):
         return _lean_cross_entropy(z, tg, checks, spec)

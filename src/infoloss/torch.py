@@ -3,7 +3,7 @@
 Importing this module imports torch (``import infoloss`` does not).  It provides
 
 * two operators, ``torch.ops.infoloss.softmax_xent_forward`` and
-  ``torch.ops.infoloss.softmax_xent_backward``, the numba backend's ``xent_forward`` and
+  ``torch.ops.infoloss.softmax_xent_backward``, the compiled kernels' ``xent_forward`` and
   ``xent_backward`` registered with :func:`torch.library.custom_op`, a fake (meta)
   implementation and :func:`torch.library.register_autograd`, so that autograd,
   ``torch.compile(fullgraph=True)``, :func:`torch.library.opcheck` and
@@ -454,7 +454,7 @@ def softmax_cross_entropy_route(
     where the operators do not apply (CUDA and other devices, other dtypes, small tensors,
     kernels switched off, targets or weights that need gradients, probability targets
     with ``ignore_index``, inside ``torch.func`` transforms); then the array-API code runs.  Arguments and result as
-    :func:`infoloss.losses.softmax._numba_cross_entropy`."""
+    :func:`infoloss.losses.softmax._kernel_cross_entropy`."""
     if not (
         type(z) is torch.Tensor
         and z.device.type == "cpu"

@@ -137,11 +137,5 @@ def use_kernels(flag: bool) -> Iterator[None]:
 
 def __getattr__(name: str) -> Any:
     if name in _HOME:
-        try:
-            module = importlib.import_module(f".{_HOME[name]}", __name__)
-        except ModuleNotFoundError:
-            # TRANSITION: families not yet compiled still run on the numba backend.
-            numba_home = {"softmax": "softmax", "counting": "counting"}
-            module = importlib.import_module(f"infoloss._backends.numba.{numba_home[_HOME[name]]}")
-        return getattr(module, name)
+        return getattr(importlib.import_module(f".{_HOME[name]}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

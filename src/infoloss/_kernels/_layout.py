@@ -1,10 +1,10 @@
-"""When the numba backend applies, and the 2-D views of the caller's memory it runs on.
+"""When the compiled kernels apply, and the 2-D views of the caller's memory it runs on.
 
 The pipeline asks :func:`row_blocks` for (N_b, C) views of its (outcome-axis-last) NumPy
 arrays; the answer is None where the backend does not apply: kernels switched off, not
 float32/float64 NumPy arrays of one dtype, fewer than ``MIN_SIZE`` entries (thread start-up
 and Python set-up dominate there; see docs/performance.md), or a layout that no small set
-of views covers without a copy.  Nothing here imports numba.
+of views covers without a copy.  Nothing here imports an extension.
 """
 
 from __future__ import annotations

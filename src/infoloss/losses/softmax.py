@@ -147,7 +147,7 @@ def _softmax_loss(
     xp, z, ax, tg, checks = prepare_softmax(logits, targets, weight, spec)
     check_grad_out(grad_out, return_grad, tuple(move_back(xp, z, ax).shape), z.dtype)
     if pair is CROSS_ENTROPY:
-        fast = _numba_cross_entropy(z, tg, checks, spec, ax, return_grad, grad_out)
+        fast = _kernel_cross_entropy(z, tg, checks, spec, ax, return_grad, grad_out)
         if fast is None:
             fast = _framework_cross_entropy(z, tg, checks, spec, ax, return_grad, grad_out)
         if fast is not None:
@@ -167,7 +167,7 @@ def _framework_cross_entropy(
 ) -> Any:
     """PyTorch tensors and JAX arrays through the fused kernels as autograd operators
     (:mod:`infoloss.torch`, :mod:`infoloss.jax`), or None where those do not apply (then
-    the array-API code runs).  Same arguments and result as :func:`_numba_cross_entropy`."""
+    the array-API code runs).  Same arguments and result as :func:`_kernel_cross_entropy`."""
     module = type(z).__module__.split(".", 1)[0]
     if module not in ("torch", "jax", "jaxlib"):
         return None
@@ -223,7 +223,7 @@ def _upstream_scale(s: np.ndarray, reduction: str) -> float:
     return 1.0 / total if total > 0 else 0.0
 
 
-def _numba_cross_entropy(
+def _kernel_cross_entropy(
     z: Array,
     tg: SoftmaxTargets,
     checks: list[Check],
@@ -232,7 +232,7 @@ def _numba_cross_entropy(
     return_grad: bool,
     grad_out: Any,
 ) -> Any:
-    """Softmax cross-entropy through the numba kernels, or None where they do not apply.
+    """Softmax cross-entropy through the compiled kernels, or None where they do not apply.
 
     The kernels count bad data; the validator raises before any gradient reaches memory
     the caller owns: into a caller's ``grad_out`` the backward runs only after the

@@ -1,4 +1,4 @@
-"""The array-API implementation of the measures: the same contract as the numba backend.
+"""The array-API implementation of the measures: the same contract as the compiled kernels.
 
 ``measure_rows`` and ``joint_rows`` take already-converted arrays (outcome axis last, or a
 table's X and Y axes last) and the parsed forms, and return the per-row values in nats and

@@ -3,7 +3,7 @@
 1. options parsed into a :class:`~infoloss._options.MeasureSpec` (by the public function);
 2. arrays converted once (namespace, dtype, broadcasting, outcome axis last), metadata
    checked eagerly;
-3. an implementation selected: the numba kernels for NumPy float32/float64 data they can
+3. an implementation selected: the compiled kernels for NumPy float32/float64 data they can
    view without a copy, the array-API code otherwise; both take the parsed arguments and
    return values plus the data checks, neither raises;
 4. the checks enforced by the one validator (eagerly, or lazily on Dask);
@@ -62,7 +62,7 @@ def _kernel_checks(
     return checks
 
 
-def _numba_rows(kind: str, xs: list[Array], spec: MeasureSpec) -> tuple[Array, list[Check]] | None:
+def _kernel_rows(kind: str, xs: list[Array], spec: MeasureSpec) -> tuple[Array, list[Check]] | None:
     blocks = _layout.row_blocks(*xs)
     if blocks is None:
         return None
@@ -97,7 +97,7 @@ def run_rows(kind: str, arrays: tuple[Any, ...], spec: MeasureSpec) -> Array:
         raise ValueError(
             f"`{spec.names[0]}` has empty distributions: the outcome axis has length 0"
         )
-    fast = _numba_rows(kind, xs, spec)
+    fast = _kernel_rows(kind, xs, spec)
     if fast is None:
         with np.errstate(all="ignore"):  # bad data is reported by the checks, not warnings
             fast = _array_api.measure_rows(xp, kind, xs, spec.forms, spec.names, spec.normalize)

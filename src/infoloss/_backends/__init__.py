@@ -1,1 +1,0 @@
-"""Implementations the pipeline selects from: the fused numba kernels (``numba``)."""
