@@ -98,11 +98,11 @@ def _reps(f: Callable[[], Any], target: float = 0.005) -> int:
     return max(1, int(target / once))
 
 
-def softmax(repeats: int, quick: bool) -> None:
+def softmax(repeats: int, quick: bool, shapes: list[tuple[int, ...]] | None = None) -> None:
     """xent_forward / xent_fused / xent_backward: C against numba."""
     print(f"softmax cross-entropy kernels, labels, no options; {machine()}")
     print(f"{'shape':>12} {'dtype':>8} {'kernel':>8} {'C':>11} {'numba':>11} {'C/numba':>8}")
-    for n, c in SOFTMAX_QUICK if quick else SOFTMAX_SHAPES:
+    for n, c in shapes or (SOFTMAX_QUICK if quick else SOFTMAX_SHAPES):
         for dtype in (np.float32, np.float64):
             _softmax_case(n, c, dtype, repeats)
 
@@ -166,7 +166,7 @@ def _measure_data(shape: tuple[int, ...], dtype: Any, seed: int) -> dict[str, np
     return {f: a.astype(dtype, copy=False) for f, a in zip(FORMS, (p, lp, z), strict=True)}
 
 
-def measures(repeats: int, quick: bool) -> None:
+def measures(repeats: int, quick: bool, shapes: list[tuple[int, ...]] | None = None) -> None:
     """measure_rows / joint_rows, every kind and form: C against numba."""
     from infoloss._kernels import info as ck
 
@@ -177,7 +177,7 @@ def measures(repeats: int, quick: bool) -> None:
     print(
         f"{'shape':>16} {'dtype':>8} {'kind':>20} {'form':>9} {'C':>11} {'numba':>11} {'C/numba':>8}"
     )
-    for shape in MEASURE_QUICK if quick else MEASURE_SHAPES:
+    for shape in shapes or (MEASURE_QUICK if quick else MEASURE_SHAPES):
         for dtype in (np.float32, np.float64):
             a = _measure_data(shape, dtype, 1)
             if len(shape) == 3:
@@ -229,8 +229,12 @@ def main() -> None:
     parser.add_argument("--family", choices=sorted(FAMILIES), default="softmax")
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--quick", action="store_true", help="small shapes only")
+    parser.add_argument(
+        "--shapes", nargs="+", metavar="NxC", help="these shapes only, e.g. 65536x31 4096x31x31"
+    )
     args = parser.parse_args()
-    FAMILIES[args.family](args.rounds, args.quick)
+    shapes = [tuple(map(int, s.split("x"))) for s in args.shapes] if args.shapes else None
+    FAMILIES[args.family](args.rounds, args.quick, shapes)
 
 
 if __name__ == "__main__":

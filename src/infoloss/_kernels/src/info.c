@@ -157,6 +157,40 @@ enum { T_CE, T_KL_EXACT, T_KL_PROBS, T_KL_MIXED, T_JS };
                                                                 : T_KL_MIXED)               \
                                 : T_JS)
 
+/* Vector steps only, over j in [0, n): [0, n - n % IL_VW) as one loop, then the last IL_VW
+ * entries again as a loop of fixed length with ok = 0 on those the first loop took: a row's
+ * leftover entries run as one masked vector step instead of scalar ones (which cost many
+ * short rows most of their time).  The bodies add ``ok ? term : 0``; a recomputed entry has
+ * the same bits, so storing it again is harmless, and a maximum may see it twice.  Rows
+ * shorter than IL_VW run as the one loop.  IL_VW: a 512-bit vector's lanes where AVX-512 is
+ * on (a multiple of the 256-bit ones gcc may prefer), else a 256-bit vector's. */
+#ifdef __AVX512F__
+#define IL_VBYTES 64
+#else
+#define IL_VBYTES 32
+#endif
+#define IL_SIMD_FOR(VW, n, RED, ...)                                                        \
+    do {                                                                                    \
+        const ptrdiff_t il_n = (n);                                                         \
+        const ptrdiff_t il_m = il_n >= (VW) ? il_n - il_n % (VW) : il_n;                    \
+        {                                                                                   \
+            const int ok = 1;                                                               \
+            (void)ok;                                                                       \
+            _Pragma(RED) for (ptrdiff_t j = 0; j < il_m; j++) { __VA_ARGS__ }               \
+        }                                                                                   \
+        if (il_m < il_n) {                                                                  \
+            const ptrdiff_t il_o = il_n - (VW);                                             \
+            ptrdiff_t il_w = (VW);                                                          \
+            __asm__("" : "+r"(il_w)); /* a loop, not unrolled into scalar code */           \
+            _Pragma(RED) for (ptrdiff_t il_j = 0; il_j < il_w; il_j++) {                    \
+                const ptrdiff_t j = il_o + il_j;                                            \
+                const int ok = j >= il_m;                                                   \
+                (void)ok;                                                                   \
+                __VA_ARGS__                                                                 \
+            }                                                                               \
+        }                                                                                   \
+    } while (0)
+
 #define IL_LOW_MAX_f IL_LOW_MAX_F
 #define IL_LOW_MAX_d IL_LOW_MAX_D
 
@@ -179,6 +213,7 @@ enum { T_CE, T_KL_EXACT, T_KL_PROBS, T_KL_MIXED, T_JS };
 #else /* ------------------------------------------------------------ the template */
 
 #define EXP_LOW F(il_exp_low)
+#define VW ((ptrdiff_t)(IL_VBYTES / sizeof(R)))
 #define LOG F(il_log)
 #define LOG_RATIO F(il_log_ratio)
 
@@ -199,8 +234,7 @@ static inline R F(pow2_scale)(R m) {
  * sums); -inf (or the lowest finite value) for an all -inf chunk. */
 static inline R F(chunk_max)(const R *x, ptrdiff_t n) {
     R m = -INFINITY;
-#pragma omp simd reduction(max : m)
-    for (ptrdiff_t j = 0; j < n; j++) m = x[j] > m ? x[j] : m;
+    IL_SIMD_FOR(VW, n, "omp simd reduction(max : m)", m = x[j] > m ? x[j] : m;);
     return m;
 }
 
@@ -254,29 +288,27 @@ static inline __attribute__((always_inline)) void F(lse_row)(const R *x, ptrdiff
         R rs = 0, ks = 0, ts = 0;
         if (store) {
             R *b = buf + c0;
-#pragma omp simd reduction(+ : rs, ks, ts)
-            for (ptrdiff_t j = 0; j < n; j++) {
+            IL_SIMD_FOR(VW, n, "omp simd reduction(+ : rs, ks, ts)", {
                 R v = xc[j];
                 R d = v - ctr;
                 R e = EXP_LOW(d);
                 int top = v == top_at;
-                rs += top ? (R)0 : e;
-                ks += top ? (R)1 : (R)0;
-                if (want_t) ts += e > (R)0 ? e * d : (R)0;
+                rs += top | !ok ? (R)0 : e;
+                ks += top & ok ? (R)1 : (R)0;
+                if (want_t) ts += (e > (R)0) & ok ? e * d : (R)0;
                 b[j] = e;
-            }
+            });
             cen[ci] = ctr;
         } else {
-#pragma omp simd reduction(+ : rs, ks, ts)
-            for (ptrdiff_t j = 0; j < n; j++) {
+            IL_SIMD_FOR(VW, n, "omp simd reduction(+ : rs, ks, ts)", {
                 R v = xc[j];
                 R d = v - ctr;
                 R e = EXP_LOW(d);
                 int top = v == top_at;
-                rs += top ? (R)0 : e;
-                ks += top ? (R)1 : (R)0;
-                if (want_t) ts += e > (R)0 ? e * d : (R)0;
-            }
+                rs += top | !ok ? (R)0 : e;
+                ks += top & ok ? (R)1 : (R)0;
+                if (want_t) ts += (e > (R)0) & ok ? e * d : (R)0;
+            });
         }
         rest += (double)rs;
         k += (double)ks;
@@ -314,22 +346,20 @@ static inline __attribute__((always_inline)) void F(scaled_row)(const R *x, ptrd
         if (m > 0) {
             R a = F(pow2_scale)(m);
             R inv = (R)1 / (m * a);
-#pragma omp simd reduction(+ : rs, ks, ts, cb)
-            for (ptrdiff_t j = 0; j < n; j++) {
+            IL_SIMD_FOR(VW, n, "omp simd reduction(+ : rs, ks, ts, cb)", {
                 R v = xc[j];
                 int top = v == m;
                 R r = top ? (R)1 : (v * a) * inv;
-                rs += top ? (R)0 : r;
-                ks += top ? (R)1 : (R)0;
-                cb += (v >= (R)0) & (v < INFINITY) ? (R)0 : (R)1;
-                if (want_t) ts += r > (R)0 ? r * LOG(r > (R)0 ? r : (R)1) : (R)0;
-            }
+                rs += top | !ok ? (R)0 : r;
+                ks += top & ok ? (R)1 : (R)0;
+                cb += ((v >= (R)0) & (v < INFINITY)) | !ok ? (R)0 : (R)1;
+                if (want_t) ts += (r > (R)0) & ok ? r * LOG(r > (R)0 ? r : (R)1) : (R)0;
+            });
         } else {
-#pragma omp simd reduction(+ : cb)
-            for (ptrdiff_t j = 0; j < n; j++) {
+            IL_SIMD_FOR(VW, n, "omp simd reduction(+ : cb)", {
                 R v = xc[j];
-                cb += (v >= (R)0) & (v < INFINITY) ? (R)0 : (R)1;
-            }
+                cb += ((v >= (R)0) & (v < INFINITY)) | !ok ? (R)0 : (R)1;
+            });
         }
         rest += (double)rs;
         k += (double)ks;
@@ -366,13 +396,12 @@ static int F(entropy_rows)(const R *P, int mode, int logits, int64_t s0, int64_t
                     ptrdiff_t nn = c - c0 < IL_CHUNK ? c - c0 : IL_CHUNK;
                     const R *xc = x + c0;
                     R ch = 0, cs = 0, cb = 0;
-#pragma omp simd reduction(+ : ch, cs, cb)
-                    for (ptrdiff_t j = 0; j < nn; j++) {
+                    IL_SIMD_FOR(VW, nn, "omp simd reduction(+ : ch, cs, cb)", {
                         R v = xc[j];
-                        cs += v;
-                        cb += (v >= (R)0) & (v < INFINITY) ? (R)0 : (R)1;
-                        ch -= v * LOG(v > (R)0 ? v : (R)1);
-                    }
+                        cs += ok ? v : (R)0;
+                        cb += ((v >= (R)0) & (v < INFINITY)) | !ok ? (R)0 : (R)1;
+                        ch -= ok ? v * LOG(v > (R)0 ? v : (R)1) : (R)0;
+                    });
                     h += (double)ch;
                     s += (double)cs;
                     b += (double)cb;
@@ -597,29 +626,28 @@ static inline __attribute__((always_inline)) void F(pair_row)(
         R fp = ep ? (R)(il_exp_d((double)cp[ci] - (double)sp.m) * sp.inv_sd) : sp.inv_s;
         R fq = eq ? (R)(il_exp_d((double)cq[ci] - (double)sq.m) * sq.inv_sd) : sq.inv_s;
         R ct = 0, cinf = 0, csp = 0, csq = 0, cbp = 0, cbq = 0;
-#pragma omp simd reduction(+ : ct, cinf, csp, csq, cbp, cbq)
-        for (ptrdiff_t j = 0; j < nn; j++) {
+        IL_SIMD_FOR(VW, nn, "omp simd reduction(+ : ct, cinf, csp, csq, cbp, cbq)", {
             R u = xc[j], v = yc[j];
             F(entry) pe = F(decode)(mp, u, ec[j], &sp, fp);
             F(entry) qe = F(decode)(mq, v, fc[j], &sq, fq);
             F(term_t) tt = F(term)(code, pe, qe);
-            ct += tt.t;
-            cinf += tt.inf;
+            ct += ok ? tt.t : (R)0;
+            cinf += ok ? tt.inf : (R)0;
             if (mp == IL_P_RAW) {
-                csp += u;
-                cbp += (u >= (R)0) & (u < INFINITY) ? (R)0 : (R)1;
+                csp += ok ? u : (R)0;
+                cbp += ((u >= (R)0) & (u < INFINITY)) | !ok ? (R)0 : (R)1;
             } else if (mp == IL_L_RAW) {
-                csp += pe.p;
-                cbp += (u != u) | (u == INFINITY) ? (R)1 : (R)0;
+                csp += ok ? pe.p : (R)0;
+                cbp += ((u != u) | (u == INFINITY)) & ok ? (R)1 : (R)0;
             }
             if (mq == IL_P_RAW) {
-                csq += v;
-                cbq += (v >= (R)0) & (v < INFINITY) ? (R)0 : (R)1;
+                csq += ok ? v : (R)0;
+                cbq += ((v >= (R)0) & (v < INFINITY)) | !ok ? (R)0 : (R)1;
             } else if (mq == IL_L_RAW) {
-                csq += qe.p;
-                cbq += (v != v) | (v == INFINITY) ? (R)1 : (R)0;
+                csq += ok ? qe.p : (R)0;
+                cbq += ((v != v) | (v == INFINITY)) & ok ? (R)1 : (R)0;
             }
-        }
+        });
         acc += (double)ct;
         ninf += (double)cinf;
         sump += (double)csp;
@@ -954,6 +982,7 @@ int F(il_joint_rows)(int kind, const R *T, int form, int normalize, int64_t s0, 
 }
 
 #undef EXP_LOW
+#undef VW
 #undef LOG
 #undef LOG_RATIO
 
