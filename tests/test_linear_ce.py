@@ -249,6 +249,7 @@ TORCH_OPTIONS = list(
 
 @pytest.mark.parametrize(("dtype", "reduction", "eps", "weighted"), TORCH_OPTIONS)
 def test_torch_equals_linear_plus_cross_entropy(dtype, reduction, eps, weighted):
+    pytest.importorskip("torch")
     import infoloss.torch as ilt
 
     torch, (h, w, b), y, cw = torch_data(dtype)
@@ -274,6 +275,7 @@ def test_torch_equals_linear_plus_cross_entropy(dtype, reduction, eps, weighted)
 
 
 def test_torch_partial_grads_no_bias_and_no_grad():
+    pytest.importorskip("torch")
     import infoloss.torch as ilt
 
     torch, (h, w, _), y, _ = torch_data(np.float64)
@@ -290,6 +292,7 @@ def test_torch_partial_grads_no_bias_and_no_grad():
 
 
 def test_torch_all_ignored_and_retained_graph():
+    pytest.importorskip("torch")
     import infoloss.torch as ilt
 
     _, (h, w, b), y, _ = torch_data(np.float64)
@@ -309,6 +312,7 @@ def test_torch_all_ignored_and_retained_graph():
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_torch_gradcheck(reduction):
+    pytest.importorskip("torch")
     import infoloss.torch as ilt
 
     torch = pytest.importorskip("torch")
@@ -334,6 +338,7 @@ def test_torch_gradcheck(reduction):
 
 
 def test_torch_opcheck_and_compile():
+    pytest.importorskip("torch")
     import infoloss.torch as ilt
 
     torch, (h, w, b), y, cw = torch_data(np.float64)
@@ -357,6 +362,7 @@ def test_torch_opcheck_and_compile():
 
 
 def test_torch_bad_input():
+    pytest.importorskip("torch")
     import infoloss.torch as ilt
 
     torch, (h, w, _b), y, _ = torch_data(np.float64)
