@@ -796,15 +796,16 @@ static void F(conditional)(const R *T, ptrdiff_t nx, ptrdiff_t ny, int form, int
  * Scratch: rs (nx) and cs (ny) double, cy (ny) R. */
 static void F(mutual_probs)(const R *T, ptrdiff_t nx, ptrdiff_t ny, int normalize, double *rs,
                             double *cs, R *cy, double *out, int64_t *nbad, double *lmass) {
+    /* the maximum and the bad entries over the packed table as one run (a +inf is bad and
+     * leaves the maximum alone) */
     R big = 0;
     R cb = 0;
-    for (ptrdiff_t a = 0; a < nx; a++) {
-        const R *row = T + a * ny;
-        R cm = F(chunk_max)(row, ny);
-        big = (cm > big) & (cm < INFINITY) ? cm : big;
-#pragma omp simd reduction(+ : cb)
-        for (ptrdiff_t j = 0; j < ny; j++) cb += (row[j] >= (R)0) & (row[j] < INFINITY) ? (R)0 : (R)1;
-    }
+    IL_SIMD_FOR(VW, nx * ny, "omp simd reduction(max : big) reduction(+ : cb)", {
+        R v = T[j];
+        int good = (v >= (R)0) & (v < INFINITY);
+        big = good & (v > big) ? v : big;
+        cb += good | !ok ? (R)0 : (R)1;
+    });
     *nbad = (int64_t)cb;
     if (cb > 0) {
         *out = NAN;
