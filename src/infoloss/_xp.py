@@ -38,11 +38,20 @@ def _library(x: Any) -> str:
     return type(x).__module__.split(".")[0]
 
 
+# NumPy 2.1 and later implement the array API standard (2023.12) in their main namespace,
+# so NumPy arrays use it directly; array-api-compat's wrapper of NumPy, which earlier NumPy
+# needs, costs about 0.2 s on its first import (it walks every attribute of numpy, which
+# imports numpy.f2py and numpy.testing), a cost every new process paid on its first call.
+_NUMPY_IS_ARRAY_API = np.lib.NumpyVersion(np.__version__) >= "2.1.0"
+
+
 def namespace(arrays: tuple[Any, ...], names: tuple[str, ...]) -> Any:
     """The array namespace shared by ``arrays`` (None entries skipped); NumPy for plain
     Python data.  Arrays of different libraries are refused, naming the arguments."""
     real = [(a, n) for a, n in zip(arrays, names, strict=True) if a is not None]
     real = [(a, n) for a, n in real if not _is_plain(a)]
+    if all(type(a) is np.ndarray for a, _ in real) and _NUMPY_IS_ARRAY_API:
+        return np
     if not real:
         return array_api_compat.array_namespace(np.empty(0))
     try:
