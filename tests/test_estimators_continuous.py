@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 from scipy import special, stats
 
 from conftest import to_numpy
+from infoloss._kernels import knn as _knn
 from infoloss.estimators import (
     _continuous,
-    _knn,
     continuous_mutual_information,
     differential_entropy,
 )

@@ -239,7 +239,7 @@ def _spacing_entropy(data: np.ndarray, m: int, method: str) -> np.ndarray:
 
 
 def _kl_entropy(data: np.ndarray, k: int) -> np.ndarray:
-    from . import _knn
+    from .._kernels import knn as _knn
 
     batch = data.shape[:-2]
     n, d = data.shape[-2:]
@@ -441,7 +441,7 @@ def differential_entropy(
 
 def _ksg(x: np.ndarray, y: np.ndarray, k: int, variant: int) -> float:
     """One KSG estimate, in nats, from standardised (and jittered) x (n, dx), y (n, dy)."""
-    from . import _knn
+    from .._kernels import knn as _knn
 
     n, dx = x.shape
     tree = _knn.build_tree(np.concatenate([x, y], axis=1))
