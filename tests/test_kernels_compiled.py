@@ -11,6 +11,7 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import infoloss as il
 from infoloss import _kernels
@@ -132,3 +133,34 @@ def test_kernel_path_is_taken_for_large_numpy_rows() -> None:
     x /= x.sum(axis=1, keepdims=True)
     direct = _kernels.measure_rows("entropy", (x,), ("probs",), False).value
     np.testing.assert_array_equal(il.entropy(x), direct.astype(np.float32))
+
+
+
+@pytest.mark.parametrize("order", ["torch first", "infoloss first"])
+def test_kernels_leave_torchs_thread_settings_alone(order: str) -> None:
+    pytest.importorskip("torch")
+    imports = ["import torch", "import infoloss as il"]
+    if order == "infoloss first":
+        imports.reverse()
+    code = "\n".join(imports) + textwrap.dedent(
+        """
+        import numpy as np
+        import infoloss.torch as ilt
+        torch.set_num_threads(2)
+        before = (torch.get_num_threads(), torch.get_num_interop_threads())
+        x = np.random.default_rng(0).random((4096, 64), dtype=np.float32)
+        x /= x.sum(axis=1, keepdims=True)
+        il.entropy(x)
+        il.kl_divergence(x, x[::-1].copy())
+        z = torch.randn(4096, 64, requires_grad=True)
+        ilt.cross_entropy(z, torch.randint(0, 64, (4096,))).backward()
+        assert il._kernels.available()
+        print(before == (torch.get_num_threads(), torch.get_num_interop_threads()), before)
+        """
+    )
+    for env in ({}, {"NUMBA_NUM_THREADS": "1"}, {"OMP_NUM_THREADS": "1"}):
+        environ = {**os.environ, **env}
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=environ, check=True
+        )
+        assert out.stdout.startswith("True"), (env, out.stdout)
