@@ -392,12 +392,10 @@ def test_closed_pipe_is_one_line_and_exit_141(tmp_path):
 
 
 def test_ctrl_c_is_one_line_and_exit_130(monkeypatch, capsys):
-    import infoloss.cli as cli
-
     def interrupted(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "_run_measure", interrupted)
+    monkeypatch.setattr(il, "entropy", interrupted)
     assert main(["entropy", "0.5", "0.5"], out=io.StringIO()) == 130
     assert capsys.readouterr().err == "infoloss: interrupted\n"
 

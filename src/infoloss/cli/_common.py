@@ -1,0 +1,117 @@
+"""What every command shares: the parser class, exit statuses, option types and number
+formatting."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+__all__ = [
+    "EXIT_BAD_INPUT",
+    "EXIT_BROKEN_PIPE",
+    "EXIT_INTERRUPTED",
+    "InputError",
+    "Parser",
+    "base_arg",
+    "base_text",
+    "call",
+    "fmt",
+    "json_number",
+    "library_message",
+    "positive_int",
+    "unit",
+]
+
+EXIT_BAD_INPUT = 2
+#: 128 + SIGINT and 128 + SIGPIPE, as a shell reports a process those signals end.
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
+
+#: A token that starts like a negative number (``-2``, ``-.5``, ``-1e3``, ``-inf``, ``-1,2``)
+#: is a value, never an option: no option of this command line starts that way.
+_NEGATIVE_NUMBER = re.compile(r"^-(?:\d|\.\d|inf|nan)", re.IGNORECASE)
+
+#: Measures whose value is a count of outcomes, not information in some log base.
+NO_BASE = ("perplexity",)
+
+
+class InputError(ValueError):
+    """Bad input from the command line or a file."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors exit with :data:`EXIT_BAD_INPUT`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # argparse's own pattern knows only -2 and -.5, so "-1e3" or "-inf" would be
+        # taken for an unknown option.
+        self._negative_number_matcher = _NEGATIVE_NUMBER
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
+
+
+def base_arg(text: str) -> float | str:
+    """``--base``: a number, or a unit's name."""
+    if text in ("bits", "nats", "hartleys", "dits", "bans", "e"):
+        return "nats" if text == "e" else text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a positive number other than 1, 'bits' or 'nats'; got {text!r}"
+        ) from None
+
+
+def positive_int(text: str) -> int:
+    """An option that counts something: an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text!r}")
+    return value
+
+
+def base_text(base: float | str) -> str:
+    """A base as the user would write it: ``2``, not ``2.0``."""
+    text = str(base)
+    return text[:-2] if text.endswith(".0") else text
+
+
+def unit(command: str, base: str | None) -> str:
+    """The unit a command's values are in."""
+    if command in NO_BASE:
+        return "outcomes"
+    return {None: "nats", "2": "bits", "bits": "bits", "10": "hartleys", "nats": "nats"}.get(
+        base, f"log base {base}"
+    )
+
+
+def json_number(v: float) -> float | str:
+    """A float for JSON, which has no infinity or NaN: those as strings."""
+    return v if math.isfinite(v) else ("inf" if v > 0 else "-inf" if v < 0 else "nan")
+
+
+def fmt(v: float) -> str:
+    """A float for a table: every digit, so the printed value is the computed one."""
+    return repr(v) if math.isfinite(v) else ("inf" if v > 0 else "-inf" if v < 0 else "nan")
+
+
+def library_message(exc: ValueError) -> str:
+    """The library's message, with its keyword hints spelled as this command's options."""
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text.replace("normalize=True", "--normalize")
+
+
+def call(func: Callable[..., Any], *arrays: Any, **opts: Any) -> Any:
+    """Call a library function; a ValueError from it is the user's bad input."""
+    try:
+        return func(*arrays, **opts)
+    except ValueError as exc:
+        raise InputError(library_message(exc)) from None

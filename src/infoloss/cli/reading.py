@@ -1,0 +1,209 @@
+"""Reading numbers: inline on the command line, rows of a CSV, ``.npy`` or JSON file, the
+columns of a CSV file with a header, or standard input for ``-``."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._common import InputError
+
+__all__ = ["distribution_arg", "parse_numbers", "read_csv_columns", "read_source"]
+
+
+def _number(token: str, what: str) -> float:
+    try:
+        return float(token)
+    except ValueError:
+        raise InputError(f"{what}: {token!r} is not a number") from None
+
+
+def _split_fields(line: str) -> list[str]:
+    """Comma-separated when the line has a comma (empty fields kept), else on whitespace."""
+    if "," in line:
+        return [f.strip() for f in line.split(",")]
+    return line.split()
+
+
+def _is_number(field: str) -> bool:
+    try:
+        float(field)
+    except ValueError:
+        return False
+    return True
+
+
+def parse_numbers(text: str, what: str) -> np.ndarray:
+    """Numbers typed as one argument (``0.5,0.5`` or ``"0.5 0.5"``) for the option *what*."""
+    fields = _split_fields(text.strip())
+    for col, field in enumerate(fields, start=1):
+        if not field:
+            raise InputError(f"{what}: empty value at position {col} in {text!r}")
+    return np.array([_number(f, what) for f in fields], dtype=np.float64)
+
+
+def read_source(source: str, fmt: str | None, what: str) -> np.ndarray:
+    """Rows from a file path, or from standard input for ``-``."""
+    if source == "-":
+        kind = fmt or "csv"
+        if kind == "npy":
+            return _load_npy(io.BytesIO(sys.stdin.buffer.read()), "standard input")
+        return _load_text(sys.stdin.read(), kind, "standard input")
+    path = Path(source)
+    if not path.is_file():
+        raise InputError(f"{what}: no such file: {source}")
+    kind = fmt or {".npy": "npy", ".json": "json"}.get(path.suffix.lower(), "csv")
+    if kind == "npy":
+        with path.open("rb") as fh:
+            return _load_npy(fh, source)
+    # utf-8-sig: a byte-order mark, as spreadsheet programs write, is read and dropped.
+    return _load_text(path.read_text(encoding="utf-8-sig"), kind, source)
+
+
+def _load_npy(fh: Any, name: str) -> np.ndarray:
+    try:
+        arr = np.load(fh, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise InputError(f"{name}: not a readable .npy file ({exc})") from None
+    if np.iscomplexobj(arr):
+        raise InputError(
+            f"{name}: .npy array is complex ({arr.dtype}); probabilities and logits are real"
+        )
+    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+        raise InputError(f"{name}: .npy array must be numeric, got dtype {arr.dtype}")
+    return np.asarray(arr, dtype=np.float64)
+
+
+def _load_json(text: str, name: str) -> np.ndarray:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{name}: invalid JSON ({exc.msg} at line {exc.lineno})") from None
+    try:
+        return np.array(data, dtype=np.float64)
+    except (ValueError, TypeError):
+        raise InputError(
+            f"{name}: JSON must be a list of numbers or a list of equal-length lists"
+        ) from None
+
+
+def _text_row(fields: list[str], name: str, lineno: int) -> list[float]:
+    row = []
+    for col, field in enumerate(fields, start=1):
+        if not field:
+            raise InputError(f"{name}, line {lineno}: empty cell in column {col}")
+        if not _is_number(field):
+            raise InputError(f"{name}, line {lineno}: non-numeric value {field!r} in column {col}")
+        row.append(float(field))
+    return row
+
+
+def _load_text(text: str, kind: str, name: str) -> np.ndarray:
+    text = text.removeprefix("\ufeff")
+    if kind == "json":
+        return _load_json(text, name)
+    rows: list[list[float]] = []
+    header_allowed = True
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        fields = _split_fields(line)
+        # A first row of names only is a header, as in `infoloss lab train`.
+        if header_allowed and fields and not any(_is_number(f) for f in fields if f):
+            header_allowed = False
+            continue
+        header_allowed = False
+        rows.append(_text_row(fields, name, lineno))
+    if not rows:
+        raise InputError(f"{name}: no data rows")
+    if len({len(r) for r in rows}) != 1:
+        raise InputError(f"{name}: rows have different lengths")
+    return np.array(rows, dtype=np.float64)
+
+
+def _csv_rows(source: str) -> tuple[str, list[tuple[int, list[str]]]]:
+    """The name to report and the (line number, cells) of each row, blank end lines dropped."""
+    if source == "-":
+        name, text = "standard input", sys.stdin.read()
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise InputError(f"--file: no such file: {source}")
+        # utf-8-sig: a byte-order mark, as spreadsheet programs write, is read and dropped.
+        name, text = source, path.read_text(encoding="utf-8-sig")
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+    try:
+        rows = [(reader.line_num, row) for row in reader]
+    except csv.Error as exc:
+        raise InputError(f"{name}, line {reader.line_num}: {exc}") from None
+    while rows and not rows[-1][1]:
+        rows.pop()
+    if not rows:
+        raise InputError(f"{name}: empty file (a header row and data rows are needed)")
+    return name, rows
+
+
+def read_csv_columns(source: str, columns: Sequence[str]) -> tuple[list[np.ndarray], list[str]]:
+    """The named columns of a CSV file with a header (or ``-``: standard input).
+
+    A column is named by its header, or else by its 0-based position.  A column whose
+    every cell is a number is read as float64 (so ``1`` and ``1.0`` are one category);
+    any other column as text.  An empty cell, a short row (fewer fields than the header,
+    whichever column is read) or a missing column is an error.
+    """
+    name, rows = _csv_rows(source)
+    header = [h.strip() for h in rows[0][1]]
+    indices = [_column_index(header, c, name) for c in columns]
+    labels = [header[i] for i in indices]
+    if len(rows) == 1:
+        raise InputError(f"{name}: no data rows under the header")
+    data: list[list[str]] = [[] for _ in indices]
+    for lineno, row in rows[1:]:
+        # A short row is an error even where the asked-for column is present: a cell lost
+        # before it shifts the others, and the row would be read into the wrong columns.
+        if len(row) < len(header):
+            raise InputError(
+                f"{name}, line {lineno}: no cell for column {header[len(row)]!r} (a short "
+                f"row: it has {len(row)} of the header's {len(header)} fields)"
+            )
+        for cells, i, label in zip(data, indices, labels, strict=True):
+            cell = row[i].strip()
+            if not cell:
+                raise InputError(f"{name}, line {lineno}: empty cell in column {label!r}")
+            cells.append(cell)
+    arrays = [
+        np.array([float(c) for c in cells]) if all(map(_is_number, cells)) else np.array(cells)
+        for cells in data
+    ]
+    return arrays, labels
+
+
+def _column_index(header: list[str], column: str, name: str) -> int:
+    if header.count(column) > 1:
+        raise InputError(f"{name}: column {column!r} appears more than once in the header")
+    if column in header:
+        return header.index(column)
+    if column.isdigit() and int(column) < len(header):
+        return int(column)
+    raise InputError(f"{name}: no column {column!r} (columns: {', '.join(header)})")
+
+
+def distribution_arg(text: str, fmt: str | None, what: str) -> np.ndarray:
+    """``--p`` and ``--q`` take inline numbers, a file path, or ``-`` for stdin."""
+    if text == "-" or not (_looks_numeric(text) or ("," in text and not Path(text).exists())):
+        return read_source(text, fmt, what)
+    # Numbers, or a comma-separated list with a typo (no file has that name): say which field.
+    return parse_numbers(text, what)
+
+
+def _looks_numeric(text: str) -> bool:
+    fields = [f for f in _split_fields(text.strip()) if f]
+    return bool(fields) and all(_is_number(f) for f in fields)
