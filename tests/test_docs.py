@@ -1,16 +1,238 @@
-"""The examples in docstrings and in the README run and say what they claim."""
+"""The examples in docstrings, the README and docs/*.md run and say what they claim.
+
+Every ```python block and every ``>>>`` example of README.md and docs/*.md is one test. The
+blocks of a file run in order in one namespace, as a reader would type them, so a block may
+use what an earlier block of the same page defined. A ``>>>`` example is checked as a
+doctest (its printed output must match); a plain block must run without an exception. A
+block is left out only with an explicit marker on the line before its fence,
+``<!-- not run: why -->``, for shell sessions and deliberately failing examples.
+"""
 
 from __future__ import annotations
 
 import doctest
 import importlib
+import io
+import os
 import re
+import textwrap
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 MODULES = ["infoloss", "infoloss.measures", "infoloss.losses"]
+DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+PYTHON_FENCES = {"python", "py", "python3", "pycon"}
+# Imports a block may make that the test environment may lack: such a block skips.
+OPTIONAL = ("torch", "jax", "optax", "dask", "scipy", "sklearn", "mpmath", "matplotlib")
+FLAGS = doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS
+
+_FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})\s*([\w+-]*)")
+_NOT_RUN = re.compile(r"^\s*<!--\s*not run:\s*(?P<why>\S.*?)\s*-->\s*$")
+_MARKER_LIKE = re.compile(r"<!--\s*not[ -]run", re.IGNORECASE)
+_IMPORT = re.compile(r"^\s*(?:from|import)\s+([A-Za-z_][\w.]*)", re.MULTILINE)
+
+
+@dataclass
+class Block:
+    """One runnable example of a Markdown page."""
+
+    path: Path
+    line: int
+    source: str
+    doctest: bool
+    not_run: str | None = None
+
+    @property
+    def ident(self) -> str:
+        return f"{self.path.relative_to(ROOT)}:{self.line}"
+
+    def needs(self) -> list[str]:
+        names = {m.group(1).split(".")[0] for m in _IMPORT.finditer(self.source)}
+        names |= {"torch" for m in _IMPORT.finditer(self.source) if m.group(1) == "infoloss.torch"}
+        names |= {"jax" for m in _IMPORT.finditer(self.source) if m.group(1) == "infoloss.jax"}
+        return [name for name in OPTIONAL if name in names]
+
+
+def _marker(lines: list[str], fence_index: int) -> str | None:
+    """The reason of a ``not run`` marker on the line before a fence, if there is one."""
+    if fence_index == 0:
+        return None
+    previous = lines[fence_index - 1]
+    match = _NOT_RUN.match(previous)
+    if match is None and _MARKER_LIKE.search(previous):
+        raise ValueError(f"malformed not-run marker before line {fence_index + 1}: {previous!r}")
+    return None if match is None else match.group("why")
+
+
+def _fenced_end(lines: list[str], start: int, fence: str) -> int:
+    for end in range(start + 1, len(lines)):
+        stripped = lines[end].strip()
+        if stripped.startswith(fence[0] * len(fence)) and not stripped.strip(fence[0]):
+            return end
+    raise ValueError(f"unclosed code fence at line {start + 1}")
+
+
+def parse_blocks(path: Path, text: str) -> list[Block]:
+    """Every ```python block and every bare ``>>>`` paragraph of ``text``, in order."""
+    lines = text.splitlines()
+    blocks: list[Block] = []
+    i = 0
+    while i < len(lines):
+        fence = _FENCE.match(lines[i])
+        if fence is not None:
+            end = _fenced_end(lines, i, fence.group(2))
+            body = textwrap.dedent("\n".join(lines[i + 1 : end])) + "\n"
+            is_doctest = any(ln.lstrip().startswith(">>>") for ln in body.splitlines())
+            language = fence.group(3).lower()
+            if language in PYTHON_FENCES or (not language and is_doctest):
+                blocks.append(Block(path, i + 2, body, is_doctest, _marker(lines, i)))
+            i = end + 1
+        elif lines[i].lstrip().startswith(">>>"):
+            end = i
+            while end < len(lines) and lines[end].strip():
+                end += 1
+            body = textwrap.dedent("\n".join(lines[i:end])) + "\n"
+            blocks.append(Block(path, i + 1, body, True))
+            i = end
+        else:
+            i += 1
+    return blocks
+
+
+def _all_blocks() -> list[Block]:
+    return [b for p in DOC_FILES for b in parse_blocks(p, p.read_text(encoding="utf-8"))]
+
+
+@dataclass
+class _Page:
+    """The namespace a page's blocks share, and how many of them have run in it."""
+
+    namespace: dict[str, object] = field(default_factory=dict)
+    done: int = 0
+
+
+_PAGES: dict[Path, _Page] = {}
+
+
+def _execute(block: Block, namespace: dict[str, object]) -> None:
+    if not block.doctest:
+        code = compile("\n" * (block.line - 1) + block.source, str(block.path), "exec")
+        exec(code, namespace)
+        return
+    parser = doctest.DocTestParser()
+    test = parser.get_doctest(block.source, namespace, block.ident, str(block.path), block.line - 1)
+    report = io.StringIO()
+    runner = doctest.DocTestRunner(optionflags=FLAGS)
+    result = runner.run(test, out=report.write, clear_globs=False)
+    namespace.update(test.globs)  # the DocTest ran on a copy of the page's namespace
+    if result.failed:
+        pytest.fail(
+            f"{block.ident}: {result.failed} of {result.attempted} examples fail\n{report.getvalue()}"
+        )
+
+
+def _run_in_page(block: Block, page_blocks: list[Block], workdir: Path) -> None:
+    page = _PAGES.setdefault(block.path, _Page())
+    index = page_blocks.index(block)
+    if page.done > index:  # run again (e.g. pytest's --count): start the page afresh
+        page = _PAGES[block.path] = _Page()
+    cwd = Path.cwd()
+    os.chdir(workdir)
+    try:
+        for earlier in page_blocks[page.done : index]:
+            page.done += 1
+            if earlier.not_run is None:
+                try:
+                    _execute(earlier, page.namespace)
+                except BaseException as exc:
+                    pytest.fail(f"an earlier block of the page, {earlier.ident}, fails: {exc!r}")
+        page.done = index + 1
+        _execute(block, page.namespace)
+    finally:
+        os.chdir(cwd)
+
+
+BLOCKS = _all_blocks()
+
+
+@pytest.mark.parametrize("block", BLOCKS, ids=[b.ident for b in BLOCKS])
+def test_doc_block_runs(block: Block, tmp_path_factory: pytest.TempPathFactory) -> None:
+    if block.not_run is not None:
+        pytest.skip(f"marked not run: {block.not_run}")
+    page_blocks = [b for b in BLOCKS if b.path == block.path]
+    for name in {n for b in page_blocks[: page_blocks.index(block) + 1] for n in b.needs()}:
+        pytest.importorskip(name)
+    workdir = tmp_path_factory.mktemp(block.path.stem)
+    _run_in_page(block, page_blocks, workdir)
+
+
+def test_every_page_with_examples_is_collected() -> None:
+    pages = {b.path for b in BLOCKS}
+    assert ROOT / "README.md" in pages
+    assert ROOT / "docs" / "guide.md" in pages
+    assert sum(b.path.name == "guide.md" for b in BLOCKS) >= 5
+
+
+SAMPLE = """\
+Text.
+
+```python
+x = 1
+```
+
+<!-- not run: a shell session -->
+```python
+raise SystemExit
+```
+
+```bash
+echo not python
+```
+
+>>> x + 1
+2
+
+    ```py
+    >>> x
+    1
+    ```
+"""
+
+
+def test_parse_blocks_finds_fences_doctests_and_markers() -> None:
+    blocks = parse_blocks(ROOT / "sample.md", SAMPLE)
+    assert [(b.line, b.doctest, b.not_run) for b in blocks] == [
+        (4, False, None),
+        (9, False, "a shell session"),
+        (16, True, None),
+        (20, True, None),
+    ]
+    assert blocks[0].source == "x = 1\n"
+    assert blocks[3].source == ">>> x\n1\n"
+
+
+def test_parse_blocks_rejects_a_marker_without_a_reason() -> None:
+    with pytest.raises(ValueError, match="malformed not-run marker"):
+        parse_blocks(ROOT / "sample.md", "<!-- not run -->\n```python\nx = 1\n```\n")
+
+
+def test_parse_blocks_rejects_an_unclosed_fence() -> None:
+    with pytest.raises(ValueError, match="unclosed code fence"):
+        parse_blocks(ROOT / "sample.md", "```python\nx = 1\n")
+
+
+def test_a_failing_doctest_fails() -> None:
+    block = Block(ROOT / "sample.md", 1, ">>> 1 + 1\n3\n", True)
+    with pytest.raises(pytest.fail.Exception, match="1 of 1 examples fail"):
+        _execute(block, {})
+
+
+def test_block_needs_names_optional_imports() -> None:
+    source = "import numpy as np\nimport infoloss.torch as ilt\nfrom dask import array\n"
+    assert Block(ROOT / "x.md", 1, source, False).needs() == ["torch", "dask"]
 
 
 @pytest.mark.parametrize("name", MODULES)
@@ -21,29 +243,9 @@ def test_docstring_examples(name):
     assert failures == 0
 
 
-def test_readme_example_runs():
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    block = re.search(r"```python\n(.*?)```", text, re.DOTALL)
-    assert block is not None
-    namespace: dict[str, object] = {}
-    exec(compile(block.group(1), "README.md", "exec"), namespace)
-    assert float(namespace["loss"]) > 0  # type: ignore[arg-type]
-    assert namespace["grad"].shape == (1, 3)  # type: ignore[attr-defined]
-
-
 def test_api_reference_lists_every_public_name():
     import infoloss
 
     text = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
     missing = [n for n in infoloss.__all__ if n != "__version__" and f"### `{n}`" not in text]
     assert missing == []
-
-
-def test_guide_examples():
-    failures, tried = doctest.testfile(
-        str(ROOT / "docs" / "guide.md"),
-        module_relative=False,
-        optionflags=doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS,
-    )
-    assert tried > 20
-    assert failures == 0
