@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 
-from infoloss.explorer import PAGE_LIMIT_BYTES, build_page, lab_summary, write_page
+from infoloss.explorer import (
+    DEMO_RESULTS,
+    PAGE_LIMIT_BYTES,
+    build_page,
+    find_results,
+    lab_summary,
+    write_page,
+)
 
 RESULTS = {
     "meta": {"seed": 7, "quick": True, "infoloss_version": "0"},
@@ -68,12 +78,63 @@ def test_results_cannot_end_the_script_early():
     assert json.loads(data.group(1))["meta"]["infoloss_version"].startswith("</script>")
 
 
-def test_write_page_reads_results_beside_it(tmp_path):
+def _embedded(path: Path) -> tuple[str, object]:
+    match = re.search(
+        r'id="lab-results-data" data-source="([^"]*)">(.*?)</script>',
+        path.read_text(encoding="utf-8"),
+        re.S,
+    )
+    assert match is not None
+    return match.group(1), json.loads(match.group(2))
+
+
+def test_write_page_reads_results_beside_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     (tmp_path / "results.json").write_text(json.dumps(RESULTS), encoding="utf-8")
-    path = write_page(tmp_path / "explore.html")
-    assert '"seed": 7' in path.read_text(encoding="utf-8")
-    alone = write_page(tmp_path / "other" / "explore.html")
-    assert 'id="lab-results-data" data-source="results.json">null<' in alone.read_text("utf-8")
+    source, data = _embedded(write_page(tmp_path / "explore.html"))
+    assert source == (tmp_path / "results.json").as_posix()
+    assert data == lab_summary(RESULTS)
+    assert _embedded(write_page(tmp_path / "other" / "explore.html")) == ("", None)
+
+
+def test_explore_after_demo_finds_the_demo_results(tmp_path, monkeypatch):
+    # `infoloss demo` then `infoloss explore`, both from one folder: the demo writes
+    # report/results.json and the page goes to explore.html.
+    monkeypatch.chdir(tmp_path)
+    assert find_results() is None
+    (tmp_path / "report").mkdir()
+    (tmp_path / "report" / "results.json").write_text(json.dumps(RESULTS), encoding="utf-8")
+    assert find_results() == DEMO_RESULTS == Path("report", "results.json")
+    source, data = _embedded(write_page())
+    assert source == "report/results.json"
+    assert data == lab_summary(RESULTS)
+    # A results.json beside the page comes first; a page written elsewhere still finds the
+    # demo's in the current folder.
+    other = json.loads(json.dumps(RESULTS))
+    other["meta"]["seed"] = 8
+    (tmp_path / "results.json").write_text(json.dumps(other), encoding="utf-8")
+    assert find_results("explore.html") == Path("results.json")
+    assert _embedded(write_page())[1] == lab_summary(other)
+    assert find_results(tmp_path / "site" / "explore.html") == DEMO_RESULTS
+
+
+def test_explore_html_is_ignored_by_git():
+    root = Path(__file__).resolve().parent.parent
+    if shutil.which("git") is None or not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+    for name in ("explore.html", "docs/explore.html"):
+        ignored = subprocess.run(
+            ["git", "check-ignore", "-q", "--no-index", name], cwd=root, check=False
+        )
+        assert ignored.returncode == 0, f"{name} is not in .gitignore"
+
+
+def test_docs_quote_the_page_size():
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "explorer.md").read_text("utf-8")
+    match = re.search(r"about (\d+) kB", doc)
+    assert match is not None
+    size_kb = len(build_page().encode("utf-8")) / 1000
+    assert abs(size_kb - int(match.group(1))) <= 0.1 * size_kb, size_kb
 
 
 @pytest.mark.parametrize(("content", "message"), [("{", "not a JSON file"), ("[]", "not the lab")])

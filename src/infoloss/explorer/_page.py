@@ -8,7 +8,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-__all__ = ["PAGE_LIMIT_BYTES", "build_page", "lab_summary", "write_page"]
+__all__ = [
+    "DEMO_RESULTS",
+    "PAGE_LIMIT_BYTES",
+    "build_page",
+    "find_results",
+    "lab_summary",
+    "write_page",
+]
 
 #: The page must stay a small single file.
 PAGE_LIMIT_BYTES = 1_000_000
@@ -118,6 +125,32 @@ def _attr(text: str) -> str:
     )
 
 
+#: Where ``infoloss demo`` writes its results by default, relative to the folder it runs in.
+DEMO_RESULTS = Path("report") / "results.json"
+
+
+def find_results(path: str | Path = "explore.html") -> Path | None:
+    """The lab's ``results.json`` that the page written to ``path`` shows by default.
+
+    Parameters
+    ----------
+    path
+        Where the page is to be written.
+
+    Returns
+    -------
+    pathlib.Path or None
+        The first file that exists of: ``results.json`` beside the page, then
+        ``report/results.json`` in the current folder (where ``infoloss demo`` writes it), then
+        ``report/results.json`` beside the page; None when there is none.
+    """
+    folder = Path(path).parent
+    for candidate in (folder / "results.json", DEMO_RESULTS, folder / DEMO_RESULTS):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
 def write_page(
     path: str | Path = "explore.html",
     *,
@@ -125,21 +158,25 @@ def write_page(
 ) -> Path:
     """Write the explorer to ``path`` and return that path.
 
-    ``results`` is the lab's ``results.json`` (a path) or its dict.  By default a
-    ``results.json`` in the same folder as ``path`` is used when there is one.  A file that
-    cannot be read as the lab's results raises ``ValueError``.
+    Parameters
+    ----------
+    path
+        Where to write the page.
+    results
+        The lab's ``results.json`` (a path) or its dict.  None looks for the file with
+        :func:`find_results`, which tells the caller which file that is; the page names it
+        too.  A file that cannot be read as the lab's results raises ``ValueError``.
     """
     out = Path(path)
-    data: Mapping[str, Any] | None
-    source = "results.json"
+    data: Mapping[str, Any] | None = None
+    source = ""
     if results is None:
-        beside = out.parent / "results.json"
-        data = _read_results(beside) if beside.is_file() else None
-    elif isinstance(results, (str, Path)):
+        results = find_results(out)
+    if isinstance(results, (str, Path)):
         data = _read_results(Path(results))
-        source = Path(results).name
-    else:
-        data = results
+        source = Path(results).as_posix()
+    elif results is not None:
+        data, source = results, "results.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(build_page(data, source=source), encoding="utf-8")
     return out
