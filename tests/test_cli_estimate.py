@@ -210,15 +210,19 @@ def test_console_script(tmp_path):  # type: ignore[no-untyped-def]
         ("a,b\n", ["--column", "a"], "no data rows"),
         ("", ["--column", "a"], "empty file"),
         ("a,a\n1,2\n", ["--column", "a"], "appears more than once"),
-        ("a\n1\nnan\n", ["--column", "a"], "column 'a' contains NaN"),
+        ("a\n1\nnan\n", ["--column", "a"], "line 3: column 'a' holds 'nan', a missing value"),
         ("a,b\n1,2\n", [], "needs --column"),
-        ("a\n1\n", ["--column", "a", "--method", "nope"], "--method must be one of"),
-        ("a\n1\n2\n", ["--column", "a", "--alphabet-size", "1"], "--alphabet-size"),
+        ("a\n1\n", ["--column", "a", "--method", "nope"], "`method` must be one of"),
+        ("a\n1\n2\n", ["--column", "a", "--alphabet-size", "1"], "`alphabet_size` (1) is smaller"),
         ("a\n1\n", ["--column", "a", "--alphabet-size", "2.5"], "--alphabet-size"),
         ("a\n1\n", ["--column", "a", "--base", "x"], "--base"),
-        ("a\n1\n", ["--column", "a", "--base", "1"], "--base"),
+        ("a\n1\n", ["--column", "a", "--base", "1"], "--base: must be a positive number"),
         ("a\n1\n", ["--column", "a", "--seed", "1"], "go with --interval"),
-        ("a\n1\n2\n", ["--column", "a", "--interval", "--confidence", "2"], "--confidence"),
+        (
+            "a\n1\n2\n",
+            ["--column", "a", "--interval", "--confidence", "2"],
+            "--confidence: must be",
+        ),
         ("a\n1\n", ["--column", "a", "--interval", "--resamples", "0"], "--resamples"),
         ("a\n1\n", ["--column", "a", "--method", "jackknife"], "at least 2"),
     ],
@@ -235,6 +239,16 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, content, extra, mess
     assert message in err
     assert len(err.strip().splitlines()) == 1
     assert "Traceback" not in err
+
+
+def test_library_messages_are_passed_through_as_written(tmp_path, capsys):  # type: ignore[no-untyped-def]
+    path = tmp_path / "a.csv"
+    path.write_text("a\n1\n2\n")
+    with pytest.raises(ValueError) as raised:
+        est.entropy(np.array([1.0, 2.0]), method="nope")
+    argv = ["estimate", "entropy", "--file", str(path), "--column", "a", "--method", "nope"]
+    assert main(argv, out=io.StringIO()) == 2
+    assert capsys.readouterr().err == f"infoloss: error: {raised.value}\n"
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import math
 import re
-from collections.abc import Callable
 from typing import Any, NoReturn
 
 __all__ = [
@@ -17,10 +16,9 @@ __all__ = [
     "Parser",
     "base_arg",
     "base_text",
-    "call",
     "fmt",
     "json_number",
-    "library_message",
+    "level_arg",
     "positive_int",
     "unit",
 ]
@@ -60,11 +58,25 @@ def base_arg(text: str) -> float | str:
     if text in ("bits", "nats", "hartleys", "dits", "bans", "e"):
         return "nats" if text == "e" else text
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0 and value != 1):
         raise argparse.ArgumentTypeError(
             f"must be a positive number other than 1, 'bits' or 'nats'; got {text!r}"
-        ) from None
+        )
+    return value
+
+
+def level_arg(text: str) -> float:
+    """``--confidence``: a number strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be a number between 0 and 1; got {text!r}")
+    return value
 
 
 def positive_int(text: str) -> int:
@@ -101,17 +113,3 @@ def json_number(v: float) -> float | str:
 def fmt(v: float) -> str:
     """A float for a table: every digit, so the printed value is the computed one."""
     return repr(v) if math.isfinite(v) else ("inf" if v > 0 else "-inf" if v < 0 else "nan")
-
-
-def library_message(exc: ValueError) -> str:
-    """The library's message, with its keyword hints spelled as this command's options."""
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return text.replace("normalize=True", "--normalize")
-
-
-def call(func: Callable[..., Any], *arrays: Any, **opts: Any) -> Any:
-    """Call a library function; a ValueError from it is the user's bad input."""
-    try:
-        return func(*arrays, **opts)
-    except ValueError as exc:
-        raise InputError(library_message(exc)) from None

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -17,7 +16,7 @@ from ._common import (
     base_text,
     fmt,
     json_number,
-    library_message,
+    level_arg,
     positive_int,
     unit,
 )
@@ -42,7 +41,7 @@ def _common_parser() -> Parser:
         "--interval", action="store_true", help="add a basic bootstrap confidence interval"
     )
     common.add_argument(
-        "--confidence", type=float, default=None, help="confidence level (default: 0.95)"
+        "--confidence", type=level_arg, default=None, help="confidence level (default: 0.95)"
     )
     common.add_argument(
         "--resamples", type=positive_int, default=None, help="bootstrap resamples (default: 1000)"
@@ -92,45 +91,41 @@ def add_parser(sub: Any) -> None:
     )
 
 
-def _columns(
-    args: argparse.Namespace,
-) -> tuple[tuple[np.ndarray, ...], list[str], dict[str, str]]:
-    """The sample arrays, their column labels, and the library's names for them."""
+def _columns(args: argparse.Namespace) -> tuple[tuple[np.ndarray, ...], list[str]]:
+    """The sample arrays and their column labels."""
     if args.estimate_command == "entropy":
         if args.column is None:
             raise InputError("estimate entropy needs --column (a header name or a 0-based index)")
         (x,), labels = read_csv_columns(args.file, [args.column])
-        return (x,), labels, {"`samples`": f"column {labels[0]!r}"}
+        return (x,), labels
     if args.x is None or args.y is None:
         raise InputError("estimate mi needs --x and --y (header names or 0-based indices)")
     (x, y), labels = read_csv_columns(args.file, [args.x, args.y])
-    return (x, y), labels, {"`x`": f"column {labels[0]!r}", "`y`": f"column {labels[1]!r}"}
+    return (x, y), labels
 
 
 def _point(
     args: argparse.Namespace,
     arrays: tuple[np.ndarray, ...],
     opts: dict[str, Any],
-    names: dict[str, str],
 ) -> tuple[Any, Any]:
     """The estimate, and NSB's posterior standard deviation (else None)."""
     from .. import estimators
 
     if args.estimate_command == "mi":
-        return _estimator_call(estimators.mutual_information, arrays, opts, names), None
+        return estimators.mutual_information(*arrays, **opts), None
     opts["alphabet_size"] = args.alphabet_size
     if args.method == "nsb":
         nsb_opts = {k: v for k, v in opts.items() if k != "method"}
-        estimate, std = _estimator_call(estimators.entropy_nsb, arrays, nsb_opts, names)
+        estimate, std = estimators.entropy_nsb(*arrays, **nsb_opts)
         return estimate, std
-    return _estimator_call(estimators.entropy, arrays, opts, names), None
+    return estimators.entropy(*arrays, **opts), None
 
 
 def _interval(
     args: argparse.Namespace,
     arrays: tuple[np.ndarray, ...],
     opts: dict[str, Any],
-    names: dict[str, str],
 ) -> dict[str, Any]:
     from .. import estimators
 
@@ -142,7 +137,7 @@ def _interval(
         "n_resamples": 1000 if args.resamples is None else args.resamples,
         "rng": args.seed,
     }
-    boot = _estimator_call(estimators.bootstrap_interval, arrays[:1], boot_opts, names)
+    boot = estimators.bootstrap_interval(arrays[0], **boot_opts)
     return {
         "confidence": boot_opts["confidence_level"],
         "kind": "basic bootstrap",
@@ -159,16 +154,10 @@ def run(args: argparse.Namespace, out: Any) -> int:
         raise InputError("estimate: choose a command: entropy or mi (see infoloss estimate --help)")
     if not args.interval and (args.confidence, args.resamples, args.seed) != (None,) * 3:
         raise InputError("--confidence, --resamples and --seed go with --interval")
-    arrays, labels, names = _columns(args)
-    names |= {
-        "`method`": "--method",
-        "`alphabet_size`": "--alphabet-size",
-        "`confidence_level`": "--confidence",
-        "`base`": "--base",
-    }
+    arrays, labels = _columns(args)
     opts: dict[str, Any] = {"method": args.method, "base": args.base}
-    estimate, std = _point(args, arrays, opts, names)
-    interval = _interval(args, arrays, opts, names) if args.interval else None
+    estimate, std = _point(args, arrays, opts)
+    interval = _interval(args, arrays, opts) if args.interval else None
     measure = "entropy" if args.estimate_command == "entropy" else "mutual_information"
     result = {
         "measure": measure,
@@ -214,19 +203,3 @@ def _print_text(result: dict[str, Any], out: Any) -> None:
             f"{100 * interval['confidence']:.6g}% interval ({interval['kind']}, "
             f"{interval['resamples']} resamples): {fmt(interval['low'])} {fmt(interval['high'])}\n"
         )
-
-
-def _estimator_call(
-    func: Callable[..., Any],
-    arrays: tuple[np.ndarray, ...],
-    opts: dict[str, Any],
-    names: dict[str, str],
-) -> Any:
-    """Call an estimator; its error message speaks of this command's columns and options."""
-    try:
-        return func(*arrays, **opts)
-    except ValueError as exc:
-        message = library_message(exc)
-        for old, new in names.items():
-            message = message.replace(old, new)
-        raise InputError(message) from None

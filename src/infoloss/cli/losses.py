@@ -10,7 +10,7 @@ import numpy as np
 
 import infoloss as il
 
-from ._common import InputError, call, fmt, json_number
+from ._common import InputError, fmt, json_number
 from .measures import emit
 from .reading import distribution_arg, parse_numbers
 
@@ -98,7 +98,7 @@ def run(args: argparse.Namespace, out: Any) -> int:
         opts["ignore_index"] = args.ignore_index
     if args.weight is not None:
         opts["weight"] = parse_numbers(args.weight, "--weight")
-    value, grad = call(getattr(il, name), logits, targets, **opts)
+    value, grad = getattr(il, name)(logits, targets, **opts)
     value = np.asarray(value, dtype=np.float64)
     grad = np.asarray(grad, dtype=np.float64)
     # Cross-entropy is information (natural log); a squared error has no unit.

@@ -10,7 +10,7 @@ import numpy as np
 
 import infoloss as il
 
-from ._common import NO_BASE, InputError, Parser, base_arg, base_text, call, fmt, json_number, unit
+from ._common import NO_BASE, InputError, Parser, base_arg, base_text, fmt, json_number, unit
 from .reading import distribution_arg, read_source
 
 __all__ = ["FORMS", "add_parsers", "emit", "run"]
@@ -86,7 +86,7 @@ def _two(args: argparse.Namespace, opts: dict[str, Any]) -> Any:
         raise InputError("only one of --p and --q can be - (standard input)")
     p = distribution_arg(args.p, args.format, "--p")
     q = distribution_arg(args.q, args.format, "--q")
-    return call(getattr(il, _TWO[command][0]), p, q, form=_forms(args), **opts)
+    return getattr(il, _TWO[command][0])(p, q, form=_forms(args), **opts)
 
 
 def _one(args: argparse.Namespace, opts: dict[str, Any]) -> Any:
@@ -101,7 +101,7 @@ def _one(args: argparse.Namespace, opts: dict[str, Any]) -> Any:
             raise InputError(f"{command} needs a joint table: pass it with --file")
     else:
         raise InputError(f"{command}: give numbers or --file (use - for standard input)")
-    return call(getattr(il, _ONE[command][0]), x, form=args.form, **opts)
+    return getattr(il, _ONE[command][0])(x, form=args.form, **opts)
 
 
 def run(args: argparse.Namespace, out: Any) -> int:

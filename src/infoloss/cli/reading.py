@@ -166,6 +166,7 @@ def read_csv_columns(source: str, columns: Sequence[str]) -> tuple[list[np.ndarr
     if len(rows) == 1:
         raise InputError(f"{name}: no data rows under the header")
     data: list[list[str]] = [[] for _ in indices]
+    linenos = [lineno for lineno, _ in rows[1:]]
     for lineno, row in rows[1:]:
         # A short row is an error even where the asked-for column is present: a cell lost
         # before it shifts the others, and the row would be read into the wrong columns.
@@ -180,10 +181,25 @@ def read_csv_columns(source: str, columns: Sequence[str]) -> tuple[list[np.ndarr
                 raise InputError(f"{name}, line {lineno}: empty cell in column {label!r}")
             cells.append(cell)
     arrays = [
-        np.array([float(c) for c in cells]) if all(map(_is_number, cells)) else np.array(cells)
-        for cells in data
+        _column_array(cells, label, name, linenos)
+        for cells, label in zip(data, labels, strict=True)
     ]
     return arrays, labels
+
+
+def _column_array(cells: list[str], label: str, name: str, linenos: list[int]) -> np.ndarray:
+    """Numbers where every cell is one, else text; a NaN among numbers is an error."""
+    if not all(map(_is_number, cells)):
+        return np.array(cells)
+    values = np.array([float(c) for c in cells])
+    missing = np.flatnonzero(np.isnan(values))
+    if missing.size:
+        # Spreadsheets write NaN for a missing value: no category, so no estimate of it.
+        raise InputError(
+            f"{name}, line {linenos[missing[0]]}: column {label!r} holds "
+            f"{cells[missing[0]]!r}, a missing value, not a category ({missing.size} such cells)"
+        )
+    return values
 
 
 def _column_index(header: list[str], column: str, name: str) -> int:
