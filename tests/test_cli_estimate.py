@@ -244,7 +244,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, content, extra, mess
 def test_library_messages_are_passed_through_as_written(tmp_path, capsys):  # type: ignore[no-untyped-def]
     path = tmp_path / "a.csv"
     path.write_text("a\n1\n2\n")
-    with pytest.raises(ValueError) as raised:
+    with pytest.raises(ValueError, match="must be one of") as raised:
         est.entropy(np.array([1.0, 2.0]), method="nope")
     argv = ["estimate", "entropy", "--file", str(path), "--column", "a", "--method", "nope"]
     assert main(argv, out=io.StringIO()) == 2
