@@ -218,10 +218,10 @@ def test_a_learner_drags_slides_and_predicts(driver, page):
     driver.find_element("css selector", "input[name=unit][value=nats]").click()
     _check_measures(driver, base=None)
 
-    # The gradient numbers stay hidden until the learner commits to a prediction.
+    # The gradient numbers read "?" until the learner commits to a prediction.
     panel = driver.find_element("id", "gradient-panel")
     assert "veiled" in panel.get_attribute("class")
-    assert not driver.find_element("id", "v-dce").is_displayed()
+    assert driver.find_element("id", "v-dce").text == "?"
     driver.find_element("css selector", "#predict button[data-choice=tenth]").click()
     assert driver.find_element("id", "reveal-verdict").text == "Not quite."
     assert "veiled" not in panel.get_attribute("class")
@@ -431,3 +431,176 @@ def test_page_fits_a_500_px_window(driver, page):
         "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
     assert overflow <= 0
+
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "explorer.md"
+GRADIENT_OUTPUTS = ("v-z", "v-yhat", "v-ce", "v-se", "v-dce", "v-dse", "v-ratio", "v-zstar")
+
+
+def _svg_texts(driver: Any, svg_id: str) -> list[str]:
+    return [t.text for t in driver.find_elements("css selector", f"#{svg_id} text")]
+
+
+def test_before_the_prediction_section_4_shows_placeholders(driver, page):
+    _open(driver, page)
+    note = driver.find_element("id", "veil-note")
+    assert note.is_displayed()
+    assert "unlock once you" in note.text
+    # No empty cell and nothing invisible: each number reads "?" until the answer.
+    for element_id in GRADIENT_OUTPUTS:
+        node = driver.find_element("id", element_id)
+        assert node.is_displayed(), element_id
+        assert node.text == "?", element_id
+    below = driver.find_element("id", "v-below")
+    assert below.is_displayed()
+    assert below.text.startswith("?")
+    for element_id in ("z-slider", "y0", "y1"):
+        assert not driver.find_element("id", element_id).is_enabled(), element_id
+    # The plots keep their axes and say why their curves are missing.
+    for svg_id in ("grad-plot", "grad-log-plot"):
+        svg = driver.find_element("id", svg_id)
+        assert svg.is_displayed()
+        assert svg.size["height"] > 100
+        assert "Answer the question to draw the curves" in _svg_texts(driver, svg_id)
+        assert "logit z" in _svg_texts(driver, svg_id)
+        assert driver.find_elements("css selector", f"#{svg_id} path") == []
+
+    driver.find_element("css selector", "#predict button[data-choice=under1]").click()
+    assert driver.find_element("id", "reveal-verdict").text == "Right."
+    assert not note.is_displayed()
+    for element_id in ("z-slider", "y0", "y1"):
+        assert driver.find_element("id", element_id).is_enabled(), element_id
+    _close(_shown(driver, "v-z"), -6.0, "z after the answer")
+    _check_unit(driver, -6.0, 1)
+    for svg_id in ("grad-plot", "grad-log-plot"):
+        assert len(driver.find_elements("css selector", f"#{svg_id} path")) == 2
+        assert "Answer the question to draw the curves" not in _svg_texts(driver, svg_id)
+    # The log plot puts each gradient's dot at log10 |∂L/∂z| on its axis.
+    dots = driver.execute_script(
+        "return [...document.querySelectorAll('#grad-log-plot circle')]"
+        ".map((c) => Number(c.getAttribute('cy')));"
+    )
+    top, bottom = 10, 182
+    expected = [math.log10(0.997527), math.log10(0.00246041)]
+    for cy, value in zip(dots, expected, strict=True):
+        assert cy == pytest.approx(bottom - (value + 5) / 5 * (bottom - top), abs=0.05)
+    # The docs quote the answer the page gives.
+    assert f"{_shown(driver, 'v-pred-pct'):.3f} % at z = −6" in DOC.read_text("utf-8")
+
+
+def _fit_legend(driver: Any, which: str) -> str:
+    return str(driver.find_element("id", f"fit-legend-{which}").text)
+
+
+def test_fit_legend_is_read_off_the_fits(driver, page):
+    from selenium.webdriver.common.keys import Keys
+
+    _open(driver, page)
+    assert _fit_legend(driver, "forward") == "argmin D(P‖Q): spans both peaks of P"
+    assert _fit_legend(driver, "reverse") == "argmin D(Q‖P): picks one peak of P (at x = −3.00)"
+    assert driver.find_element("id", "v-rev-shape").text == "picks one peak of P (at x = −3.00)"
+    # Mode 1 from −3 to −1 (40 steps of 0.05): the reverse fit's optimum spans both modes.
+    driver.find_element("id", "t-m1").send_keys(*[Keys.ARROW_RIGHT] * 40)
+    deadline = time.monotonic() + 20
+    while driver.execute_script("return window.infolossExplorer.state.fits.reverse.sigma") < 1:
+        assert time.monotonic() < deadline, "the fit did not follow the slider"
+        time.sleep(0.05)
+    assert driver.execute_script("return window.infolossExplorer.state.target.m1") == -1
+    mu, sigma = _shown(driver, "v-rev-mu"), _shown(driver, "v-rev-sigma")
+    assert _fit_legend(driver, "reverse") == "argmin D(Q‖P): spans both peaks of P"
+    assert driver.find_element("id", "v-rev-shape").text == "spans both peaks of P"
+    assert _fit_legend(driver, "forward") == "argmin D(P‖Q): spans both peaks of P"
+    assert f"(mode 1 at −1: μ = {mu:.2f}, σ = {sigma:.2f})" in DOC.read_text("utf-8")
+    _check_fit(driver, base=2)
+
+
+def test_fit_descriptions_on_chosen_targets(driver, page):
+    _open(driver, page)
+    got = driver.execute_script(
+        """
+        const m = window.infolossExplorer.math;
+        return arguments[0].map((t) => {
+          const lp = m.mixtureLogProbs(t), peaks = m.peaksOf(lp);
+          return [peaks, ...["forward", "reverse"].map((d) => m.describeFit(m.fitGaussian(lp, d), peaks).kind)];
+        });
+        """,
+        [
+            {"m1": -3, "s1": 0.6, "m2": 2.5, "s2": 0.9, "w": 0.55},
+            {"m1": 0, "s1": 1.0, "m2": 0.5, "s2": 1.5, "w": 0.8},
+            {"m1": -3.5, "s1": 0.4, "m2": 3.5, "s2": 0.4, "w": 0.3},
+        ],
+    )
+    two_apart, one_peak, light_mode = got
+    assert two_apart[1:] == ["both", "one"]
+    assert len(one_peak[0]) == 1
+    assert one_peak[1:] == ["single", "single"]
+    # A lighter mode is still a peak, and the reverse fit sits on the heavier one.
+    assert light_mode[0] == pytest.approx([-3.5, 3.5])
+    assert light_mode[1:] == ["both", "one"]
+
+
+def test_preset_numbers_are_those_the_docs_quote(driver, page):
+    _open(driver, page)
+    driver.find_element("css selector", "button[data-preset=missing]").click()
+    assert _distribution(driver, "P").tolist() == [0.5, 0.5, 0.0]
+    _check_measures(driver, base=2)
+    dpq, dqp = _shown(driver, "v-DPQ"), _shown(driver, "v-DQP")
+    assert math.isfinite(dpq)
+    assert dqp == math.inf
+    doc = DOC.read_text("utf-8")
+    assert f"D(P‖Q) = {dpq:.3f} bits is finite" in doc
+    assert "D(Q‖P) = +∞" in doc
+    assert f"(|z| > {math.log((1 + math.sqrt(0.96)) / (1 - math.sqrt(0.96))):.2f}," in doc
+
+
+def _rect(driver: Any, selector: str) -> dict[str, float]:
+    rect: dict[str, float] = driver.execute_script(
+        "const r = document.querySelector(arguments[0]).getBoundingClientRect();"
+        "return {left: r.left, right: r.right, top: r.top, bottom: r.bottom};",
+        selector,
+    )
+    return rect
+
+
+FIGURES_AND_TABLES = [
+    ("#bars-P", "#outcomes"),
+    ("#code-bars", "#codes"),
+    ("#fit-plot", "#v-fwd-mu"),
+    ("figure:has(#grad-plot)", "#v-dce"),
+]
+
+
+def test_figures_stand_beside_their_tables_on_a_wide_screen(driver, page):
+    _open(driver, page)
+    driver.set_window_size(1400, 1000)
+    for figure, cell in FIGURES_AND_TABLES:
+        f = _rect(driver, figure)
+        t = _rect(driver, f"table:has({cell})")
+        side_by_side = f["left"] >= t["right"] or t["left"] >= f["right"]
+        assert side_by_side, (figure, f, t)
+        assert f["top"] < t["bottom"], (figure, f, t)
+        assert t["top"] < f["bottom"], (figure, f, t)
+    driver.set_window_size(500, 900)
+    for figure, cell in FIGURES_AND_TABLES:
+        f = _rect(driver, figure)
+        t = _rect(driver, f"table:has({cell})")
+        assert f["bottom"] <= t["top"] or t["bottom"] <= f["top"], (figure, f, t)
+    overflow = driver.execute_script(
+        "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0
+
+
+def test_the_page_names_the_demo_results_it_found(driver, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    results = {
+        "meta": {"seed": 3, "quick": True, "infoloss_version": "0"},
+        "training": {"iris": {"linear": {"losses": {"ce": {"lr": 0.5}}}}},
+    }
+    (tmp_path / "report").mkdir()
+    (tmp_path / "report" / "results.json").write_text(json.dumps(results), encoding="utf-8")
+    path = write_page()
+    _open(driver, path)
+    text = driver.find_element("id", "lab-results").text
+    assert text.startswith("Loaded report/results.json: seed 3")
+    assert "No results loaded" not in text

@@ -162,6 +162,37 @@
     return { mu: best.mu, sigma: Math.exp(best.ls) };
   }
 
+  /** The peaks of a discretised density: grid points above both neighbours (a flat top
+   * counts once) and at least 1 % of the highest, as x positions. */
+  function peaksOf(logP) {
+    const p = logP.map(Math.exp);
+    const top = Math.max(...p);
+    const peaks = [];
+    for (let i = 0; i < p.length; i++) {
+      const left = i === 0 ? -Infinity : p[i - 1];
+      let j = i;
+      while (j + 1 < p.length && p[j + 1] === p[i]) j++;
+      const right = j + 1 === p.length ? -Infinity : p[j + 1];
+      if (p[i] > left && p[i] > right && p[i] >= 0.01 * top) peaks.push(GRID[(i + j) >> 1]);
+      i = j;
+    }
+    return peaks;
+  }
+
+  /** What a fitted Gaussian does with the target's peaks: it covers a peak within 2σ of μ
+   * (there its density is above e^−2 of its top). Returns {kind, covered}, kind one of
+   * "single" (P has one peak), "both" (covers every peak), "one" (covers exactly one) and
+   * "between" (covers none). */
+  function describeFit(fit, peaks) {
+    const covered = peaks.filter((x) => Math.abs(x - fit.mu) <= 2 * fit.sigma);
+    let kind = "between";
+    if (peaks.length === 1) kind = "single";
+    else if (covered.length === peaks.length) kind = "both";
+    else if (covered.length === 1) kind = "one";
+    else if (covered.length > 1) kind = "some";
+    return { kind, covered };
+  }
+
   /** σ(z), without overflow for large |z|. */
   function sigmoid(z) {
     if (z >= 0) return 1 / (1 + Math.exp(-z));
@@ -186,7 +217,7 @@
   const math = {
     unitScale, selfInformation, entropy, crossEntropy, klDivergence, jsDivergence,
     huffman, expectedLength, GRID, gaussianLogProbs, mixtureLogProbs, fitGaussian,
-    sigmoid, sigmoidUnit, ONE_PERCENT_Z, SIGMA_MIN, SIGMA_MAX,
+    peaksOf, describeFit, sigmoid, sigmoidUnit, ONE_PERCENT_Z, SIGMA_MIN, SIGMA_MAX,
   };
 
   // ------------------------------------------------------------------ formatting and DOM
@@ -525,12 +556,35 @@
     svgEl("path", { d: path(a.reverse), fill: "none", stroke: COLOUR.D, "stroke-width": 2.5, "stroke-dasharray": "7 4" }, svg);
     svgEl("line", { x1: left, x2: right, y1: bottom, y2: bottom, stroke: "#333" }, svg);
     for (let t = -6; t <= 6; t += 2) text(svg, x(t), bottom + 16, String(t).replace("-", MINUS), { class: "tick", "text-anchor": "middle" });
-    const legend = [["#cfd8dc", "target P (you shape it)"], [COLOUR.P, "argmin D(P‖Q): covers both modes"], [COLOUR.D, "argmin D(Q‖P): picks one mode"]];
-    legend.forEach(([c, label], k) => {
+    const peaks = peaksOf(state.logP);
+    const shape = { forward: fitShape(f.forward, peaks), reverse: fitShape(f.reverse, peaks) };
+    document.getElementById("v-fwd-shape").textContent = shape.forward;
+    document.getElementById("v-rev-shape").textContent = shape.reverse;
+    const legend = [
+      ["#cfd8dc", "target P (you shape it)", "fit-legend-P"],
+      [COLOUR.P, `argmin D(P‖Q): ${shape.forward}`, "fit-legend-forward"],
+      [COLOUR.D, `argmin D(Q‖P): ${shape.reverse}`, "fit-legend-reverse"],
+    ];
+    legend.forEach(([c, label, id], k) => {
       svgEl("rect", { x: left + 6, y: 4 + k * 17, width: 12, height: 10, fill: c }, svg);
-      text(svg, left + 22, 13 + k * 17, label, { class: "tick" });
+      text(svg, left + 22, 13 + k * 17, label, { class: "tick", id });
     });
     svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
+  }
+
+  /** The legend's words for a fit, from where it sits against the target's peaks. */
+  function fitShape(fit, peaks) {
+    const d = describeFit(fit, peaks);
+    const at = (x) => "x = " + fmtShort(x);
+    if (d.kind === "single") return `P has one peak (at ${at(peaks[0])}), and Q sits on it`;
+    if (d.kind === "both") return peaks.length === 2 ? "spans both peaks of P" : `spans all ${peaks.length} peaks of P`;
+    if (d.kind === "one") return `picks one peak of P (at ${at(d.covered[0])})`;
+    if (d.kind === "some") return `spans ${d.covered.length} of the ${peaks.length} peaks of P`;
+    return "sits between the peaks of P";
+  }
+
+  function fmtShort(x) {
+    return x.toFixed(2).replace("-", MINUS);
   }
 
   let fitPending = false;
@@ -546,9 +600,31 @@
 
   // ------------------------------------------------------------------ widget 4: gradients
 
+  const GRADIENT_OUTPUTS = ["v-z", "v-yhat", "v-ce", "v-se", "v-dce", "v-dse", "v-ratio", "v-zstar"];
+
+  /** Before the prediction: every number of the panel reads "?", never an empty cell. */
+  function renderGradientPending() {
+    for (const id of GRADIENT_OUTPUTS) {
+      const node = document.getElementById(id);
+      node.textContent = "?";
+      node.className = "pending";
+      node.title = "answer the question above first";
+      delete node.dataset.value;
+    }
+    const verdict = document.getElementById("v-below");
+    verdict.textContent = "? (answer the question above first)";
+    verdict.className = "pending";
+    drawGradPlots(false);
+  }
+
   function renderGradient() {
+    if (state.predicted === null) {
+      renderGradientPending();
+      return;
+    }
     const { z, y } = state;
     const r = sigmoidUnit(z, y);
+    for (const id of GRADIENT_OUTPUTS) document.getElementById(id).className = "";
     show("v-z", z);
     show("v-yhat", r.yhat);
     show("v-ce", r.ce);
@@ -565,30 +641,67 @@
         (wrong ? " — and the model is confidently wrong, so it barely learns." : " (the model is confidently right: both are small).")
       : `no: squared error's gradient is ${fmt(100 * r.ratio)} % of cross-entropy's.`;
     verdict.className = below && wrong ? "warn" : "";
-    const svg = document.getElementById("grad-plot");
-    clear(svg);
-    const W = 640, H = 220, left = 44, right = 630, top = 10, bottom = 190;
+    drawGradPlots(true);
+  }
+
+  const GRAD = { W: 640, H: 220, left: 50, right: 630, top: 10, bottom: 182 };
+
+  /** Both gradient plots; before the prediction only their axes and a note. */
+  function drawGradPlots(revealed) {
+    document.getElementById("v-plot-y").textContent = String(state.y);
+    const linear = { id: "grad-plot", lo: -1, hi: 1, ticks: [-1, -0.5, 0, 0.5, 1],
+      value: (g) => g, label: "∂L/∂z" };
+    // |∂L/∂z| down to 1e-5: squared error's fall over |z| ≤ 10 fits, and a zero sits at the floor.
+    const logScale = { id: "grad-log-plot", lo: -5, hi: 0, ticks: [-5, -4, -3, -2, -1, 0],
+      value: (g) => Math.max(-5, Math.log10(Math.abs(g))), label: "|∂L/∂z|",
+      tickText: (t) => (t === 0 ? "1" : "10" + String(t).replace("-", MINUS)) };
+    for (const spec of [linear, logScale]) {
+      const svg = document.getElementById(spec.id);
+      clear(svg);
+      const frame = gradFrame(svg, spec);
+      if (revealed) gradCurves(svg, spec, frame);
+      else text(svg, (GRAD.left + GRAD.right) / 2, (GRAD.top + GRAD.bottom) / 2, "Answer the question to draw the curves",
+        { class: "placeholder", "text-anchor": "middle" });
+      svg.setAttribute("viewBox", `0 0 ${GRAD.W} ${GRAD.H}`);
+    }
+  }
+
+  /** Axes, grid and the shaded confidently-wrong region; returns the coordinate maps. */
+  function gradFrame(svg, spec) {
+    const { left, right, top, bottom } = GRAD;
     const x = (v) => left + ((v + 10) / 20) * (right - left);
-    const yy = (g) => top + ((1 - g) / 2) * (bottom - top);
-    const zs = Array.from({ length: 401 }, (_, i) => -10 + i * 0.05);
-    const shadeFrom = y === 1 ? -10 : ONE_PERCENT_Z;
-    const shadeTo = y === 1 ? -ONE_PERCENT_Z : 10;
-    svgEl("rect", { x: x(shadeFrom), y: top, width: x(shadeTo) - x(shadeFrom), height: bottom - top, fill: "#F0E442", opacity: 0.45 }, svg);
-    for (const g of [-1, 0, 1]) {
-      svgEl("line", { x1: left, x2: right, y1: yy(g), y2: yy(g), class: "grid" }, svg);
-      text(svg, left - 4, yy(g) + 4, String(g).replace("-", MINUS), { class: "tick", "text-anchor": "end" });
+    const yy = (v) => bottom - ((v - spec.lo) / (spec.hi - spec.lo)) * (bottom - top);
+    const shadeFrom = state.y === 1 ? -10 : ONE_PERCENT_Z;
+    const shadeTo = state.y === 1 ? -ONE_PERCENT_Z : 10;
+    // Before the prediction the shading would give the answer away.
+    if (state.predicted !== null) {
+      svgEl("rect", { x: x(shadeFrom), y: top, width: x(shadeTo) - x(shadeFrom), height: bottom - top, fill: "#F0E442", opacity: 0.45 }, svg);
+    }
+    for (const t of spec.ticks) {
+      svgEl("line", { x1: left, x2: right, y1: yy(t), y2: yy(t), class: "grid" }, svg);
+      const label = spec.tickText ? spec.tickText(t) : String(t).replace("-", MINUS);
+      text(svg, left - 4, yy(t) + 4, label, { class: "tick", "text-anchor": "end" });
     }
     for (let t = -10; t <= 10; t += 5) text(svg, x(t), bottom + 16, String(t).replace("-", MINUS), { class: "tick", "text-anchor": "middle" });
-    const curve = (key) => zs.map((v, i) => `${i ? "L" : "M"}${x(v).toFixed(1)},${yy(sigmoidUnit(v, y)[key]).toFixed(1)}`).join("");
+    text(svg, right, bottom + 32, "logit z", { class: "axis", "text-anchor": "end" });
+    text(svg, left + 4, top + 12, spec.label, { class: "axis" });
+    return { x, yy };
+  }
+
+  function gradCurves(svg, spec, frame) {
+    const { x, yy } = frame;
+    const { z, y } = state;
+    const r = sigmoidUnit(z, y);
+    const zs = Array.from({ length: 401 }, (_, i) => -10 + i * 0.05);
+    const curve = (key) => zs.map((v, i) => `${i ? "L" : "M"}${x(v).toFixed(1)},${yy(spec.value(sigmoidUnit(v, y)[key])).toFixed(1)}`).join("");
     svgEl("path", { d: curve("dce"), fill: "none", stroke: COLOUR.P, "stroke-width": 2.5 }, svg);
     svgEl("path", { d: curve("dse"), fill: "none", stroke: COLOUR.D, "stroke-width": 2.5, "stroke-dasharray": "7 4" }, svg);
-    svgEl("line", { x1: x(z), x2: x(z), y1: top, y2: bottom, stroke: "#000" }, svg);
-    svgEl("circle", { cx: x(z), cy: yy(r.dce), r: 5, fill: COLOUR.P }, svg);
-    svgEl("circle", { cx: x(z), cy: yy(r.dse), r: 5, fill: COLOUR.D }, svg);
+    svgEl("line", { x1: x(z), x2: x(z), y1: GRAD.top, y2: GRAD.bottom, stroke: "#000" }, svg);
+    svgEl("circle", { cx: x(z), cy: yy(spec.value(r.dce)), r: 5, fill: COLOUR.P }, svg);
+    svgEl("circle", { cx: x(z), cy: yy(spec.value(r.dse)), r: 5, fill: COLOUR.D }, svg);
     // A style, not a fill attribute: the "tick" class's fill would win over the attribute.
-    text(svg, right - 4, top + 14, "∂L/∂z, cross-entropy", { class: "tick", "text-anchor": "end", style: `fill:${COLOUR.P}` });
-    text(svg, right - 4, top + 30, "∂L/∂z, squared error", { class: "tick", "text-anchor": "end", style: `fill:${COLOUR.D}` });
-    svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
+    text(svg, GRAD.right - 4, GRAD.top + 14, "cross-entropy", { class: "tick", "text-anchor": "end", style: `fill:${COLOUR.P}` });
+    text(svg, GRAD.right - 4, GRAD.top + 30, "squared error", { class: "tick", "text-anchor": "end", style: `fill:${COLOUR.D}` });
   }
 
   // ------------------------------------------------------------------ predict, then reveal
@@ -613,6 +726,7 @@
       b.classList.toggle("chosen", b.dataset.choice === choice);
     }
     document.getElementById("gradient-panel").classList.remove("veiled");
+    for (const input of document.querySelectorAll("#gradient-panel input")) input.disabled = false;
     state.z = PREDICT_Z;
     state.y = 1;
     document.getElementById("z-slider").value = String(PREDICT_Z);
