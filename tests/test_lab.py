@@ -224,7 +224,8 @@ class _Numbers(HTMLParser):
 
     def __init__(self) -> None:
         super().__init__()
-        self.numbers: list[tuple[str, int, str]] = []
+        self.numbers: list[tuple[str, int, bool, str]] = []
+        self._abs = False
         self.urls: list[str] = []
         self.tags: set[str] = set()
         self._open: tuple[str, int] | None = None
@@ -238,6 +239,7 @@ class _Numbers(HTMLParser):
                 self.urls.append(str(a[name]))
         if tag == "span" and "data-key" in a:
             self._open = (str(a["data-key"]), int(a.get("data-scale") or 1))
+            self._abs = a.get("data-abs") == "1"
             self._text = ""
 
     def handle_data(self, data: str) -> None:
@@ -246,7 +248,7 @@ class _Numbers(HTMLParser):
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "span" and self._open is not None:
-            self.numbers.append((*self._open, self._text))
+            self.numbers.append((*self._open, self._abs, self._text))
             self._open = None
 
 
@@ -271,6 +273,13 @@ def test_demo_writes_report_and_json(quick_report):
     assert "Saturation" in text
 
 
+def _decimal(text: str) -> Decimal:
+    """A number as the report writes it (true minus, a × 10ⁿ) as a Decimal."""
+    plain = text.replace("−", "-").translate(str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789"))
+    mantissa, _, exponent = plain.partition(" × 10")
+    return Decimal(mantissa + (f"E{exponent}" if exponent else ""))
+
+
 def test_report_shows_the_numbers_of_results_json(quick_report):
     out, _ = quick_report
     results = json.loads((out / "results.json").read_text())
@@ -278,17 +287,20 @@ def test_report_shows_the_numbers_of_results_json(quick_report):
     parser = _Numbers()
     parser.feed(page)
     assert len(parser.numbers) > 100
-    for key, scale, text in parser.numbers:
+    for key, scale, magnitude, text in parser.numbers:
         value = _lookup(results, key)
         if value is None:
             assert text in ("never", "—"), key
         elif value == "inf":
             assert text == "+∞", key
         else:
-            shown = Decimal(text)
+            shown = _decimal(text)
             # Half a unit in the last digit shown.
             tol = Decimal(5) * Decimal(10) ** (shown.as_tuple().exponent - 1)
-            assert abs(Decimal(repr(float(value))) * scale - shown) <= tol, (key, value, text)
+            expected = Decimal(repr(float(value))) * scale
+            if magnitude:
+                expected = abs(expected)
+            assert abs(expected - shown) <= tol, (key, value, text)
     # Self-contained: nothing but inline data and in-page anchors, no scripts.
     assert "script" not in parser.tags
     for url in parser.urls:
@@ -374,7 +386,7 @@ def _fake_trial(peak: float, diverge_above: float = float("inf")):  # type: igno
 @pytest.mark.parametrize("peak", [30.0, 0.01, 1.0])
 def test_the_grid_widens_until_the_best_rate_is_interior(peak):
     trial, tried = _fake_trial(peak)
-    rows, best, at_edge = _choose_rate(trial, lab.LR_GRID, None, 1)
+    rows, best, at_edge = _choose_rate(trial, lab.LR_GRID)
     assert best["lr"] == peak
     assert not at_edge
     assert min(tried) < peak < max(tried)
@@ -385,7 +397,7 @@ def test_the_grid_widens_until_the_best_rate_is_interior(peak):
 
 def test_a_diverging_rate_above_counts_as_tried():
     trial, tried = _fake_trial(1e6, diverge_above=5.0)
-    rows, best, at_edge = _choose_rate(trial, lab.LR_GRID, None, 1)
+    rows, best, at_edge = _choose_rate(trial, lab.LR_GRID)
     assert best["lr"] == 3.0
     assert tried[-1] == 10.0
     assert not at_edge
@@ -394,7 +406,7 @@ def test_a_diverging_rate_above_counts_as_tried():
 
 def test_the_ladder_end_is_recorded():
     trial, tried = _fake_trial(1e9)
-    _, best, at_edge = _choose_rate(trial, lab.LR_GRID, None, 1)
+    _, best, at_edge = _choose_rate(trial, lab.LR_GRID)
     assert best["lr"] == LR_LADDER[-1] == max(tried)
     assert at_edge
 

@@ -19,13 +19,14 @@ Method (the same for every loss, so the comparison is fair):
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
 from ._data import Dataset, Split, load_dataset, split
+from ._format import count, fmt
 from ._models import (
     HIDDEN,
     History,
@@ -47,7 +48,7 @@ __all__ = [
     "train_table",
 ]
 
-#: The learning rates every loss starts choosing from (factors of ≈3).
+#: The learning rates every loss starts choosing from: 1 and 3 times powers of ten.
 LR_GRID = (0.1, 0.3, 1.0, 3.0)
 #: Where the grid may grow when a loss's best rate sits at its edge: 1e-4, 3e-4, …, 3e3.
 LR_LADDER = tuple(float(f"{m}e{k}") for k in range(-4, 4) for m in (1, 3))
@@ -136,7 +137,7 @@ def _best(selection: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _choose_rate(
-    trial: Any, lr_grid: Sequence[float], ticker: Ticker | None, fits_per_rate: int
+    trial: Any, lr_grid: Sequence[float]
 ) -> tuple[list[dict[str, Any]], dict[str, Any], bool]:
     """Try every rate of the grid, widening it until the best rate is not at an edge.
 
@@ -157,9 +158,6 @@ def _choose_rate(
         step = _ladder_step(lo, down=True) if lr == lo else _ladder_step(hi, down=False)
         if step is None:
             return ordered, best, True
-        if ticker is not None and isinstance(getattr(ticker, "total", None), int):
-            # The progress bar's total counted only the starting grid.
-            ticker.total += fits_per_rate  # type: ignore[attr-defined]
         rows[step] = trial(step)
 
 
@@ -170,6 +168,78 @@ def _ladder_step(lr: float, *, down: bool) -> float | None:
         return lower[-1] if lower else None
     higher = [r for r in LR_LADDER if r > lr * (1 + 1e-9)]
     return higher[0] if higher else None
+
+
+def _trial(
+    model: str,
+    loss: str,
+    inner: Mapping[int, Split],
+    epochs: int,
+    batch_size: int | None,
+) -> Callable[[float], dict[str, Any]]:
+    """Validation accuracy of one learning rate over every seed, for :func:`_choose_rate`."""
+
+    def trial(lr: float) -> dict[str, Any]:
+        val_acc, fit_loss, diverged = [], [], 0
+        for s, part in inner.items():
+            hist, final_val = _run(model, loss, part, s, lr, epochs, batch_size)
+            val_acc.append(final_val)
+            fit_loss.append(hist.train_loss[-1])
+            diverged += hist.diverged_at is not None
+        return {
+            "lr": lr,
+            "val_acc_mean": r6(float(np.mean(val_acc))),
+            "fit_loss_mean": r6(float(np.mean(fit_loss))) if not diverged else None,
+            "diverged": diverged,
+        }
+
+    return trial
+
+
+def _final(
+    model: str,
+    loss: str,
+    outer: Mapping[int, Split],
+    lr: float,
+    epochs: int,
+    batch_size: int | None,
+) -> dict[str, Any]:
+    """Train on every seed's whole training part with the chosen rate; summarise the curves."""
+    acc_curves, grad_curves, loss_curves, finals, diverged_seeds = [], [], [], [], 0
+    for s, part in outer.items():
+        hist, final = _run(model, loss, part, s, lr, epochs, batch_size)
+        acc_curves.append(hist.eval_acc["test"])
+        grad_curves.append(hist.grad_norm)
+        loss_curves.append(hist.train_loss)
+        finals.append(final)
+        diverged_seeds += hist.diverged_at is not None
+    acc = np.asarray(acc_curves)
+    grad_mean, grad_std = nan_mean_std(np.asarray(grad_curves))
+    loss_mean, _ = nan_mean_std(np.asarray(loss_curves))
+    acc_mean = acc.mean(axis=0)
+    return {
+        "test_acc_mean": _curve(acc_mean),
+        "test_acc_std": _curve(acc.std(axis=0)),
+        "grad_norm_mean": _curve(grad_mean),
+        "grad_norm_std": _curve(grad_std),
+        "train_loss_mean": _curve(loss_mean),
+        "final_test_acc_mean": r6(float(np.mean(finals))),
+        "final_test_acc_std": r6(float(np.std(finals))),
+        "final_test_acc_by_seed": [r6(float(f)) for f in finals],
+        "best_test_acc_mean": r6(float(acc_mean.max())),
+        "diverged_seeds": diverged_seeds,
+    }
+
+
+def _dataset_info(data: Dataset, some: Split) -> dict[str, Any]:
+    return {
+        "name": data.name,
+        "n_samples": int(data.X.shape[0]),
+        "n_features": int(data.X.shape[1]),
+        "n_classes": data.n_classes,
+        "n_train": int(some.X_train.shape[0]),
+        "n_test": int(some.X_test.shape[0]),
+    }
 
 
 def run_experiment(
@@ -183,75 +253,33 @@ def run_experiment(
     batch_size: int | None = None,
     ticker: Ticker | None = None,
 ) -> dict[str, Any]:
-    """Choose each loss's learning rate, train on every seed, and summarise the curves."""
+    """Choose each loss's learning rate, train on every seed, and summarise the curves.
+
+    ``ticker.update()`` is called once per loss, when its rate is chosen and its training
+    done, so a progress total can be known before the run (a widened grid adds fits).
+    """
     outer = {s: split(data, seed=s) for s in seeds}
     inner = {s: split(outer[s], seed=s, validation=True) for s in seeds}
     per_loss: dict[str, Any] = {}
     for loss in losses:
-
-        def trial(lr: float, loss: str = loss) -> dict[str, Any]:
-            val_acc, fit_loss, diverged = [], [], 0
-            for s in seeds:
-                hist, final_val = _run(model, loss, inner[s], s, lr, epochs, batch_size)
-                val_acc.append(final_val)
-                fit_loss.append(hist.train_loss[-1])
-                diverged += hist.diverged_at is not None
-                if ticker is not None:
-                    ticker.update()
-            return {
-                "lr": lr,
-                "val_acc_mean": r6(float(np.mean(val_acc))),
-                "fit_loss_mean": r6(float(np.mean(fit_loss))) if not diverged else None,
-                "diverged": diverged,
-            }
-
-        selection, best, at_edge = _choose_rate(trial, lr_grid, ticker, len(seeds))
+        trial = _trial(model, loss, inner, epochs, batch_size)
+        selection, best, at_edge = _choose_rate(trial, lr_grid)
         lr = float(best["lr"])
-        acc_curves, grad_curves, loss_curves, finals, diverged_seeds = [], [], [], [], 0
-        for s in seeds:
-            hist, final = _run(model, loss, outer[s], s, lr, epochs, batch_size)
-            acc_curves.append(hist.eval_acc["test"])
-            grad_curves.append(hist.grad_norm)
-            loss_curves.append(hist.train_loss)
-            finals.append(final)
-            diverged_seeds += hist.diverged_at is not None
-            if ticker is not None:
-                ticker.update()
-        acc = np.asarray(acc_curves)
-        grad = np.asarray(grad_curves)
-        grad_mean, grad_std = nan_mean_std(grad)
-        loss_mean, _ = nan_mean_std(np.asarray(loss_curves))
-        acc_mean = acc.mean(axis=0)
         per_loss[loss] = {
             "lr": lr,
             "lr_at_edge": at_edge,
             "lr_grid": [row["lr"] for row in selection],
             "selection": selection,
-            "test_acc_mean": _curve(acc_mean),
-            "test_acc_std": _curve(acc.std(axis=0)),
-            "grad_norm_mean": _curve(grad_mean),
-            "grad_norm_std": _curve(grad_std),
-            "train_loss_mean": _curve(loss_mean),
-            "final_test_acc_mean": r6(float(np.mean(finals))),
-            "final_test_acc_std": r6(float(np.std(finals))),
-            "final_test_acc_by_seed": [r6(float(f)) for f in finals],
-            "best_test_acc_mean": r6(float(acc_mean.max())),
-            "diverged_seeds": diverged_seeds,
+            **_final(model, loss, outer, lr, epochs, batch_size),
         }
+        if ticker is not None:
+            ticker.update()
     best_acc = max(float(v["best_test_acc_mean"] or 0.0) for v in per_loss.values())
     target = 0.95 * best_acc
     for v in per_loss.values():
         v["epochs_to_95"] = _first_epoch_at(v["test_acc_mean"], target)
-    some = outer[seeds[0]]
     return {
-        "dataset": {
-            "name": data.name,
-            "n_samples": int(data.X.shape[0]),
-            "n_features": int(data.X.shape[1]),
-            "n_classes": data.n_classes,
-            "n_train": int(some.X_train.shape[0]),
-            "n_test": int(some.X_test.shape[0]),
-        },
+        "dataset": _dataset_info(data, outer[seeds[0]]),
         "model": model,
         "model_desc": (
             "softmax regression" if model == "linear" else f"MLP, {HIDDEN} tanh hidden units"
@@ -297,7 +325,7 @@ def train(
     seed
         The first seed.
     progress
-        Show a progress bar on stderr.
+        Report progress on stderr: a bar on a terminal, one line at the end otherwise.
     batch_size
         None for full-batch gradient descent, else the mini-batch size.
 
@@ -324,14 +352,15 @@ def train(
     seed_list = _seeds(seed, seeds)
     data = load_dataset(dataset)
     n_epochs = epochs if epochs is not None else DEFAULT_EPOCHS.get(str(dataset), FALLBACK_EPOCHS)
-    total = len(losses) * len(seed_list) * (len(LR_GRID) + 1)
     from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
-    from tqdm.auto import tqdm
+
+    from ._progress import Progress
 
     # Small matrices: one BLAS thread is faster here, and makes runs repeatable.
     with (
         threadpool_limits(limits=1, user_api="blas"),
-        tqdm(total=total, desc=f"{data.name}/{model}", disable=not progress, leave=False) as bar,
+        Progress(f"{data.name}/{model}", len(losses), 1, enabled=progress) as bar,
+        bar.stage("training", "train_s"),
     ):
         return run_experiment(
             data,
@@ -344,17 +373,13 @@ def train(
         )
 
 
-def _pct(x: float | None) -> str:
-    return "—" if x is None else f"{100 * x:.1f}"
-
-
 def train_table(results: dict[str, Any]) -> str:
     """A plain-text table of :func:`train` results, one row per loss."""
     ds = results["dataset"]
     head = (
         f"{ds['name']} ({ds['n_samples']} samples, {ds['n_features']} features, "
-        f"{ds['n_classes']} classes) · {results['model_desc']} · {results['epochs']} epochs · "
-        f"{len(results['seeds'])} seeds"
+        f"{ds['n_classes']} classes) · {results['model_desc']} · "
+        f"{count(results['epochs'], 'epoch')} · {count(len(results['seeds']), 'seed')}"
     )
     cols = ("loss", "lr", "final test acc %", "best mean acc %", "epochs to 95%", "|dL/dz| end")
     rows = [cols]
@@ -365,11 +390,11 @@ def train_table(results: dict[str, Any]) -> str:
         rows.append(
             (
                 name,
-                f"{v['lr']:g}",
-                f"{_pct(mean)} ± {_pct(std)}",
-                _pct(v["best_test_acc_mean"]),
-                "never" if e95 is None else str(e95),
-                "—" if grad_end is None else f"{grad_end:.3g}",
+                fmt(v["lr"]),
+                f"{fmt(mean, 'pct', none='—')} ± {fmt(std, 'pct', none='—')}",
+                fmt(v["best_test_acc_mean"], "pct", none="—"),
+                fmt(e95, "ep"),
+                fmt(grad_end, "grad", none="—"),
             )
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(cols))]
@@ -379,5 +404,7 @@ def train_table(results: dict[str, Any]) -> str:
         if k == 0:
             lines.append("  ".join("-" * w for w in widths))
     target = results["target_acc_95"]
-    lines.append(f"(95% target: {_pct(target)}% = 0.95 × best mean test accuracy of any loss)")
+    lines.append(
+        f"(95% target: {fmt(target, 'pct', none='—')}% = 0.95 × best mean test accuracy of any loss)"
+    )
     return "\n".join(lines)

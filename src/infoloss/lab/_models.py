@@ -39,7 +39,7 @@ MODELS = ("linear", "mlp")
 #: Softmax losses compared on every dataset: cross-entropy, squared error on the
 #: probabilities, squared error on the logits (Hui & Belkin 2021, k = M = 1).
 LOSSES = ("ce", "mse", "mse-logits")
-#: Single-logit (sigmoid) losses of the source note's binary setting.
+#: Single-logit (sigmoid) losses, the binary setting of the gradient argument.
 BINARY_LOSSES = ("bce", "bse")
 HIDDEN = 32
 # A logit this large means the step size has blown the weights up; stop before overflow.

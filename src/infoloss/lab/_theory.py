@@ -1,4 +1,4 @@
-"""The source note's worked examples, Gibbs' inequality, and the binary gradient curves.
+"""Worked examples of the information measures, Gibbs' inequality, and the binary gradient curves.
 
 Every number is computed by infoloss's public measures and losses; the lab only arranges
 the inputs and keeps the outputs.
