@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from ._format import count, fmt
+
 __all__ = ["LOSS_LABEL", "LOSS_STYLE", "figure_set"]
 
 OKABE_ITO = {
@@ -71,17 +73,16 @@ def fig_examples(ex: Mapping[str, Any]) -> str:
     ax.bar(["east", "west"], [sun["P_east"], sun["P_west"]], color=OKABE_ITO["orange"])
     ax.set_ylim(0, 1.25)
     ax.set_ylabel("probability P(x)")
-    ax.set_title(f"Sun-rise direction: H = {sun['H_bits']:g} bits")
+    ax.set_title(f"Sun-rise direction: H = {fmt(sun['H_bits'])} bits")
     for i, value in enumerate((sun["I_east_bits"], sun["I_west_bits"])):
-        label = "+∞" if value == "inf" else f"{value:g}"
-        ax.annotate(f"I = {label} bits", (i, 1.08), ha="center")
+        ax.annotate(f"I = {fmt(value)} bits", (i, 1.08), ha="center")
 
     ax = axes[0, 1]
     be = ex["binary_entropy"]
     ax.plot(be["p"], be["H_bits"], color=OKABE_ITO["blue"])
     ax.plot([be["argmax_p"]], [be["max_bits"]], "o", color=OKABE_ITO["vermillion"])
     ax.annotate(
-        f"max {be['max_bits']:g} bit at p = {be['argmax_p']:g}",
+        f"max {fmt(be['max_bits'])} bit at p = {fmt(be['argmax_p'])}",
         (be["argmax_p"], be["max_bits"]),
         xytext=(0.5, 0.55),
         ha="center",
@@ -100,8 +101,8 @@ def fig_examples(ex: Mapping[str, Any]) -> str:
     ax.set_ylabel("probability")
     # Two short lines: one long line ran past the panel and was clipped.
     ax.set_title(
-        f"KL is not symmetric (bits):\nD(P‖Q) = {kl['D_PQ_bits']:.3f},  "
-        f"D(Q‖P) = {kl['D_QP_bits']:.3f}"
+        f"KL is not symmetric (bits):\nD(P‖Q) = {fmt(kl['D_PQ_bits'])},  "
+        f"D(Q‖P) = {fmt(kl['D_QP_bits'])}"
     )
     ax.legend()
     return _png(fig)
@@ -119,7 +120,7 @@ def fig_gibbs(g: Mapping[str, Any]) -> str:
     ax.set_ylabel("number of pairs")
     ax.set_title(
         f"Gibbs' inequality on {g['n_pairs'] - g['n_infinite']} random pairs: "
-        f"min {g['min_gap_nats']:.3g} nats"
+        f"min {fmt(g['min_gap_nats'])} nats"
     )
     ax.legend()
     return _png(fig)
@@ -151,7 +152,7 @@ def fig_gradients(gc: Mapping[str, Any]) -> str:
             ax.set_title(f"y = {y}: {what}")
             if col == 1:
                 ax.annotate(
-                    f"|SE′| < 1% of |CE′|\nbeyond z = {edge:g}",
+                    f"|SE′| < 1% of |CE′|\nbeyond z = {fmt(edge)}",
                     (edge, 0.0),
                     xytext=(-9.5 if y == 1 else 5.2, -0.5 if y == 1 else 0.35),
                     fontsize=9,
@@ -176,7 +177,7 @@ def fig_training(dataset: str, per_model: Mapping[str, Mapping[str, Any]]) -> st
                 mean,
                 color=colour,
                 linestyle=style,
-                label=f"{LOSS_LABEL[loss]} (lr {v['lr']:g})",
+                label=f"{LOSS_LABEL[loss]} (lr {fmt(v['lr'])})",
             )
             ax.fill_between(epochs, mean - std, mean + std, color=colour, alpha=0.18, linewidth=0)
             g = _arr(v["grad_norm_mean"])
@@ -216,7 +217,7 @@ def fig_saturation(sats: Sequence[Mapping[str, Any]], show_margin: str) -> str:
                 mean,
                 color=colour,
                 linestyle=style,
-                label=f"{LOSS_LABEL[loss]} (lr {run['lr']:g})",
+                label=f"{LOSS_LABEL[loss]} (lr {fmt(run['lr'])})",
             )
             ax.fill_between(epochs, mean - std, mean + std, color=colour, alpha=0.18, linewidth=0)
         ax.axhline(sat["recovered_acc"], color=OKABE_ITO["black"], linewidth=0.8, linestyle=":")
@@ -250,7 +251,7 @@ def fig_saturation(sats: Sequence[Mapping[str, Any]], show_margin: str) -> str:
         ax.set_xticks(np.arange(len(margins)), margins)
         ax.set_xlabel("initial wrong margin (logit units)")
         ax.set_ylabel("epochs to 90% test accuracy")
-        ax.set_title(f"recovery time; hatched = not within {sat['epochs']} epochs")
+        ax.set_title(f"recovery time; hatched = not within {count(sat['epochs'], 'epoch')}")
         ax.legend(fontsize=8, loc="upper left")
     return _png(fig)
 
