@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import estimate, explore, lab, losses, measures
-from ._common import EXIT_BAD_INPUT, EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, Parser
+from ._common import EXIT_BAD_INPUT, EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, Parser, os_message
 
 __all__ = ["build_parser", "main"]
 
@@ -94,7 +94,17 @@ def _main(argv: Sequence[str] | None, out: Any) -> int:
         return status
     except BrokenPipeError:
         raise
-    except (ValueError, OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        byte = exc.object[exc.start]
+        sys.stderr.write(
+            f"infoloss: error: the input is not UTF-8 text (byte 0x{byte:02x} at offset "
+            f"{exc.start})\n"
+        )
+        return EXIT_BAD_INPUT
+    except OSError as exc:
+        sys.stderr.write(f"infoloss: error: {os_message(exc)}\n")
+        return EXIT_BAD_INPUT
+    except ValueError as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         sys.stderr.write(f"infoloss: error: {message}\n")
         return EXIT_BAD_INPUT

@@ -4,6 +4,7 @@ formatting."""
 from __future__ import annotations
 
 import argparse
+import errno
 import math
 import re
 from typing import Any, NoReturn
@@ -19,6 +20,7 @@ __all__ = [
     "fmt",
     "json_number",
     "level_arg",
+    "os_message",
     "positive_int",
     "unit",
 ]
@@ -113,3 +115,25 @@ def json_number(v: float) -> float | str:
 def fmt(v: float) -> str:
     """A float for a table: every digit, so the printed value is the computed one."""
     return repr(v) if math.isfinite(v) else ("inf" if v > 0 else "-inf" if v < 0 else "nan")
+
+
+#: An operating system's refusal, in words, after the path it concerns.
+_OS_REASONS = {
+    errno.ENOENT: "no such file or directory",
+    errno.EISDIR: "is a directory, not a file",
+    errno.ENOTDIR: "a part of this path is a file, not a directory",
+    errno.EEXIST: "exists and is not a directory",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.EROFS: "is on a read-only file system",
+    errno.ENOSPC: "no space left on the device",
+}
+
+
+def os_message(exc: OSError) -> str:
+    """A failed read or write as one line: the path, then what is wrong with it."""
+    reason = _OS_REASONS.get(exc.errno or 0, exc.strerror or str(exc))
+    if exc.filename is None:
+        return reason
+    sep = ":" if reason.startswith(("no ", "permission", "a part")) else ""
+    return f"{exc.filename}{sep} {reason}"

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ._common import InputError, Parser, positive_int
+from ._common import InputError, Parser, os_message, positive_int
 
 __all__ = ["add_parsers"]
 
@@ -62,6 +62,11 @@ def _no_lab_command(args: argparse.Namespace, out: Any) -> int:
 
 def _run_demo(args: argparse.Namespace, out: Any) -> int:
     lab = _need_lab()
+    # Before the lab's minutes of training, not after: a folder that cannot be made.
+    try:
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"--out: {os_message(exc)}") from None
     results = lab.run_demo(args.out, seed=args.seed, quick=args.quick, progress=args.progress)
     out.write(lab.summary_table(results) + "\n")
     out.write(f"report written to {Path(args.out) / 'index.html'}\n")

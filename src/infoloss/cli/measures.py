@@ -55,12 +55,25 @@ def _common_parser() -> Parser:
     return common
 
 
+def _value(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    if ";" in text or "," in text:
+        raise argparse.ArgumentTypeError(
+            f"expected numbers separated by spaces; got {text!r} (give each number as its "
+            "own argument)"
+        )
+    raise argparse.ArgumentTypeError(f"not a number: {text!r}")
+
+
 def add_parsers(sub: Any) -> None:
     """One subcommand per measure."""
     common = _common_parser()
     for name, (_, label) in _ONE.items():
         p = sub.add_parser(name, parents=[common], help=f"{label} of each row")
-        p.add_argument("values", nargs="*", type=float, help="one distribution's numbers")
+        p.add_argument("values", nargs="*", type=_value, help="one distribution's numbers")
         p.add_argument("--file", help="rows from a CSV, .npy or JSON file, or - for standard input")
         p.set_defaults(handler=run)
     for name, (_, label) in _TWO.items():

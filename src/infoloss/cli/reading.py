@@ -42,6 +42,8 @@ def _is_number(field: str) -> bool:
 
 def parse_numbers(text: str, what: str) -> np.ndarray:
     """Numbers typed as one argument (``0.5,0.5`` or ``"0.5 0.5"``) for the option *what*."""
+    if ";" in text:
+        raise InputError(f"{what}: expected numbers separated by commas or spaces; got {text!r}")
     fields = _split_fields(text.strip())
     for col, field in enumerate(fields, start=1):
         if not field:
@@ -49,35 +51,86 @@ def parse_numbers(text: str, what: str) -> np.ndarray:
     return np.array([_number(f, what) for f in fields], dtype=np.float64)
 
 
-def read_source(source: str, fmt: str | None, what: str) -> np.ndarray:
-    """Rows from a file path, or from standard input for ``-``."""
+def _read_bytes(source: str, what: str) -> tuple[str, bytes]:
+    """The name to report and the bytes of a file, or of standard input for ``-``."""
     if source == "-":
-        kind = fmt or "csv"
-        if kind == "npy":
-            return _load_npy(io.BytesIO(sys.stdin.buffer.read()), "standard input")
-        return _load_text(sys.stdin.read(), kind, "standard input")
+        buffer = getattr(sys.stdin, "buffer", None)
+        data = buffer.read() if buffer is not None else sys.stdin.read().encode()
+        return "standard input", data
     path = Path(source)
+    if path.is_dir():
+        raise InputError(f"{what}: {source} is a directory, not a file")
     if not path.is_file():
         raise InputError(f"{what}: no such file: {source}")
-    kind = fmt or {".npy": "npy", ".json": "json"}.get(path.suffix.lower(), "csv")
+    return source, path.read_bytes()
+
+
+def _decode(data: bytes, name: str, what: str) -> str:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(
+            f"{what}: {name} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
+            f"{exc.start}, line {line}); save it as UTF-8"
+        ) from None
+    # A byte-order mark, as spreadsheet programs write, is dropped.
+    return text.removeprefix("\ufeff")
+
+
+def read_source(source: str, fmt: str | None, what: str) -> np.ndarray:
+    """Rows from a file path, or from standard input for ``-``."""
+    suffix = "" if source == "-" else Path(source).suffix.lower()
+    kind = fmt or {".npy": "npy", ".json": "json"}.get(suffix, "csv")
+    name, data = _read_bytes(source, what)
     if kind == "npy":
-        with path.open("rb") as fh:
-            return _load_npy(fh, source)
-    # utf-8-sig: a byte-order mark, as spreadsheet programs write, is read and dropped.
-    return _load_text(path.read_text(encoding="utf-8-sig"), kind, source)
+        return _load_npy(io.BytesIO(data), name, what)
+    return _load_text(_decode(data, name, what), kind, name)
 
 
-def _load_npy(fh: Any, name: str) -> np.ndarray:
+def _npy_dtype(fh: Any) -> np.dtype[Any] | None:
+    """The dtype an ``.npy`` header declares, read without loading (None if unreadable)."""
+    from numpy.lib import format as npy_format
+
+    try:
+        version = npy_format.read_magic(fh)
+        if version == (1, 0):
+            _, _, dtype = npy_format.read_array_header_1_0(fh)
+        else:
+            _, _, dtype = npy_format.read_array_header_2_0(fh)
+    except (ValueError, OSError, EOFError):
+        return None
+    finally:
+        fh.seek(0)
+    return np.dtype(dtype)
+
+
+#: What an ``.npy`` array of each non-numeric dtype kind holds, in words.
+_NON_NUMBERS = {
+    "U": "text",
+    "S": "bytes",
+    "b": "true/false values",
+    "M": "dates",
+    "m": "time spans",
+    "V": "records",
+}
+
+
+def _load_npy(fh: Any, name: str, what: str) -> np.ndarray:
+    dtype = _npy_dtype(fh)
+    if dtype is not None and dtype.hasobject:
+        raise InputError(f"{what}: {name} holds Python objects, not numbers")
     try:
         arr = np.load(fh, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
-        raise InputError(f"{name}: not a readable .npy file ({exc})") from None
+        raise InputError(f"{what}: {name} is not a readable .npy file ({exc})") from None
     if np.iscomplexobj(arr):
         raise InputError(
-            f"{name}: .npy array is complex ({arr.dtype}); probabilities and logits are real"
+            f"{what}: {name} holds complex numbers ({arr.dtype}); probabilities and logits are real"
         )
     if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
-        raise InputError(f"{name}: .npy array must be numeric, got dtype {arr.dtype}")
+        held = _NON_NUMBERS.get(arr.dtype.kind, "values")
+        raise InputError(f"{what}: {name} holds {held} (dtype {arr.dtype}), not numbers")
     return np.asarray(arr, dtype=np.float64)
 
 
@@ -106,7 +159,6 @@ def _text_row(fields: list[str], name: str, lineno: int) -> list[float]:
 
 
 def _load_text(text: str, kind: str, name: str) -> np.ndarray:
-    text = text.removeprefix("\ufeff")
     if kind == "json":
         return _load_json(text, name)
     rows: list[list[float]] = []
@@ -115,6 +167,11 @@ def _load_text(text: str, kind: str, name: str) -> np.ndarray:
         line = line.strip()
         if not line or line.startswith("#"):
             continue
+        if ";" in line:
+            raise InputError(
+                f"{name}, line {lineno}: expected numbers separated by commas or spaces; "
+                f"got {line!r}"
+            )
         fields = _split_fields(line)
         # A first row of names only is a header, as in `infoloss lab train`.
         if header_allowed and fields and not any(_is_number(f) for f in fields if f):
@@ -131,15 +188,8 @@ def _load_text(text: str, kind: str, name: str) -> np.ndarray:
 
 def _csv_rows(source: str) -> tuple[str, list[tuple[int, list[str]]]]:
     """The name to report and the (line number, cells) of each row, blank end lines dropped."""
-    if source == "-":
-        name, text = "standard input", sys.stdin.read()
-    else:
-        path = Path(source)
-        if not path.is_file():
-            raise InputError(f"--file: no such file: {source}")
-        # utf-8-sig: a byte-order mark, as spreadsheet programs write, is read and dropped.
-        name, text = source, path.read_text(encoding="utf-8-sig")
-    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+    name, data = _read_bytes(source, "--file")
+    reader = csv.reader(io.StringIO(_decode(data, name, "--file"), newline=""))
     try:
         rows = [(reader.line_num, row) for row in reader]
     except csv.Error as exc:
@@ -209,12 +259,18 @@ def _column_index(header: list[str], column: str, name: str) -> int:
         return header.index(column)
     if column.isdigit() and int(column) < len(header):
         return int(column)
+    if len(header) == 1 and ";" in header[0]:
+        raise InputError(
+            f"{name}: expected columns separated by commas; the header {header[0]!r} "
+            "is separated by semicolons"
+        )
     raise InputError(f"{name}: no column {column!r} (columns: {', '.join(header)})")
 
 
 def distribution_arg(text: str, fmt: str | None, what: str) -> np.ndarray:
     """``--p`` and ``--q`` take inline numbers, a file path, or ``-`` for stdin."""
-    if text == "-" or not (_looks_numeric(text) or ("," in text and not Path(text).exists())):
+    typed = ("," in text or ";" in text) and not Path(text).exists()
+    if text == "-" or not (_looks_numeric(text) or typed):
         return read_source(text, fmt, what)
     # Numbers, or a comma-separated list with a typo (no file has that name): say which field.
     return parse_numbers(text, what)
