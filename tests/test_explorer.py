@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
@@ -147,13 +148,45 @@ def test_write_page_refuses_what_is_not_the_lab_results(tmp_path, content, messa
         write_page(tmp_path / "e.html", results=tmp_path / "missing.json")
 
 
-def test_a_quick_demo_results_file_is_accepted(tmp_path):
+def _cli(argv: list[str]) -> tuple[int, str]:
+    from infoloss.cli import main
+
+    out = io.StringIO()
+    code = main(argv, out=out)
+    return code, out.getvalue()
+
+
+def test_explore_says_which_results_it_shows(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, text = _cli(["explore"])
+    assert code == 0
+    assert "no lab results found: run 'infoloss demo' first" in text
+    (tmp_path / "report").mkdir()
+    (tmp_path / "report" / "results.json").write_text(json.dumps(RESULTS), encoding="utf-8")
+    code, text = _cli(["explore"])
+    assert code == 0
+    assert text.splitlines()[-1] == f"lab results from {Path('report', 'results.json')}"
+    mine = tmp_path / "mine.json"
+    mine.write_text(json.dumps(RESULTS), encoding="utf-8")
+    code, text = _cli(["explore", "--results", str(mine)])
+    assert code == 0
+    assert text.splitlines()[-1] == f"lab results from {mine}"
+
+
+def test_demo_then_explore_from_one_folder(tmp_path, monkeypatch):
+    """The README's two commands, in order: the page shows the demo's results."""
     pytest.importorskip("matplotlib")
     pytest.importorskip("sklearn")
-    from infoloss import lab
-
-    results = lab.run_demo(tmp_path / "report", quick=True, progress=False)
-    summary = lab_summary(json.loads((tmp_path / "report" / "results.json").read_text()))
-    assert set(summary["training"]) == set(results["training"])
-    assert "saturation" in summary
-    assert "gradients" in summary
+    monkeypatch.chdir(tmp_path)
+    code, _ = _cli(["demo", "--quick"])
+    assert code == 0
+    results = json.loads((tmp_path / "report" / "results.json").read_text(encoding="utf-8"))
+    code, text = _cli(["explore"])
+    assert code == 0
+    assert "lab results from report" in text
+    source, data = _embedded(tmp_path / "explore.html")
+    assert source == "report/results.json"
+    assert data == lab_summary(results)
+    assert isinstance(data, dict)
+    assert "saturation" in data
+    assert "gradients" in data

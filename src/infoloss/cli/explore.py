@@ -24,19 +24,28 @@ def add_parser(sub: Any) -> None:
     explore.add_argument(
         "--results",
         default=None,
-        help="the lab's results.json to show (default: a results.json beside --out, if any)",
+        help="the lab's results.json to show (default: a results.json beside --out, else "
+        "report/results.json, where 'infoloss demo' writes it)",
     )
     explore.add_argument("--open", action="store_true", help="open it in a web browser")
     explore.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace, out: Any) -> int:
-    """Write the page, and open it when asked."""
-    from ..explorer import write_page
+    """Write the page, say which lab results it shows, and open it when asked."""
+    from ..explorer import find_results, write_page
 
-    path = write_page(args.out, results=args.results)
+    results = args.results if args.results is not None else find_results(args.out)
+    path = write_page(args.out, results=results)
     size = path.stat().st_size
     out.write(f"explorer written to {path} ({size / 1000:.0f} kB)\n")
+    if results is None:
+        out.write(
+            "no lab results found: run 'infoloss demo' first, or name a results.json "
+            "with --results\n"
+        )
+    else:
+        out.write(f"lab results from {results}\n")
     if args.open:
         import webbrowser
 
