@@ -30,6 +30,8 @@ _TWO: dict[str, tuple[str, str]] = {
     "js": ("js_divergence", "Jensen-Shannon divergence"),
 }
 _TABLES = ("joint-entropy", "conditional-entropy", "mutual-information")
+#: Measures with a value per outcome of each distribution, not one per distribution.
+_PER_OUTCOME = ("self-information",)
 FORMS = ("probs", "log_probs", "logits")
 
 
@@ -72,7 +74,8 @@ def add_parsers(sub: Any) -> None:
     """One subcommand per measure."""
     common = _common_parser()
     for name, (_, label) in _ONE.items():
-        p = sub.add_parser(name, parents=[common], help=f"{label} of each row")
+        each = "outcome" if name in _PER_OUTCOME else "row"
+        p = sub.add_parser(name, parents=[common], help=f"{label} of each {each}")
         p.add_argument("values", nargs="*", type=_value, help="one distribution's numbers")
         p.add_argument("--file", help="rows from a CSV, .npy or JSON file, or - for standard input")
         p.set_defaults(handler=run)
@@ -137,21 +140,30 @@ def run(args: argparse.Namespace, out: Any) -> int:
         unit=unit(command, shown_base),
         as_json=args.json,
         out=out,
+        outcomes=command in _PER_OUTCOME,
     )
     return 0
 
 
 def emit(
-    values: np.ndarray, *, command: str, label: str, unit: str, as_json: bool, out: Any
+    values: np.ndarray,
+    *,
+    command: str,
+    label: str,
+    unit: str,
+    as_json: bool,
+    out: Any,
+    outcomes: bool = False,
 ) -> None:
-    """Print *values*: one line for a scalar, else a table of rows; or one JSON object."""
-    flat = np.atleast_1d(np.asarray(values, dtype=np.float64))
+    """Print *values*: one line for a scalar, else a table numbered by row (and by outcome
+    where *outcomes*: the last axis is the distribution's outcomes); or one JSON object."""
+    flat = np.atleast_1d(np.asarray(values, dtype=np.float64)).ravel()
     if as_json:
         payload = {
             "measure": command,
             "unit": unit,
             "shape": list(np.shape(values)),
-            "values": [json_number(float(v)) for v in flat.ravel()],
+            "values": [json_number(float(v)) for v in flat],
         }
         out.write(json.dumps(payload) + "\n")
         return
@@ -159,7 +171,21 @@ def emit(
     if flat.size == 1 and np.ndim(values) == 0:
         out.write(f"{header}: {fmt(float(flat[0]))}\n")
         return
-    width = max(len("row"), len(str(flat.size - 1)))
-    out.write(f"{'row':>{width}}  {header}\n")
-    for i, v in enumerate(flat.ravel()):
-        out.write(f"{i:>{width}}  {fmt(float(v))}\n")
+    names, index = _index(np.shape(values), outcomes)
+    widths = [max([len(n), *(len(str(i[c])) for i in index)]) for c, n in enumerate(names)]
+    out.write("  ".join(f"{n:>{w}}" for n, w in zip(names, widths, strict=True)))
+    out.write(f"  {header}\n")
+    for i, v in zip(index, flat, strict=True):
+        cells = "  ".join(f"{k:>{w}}" for k, w in zip(i, widths, strict=True))
+        out.write(f"{cells}  {fmt(float(v))}\n")
+
+
+def _index(shape: tuple[int, ...], outcomes: bool) -> tuple[list[str], list[tuple[int, ...]]]:
+    """The index columns of a table: the row, counted over every batch axis; the outcome."""
+    size = int(np.prod(shape))
+    if not outcomes:
+        return ["row"], [(i,) for i in range(size)]
+    k = shape[-1]
+    if len(shape) == 1:
+        return ["outcome"], [(i,) for i in range(size)]
+    return ["row", "outcome"], [divmod(i, k) for i in range(size)]
