@@ -249,3 +249,18 @@ def test_api_reference_lists_every_public_name():
     text = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
     missing = [n for n in infoloss.__all__ if n != "__version__" and f"### `{n}`" not in text]
     assert missing == []
+
+
+@pytest.mark.parametrize(
+    ("module", "names"),
+    [
+        ("infoloss.torch", ["cross_entropy", "CrossEntropyLoss", "linear_cross_entropy"]),
+        ("infoloss.jax", ["softmax_cross_entropy"]),
+    ],
+)
+def test_api_reference_lists_the_framework_entry_points(module, names):
+    pytest.importorskip(module.split(".")[1])
+    public = importlib.import_module(module).__all__
+    text = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    missing = [n for n in names if n not in public or f"### `{module}.{n}`" not in text]
+    assert missing == []
