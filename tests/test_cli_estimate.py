@@ -13,6 +13,7 @@ import pytest
 
 from infoloss import estimators as est
 from infoloss.cli import main
+from infoloss.estimators._estimate import resolve
 
 LABELS = ["x", "y", "x", "z", "x", "y", "w", "x", "y", "x"]
 CODES = [1, 2, 1, 3, 1.0, 2, 4, 1, 2, 1]
@@ -43,9 +44,50 @@ def test_entropy_table_is_the_library_value(data):  # type: ignore[no-untyped-de
     assert code == 0
     expected = est.entropy(np.array(LABELS))  # the library's default method, "auto"
     assert text.splitlines() == [
-        "entropy of label (nats), method auto, 10 samples",
+        f"entropy of label (nats), method {resolve('auto')} (auto), 10 samples",
         f"estimate: {float(expected)!r}",
     ]
+
+
+def test_auto_names_the_estimator_it_resolved_to(data):  # type: ignore[no-untyped-def]
+    argv = ["estimate", "entropy", "--file", data, "--column", "label", "--alphabet-size", "6"]
+    code, text = run(argv)
+    assert code == 0
+    r = est.entropy_nsb(np.array(LABELS), alphabet_size=6)
+    assert text.splitlines() == [
+        f"entropy of label (nats), method {resolve('auto', 6)} (auto), 10 samples",
+        f"estimate: {float(r.estimate)!r}",
+        f"posterior sd: {float(r.std)!r}",
+    ]
+    _, text = run([*argv[:-2], "--json"])
+    assert json.loads(text)["method"] == resolve("auto")
+    _, text = run(["estimate", "mi", "--file", data, "--x", "label", "--y", "code"])
+    assert ", method plugin, " in text.splitlines()[0]
+    _, text = run(
+        ["estimate", "mi", "--file", data, "--x", "label", "--y", "code", "--method", "auto"]
+    )
+    assert f", method {resolve('auto')} (auto), " in text.splitlines()[0]
+
+
+def test_interval_without_seed_repeats_and_says_its_seed(data):  # type: ignore[no-untyped-def]
+    argv = ["estimate", "entropy", "--file", data, "--column", "label", "--method", "plugin"]
+    argv += ["--interval", "--resamples", "30"]
+    _, first = run(argv)
+    _, second = run(argv)
+    assert first == second
+    boot = est.bootstrap_interval(np.array(LABELS), method="plugin", n_resamples=30, rng=0)
+    assert first.splitlines()[-1] == (
+        f"95% interval (basic bootstrap, 30 resamples, seed 0): "
+        f"{float(boot.low)!r} {float(boot.high)!r}"
+    )
+    _, text = run([*argv, "--json"])
+    assert json.loads(text)["interval"]["seed"] == 0
+
+
+def test_help_gives_the_default_seed(capsys):  # type: ignore[no-untyped-def]
+    with pytest.raises(SystemExit):
+        main(["estimate", "entropy", "--help"], out=io.StringIO())
+    assert "seed (default: 0, " in " ".join(capsys.readouterr().out.split())
 
 
 @pytest.mark.parametrize("method", ["plugin", "miller_madow", "chao_shen", "zhang"])
@@ -90,7 +132,8 @@ def test_nsb_prints_posterior_sd_and_interval(data):  # type: ignore[no-untyped-
     assert text.splitlines()[1:] == [
         f"estimate: {float(r.estimate)!r}",
         f"posterior sd: {float(r.std)!r}",
-        f"95% interval (basic bootstrap, 50 resamples): {float(boot.low)!r} {float(boot.high)!r}",
+        f"95% interval (basic bootstrap, 50 resamples, seed 7): "
+        f"{float(boot.low)!r} {float(boot.high)!r}",
     ]
     code, text = run([*argv, "--json", "--confidence", "0.8"])
     payload = json.loads(text)

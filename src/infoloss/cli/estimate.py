@@ -22,7 +22,11 @@ from ._common import (
 )
 from .reading import read_csv_columns
 
-__all__ = ["add_parser", "run"]
+__all__ = ["DEFAULT_SEED", "add_parser", "run"]
+
+#: The bootstrap's seed when none is given: a fixed one, so the same command prints the
+#: same interval, as it prints the same estimate.
+DEFAULT_SEED = 0
 
 
 def _common_parser() -> Parser:
@@ -46,7 +50,13 @@ def _common_parser() -> Parser:
     common.add_argument(
         "--resamples", type=positive_int, default=None, help="bootstrap resamples (default: 1000)"
     )
-    common.add_argument("--seed", type=int, default=None, help="bootstrap random seed")
+    common.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help=f"bootstrap random seed (default: {DEFAULT_SEED}, so a run gives the same interval "
+        "each time; another seed shows how much the interval itself varies)",
+    )
     return common
 
 
@@ -104,6 +114,14 @@ def _columns(args: argparse.Namespace) -> tuple[tuple[np.ndarray, ...], list[str
     return (x, y), labels
 
 
+def _resolved(args: argparse.Namespace) -> str:
+    """The estimator ``--method`` names: "auto" resolved as the library resolves it."""
+    from ..estimators._estimate import resolve
+
+    size = args.alphabet_size if args.estimate_command == "entropy" else None
+    return resolve(args.method, size)
+
+
 def _point(
     args: argparse.Namespace,
     arrays: tuple[np.ndarray, ...],
@@ -115,7 +133,7 @@ def _point(
     if args.estimate_command == "mi":
         return estimators.mutual_information(*arrays, **opts), None
     opts["alphabet_size"] = args.alphabet_size
-    if args.method == "nsb":
+    if opts["method"] == "nsb":
         nsb_opts = {k: v for k, v in opts.items() if k != "method"}
         estimate, std = estimators.entropy_nsb(*arrays, **nsb_opts)
         return estimate, std
@@ -135,14 +153,14 @@ def _interval(
     boot_opts |= {
         "confidence_level": 0.95 if args.confidence is None else args.confidence,
         "n_resamples": 1000 if args.resamples is None else args.resamples,
-        "rng": args.seed,
+        "rng": DEFAULT_SEED if args.seed is None else args.seed,
     }
     boot = estimators.bootstrap_interval(arrays[0], **boot_opts)
     return {
         "confidence": boot_opts["confidence_level"],
         "kind": "basic bootstrap",
         "resamples": boot_opts["n_resamples"],
-        "seed": args.seed,
+        "seed": boot_opts["rng"],
         "low": float(boot.low),
         "high": float(boot.high),
     }
@@ -155,21 +173,24 @@ def run(args: argparse.Namespace, out: Any) -> int:
     if not args.interval and (args.confidence, args.resamples, args.seed) != (None,) * 3:
         raise InputError("--confidence, --resamples and --seed go with --interval")
     arrays, labels = _columns(args)
-    opts: dict[str, Any] = {"method": args.method, "base": args.base}
+    opts: dict[str, Any] = {"method": _resolved(args), "base": args.base}
     estimate, std = _point(args, arrays, opts)
     interval = _interval(args, arrays, opts) if args.interval else None
     measure = "entropy" if args.estimate_command == "entropy" else "mutual_information"
     result = {
         "measure": measure,
         "columns": labels,
-        "method": args.method,
+        "method": opts["method"],
         "unit": unit(measure, None if args.base is None else base_text(args.base)),
         "samples": int(arrays[0].shape[0]),
         "estimate": float(estimate),
         "std": None if std is None else float(std),
         "interval": interval,
     }
-    (_print_json if args.json else _print_text)(result, out)
+    if args.json:
+        _print_json(result, out)
+    else:
+        _print_text(result, args.method, out)
     return 0
 
 
@@ -186,13 +207,14 @@ def _print_json(result: dict[str, Any], out: Any) -> None:
     out.write(json.dumps(payload) + "\n")
 
 
-def _print_text(result: dict[str, Any], out: Any) -> None:
+def _print_text(result: dict[str, Any], given: str, out: Any) -> None:
     labels = result["columns"]
     if result["measure"] == "entropy":
         what = f"entropy of {labels[0]}"
     else:
         what = f"mutual information of {labels[0]} and {labels[1]}"
-    out.write(f"{what} ({result['unit']}), method {result['method']}, ")
+    method = result["method"] if given == result["method"] else f"{result['method']} ({given})"
+    out.write(f"{what} ({result['unit']}), method {method}, ")
     out.write(f"{result['samples']} samples\n")
     out.write(f"estimate: {fmt(result['estimate'])}\n")
     if result["std"] is not None:
@@ -201,5 +223,6 @@ def _print_text(result: dict[str, Any], out: Any) -> None:
     if interval is not None:
         out.write(
             f"{100 * interval['confidence']:.6g}% interval ({interval['kind']}, "
-            f"{interval['resamples']} resamples): {fmt(interval['low'])} {fmt(interval['high'])}\n"
+            f"{interval['resamples']} resamples, seed {interval['seed']}): "
+            f"{fmt(interval['low'])} {fmt(interval['high'])}\n"
         )
