@@ -475,6 +475,7 @@ def test_before_the_prediction_section_4_shows_placeholders(driver, page):
     for svg_id in ("grad-plot", "grad-log-plot"):
         assert len(driver.find_elements("css selector", f"#{svg_id} path")) == 2
         assert "Answer the question to draw the curves" not in _svg_texts(driver, svg_id)
+    assert "10⁻⁵" in _svg_texts(driver, "grad-log-plot")
     # The log plot puts each gradient's dot at log10 |∂L/∂z| on its axis.
     dots = driver.execute_script(
         "return [...document.querySelectorAll('#grad-log-plot circle')]"
@@ -596,6 +597,17 @@ def test_the_page_names_the_demo_results_it_found(driver, tmp_path, monkeypatch)
     results = {
         "meta": {"seed": 3, "quick": True, "infoloss_version": "0"},
         "training": {"iris": {"linear": {"losses": {"ce": {"lr": 0.5}}}}},
+        "saturation": {
+            "show_margin": "8",
+            "binary": {
+                "dataset": "breast_cancer",
+                "losses": ["bce", "bse"],
+                "runs": {
+                    "bce": {"8": {"epochs_to_recover_mean": 1.5}},
+                    "bse": {"8": {"epochs_to_recover_mean": None}},
+                },
+            },
+        },
     }
     (tmp_path / "report").mkdir()
     (tmp_path / "report" / "results.json").write_text(json.dumps(results), encoding="utf-8")
@@ -604,3 +616,4 @@ def test_the_page_names_the_demo_results_it_found(driver, tmp_path, monkeypatch)
     text = driver.find_element("id", "lab-results").text
     assert text.startswith("Loaded report/results.json: seed 3")
     assert "No results loaded" not in text
+    assert text.endswith("bce: 1.5 epochs; bse: never, within the run.")

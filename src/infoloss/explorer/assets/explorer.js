@@ -644,6 +644,9 @@
     drawGradPlots(true);
   }
 
+  const SUPERSCRIPT = "⁰¹²³⁴⁵⁶⁷⁸⁹";
+  const SUPERSCRIPT_MINUS = "⁻";
+
   const GRAD = { W: 640, H: 220, left: 50, right: 630, top: 10, bottom: 182 };
 
   /** Both gradient plots; before the prediction only their axes and a note. */
@@ -654,7 +657,7 @@
     // |∂L/∂z| down to 1e-5: squared error's fall over |z| ≤ 10 fits, and a zero sits at the floor.
     const logScale = { id: "grad-log-plot", lo: -5, hi: 0, ticks: [-5, -4, -3, -2, -1, 0],
       value: (g) => Math.max(-5, Math.log10(Math.abs(g))), label: "|∂L/∂z|",
-      tickText: (t) => (t === 0 ? "1" : "10" + String(t).replace("-", MINUS)) };
+      tickText: (t) => (t === 0 ? "1" : "10" + SUPERSCRIPT_MINUS + SUPERSCRIPT[-t]) };
     for (const spec of [linear, logScale]) {
       const svg = document.getElementById(spec.id);
       clear(svg);
@@ -791,7 +794,7 @@
       const parts = sat.binary.losses.map((l) => {
         const run = sat.binary.runs[l][m];
         const e = run.epochs_to_recover_mean;
-        return `${l}: ${e === null ? "never" : e} epochs`;
+        return `${l}: ${e === null ? "never, within the run" : `${e} epochs`}`;
       });
       p(`Starting confidently wrong (${sat.binary.dataset}, median wrong margin ${m}), epochs to 90 % test accuracy — ${parts.join("; ")}.`);
     }
