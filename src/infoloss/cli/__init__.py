@@ -2,8 +2,8 @@
 
 Thin commands over the library: read distributions (numbers on the command line, or rows of
 a CSV, ``.npy`` or JSON file, or standard input), call one function, print a table or JSON.
-Bad input prints one line to standard error and exits with status 2; a closed output pipe
-exits 141 and Ctrl-C 130, each with one line and no traceback.
+Bad input prints one line to standard error and exits with status 2; Ctrl-C prints one
+line and exits 130; a closed output pipe (``| head -1``) exits 141 and prints nothing.
 
 Each command family lives in its own module and adds its own subcommands: ``measures``
 (entropy, kl, ...), ``losses`` (``loss``), ``estimate``, ``explore`` and ``lab`` (``demo``,
@@ -61,12 +61,15 @@ def main(argv: Sequence[str] | None = None, *, out: Any = None) -> int:
     """Run the command line; returns the exit status."""
     out = sys.stdout if out is None else out
     try:
-        return _main(argv, out)
+        status = _main(argv, out)
+        # Written now, not at exit, where a closed pipe could no longer be caught.
+        out.flush()
+        return status
     except BrokenPipeError:
-        # The reader went away (``infoloss ... | head``): say so once, and stop Python
-        # from failing again when it flushes standard output at exit.
+        # The reader went away (``infoloss ... | head -1``): it asked for no more, so
+        # nothing to say; only the status tells, as for a process SIGPIPE ends. Python
+        # must not fail again when it flushes standard output at exit.
         _silence_stdout()
-        sys.stderr.write("infoloss: output closed early (broken pipe); not all was written\n")
         return EXIT_BROKEN_PIPE
     except KeyboardInterrupt:
         sys.stderr.write("infoloss: interrupted\n")
