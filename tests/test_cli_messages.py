@@ -149,3 +149,24 @@ def test_lab_data_set_that_is_not_utf8(tmp_path, capsys):  # type: ignore[no-unt
     path.write_bytes(b"a,label\n\xff,1\n")
     err = _fails(["lab", "train", "--dataset", str(path), "--no-progress"], capsys)
     assert "not UTF-8 text (byte 0xff at offset 8)" in err
+
+
+def test_a_file_named_npy_that_is_not_one(tmp_path, capsys):  # type: ignore[no-untyped-def]
+    path = tmp_path / "rows.npy"
+    path.write_text("0.5,0.5\n")
+    err = _fails(["entropy", "--file", str(path)], capsys)
+    assert f"{path} is not an .npy file" in err
+    assert "pickle" not in err
+
+
+@pytest.mark.parametrize("content", ['"0.5","0.5"\n', "p,q\n"])
+def test_a_file_of_only_a_header_says_what_it_read(tmp_path, capsys, content):  # type: ignore[no-untyped-def]
+    path = tmp_path / "rows.csv"
+    path.write_text(content)
+    err = _fails(["entropy", "--file", str(path)], capsys)
+    assert f"no data rows (its first line, {content.strip()!r}, reads as a header)" in err
+
+
+def test_perplexity_refuses_a_base_it_would_ignore(capsys):  # type: ignore[no-untyped-def]
+    err = _fails(["perplexity", "0.5", "0.5", "--base", "2"], capsys)
+    assert "--base does not apply to perplexity" in err

@@ -126,6 +126,8 @@ def run(args: argparse.Namespace, out: Any) -> int:
     opts: dict[str, Any] = {}
     if command not in NO_BASE:
         opts["base"] = args.base
+    elif args.base is not None:
+        raise InputError(f"--base does not apply to {command}: it is the same in every base")
     if args.normalize:
         if command == "self-information":
             raise InputError("--normalize does not apply to self-information")

@@ -118,7 +118,10 @@ _NON_NUMBERS = {
 
 def _load_npy(fh: Any, name: str, what: str) -> np.ndarray:
     dtype = _npy_dtype(fh)
-    if dtype is not None and dtype.hasobject:
+    if dtype is None:
+        # NumPy would go on to try the file as a pickle, and say so: never offered here.
+        raise InputError(f"{what}: {name} is not an .npy file (it has no .npy header)")
+    if dtype.hasobject:
         raise InputError(f"{what}: {name} holds Python objects, not numbers")
     try:
         arr = np.load(fh, allow_pickle=False)
@@ -162,6 +165,7 @@ def _load_text(text: str, kind: str, name: str) -> np.ndarray:
     if kind == "json":
         return _load_json(text, name)
     rows: list[list[float]] = []
+    header: str | None = None
     header_allowed = True
     for lineno, line in enumerate(text.splitlines(), start=1):
         line = line.strip()
@@ -176,11 +180,13 @@ def _load_text(text: str, kind: str, name: str) -> np.ndarray:
         # A first row of names only is a header, as in `infoloss lab train`.
         if header_allowed and fields and not any(_is_number(f) for f in fields if f):
             header_allowed = False
+            header = line
             continue
         header_allowed = False
         rows.append(_text_row(fields, name, lineno))
     if not rows:
-        raise InputError(f"{name}: no data rows")
+        read_as = "" if header is None else f" (its first line, {header!r}, reads as a header)"
+        raise InputError(f"{name}: no data rows{read_as}")
     if len({len(r) for r in rows}) != 1:
         raise InputError(f"{name}: rows have different lengths")
     return np.array(rows, dtype=np.float64)
