@@ -16,6 +16,7 @@ from jax.test_util import check_grads  # noqa: E402
 import infoloss as il  # noqa: E402
 import infoloss.jax as ilj  # noqa: E402
 from infoloss._kernels import use_kernels  # noqa: E402
+from infoloss.jax import _lean, _ops  # noqa: E402
 
 N, C = 48, 512  # N·C above the kernels' MIN_SIZE
 
@@ -29,15 +30,15 @@ def _x64():  # type: ignore[no-untyped-def]
 def calls(monkeypatch):  # type: ignore[no-untyped-def]
     """The names of the FFI targets the test called (the kernels ran through JAX)."""
     seen: list[str] = []
-    real = ilj._call
+    real = _ops._call
 
     def spy(name, *args, **kwargs):  # type: ignore[no-untyped-def]
         seen.append(name)
         return real(name, *args, **kwargs)
 
-    monkeypatch.setattr(ilj, "_call", spy)
+    monkeypatch.setattr(_ops, "_call", spy)
     # The kernels' route at these sizes (traced calls below LEAN_MAX take the lean path).
-    monkeypatch.setattr(ilj, "LEAN_MAX", 0)
+    monkeypatch.setattr(_lean, "LEAN_MAX", 0)
     return seen
 
 
@@ -303,7 +304,7 @@ def test_gradient_buffers_are_advised_huge_pages():  # type: ignore[no-untyped-d
     # cost 3x the kernel's pass at (4096, 32000), so the handler asks for huge pages.
     import mmap
 
-    from infoloss.jax import _advise_huge
+    from infoloss.jax._calls import _advise_huge
 
     size = 16 << 20
     region = mmap.mmap(-1, size)  # a fresh anonymous mapping, as a large malloc gives

@@ -750,3 +750,46 @@ def test_grad_out_is_untouched_when_validation_fails(n):
     with pytest.raises(ValueError, match="`logits` contains NaN"):
         il.softmax_cross_entropy(z, y, return_grad=True, grad_out=buf)
     assert np.all(buf == 7.0)
+
+
+# ------------------------------------------------------------------ the routes
+
+
+def test_a_registered_route_takes_its_library_and_none_falls_back(monkeypatch):
+    from infoloss.losses import _routes
+
+    xp = pytest.importorskip("array_api_strict")
+    z = np.random.default_rng(0).standard_normal((3, C, 2))
+    y = np.array([[0, 1], [3, 2], [1, 1]])
+    seen: list[Any] = []
+
+    def route(call):
+        seen.append(call)
+        return "from the route" if call.spec.reduction == "sum" else None
+
+    monkeypatch.setitem(_routes._ROUTES, "array_api_strict", route)
+    zs, ys = xp.asarray(z), xp.asarray(y)
+    assert softmax_cross_entropy(zs, ys, axis=1, reduction="sum") == "from the route"
+    call = seen[0]
+    assert isinstance(call, _routes.SoftmaxCall)
+    assert (call.axis, call.return_grad, call.grad_out) == (1, False, None)
+    assert tuple(call.z.shape) == (3, 2, C)  # the class axis last
+    assert [len(call.checks.logits), len(call.checks.targets), call.checks.weight] == [3, 1, []]
+    fallback = softmax_cross_entropy(zs, ys, axis=1)
+    assert len(seen) == 2
+    assert float(fallback) == pytest.approx(float(softmax_cross_entropy(z, y, axis=1)), rel=1e-12)
+
+
+def test_soft_capped_logits_have_only_the_nan_check():
+    from infoloss._options import loss_spec
+    from infoloss.losses._targets import prepare_softmax
+
+    z, y = np.zeros((2, C)), np.array([0, 1])
+    plain = prepare_softmax(z, y, None, loss_spec(axis=-1))[4]
+    capped = prepare_softmax(z, y, None, loss_spec(axis=-1, softcap=2.0))[4]
+    assert len(plain.logits) == 3
+    assert [c.message("", None) for c in capped.logits] == ["`logits` contains NaN"]
+    assert len(capped.targets) == len(plain.targets) == 1
+    with pytest.raises(ValueError, match="`logits` contains NaN"):
+        softmax_cross_entropy(np.array([[np.nan, 0.0]]), np.array([0]), softcap=2.0)
+    assert np.isfinite(softmax_cross_entropy(np.array([[np.inf, 0.0]]), np.array([0]), softcap=2.0))

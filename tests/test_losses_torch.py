@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import math
+import subprocess
+import sys
 from typing import Any
 
 import numpy as np
@@ -372,3 +374,16 @@ def test_results_stay_on_torch() -> None:
     value, grad = sigmoid_squared_error(z, torch.sigmoid(z), return_grad=True)
     assert isinstance(grad, torch.Tensor)
     np.testing.assert_allclose(value.item(), 0.0, atol=1e-12)
+
+
+def test_a_tensor_reaches_the_operators_without_importing_the_adapter():
+    # The adapter is loaded by the loader of infoloss._frameworks on the first tensor.
+    code = (
+        "import sys, torch, infoloss as il, infoloss._frameworks\n"
+        "assert 'infoloss.torch' not in sys.modules\n"
+        "z = torch.randn(64, 512, dtype=torch.float64, requires_grad=True)\n"
+        "il.softmax_cross_entropy(z, torch.randint(0, 512, (64,))).backward()\n"
+        "assert 'infoloss.torch' in sys.modules\n"
+        "assert z.grad is not None\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -19,6 +19,7 @@ from .._xp import Array, as_float_arrays, namespace, sum_last
 
 __all__ = [
     "SigmoidTargets",
+    "SoftmaxChecks",
     "SoftmaxTargets",
     "prepare_sigmoid",
     "prepare_softmax",
@@ -35,6 +36,18 @@ class SoftmaxTargets(NamedTuple):
     labels: Array | None  # the integer labels, when the targets are labels
     raw: Array | None = None  # probability targets as given (class axis last, the logits'
     # dtype), the ignored column not zeroed: what the kernels read
+
+
+class SoftmaxChecks(NamedTuple):
+    """The data checks of a softmax loss, by argument; :meth:`listed` gives them in the
+    order they are reported (logits, targets, weights)."""
+
+    logits: list[Check]  # per-entry checks of the logits
+    targets: list[Check]  # labels in range, or the distributions' entry and mass checks
+    weight: list[Check]  # the class weights', if given
+
+    def listed(self) -> list[Check]:
+        return [*self.logits, *self.targets, *self.weight]
 
 
 class SigmoidTargets(NamedTuple):
@@ -161,22 +174,18 @@ def _distributions(
     return SoftmaxTargets(u, keep, keep, None, None, t), checks
 
 
-def _capped_logit_checks(xp: Any, z: Array, checks: list[Check]) -> list[Check]:
-    """The logits' three entry checks when the loss reads ``c·tanh(z/c)``: that is finite
-    for ``±inf`` (``±c``), so only NaN is bad; the +inf and all −inf checks keep their
-    places (the implementations find the logits' checks by position) and never fail."""
-
-    def never() -> Array:
-        return xp.zeros((), dtype=xp.bool, device=_device(z))
-
-    return [checks[0]] + [dataclasses.replace(c, bad=never) for c in checks[1:3]] + checks[3:]
+def _logit_checks(xp: Any, z: Array, spec: LossSpec) -> list[Check]:
+    """The logits' entry checks.  A loss that reads ``c·tanh(z/c)`` sees ``±c`` for
+    ``±inf``, so only NaN is bad there: the first of the validator's checks."""
+    checks = _validate.entry_checks(xp, z, "logits", "logits")
+    return checks if spec.softcap is None else checks[:1]
 
 
 def prepare_softmax(
     logits: Any, targets: Any, weight: Any, spec: LossSpec
-) -> tuple[Any, Array, int, SoftmaxTargets, list[Check]]:
+) -> tuple[Any, Array, int, SoftmaxTargets, SoftmaxChecks]:
     """Namespace, logits with the class axis last, that axis, the targets' pieces, and the
-    data checks (logits, targets, weights) in the order they are reported."""
+    data checks, by argument."""
     xp = namespace((logits, targets, weight), ("logits", "targets", "weight"))
     z = _logits(xp, logits)
     assert spec.axis is not None
@@ -186,18 +195,15 @@ def prepare_softmax(
     n_classes = int(z.shape[-1])
     if n_classes == 0:
         raise ValueError("`logits` has no classes: the class axis has length 0")
-    checks = _validate.entry_checks(xp, z, "logits", "logits")
-    if spec.softcap is not None:
-        checks = _capped_logit_checks(xp, z, checks)
     t = targets
     if isinstance(t, (list, tuple, int, float, bool)) or type(t).__module__ == "numpy":
         t = xp.asarray(t, device=_device(z))
     classes = xp.arange(n_classes, device=_device(z))
     if xp.isdtype(t.dtype, "integral"):
-        tg, more = _labels(xp, t, z, spec)
+        tg, target_checks = _labels(xp, t, z, spec)
     else:
-        tg, more = _distributions(xp, t, z, ax, shape, spec, classes)
-    checks += more
+        tg, target_checks = _distributions(xp, t, z, ax, shape, spec, classes)
+    checks = SoftmaxChecks(_logit_checks(xp, z, spec), target_checks, [])
     if weight is not None:
         w = _float_like(xp, weight, "weight", z)
         if tuple(w.shape) != (n_classes,):
@@ -205,7 +211,7 @@ def prepare_softmax(
                 f"`weight` must have shape ({n_classes},), one weight per class; "
                 f"got shape {tuple(w.shape)}"
             )
-        checks.append(_nonneg_check(xp, w, "weight"))
+        checks.weight.append(_nonneg_check(xp, w, "weight"))
         if tg.u is None:
             s = tg.keep * xp.reshape(
                 xp.take(w, xp.reshape(tg.labels, (-1,)), axis=0), tg.keep.shape
@@ -236,10 +242,11 @@ def prepare_sigmoid(
     xp = namespace((logits, targets, weight, pos_weight), names)
     (z,) = as_float_arrays(xp, (logits,), ("logits",))
     shape = tuple(z.shape)
-    checks = _validate.entry_checks(xp, z, "logits", "log_probs")
-    checks[1] = dataclasses.replace(
-        checks[1], message=lambda w, _: f"`logits` contains +inf logits{w}"
+    nan, plus_inf = _validate.entry_checks(xp, z, "logits", "log_probs")
+    plus_inf = dataclasses.replace(
+        plus_inf, message=lambda w, _: f"`logits` contains +inf logits{w}"
     )
+    checks = [nan, plus_inf]
     ignore = spec.ignore_index
     t = _broadcast_to(xp, _float_like(xp, targets, "targets", z), shape, "targets")
     kept = None if ignore is None else t != ignore

@@ -35,8 +35,8 @@ from .._kernels import enabled
 from .._options import LossSpec, loss_spec, parse_bool
 from .._validate import Check, enforce
 from .._xp import result
+from ._routes import kernel_options
 from ._targets import _labels, _nonneg_check, _value_at
-from .softmax import kernel_options
 
 __all__ = [
     "NUMPY_OPS",

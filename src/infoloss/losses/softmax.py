@@ -10,9 +10,10 @@ import numpy as np
 from .. import _math
 from .._kernels import _layout
 from .._options import LossSpec, loss_spec, parse_bool
-from .._validate import Check, enforce
+from .._validate import enforce
 from .._xp import Array, result, sum_last
 from ._compose import Forward, LossAndGrad, LossPair, check_grad_out, move_back, run
+from ._routes import BadCounts, SoftmaxCall, kernel_options, library_of, needed_checks, route_for
 from ._targets import SoftmaxTargets, prepare_softmax, with_onehot
 
 __all__ = [
@@ -147,40 +148,17 @@ def _softmax_loss(
     xp, z, ax, tg, checks = prepare_softmax(logits, targets, weight, spec)
     check_grad_out(grad_out, return_grad, tuple(move_back(xp, z, ax).shape), z.dtype)
     if pair is CROSS_ENTROPY:
-        fast = _kernel_cross_entropy(z, tg, checks, spec, ax, return_grad, grad_out)
+        call = SoftmaxCall(z, tg, checks, spec, ax, return_grad, grad_out)
+        fast = _kernel_cross_entropy(call)
         if fast is None:
-            fast = _framework_cross_entropy(z, tg, checks, spec, ax, return_grad, grad_out)
+            route = route_for(library_of(z))
+            fast = None if route is None else route(call)
         if fast is not None:
             return fast
     tg = with_onehot(xp, tg, int(z.shape[-1]))
-    return run(xp, pair, z, tg, checks, spec, axis=ax, return_grad=return_grad, grad_out=grad_out)
-
-
-def _framework_cross_entropy(
-    z: Array,
-    tg: SoftmaxTargets,
-    checks: list[Check],
-    spec: LossSpec,
-    ax: int,
-    return_grad: bool,
-    grad_out: Any,
-) -> Any:
-    """PyTorch tensors and JAX arrays through the fused kernels as autograd operators
-    (:mod:`infoloss.torch`, :mod:`infoloss.jax`), or None where those do not apply (then
-    the array-API code runs).  Same arguments and result as :func:`_kernel_cross_entropy`."""
-    module = type(z).__module__.split(".", 1)[0]
-    if module not in ("torch", "jax", "jaxlib"):
-        return None
-    import importlib
-    import importlib.util
-
-    name = "infoloss.torch" if module == "torch" else "infoloss.jax"
-    if importlib.util.find_spec(name) is None:
-        return None
-    route = getattr(importlib.import_module(name), "softmax_cross_entropy_route", None)
-    if route is None:
-        return None
-    return route(z, tg, checks, spec, ax, return_grad, grad_out)
+    return run(
+        xp, pair, z, tg, checks.listed(), spec, axis=ax, return_grad=return_grad, grad_out=grad_out
+    )
 
 
 class _KernelArgs(NamedTuple):
@@ -223,16 +201,9 @@ def _upstream_scale(s: np.ndarray, reduction: str) -> float:
     return 1.0 / total if total > 0 else 0.0
 
 
-def _kernel_cross_entropy(
-    z: Array,
-    tg: SoftmaxTargets,
-    checks: list[Check],
-    spec: LossSpec,
-    ax: int,
-    return_grad: bool,
-    grad_out: Any,
-) -> Any:
-    """Softmax cross-entropy through the compiled kernels, or None where they do not apply.
+def _kernel_cross_entropy(call: SoftmaxCall) -> Any:
+    """Softmax cross-entropy of NumPy logits through the compiled kernels, or None where
+    they do not apply.
 
     The kernels count bad data; the validator raises before any gradient reaches memory
     the caller owns: into a caller's ``grad_out`` the backward runs only after the
@@ -240,67 +211,47 @@ def _kernel_cross_entropy(
     scaled by the reduction's factor, which the sample weights give in advance) and
     dropped if they fail.
     """
+    z, tg, spec, grad_out = call.z, call.targets, call.spec, call.grad_out
     if _layout.row_blocks(z) is None:
         return None
     grad = None
-    if return_grad:
-        grad = np.empty(z.shape, z.dtype) if grad_out is None else move_back_view(grad_out, ax)
+    if call.return_grad:
+        grad = np.empty(z.shape, z.dtype) if grad_out is None else _moved_view(grad_out, call.axis)
     args = _kernel_args(z, tg, spec, grad)
     if args is None:
         return None
     from .._kernels import xent_backward, xent_forward, xent_fused
 
-    fused = return_grad and grad_out is None
+    fused = call.return_grad and grad_out is None
     scale = _upstream_scale(np.asarray(tg.s), spec.reduction)
     opts = kernel_options(spec.softcap, spec.lse_square_scale)
     fwds = [
         xent_fused(*a, g, scale, **opts) if fused else xent_forward(*a, **opts)
         for a, g in zip(args.parts, args.grads, strict=True)
     ]
-    batch = tuple(z.shape[:-1])
-    loss = np.concatenate([f.loss for f in fwds]).reshape(batch)
+    loss = np.concatenate([f.loss for f in fwds]).reshape(tuple(z.shape[:-1]))
     if spec.validate:
-        loss = enforce(np, loss, _needed_checks(checks, fwds, labels=tg.u is None))
-    value = _reduced(loss, np.asarray(tg.s), spec.reduction, scale)
-    if not return_grad:
+        counts = BadCounts.of(fwds)
+        loss = enforce(np, loss, needed_checks(call.checks, counts, labels=tg.u is None))
+    value = _reduced(loss, spec.reduction, scale)
+    if not call.return_grad:
         return result(np, value.astype(z.dtype))
     if not fused:
         for f, a, g in zip(fwds, args.parts, args.grads, strict=True):
             xent_backward(*a, f.lse, np.full(a[0].shape[0], scale), g, **opts)
-    out = move_back(np, grad, ax) if grad_out is None else grad_out
+    out = move_back(np, grad, call.axis) if grad_out is None else grad_out
     return LossAndGrad(result(np, value.astype(z.dtype)), out)
 
 
-def kernel_options(softcap: float | None, lse_square_scale: float) -> dict[str, Any]:
-    """The keyword options of the kernels' entry points (``xent_forward`` and the rest)
-    for soft-capping and the z-loss: only those that are set, so that a call without
-    them is the call it always was."""
-    opts: dict[str, Any] = {}
-    if softcap is not None:
-        opts["softcap"] = softcap
-    if lse_square_scale:
-        opts["lse_square_scale"] = lse_square_scale
-    return opts
-
-
-def _needed_checks(checks: list[Check], fwds: list[Any], *, labels: bool) -> list[Check]:
-    """The checks still to run: entry checks cost a read of the data, so they run only
-    for an argument the kernels counted bad entries in.  The first three checks are the
-    logits'; then come the targets', then the weights'."""
-    keep = list(checks) if sum(f.nbad for f in fwds) else checks[3:]
-    if not labels and sum(f.target_stats.nbad for f in fwds) == 0:
-        keep = [c for c in keep if c.kind != "entry" or c in checks[:3]]
-    return keep
-
-
-def _reduced(loss: np.ndarray, s: np.ndarray, reduction: str, scale: float) -> np.ndarray:
+def _reduced(loss: np.ndarray, reduction: str, scale: float) -> np.ndarray:
     if reduction == "none":
         return loss
     total = loss.sum()
     return np.asarray(total if reduction == "sum" else total * scale)
 
 
-def move_back_view(grad_out: np.ndarray, ax: int) -> np.ndarray:
+def _moved_view(grad_out: np.ndarray, ax: int) -> np.ndarray:
+    """The caller's gradient buffer with the class axis last (a view, written through)."""
     return grad_out if ax == grad_out.ndim - 1 else np.moveaxis(grad_out, ax, -1)
 
 

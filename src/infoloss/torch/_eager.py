@@ -1,0 +1,190 @@
+"""The short path of the drop-in :func:`~infoloss.torch.cross_entropy` for small batches."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+
+from .._kernels import enabled
+from .._options import LossSpec, loss_spec
+from ._route import _transformed
+from ._views import _numpy
+
+# ------------------------------------------------- the eager path of the drop-in
+#
+# Outside ``torch.compile`` and ``torch.func`` transforms, (N, C) CPU float logits against
+# int64 labels take a short path: the options parsed once per distinct set (cached), the
+# tensors viewed as NumPy arrays, one call of the fused kernel, and a plain
+# ``torch.autograd.Function`` whose backward hands the stored gradient over (no custom-op
+# dispatch, no validator pass: the kernel counts bad logits, and a bad label makes its
+# loss NaN).  Whatever is not clearly good -- a bad count, a loss that is not finite,
+# negative or NaN weights, other shapes, dtypes or devices -- goes the general way below,
+# which gives the same values and raises the same errors; the short path only ever
+# returns what that way would return.  Small batches are dominated by this per-call cost
+# (0.6 ms at 256×10 through the operators against 0.08 ms for F.cross_entropy).
+
+_PLAIN = (int, float, str, type(None))
+_NP_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_SPECS: dict[tuple[Any, ...], LossSpec] = {}
+_KERNELS: list[Any] = []
+
+
+def _eager_spec(
+    reduction: Any, smoothing: Any, ignore: Any, softcap: Any, zscale: Any
+) -> LossSpec | None:
+    """The parsed options, cached by value and type (None where they are not plain
+    numbers and strings: those are parsed by the general way on every call)."""
+    key: tuple[Any, ...] = (reduction, smoothing, ignore, softcap, zscale)
+    key += (type(smoothing), type(ignore), type(softcap), type(zscale))
+    try:
+        return _SPECS[key]
+    except KeyError:
+        pass
+    except TypeError:  # unhashable
+        return None
+    if not all(type(k) in _PLAIN for k in key[:5]):
+        return None
+    spec = loss_spec(
+        axis=1,
+        reduction=reduction,
+        label_smoothing=smoothing,
+        ignore_index=ignore,
+        softcap=softcap,
+        lse_square_scale=zscale,
+    )
+    if len(_SPECS) < 64:
+        _SPECS[key] = spec
+    return spec
+
+
+def _fused_kernel() -> Any:
+    if not _KERNELS:
+        from .._kernels import xent_forward, xent_fused
+
+        _KERNELS.extend((xent_forward, xent_fused))
+    return _KERNELS
+
+
+class _EagerFused(torch.autograd.Function):
+    """The reduced loss computed outside (``box[0]``) with its gradient (``box[1]``, for
+    an upstream of 1); the backward hands that gradient over once, scaled by any other
+    upstream, and a later backward through a retained graph reruns the fused pass."""
+
+    @staticmethod
+    def forward(ctx: Any, logits: torch.Tensor, box: list[Any]) -> torch.Tensor:
+        ctx.save_for_backward(logits)
+        ctx.box = box
+        value: torch.Tensor = box[0]
+        return value
+
+    @staticmethod
+    def backward(ctx: Any, upstream: torch.Tensor) -> tuple[Any, ...]:
+        box = ctx.box
+        grad = box[1]
+        if grad is None:  # handed out before: the fused pass again, bit for bit
+            (logits,) = ctx.saved_tensors
+            out = np.empty(logits.shape, _numpy(logits).dtype)
+            _fused_kernel()[1](_numpy(logits), *box[2], out, box[3], **box[4])
+            grad = torch.from_numpy(out)
+        box[1] = None
+        if upstream.item() != 1.0:
+            grad = grad.mul_(upstream)
+        return grad, None
+
+
+def _eager_views(
+    input: Any, target: Any, weight: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None] | None:
+    """NumPy views of (N, C) float logits, (N,) int64 labels and non-negative float class
+    weights (as float64), or None for anything else (the general way then runs)."""
+    if type(input) is not torch.Tensor or type(target) is not torch.Tensor or _transformed():
+        return None
+    try:  # other devices, dtypes and layouts have no NumPy view: the general way
+        z = input.detach().numpy()
+        y = target.numpy()
+    except (TypeError, RuntimeError):
+        return None
+    if (
+        z.ndim != 2
+        or y.ndim != 1
+        or y.dtype != np.int64
+        or z.dtype not in _NP_FLOATS
+        or y.shape[0] != z.shape[0]
+        or not z.size
+    ):
+        return None
+    if weight is None:
+        return z, y, None
+    if type(weight) is not torch.Tensor or weight.requires_grad:
+        return None
+    try:
+        w = weight.numpy()
+    except (TypeError, RuntimeError):
+        return None
+    if w.shape != z.shape[1:] or w.dtype.kind != "f":
+        return None
+    w = w.astype(np.float64)
+    if not w.min() >= 0:  # negative or NaN weights: the validator's message
+        return None
+    return z, y, w
+
+
+def _label_scale(y: np.ndarray, w: np.ndarray | None, ign: int) -> float:
+    """1 / Σ s of the kept labels (0 when that is 0): the factor of "mean"."""
+    if w is None:
+        count = float(y.shape[0] - int(np.count_nonzero(y == ign)))
+    else:
+        count = float(np.take(w, y, mode="clip").sum(where=y != ign))
+    return 1.0 / count if count > 0 else 0.0
+
+
+def _eager_cross_entropy(
+    input: Any,
+    target: Any,
+    weight: Any,
+    ignore_index: Any,
+    reduction: Any,
+    label_smoothing: Any,
+    lse_square_scale: Any,
+    softcap: Any,
+) -> torch.Tensor | None:
+    """The drop-in's short path (see above), or None where the general way must run."""
+    views = _eager_views(input, target, weight)
+    if views is None:
+        return None
+    z, y, w = views
+    spec = _eager_spec(reduction, label_smoothing, ignore_index, softcap, lse_square_scale)
+    if spec is None or not enabled():
+        return None
+    ign = spec.ignore_index
+    assert ign is not None
+    forward, fused = _KERNELS or _fused_kernel()
+    opts = {"softcap": spec.softcap, "lse_square_scale": spec.lse_square_scale}
+    args = (y, w, spec.smoothing, int(ign))
+    grad_wanted = input.requires_grad and torch.is_grad_enabled()
+    mean = spec.reduction == "mean"
+    if grad_wanted:
+        if spec.reduction == "none":
+            return None  # per-sample upstreams: the operator pair
+        scale = _label_scale(y, w, int(ign)) if mean else 1.0
+        out = np.empty(z.shape, z.dtype)
+        f = fused(z, *args, out, scale, **opts)
+    else:
+        f = forward(z, *args, **opts)
+    total = float(f.loss.sum())
+    if f.nbad or not math.isfinite(total):
+        return None  # bad data, or a loss of +inf: the general way words or returns it
+    if spec.reduction == "none":
+        return torch.from_numpy(f.loss).to(input.dtype)
+    if mean and not grad_wanted:
+        count = float(f.sample_weight.sum())
+        scale = 1.0 / count if count > 0 else 0.0
+    value = torch.from_numpy(np.array(total * scale if mean else total, dtype=z.dtype))
+    if not grad_wanted:
+        return value
+    box = [value, torch.from_numpy(out), args, scale, opts]
+    result: torch.Tensor = _EagerFused.apply(input, box)  # type: ignore[no-untyped-call]
+    return result
