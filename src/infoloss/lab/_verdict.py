@@ -152,12 +152,10 @@ def _saturation_evidence(numbers: Mapping[str, Any]) -> str:
     if numbers["big_margin"] != numbers["margin"]:
         text += (
             " From margin {big_margin}: cross-entropy {bce_rec_big:epochs}, squared error "
-            "{bse_rec_big:epochs}."
+            "{bse_rec_big:epochs}, and it ends at {bse_final_big:pct} % after {bin_epochs:epochs}."
         )
-    text += (
-        " From margin {big_margin} squared error ends at {bse_final_big:pct} % after "
-        "{bin_epochs:epochs}."
-    )
+    else:
+        text += " Squared error ends at {bse_final_big:pct} % after {bin_epochs:epochs}."
     if "multi_dataset" in numbers:
         text += (
             " Softmax regression on {multi_dataset} from margin {multi_big_margin}: "
@@ -245,9 +243,10 @@ _ROWS: tuple[dict[str, str], ...] = (
     },
     {
         "claim": "Is squared error a poor classification loss in general?",
-        "evidence": "Squared error on the logits: cross-entropy's final accuracy is on "
-        "average {mse_logits_mean_gap:lead} its, and {mse_logits_worst_gap:lead} it in the "
-        "setting most in cross-entropy's favour ({mse_logits_worst_setting}); the gap is "
+        "evidence": "Cross-entropy's final test accuracy is on average "
+        "{mse_logits_mean_gap:lead} that of squared error on the logits, and "
+        "{mse_logits_worst_gap:lead} it in the setting most in cross-entropy's favour "
+        "({mse_logits_worst_setting}); the gap is "
         "within one seed standard deviation in {mse_logits_within_spread} of {mse_logits_n}, "
         "and squared error on the logits is better in {mse_logits_better}.",
         "status": "qualified",
