@@ -22,11 +22,12 @@ from conftest import to_numpy
 from infoloss._kernels import knn as _knn
 from infoloss.estimators import (
     _continuous,
+    _spacing,
     continuous_mutual_information,
     differential_entropy,
 )
 
-SPACING = ["vasicek", "van es", "ebrahimi", "correa"]
+SPACING = list(_spacing.METHODS)
 NORMAL_H = 0.5 * math.log(2 * math.pi * math.e)
 
 
@@ -476,6 +477,19 @@ def test_kl_ties_raise_and_jitter_resolves():
     assert jit == differential_entropy(
         x, method="kozachenko_leonenko", jitter=1e-8, rng=np.random.default_rng(5)
     )
+
+
+def test_rng_takes_what_the_resampling_functions_take():
+    # One parser of ``rng`` for every estimator: a seed sequence seeds the jitter as it
+    # seeds a bootstrap, and a bool is refused by both.
+    x = np.random.default_rng(8).standard_normal(200)
+    kw = {"method": "kozachenko_leonenko", "jitter": 1e-8}
+    seeded = differential_entropy(x, rng=np.random.SeedSequence(5), **kw)
+    assert seeded == differential_entropy(
+        x, rng=np.random.default_rng(np.random.SeedSequence(5)), **kw
+    )
+    with pytest.raises(ValueError, match="`rng` must be"):
+        differential_entropy(x, rng=True, **kw)
 
 
 def test_many_coincident_points_raise_quickly():

@@ -7,22 +7,12 @@ import numpy as np
 import pytest
 
 from infoloss import estimators as est
+from infoloss.estimators import _estimate
 
 da = pytest.importorskip("dask.array")
 dask = pytest.importorskip("dask")
 
-METHODS = [
-    "plugin",
-    "miller_madow",
-    "grassberger",
-    "chao_shen",
-    "chao_wang_jost",
-    "jackknife",
-    "james_stein",
-    "zhang",
-    "nsb",
-    "auto",
-]
+METHODS = list(_estimate.METHODS)
 
 
 class CountingScheduler:

@@ -12,18 +12,29 @@ import operator
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 __all__ = [
     "FORMS",
     "REDUCTIONS",
     "LossSpec",
     "MeasureSpec",
+    "default_window",
     "loss_spec",
     "measure_spec",
+    "parse_alphabet_size",
     "parse_axes",
     "parse_axis",
     "parse_base",
     "parse_bool",
+    "parse_confidence_level",
     "parse_form",
+    "parse_jitter",
+    "parse_k",
+    "parse_method",
+    "parse_positive_int",
+    "parse_rng",
+    "parse_window",
 ]
 
 FORMS = ("probs", "log_probs", "logits")
@@ -247,3 +258,93 @@ def loss_spec(
         softcap=_parse_softcap(softcap),
         lse_square_scale=_parse_lse_square_scale(lse_square_scale),
     )
+
+
+# --------------------------------------------------------------------- estimators
+
+
+def parse_method(method: Any, allowed: tuple[str, ...], *, ignore_case: bool = False) -> str:
+    """``method`` if it is one of ``allowed`` (compared in lower case with
+    ``ignore_case``: the continuous estimators' names are case-insensitive)."""
+    name = method if isinstance(method, str) else None
+    if name is not None and ignore_case:
+        name = name.lower()
+    if name not in allowed:
+        raise ValueError(f"`method` must be one of {allowed}; got {method!r}")
+    return name
+
+
+def parse_alphabet_size(value: Any) -> int | None:
+    """None, or a positive integer (bools and non-integer numbers are refused)."""
+    k = None if value is None else _as_int(value)
+    if value is not None and (k is None or k < 1):
+        raise ValueError(f"`alphabet_size` must be a positive integer or None; got {value!r}")
+    return k
+
+
+def parse_jitter(value: Any) -> float:
+    v = _as_number(value)
+    if v is None or not (math.isfinite(v) and v >= 0):
+        raise ValueError(f"`jitter` must be a finite number >= 0; got {value!r}")
+    return v
+
+
+def parse_rng(value: Any, default_seed: tuple[int, ...] | None = None) -> np.random.Generator:
+    """A generator: ``value`` itself, or one seeded by ``value`` (a non-negative int, a
+    sequence of them, a ``SeedSequence`` or a bit generator); None seeds one with
+    ``default_seed`` (None: fresh entropy from the system)."""
+    if value is None:
+        return np.random.default_rng(default_seed)
+    if isinstance(value, np.random.Generator):
+        return value
+    if not (isinstance(value, (bool, str, bytes)) or type(value).__name__ == "bool_"):
+        try:
+            return np.random.default_rng(value)
+        except (TypeError, ValueError):
+            pass
+    raise ValueError(
+        f"`rng` must be None, a non-negative integer seed or a numpy.random.Generator; "
+        f"got {value!r}"
+    )
+
+
+def parse_positive_int(value: Any, name: str) -> int:
+    v = _as_int(value)
+    if v is None or v < 1:
+        raise ValueError(f"`{name}` must be a positive integer; got {value!r}")
+    return v
+
+
+def parse_confidence_level(value: Any) -> float:
+    v = _as_number(value)
+    if v is None or not 0.0 < v < 1.0:
+        raise ValueError(f"`confidence_level` must be a number in (0, 1); got {value!r}")
+    return v
+
+
+def parse_k(value: Any, n: int) -> int:
+    """The number of neighbours, ``1 <= k < n`` for ``n`` samples."""
+    k = _as_int(value)
+    if k is None or not 1 <= k < n:
+        raise ValueError(
+            f"`k` must be an integer with 1 <= k < n, the number of samples along `axis` "
+            f"(n = {n}); got {value!r}"
+        )
+    return k
+
+
+def default_window(n: int) -> int:
+    """floor(sqrt(n) + 0.5), SciPy's default (Grzegorzewski and Wieczorkowski 1999)."""
+    return math.floor(math.sqrt(n) + 0.5)
+
+
+def parse_window(value: Any, n: int) -> int:
+    """The spacing estimators' window, ``1 <= m < n / 2`` (None: :func:`default_window`)."""
+    m = default_window(n) if value is None else _as_int(value)
+    if m is None or not 1 <= m < n / 2:
+        given = f"{value!r}" if value is not None else f"{m} (the default for n = {n})"
+        raise ValueError(
+            f"`window_length` must be an integer with 1 <= window_length < n / 2, n the "
+            f"number of samples along `axis` (n = {n}); got {given}"
+        )
+    return m

@@ -35,13 +35,21 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-from .._options import _as_int, _as_number, parse_base
+from .._options import (
+    parse_axis,
+    parse_base,
+    parse_jitter,
+    parse_k,
+    parse_method,
+    parse_rng,
+    parse_window,
+)
 from .._xp import Array, as_float_arrays, is_numpy, namespace, result, to_numpy
+from . import _spacing
 
 __all__ = ["continuous_mutual_information", "differential_entropy"]
 
-SPACING_METHODS = ("vasicek", "van es", "ebrahimi", "correa")
-ENTROPY_METHODS = ("auto", *SPACING_METHODS, "kozachenko_leonenko")
+ENTROPY_METHODS = ("auto", *_spacing.METHODS, "kozachenko_leonenko")
 MI_METHODS = ("ksg1", "ksg2")
 DEFAULT_K = 3
 # The jitter's default seed: fixed, so results repeat, and not a seed people generate data
@@ -50,70 +58,6 @@ DEFAULT_K = 3
 _JITTER_SEED = (0x696E666F, 0x6C6F7373, 0x6A697474)
 
 Base = float | str | None
-
-
-# --------------------------------------------------------------------------- options
-
-
-def _parse_method(method: Any, allowed: tuple[str, ...]) -> str:
-    name = method.lower() if isinstance(method, str) else None
-    if name not in allowed:
-        raise ValueError(f"`method` must be one of {allowed}; got {method!r}")
-    return name
-
-
-def _parse_axis(value: Any, name: str) -> int:
-    ax = _as_int(value)
-    if ax is None:
-        raise ValueError(f"`{name}` must be an integer; got {value!r}")
-    return ax
-
-
-def _parse_jitter(value: Any) -> float:
-    v = _as_number(value)
-    if v is None or not (math.isfinite(v) and v >= 0):
-        raise ValueError(f"`jitter` must be a finite number >= 0; got {value!r}")
-    return v
-
-
-def _parse_rng(value: Any) -> np.random.Generator:
-    if value is None:
-        return np.random.default_rng(_JITTER_SEED)
-    if isinstance(value, np.random.Generator):
-        return value
-    seed = _as_int(value)
-    if seed is None or seed < 0:
-        raise ValueError(
-            f"`rng` must be None, a non-negative integer seed or a numpy.random.Generator; "
-            f"got {value!r}"
-        )
-    return np.random.default_rng(seed)
-
-
-def _parse_k(value: Any, n: int) -> int:
-    k = _as_int(value)
-    if k is None or not 1 <= k < n:
-        raise ValueError(
-            f"`k` must be an integer with 1 <= k < n, the number of samples along `axis` "
-            f"(n = {n}); got {value!r}"
-        )
-    return k
-
-
-def _default_window(n: int) -> int:
-    """floor(sqrt(n) + 0.5), SciPy's default (Grzegorzewski and Wieczorkowski 1999)."""
-    return math.floor(math.sqrt(n) + 0.5)
-
-
-def _parse_window(value: Any, n: int) -> int:
-    m = _default_window(n) if value is None else _as_int(value)
-    if m is None or not 1 <= m < n / 2:
-        given = f"{value!r}" if value is not None else f"{m} (the default for n = {n})"
-        raise ValueError(
-            f"`window_length` must be an integer with 1 <= window_length < n / 2, n the "
-            f"number of samples along `axis` (n = {n}); got {given}"
-        )
-    return m
 
 
 # --------------------------------------------------------------------------- samples
@@ -220,8 +164,6 @@ def _batch_index(flat: int, shape: tuple[int, ...]) -> str:
 
 
 def _spacing_entropy(data: np.ndarray, m: int, method: str) -> np.ndarray:
-    from . import _spacing
-
     batch = data.shape[:-2]
     n = data.shape[-2]
     xs = np.sort(data.reshape(-1, n), axis=-1)
@@ -311,8 +253,9 @@ def differential_entropy(
         before estimating, after centring it.  0: none, and repeated values that give a
         zero spacing or neighbour distance raise :class:`ValueError`.
     rng : None, int or numpy.random.Generator, default None
-        Seed or generator of the jitter; None: a generator with a fixed seed of this
-        library's, so results repeat.  Never the generator (or seed) that drew the data:
+        Seed or generator of the jitter (any seed :func:`numpy.random.default_rng`
+        takes but a bool); None: a generator with a fixed seed of this library's, so
+        results repeat.  Never the generator (or seed) that drew the data:
         its noise would be a scaled copy of the data, not independent of it.
 
     Returns
@@ -401,11 +344,11 @@ def differential_entropy(
     ValueError: `samples` has a run of equal values that fills a window ...
     """
     log_b = parse_base(base)
-    name = _parse_method(method, ENTROPY_METHODS)
-    ax = _parse_axis(axis, "axis")
-    fax = None if feature_axis is None else _parse_axis(feature_axis, "feature_axis")
-    noise = _parse_jitter(jitter)
-    gen = _parse_rng(rng)
+    name = parse_method(method, ENTROPY_METHODS, ignore_case=True)
+    ax = parse_axis(axis, "axis")
+    fax = None if feature_axis is None else parse_axis(feature_axis, "feature_axis")
+    noise = parse_jitter(jitter)
+    gen = parse_rng(rng, _JITTER_SEED)
     xp = namespace((samples,), ("samples",))
     (arr,) = as_float_arrays(xp, (samples,), ("samples",))
     s = _layout(arr, "samples", xp, ax, fax)
@@ -420,7 +363,7 @@ def differential_entropy(
                 "`window_length` applies to the spacing methods only, not to "
                 "method='kozachenko_leonenko' (which takes `k`)"
             )
-        kk = _parse_k(DEFAULT_K if k is None else k, n)
+        kk = parse_k(DEFAULT_K if k is None else k, n)
         return _back(s, _kl_entropy(data, kk), log_b)
     if fax is not None:
         raise ValueError(
@@ -432,7 +375,7 @@ def differential_entropy(
             f"`k` applies to method='kozachenko_leonenko' only, not to method={name!r}"
             f"{chosen} (which takes `window_length`)"
         )
-    m = _parse_window(window_length, n)
+    m = parse_window(window_length, n)
     return _back(s, _spacing_entropy(data, m, name), log_b)
 
 
@@ -514,8 +457,9 @@ def continuous_mutual_information(
         coordinate becomes exactly 0) to break ties, as Kraskov et al. recommend.
         0: none, and k + 1 repeated (x, y) pairs raise :class:`ValueError`.
     rng : None, int or numpy.random.Generator, default None
-        Seed or generator of the jitter; None: a generator with a fixed seed of this
-        library's, so results repeat.  Never the generator (or seed) that drew the data:
+        Seed or generator of the jitter (any seed :func:`numpy.random.default_rng`
+        takes but a bool); None: a generator with a fixed seed of this library's, so
+        results repeat.  Never the generator (or seed) that drew the data:
         its noise would be a scaled copy of the data, not independent of it.
 
     Returns
@@ -587,11 +531,11 @@ def continuous_mutual_information(
     True
     """
     log_b = parse_base(base)
-    name = _parse_method(method, MI_METHODS)
-    ax = _parse_axis(axis, "axis")
-    fax = None if feature_axis is None else _parse_axis(feature_axis, "feature_axis")
-    noise = _parse_jitter(jitter)
-    gen = _parse_rng(rng)
+    name = parse_method(method, MI_METHODS, ignore_case=True)
+    ax = parse_axis(axis, "axis")
+    fax = None if feature_axis is None else parse_axis(feature_axis, "feature_axis")
+    noise = parse_jitter(jitter)
+    gen = parse_rng(rng, _JITTER_SEED)
     xp = namespace((x, y), ("x", "y"))
     ax_arr, ay_arr = as_float_arrays(xp, (x, y), ("x", "y"))
     sx = _layout(ax_arr, "x", xp, ax, fax)
@@ -601,7 +545,7 @@ def continuous_mutual_information(
         raise ValueError(
             f"`x` and `y` must have the same number of samples along `axis`; got {n} and {ny}"
         )
-    kk = _parse_k(k, n)
+    kk = parse_k(k, n)
     try:
         batch = np.broadcast_shapes(sx.data.shape[:-2], sy.data.shape[:-2])
     except ValueError:

@@ -74,7 +74,7 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
-from .._options import parse_axis, parse_base
+from .._options import parse_alphabet_size, parse_axis, parse_base, parse_method
 from . import _counts, _estimate
 from ._resample import (
     BootstrapResult,
@@ -177,9 +177,9 @@ def entropy(
     >>> bool(entropy(x, method="zhang") == entropy(counts=[2, 2], method="zhang"))
     True
     """
-    method = _estimate.parse_method(method)
+    method = parse_method(method, _estimate.METHODS)
     parse_base(base)
-    k = _estimate.parse_alphabet_size(alphabet_size)
+    k = parse_alphabet_size(alphabet_size)
     home = _home(samples, counts)
     c, batch, name = _counts.entropy_table(samples, counts, axis)
     _estimate.check_counts_for(c, method, name)
@@ -211,7 +211,7 @@ def entropy_nsb(
         per sample set, in ``base``.
     """
     parse_base(base)
-    k = _estimate.parse_alphabet_size(alphabet_size)
+    k = parse_alphabet_size(alphabet_size)
     home = _home(samples, counts)
     c, batch, _ = _counts.entropy_table(samples, counts, axis)
     _estimate.check_alphabet(c, k)
@@ -226,7 +226,7 @@ def entropy_nsb(
 def _measure(
     arrays: tuple[Any, ...], names: tuple[str, ...], measure: str, method: Any, axis: Any, base: Any
 ) -> Any:
-    method = _estimate.parse_method(method)
+    method = parse_method(method, _estimate.METHODS)
     parse_base(base)
     ax = parse_axis(axis)
     home = _home(*arrays)

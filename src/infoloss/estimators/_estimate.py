@@ -14,7 +14,6 @@ Nothing here checks the user's input; the public functions in :mod:`._discrete` 
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -31,8 +30,6 @@ __all__ = [
     "digamma",
     "entropy_rows",
     "measure_rows",
-    "parse_alphabet_size",
-    "parse_method",
     "resolve",
     "scale",
 ]
@@ -60,28 +57,6 @@ NEEDS_TWO = ("jackknife", "james_stein")
 # best median and a similar worst case on the same grid.
 AUTO = "chao_wang_jost"
 AUTO_KNOWN_ALPHABET = "nsb"
-
-
-def parse_method(method: Any, allowed: tuple[str, ...] = METHODS) -> str:
-    if not isinstance(method, str) or method not in allowed:
-        raise ValueError(f"`method` must be one of {allowed}; got {method!r}")
-    return method
-
-
-def parse_alphabet_size(value: Any) -> int | None:
-    """None, or a positive integer (bools and non-integer numbers are refused)."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or type(value).__name__ == "bool_":
-        k = None
-    else:
-        try:
-            k = operator.index(value)
-        except TypeError:
-            k = None
-    if k is None or k < 1:
-        raise ValueError(f"`alphabet_size` must be a positive integer or None; got {value!r}")
-    return k
 
 
 def scale(values: np.ndarray, base: Any) -> np.ndarray:

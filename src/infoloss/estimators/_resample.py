@@ -11,12 +11,19 @@ recounts the joint table of each shuffle in one batched pass.
 from __future__ import annotations
 
 import math
-import operator
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from .._options import parse_axis, parse_base
+from .._options import (
+    parse_alphabet_size,
+    parse_axis,
+    parse_base,
+    parse_confidence_level,
+    parse_method,
+    parse_positive_int,
+    parse_rng,
+)
 from . import _counts, _estimate
 from ._result import home, shaped
 
@@ -49,26 +56,6 @@ class PermutationTestResult(NamedTuple):
     statistic: Any
     pvalue: Any
     null_distribution: Any
-
-
-def _positive_int(value: Any, name: str) -> int:
-    if not (isinstance(value, bool) or type(value).__name__ == "bool_"):
-        try:
-            v = operator.index(value)
-        except TypeError:
-            v = 0
-        if v >= 1:
-            return v
-    raise ValueError(f"`{name}` must be a positive integer; got {value!r}")
-
-
-def _rng(rng: Any) -> np.random.Generator:
-    try:
-        return np.random.default_rng(rng)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"`rng` must be None, a seed or a numpy.random.Generator; got {rng!r}"
-        ) from None
 
 
 def _entropy_replicates(
@@ -119,6 +106,45 @@ def _mi_replicates(
         hxy = _estimate.entropy_rows(_counts.canonical(draws), method)[0]
         out[start : start + draws.shape[0]] = hx + hy - hxy
     return out
+
+
+def _entropy_bootstrap(
+    samples: Any, counts: Any, ax: int, method: str, k: int | None, m: int, gen: Any
+) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
+    """The entropy estimate of every set, its ``m`` replicates and the batch shape."""
+    c, batch, name = _counts.entropy_table(samples, counts, ax)
+    _estimate.check_counts_for(c, method, name)
+    _estimate.check_alphabet(c, k)
+    if (_counts.totals(c) >= 2.0**63).any():
+        raise ValueError(
+            f"`{name}` has a set of 2**63 or more samples; the multinomial resampling "
+            "draws at most 2**63 - 1"
+        )
+    estimate = _estimate.entropy_rows(c, method, k)[0]
+    reps = np.empty((len(c), m))
+    for b, row in enumerate(c):
+        reps[b] = _entropy_replicates(row[row > 0], method, k, m, gen)
+    return estimate, reps, batch
+
+
+def _mi_bootstrap(
+    samples: Any, y: Any, ax: int, method: str, m: int, gen: Any
+) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
+    """The mutual-information estimate of every pair of sets, its ``m`` replicates and
+    the batch shape."""
+    groups, batch = _counts.sample_groups((samples, y), ("samples", "y"), ax)
+    n_rows = math.prod(batch)
+    if method in _estimate.NEEDS_TWO:
+        joint = _counts.table(groups.rows, groups.counts, n_rows)
+        _estimate.check_counts_for(joint, method, "samples")
+    estimate = _estimate.measure_rows(groups, n_rows, "mutual_information", method)
+    bounds = np.searchsorted(groups.rows, np.arange(n_rows + 1))
+    reps = np.empty((n_rows, m))
+    for b in range(n_rows):
+        cut = slice(bounds[b], bounds[b + 1])
+        cells = (groups.values[0][cut], groups.values[1][cut], groups.counts[cut])
+        reps[b] = _mi_replicates(cells, method, m, gen)
+    return estimate, reps, batch
 
 
 def bootstrap_interval(
@@ -175,7 +201,8 @@ def bootstrap_interval(
         The number m of bootstrap resamples.
     interval : {"basic", "percentile"}, default "basic"
     rng : None, int or numpy.random.Generator
-        The source of randomness (passed to :func:`numpy.random.default_rng`).
+        The source of randomness (a seed is passed to :func:`numpy.random.default_rng`;
+        a bool is refused).
     axis, base, alphabet_size
         As for :func:`entropy` (``alphabet_size`` for entropy only).
 
@@ -207,44 +234,22 @@ def bootstrap_interval(
         )
     if method is None:
         method = "auto" if measure == "entropy" else "plugin"
-    method = _estimate.parse_method(method)
-    level = _as_level(confidence_level)
-    m = _positive_int(n_resamples, "n_resamples")
+    method = parse_method(method, _estimate.METHODS)
+    level = parse_confidence_level(confidence_level)
+    m = parse_positive_int(n_resamples, "n_resamples")
     if not isinstance(interval, str) or interval not in _INTERVALS:
         raise ValueError(f"`interval` must be one of {_INTERVALS}; got {interval!r}")
-    gen = _rng(rng)
+    gen = parse_rng(rng)
     parse_base(base)
-    k = _estimate.parse_alphabet_size(alphabet_size)
+    k = parse_alphabet_size(alphabet_size)
     method = _estimate.resolve(method, k)
     ax = parse_axis(axis)
     where = home(samples, y, counts)
 
     if measure == "entropy":
-        c, batch, name = _counts.entropy_table(samples, counts, ax)
-        _estimate.check_counts_for(c, method, name)
-        _estimate.check_alphabet(c, k)
-        if (_counts.totals(c) >= 2.0**63).any():
-            raise ValueError(
-                f"`{name}` has a set of 2**63 or more samples; the multinomial resampling "
-                "draws at most 2**63 - 1"
-            )
-        estimate = _estimate.entropy_rows(c, method, k)[0]
-        reps = np.empty((len(c), m))
-        for b, row in enumerate(c):
-            reps[b] = _entropy_replicates(row[row > 0], method, k, m, gen)
+        estimate, reps, batch = _entropy_bootstrap(samples, counts, ax, method, k, m, gen)
     else:
-        groups, batch = _counts.sample_groups((samples, y), ("samples", "y"), ax)
-        n_rows = math.prod(batch)
-        if method in _estimate.NEEDS_TWO:
-            joint = _counts.table(groups.rows, groups.counts, n_rows)
-            _estimate.check_counts_for(joint, method, "samples")
-        estimate = _estimate.measure_rows(groups, n_rows, measure, method)
-        bounds = np.searchsorted(groups.rows, np.arange(n_rows + 1))
-        reps = np.empty((n_rows, m))
-        for b in range(n_rows):
-            cut = slice(bounds[b], bounds[b + 1])
-            cells = (groups.values[0][cut], groups.values[1][cut], groups.counts[cut])
-            reps[b] = _mi_replicates(cells, method, m, gen)
+        estimate, reps, batch = _mi_bootstrap(samples, y, ax, method, m, gen)
 
     alpha = 1.0 - level
     q_lo, q_hi = np.quantile(reps, [alpha / 2, 1 - alpha / 2], axis=1)
@@ -255,16 +260,6 @@ def bootstrap_interval(
     return BootstrapResult(
         *(shaped(_estimate.scale(v, base), batch, where) for v in (estimate, low, high))
     )
-
-
-def _as_level(value: Any) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        v = math.nan
-    if isinstance(value, bool) or not 0.0 < v < 1.0:
-        raise ValueError(f"`confidence_level` must be a number in (0, 1); got {value!r}")
-    return v
 
 
 def permutation_test(
@@ -322,9 +317,9 @@ def permutation_test(
     >>> float(r.pvalue)  # no shuffle reaches the data's dependence
     0.01
     """
-    method = _estimate.resolve(_estimate.parse_method(method))
-    m = _positive_int(n_resamples, "n_resamples")
-    gen = _rng(rng)
+    method = _estimate.resolve(parse_method(method, _estimate.METHODS))
+    m = parse_positive_int(n_resamples, "n_resamples")
+    gen = parse_rng(rng)
     parse_base(base)
     ax = parse_axis(axis)
     where = home(x, y)
