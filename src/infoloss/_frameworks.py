@@ -7,8 +7,8 @@ adapter the first time an array of its library arrives.
 
 This module is the top of the import graph for the adapters: it imports the routes'
 registry (downward) and, on demand, the adapters; neither the adapters nor anything they
-import imports it.  The package's ``__init__`` imports it so that the loader is installed
-before the first call.  Importing it imports no framework.
+import imports it.  The package's ``__init__`` is the one place to import it, so that the
+loader is installed before the first call.  Importing it imports no framework.
 """
 
 from __future__ import annotations

@@ -30,7 +30,8 @@ Each loss is a forward (per-sample values and what the backward needs) and a bac
 :mod:`~infoloss.losses.sigmoid`, with targets in :mod:`~infoloss.losses._targets`.  The
 array-API code runs on NumPy, PyTorch, array-api-strict, Dask, JAX and CuPy, the result on
 the input's library and device; the softmax cross-entropy on large NumPy arrays runs in
-the compiled kernels, which take the same parsed arguments.
+the compiled kernels, which take the same parsed arguments, and on PyTorch and JAX arrays
+through the route their adapter registers (:mod:`~infoloss.losses._routes`).
 """
 
 from __future__ import annotations
