@@ -264,3 +264,33 @@ def test_api_reference_lists_the_framework_entry_points(module, names):
     text = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
     missing = [n for n in names if n not in public or f"### `{module}.{n}`" not in text]
     assert missing == []
+
+
+_LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def _slug(heading: str) -> str:
+    """A heading's anchor as GitHub writes it: lower case, punctuation dropped, spaces to -."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+@pytest.mark.parametrize("path", DOC_FILES, ids=[str(p.relative_to(ROOT)) for p in DOC_FILES])
+def test_relative_links_resolve(path: Path) -> None:
+    broken = []
+    for match in _LINK.finditer(path.read_text(encoding="utf-8")):
+        target, _, anchor = match.group(1).partition("#")
+        if target.startswith(("http://", "https://", "mailto:")):
+            continue
+        linked = (path.parent / target).resolve() if target else path
+        if not linked.exists():
+            broken.append(match.group(1))
+        elif anchor and linked.suffix == ".md":
+            headings = re.findall(r"^#+ (.*)$", linked.read_text(encoding="utf-8"), re.MULTILINE)
+            if anchor not in {_slug(h) for h in headings}:
+                broken.append(match.group(1))
+    assert broken == []
+
+
+def test_slug_follows_github() -> None:
+    assert _slug("Inside `torch.func` transforms") == "inside-torchfunc-transforms"
+    assert _slug("z-loss and soft-capping") == "z-loss-and-soft-capping"
