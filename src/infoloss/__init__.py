@@ -5,6 +5,8 @@
 1.0
 """
 
+# installs the loader that imports a framework's adapter when its first array arrives
+from . import _frameworks  # noqa: F401
 from .losses import (
     LinearLossAndGrads,
     LossAndGrad,
