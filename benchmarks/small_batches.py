@@ -7,7 +7,9 @@ per-round ratios):
 * ``torch fwd``: ``infoloss.torch.cross_entropy`` under ``torch.no_grad()`` vs
   ``torch.nn.functional.cross_entropy``;
 * ``torch fwd+bwd``: ``loss = f(z, y); loss.backward()`` for both (the gradient cleared
-  by ``z.grad = None`` in each call);
+  by ``z.grad = None`` in each call); at sizes where the drop-in hands the call to PyTorch
+  (``infoloss.torch._eager.NATIVE_MAX``), a row "(kernels, no native path)" times the fused
+  kernels there too, which places the crossover;
 * ``jax fwd``: ``jax.jit(infoloss.jax.softmax_cross_entropy)`` vs
   ``jax.jit(lambda z, y: optax.softmax_cross_entropy_with_integer_labels(z, y).mean())``;
 * ``jax fwd+grad``: ``jax.jit(jax.value_and_grad(...))`` of the same (each call ends in
@@ -74,11 +76,26 @@ def torch_rows(n: int, c: int, repeats: int) -> None:
 
         return run
 
+    from infoloss.torch import _eager
+
+    def kernels_only(*a: Any) -> Any:
+        # the drop-in with its native path for small batches turned off: the crossover
+        saved, _eager.NATIVE_MAX = _eager.NATIVE_MAX, 0
+        try:
+            return ilt.cross_entropy(*a)
+        finally:
+            _eager.NATIVE_MAX = saved
+
     size = f"{n}×{c}"
-    t = rounds({"il": fwd(ilt.cross_entropy), "torch": fwd(F.cross_entropy)}, repeats)
-    _report("torch fwd", size, t, "il", "torch")
-    t = rounds({"il": fwd_bwd(ilt.cross_entropy), "torch": fwd_bwd(F.cross_entropy)}, repeats)
-    _report("torch fwd+bwd", size, t, "il", "torch")
+    for name, wrap in (("torch fwd", fwd), ("torch fwd+bwd", fwd_bwd)):
+        methods = {"il": wrap(ilt.cross_entropy), "torch": wrap(F.cross_entropy)}
+        native = n * c <= _eager.NATIVE_MAX
+        if native:
+            methods["kernels"] = wrap(kernels_only)
+        t = rounds(methods, repeats)
+        _report(name, size, t, "il", "torch")
+        if native:
+            _report(name + " (kernels, no native path)", size, t, "kernels", "torch")
 
 
 def jax_rows(n: int, c: int, repeats: int) -> None:

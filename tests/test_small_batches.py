@@ -1,7 +1,8 @@
 """The short paths of the drop-ins for small batches give what the general paths give.
 
-PyTorch: ``infoloss.torch.cross_entropy``'s eager path (NumPy views, one fused kernel call,
-a plain autograd.Function) against the operators' path (the short path switched off) and
+PyTorch: ``infoloss.torch.cross_entropy``'s two short paths -- PyTorch's own loss for small
+plain calls (below ``NATIVE_MAX``), and the eager kernel path (NumPy views, one fused kernel
+call, a plain autograd.Function) -- against the operators' path (both switched off) and
 against ``F.cross_entropy``.  JAX: the lean ``jax.numpy`` path under ``jax.jit`` (below
 ``LEAN_MAX``) against the kernels' route (``LEAN_MAX = 0``) and the NumPy path.
 """
@@ -17,7 +18,7 @@ import infoloss as il
 
 torch = pytest.importorskip("torch")
 import infoloss.torch as ilt  # noqa: E402
-from infoloss.torch import _dropin  # noqa: E402
+from infoloss.torch import _dropin, _eager  # noqa: E402
 
 OPTIONS = [
     {},
@@ -36,14 +37,28 @@ def _torch_args(opts: dict[str, Any], c: int, dtype: Any) -> dict[str, Any]:
 
 
 def _general(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_dropin, "_native_cross_entropy", lambda *a, **k: None)
     monkeypatch.setattr(_dropin, "_eager_cross_entropy", lambda *a, **k: None)
+
+
+@pytest.fixture(params=["native", "kernels"])
+def short_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each short path in turn: PyTorch's own loss for plain small calls, or (with that
+    turned off) the eager kernel path."""
+    if request.param == "kernels":
+        monkeypatch.setattr(_eager, "NATIVE_MAX", 0)
+    return str(request.param)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("opts", OPTIONS)
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_torch_eager_path_equals_general_path(
-    monkeypatch: pytest.MonkeyPatch, dtype: Any, opts: dict[str, Any], reduction: str
+    monkeypatch: pytest.MonkeyPatch,
+    short_path: str,
+    dtype: Any,
+    opts: dict[str, Any],
+    reduction: str,
 ) -> None:
     gen = torch.Generator().manual_seed(0)
     n, c = 37, 6
@@ -78,7 +93,7 @@ def test_torch_eager_path_equals_general_path(
         )
 
 
-def test_torch_eager_path_bad_data_and_edges() -> None:
+def test_torch_eager_path_bad_data_and_edges(short_path: str) -> None:
     z = torch.randn(8, 4, requires_grad=True)
     y = torch.tensor([0, 1, 2, 3, 0, 1, 2, 3])
     bad = z.detach().clone()
@@ -99,9 +114,53 @@ def test_torch_eager_path_bad_data_and_edges() -> None:
     inf = z.detach().clone()
     inf[0, 0] = -torch.inf
     assert ilt.cross_entropy(inf, y).item() == float("inf")
+    # A NaN logit in an ignored row is still bad data (PyTorch would skip the row).
+    for ignore in (-100, 2):
+        with pytest.raises(ValueError, match="NaN"):
+            ilt.cross_entropy(bad, torch.tensor([0, 1, ignore, 3, 0, 1, 0, 3]), ignore_index=ignore)
+    with pytest.raises(ValueError, match="label_smoothing"):
+        ilt.cross_entropy(z, y, label_smoothing=1.5)
 
 
-def test_torch_eager_path_retained_graph_and_fresh_gradients() -> None:
+def _native_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    calls: list[int] = []
+    real = torch.nn.functional.cross_entropy
+
+    def counting(*a: Any, **k: Any) -> Any:
+        calls.append(1)
+        return real(*a, **k)
+
+    monkeypatch.setattr(torch.nn.functional, "cross_entropy", counting)
+    return calls
+
+
+def test_torch_native_path_takes_plain_small_calls_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _native_calls(monkeypatch)
+    gen = torch.Generator().manual_seed(1)
+    z = torch.randn(64, 10, generator=gen, requires_grad=True)
+    y = torch.randint(0, 10, (64,), generator=gen)
+    ref = torch.log_softmax(z.detach().double(), 1).gather(1, y[:, None]).mean().neg()
+    loss = ilt.cross_entropy(z, y)
+    loss.backward()
+    assert calls == [1]
+    torch.testing.assert_close(loss.double(), ref, rtol=1e-6, atol=0)
+    assert z.grad is not None
+    plain = {"reduction": "sum", "label_smoothing": 0.1, "ignore_index": 11}
+    ilt.cross_entropy(z, y, **plain)
+    assert calls == [1, 1]
+    # not plain: each of these goes to the kernels
+    for kw in (
+        {"weight": torch.ones(10)},
+        {"lse_square_scale": 1e-3},
+        {"softcap": 5.0},
+        {"ignore_index": int(y[0])},
+    ):
+        ilt.cross_entropy(z, y, **kw)
+    ilt.cross_entropy(z.detach().repeat(64, 1), y.repeat(64))  # above NATIVE_MAX
+    assert calls == [1, 1]
+
+
+def test_torch_eager_path_retained_graph_and_fresh_gradients(short_path: str) -> None:
     z = torch.randn(16, 5, dtype=torch.float64, requires_grad=True)
     y = torch.randint(0, 5, (16,))
     loss = ilt.cross_entropy(z, y)

@@ -9,7 +9,7 @@ import torch
 
 from .._options import loss_spec
 from ..losses.softmax import softmax_cross_entropy
-from ._eager import _eager_cross_entropy
+from ._eager import _eager_cross_entropy, _native_cross_entropy
 from ._ops import softmax_xent_forward, softmax_xent_fused
 from ._route import _fused_applies, _kernels_on, _reduce, _reduce_scaled, _scale_of, _transformed
 from ._views import _FLOATS
@@ -90,6 +90,10 @@ def cross_entropy(
     True
     """
     if not torch.compiler.is_compiling():
+        args = (input, target, weight, ignore_index, reduction, label_smoothing)
+        fast = _native_cross_entropy(*args, lse_square_scale, softcap)
+        if fast is not None:
+            return fast
         fast = _eager_cross_entropy(
             input,
             target,

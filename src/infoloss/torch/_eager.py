@@ -26,6 +26,21 @@ from ._views import _numpy
 # returns what that way would return.  Small batches are dominated by this per-call cost
 # (0.6 ms at 256×10 through the operators against 0.08 ms for F.cross_entropy).
 
+# Below ``NATIVE_MAX`` logits the eager drop-in hands plain calls to PyTorch's own
+# ``F.cross_entropy``: there a call's cost is fixed (tens of microseconds of Python and
+# dispatch on either side) and no kernel can win it back, while the drop-in must never be
+# slower than what it replaces.  "Plain" is where the two agree by construction: (N, C)
+# CPU float logits, int64 labels, no class weights, no z-loss or soft-capping, and no label
+# equal to ``ignore_index`` (PyTorch skips those rows unchecked; the checks here would
+# look at them).  PyTorch does not check the logits, so its answer is kept only when it is
+# finite: a NaN or +inf logit makes the loss NaN, an out-of-range label makes PyTorch
+# raise, and both then take the general way, which words the error; so does a loss of
+# +inf, and "mean" over nothing (NaN in PyTorch, 0 here).  The crossover was measured with
+# ``benchmarks/small_batches.py`` (docs/torch.md).
+NATIVE_MAX = 1 << 15
+_NATIVE_DTYPES = (torch.float32, torch.float64)
+_REDUCTIONS = ("mean", "sum", "none")
+_MIN = np.minimum.reduce
 _PLAIN = (int, float, str, type(None))
 _NP_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _SPECS: dict[tuple[Any, ...], LossSpec] = {}
@@ -188,3 +203,49 @@ def _eager_cross_entropy(
     box = [value, torch.from_numpy(out), args, scale, opts]
     result: torch.Tensor = _EagerFused.apply(input, box)  # type: ignore[no-untyped-call]
     return result
+
+
+def _native_cross_entropy(
+    input: Any,
+    target: Any,
+    weight: Any,
+    ignore_index: Any,
+    reduction: Any,
+    label_smoothing: Any,
+    lse_square_scale: Any,
+    softcap: Any,
+) -> torch.Tensor | None:
+    """PyTorch's own loss for a small plain call (see ``NATIVE_MAX``), or None."""
+    if (
+        type(input) is not torch.Tensor
+        or type(target) is not torch.Tensor
+        or weight is not None
+        or softcap is not None
+        or lse_square_scale != 0
+        or reduction not in _REDUCTIONS
+        or type(ignore_index) is not int
+        or type(label_smoothing) not in (int, float)
+        or input.numel() > NATIVE_MAX
+        or input.ndim != 2
+        or target.ndim != 1
+        or target.dtype != torch.int64
+        or input.dtype not in _NATIVE_DTYPES
+        or not (input.is_cpu and target.is_cpu)
+        or _transformed()
+    ):
+        return None
+    y = target.numpy()
+    if not y.size or (_MIN(y) <= ignore_index if ignore_index < 0 else ignore_index in y):
+        return None
+    try:
+        loss = torch.nn.functional.cross_entropy(
+            input,
+            target,
+            ignore_index=ignore_index,
+            reduction=reduction,
+            label_smoothing=label_smoothing,
+        )
+    except (IndexError, RuntimeError, ValueError):
+        return None  # a label out of range, a smoothing out of [0, 1]: the general way
+    finite = math.isfinite(loss.item()) if loss.ndim == 0 else bool(loss.isfinite().all())
+    return loss if finite else None
