@@ -9,11 +9,13 @@ import sys
 
 import numpy as np
 import pytest
+from numpy.testing import assert_allclose as _close
 
 import infoloss as il
 from infoloss import _kernels as K
 from infoloss._kernels import _layout
 from infoloss.losses import softmax_cross_entropy
+from tests._helpers import kernels_on_and_off
 
 DTYPES = [np.float32, np.float64]
 RTOL = {np.float32: 1e-6, np.float64: 1e-13}
@@ -43,10 +45,6 @@ def _xlogy(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 def _xlogy_inf(x: np.ndarray, y: np.ndarray, pos: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore"):
         return x[pos] * np.log(y[pos])
-
-
-def _close(a: np.ndarray, b: np.ndarray, rtol: float, atol: float = 0.0) -> None:
-    np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
 
 
 # --- import hygiene and switches ---------------------------------------------------------
@@ -83,14 +81,6 @@ def test_small_inputs_fall_back() -> None:
 # --- the public functions, kernels on and off -----------------------------------------------
 
 
-def _both(f, *args, **kwargs):  # type: ignore[no-untyped-def]
-    with K.use_kernels(True):
-        fast = f(*args, **kwargs)
-    with K.use_kernels(False):
-        slow = f(*args, **kwargs)
-    return fast, slow
-
-
 def _probs_3d(dtype: type) -> tuple[np.ndarray, np.ndarray]:
     rng = _rng()
     p = _softmax(np.moveaxis(rng.standard_normal((16, 9, 400)) * 2, -1, 1))
@@ -105,7 +95,9 @@ def test_public_measures_fast_equals_slow(dtype: type, name: str) -> None:
     f = getattr(il, name)
     args = (p,) if name == "entropy" else (p, q)
     for kwargs in ({"axis": 1}, {"axis": 1, "base": 2}, {"axis": 1, "normalize": True}):
-        fast, slow = _both(f, *(a * 2 if kwargs.get("normalize") else a for a in args), **kwargs)
+        fast, slow = kernels_on_and_off(
+            f, *(a * 2 if kwargs.get("normalize") else a for a in args), **kwargs
+        )
         assert fast.dtype == slow.dtype == dtype
         assert fast.shape == slow.shape
         _close(fast, slow, {np.float32: 2e-5, np.float64: 1e-12}[dtype])
@@ -118,8 +110,8 @@ def test_public_logit_measures_fast_equals_slow(dtype: type) -> None:
     z[:, :3] = -np.inf
     zq = (rng.standard_normal((50, 700)) * 3).astype(dtype)
     tol = {np.float32: 2e-5, np.float64: 1e-12}[dtype]
-    _close(*_both(il.entropy, z, form="logits"), tol)
-    _close(*_both(il.kl_divergence, z, zq, form="logits"), tol)
+    _close(*kernels_on_and_off(il.entropy, z, form="logits"), tol)
+    _close(*kernels_on_and_off(il.kl_divergence, z, zq, form="logits"), tol)
 
 
 def test_public_measures_raise_the_same_errors() -> None:
@@ -163,14 +155,18 @@ def test_public_softmax_cross_entropy_fast_equals_slow(dtype, options) -> None: 
     if "ignore_index" in opts:
         y[::5] = -100
     tol = {np.float32: 2e-5, np.float64: 1e-12}[dtype]
-    (lf, gf), (ls, gs) = _both(softmax_cross_entropy, z, y, axis=1, return_grad=True, **opts)
+    (lf, gf), (ls, gs) = kernels_on_and_off(
+        softmax_cross_entropy, z, y, axis=1, return_grad=True, **opts
+    )
     _close(lf, ls, tol)
     _close(gf, gs, tol, atol=tol * 1e-3)
     assert gf.shape == gs.shape == z.shape
     t = np.moveaxis(np.eye(500, dtype=dtype)[np.clip(y, 0, None)], -1, 1)
     if "ignore_index" in opts:
         opts["ignore_index"] = 4
-    (lf, gf), (ls, gs) = _both(softmax_cross_entropy, z, t, axis=1, return_grad=True, **opts)
+    (lf, gf), (ls, gs) = kernels_on_and_off(
+        softmax_cross_entropy, z, t, axis=1, return_grad=True, **opts
+    )
     _close(lf, ls, tol)
     _close(gf, gs, tol, atol=tol * 1e-3)
     out = np.empty_like(z)
@@ -184,7 +180,9 @@ def test_public_softmax_cross_entropy_fast_equals_slow(dtype, options) -> None: 
 def test_public_softmax_cross_entropy_all_ignored() -> None:
     z = _rng().standard_normal((100, 300))
     y = np.full(100, -100)
-    fast, slow = _both(softmax_cross_entropy, z, y, ignore_index=-100, return_grad=True)
+    fast, slow = kernels_on_and_off(
+        softmax_cross_entropy, z, y, ignore_index=-100, return_grad=True
+    )
     assert fast[0] == slow[0] == 0
     np.testing.assert_array_equal(fast[1], slow[1])
 
@@ -215,9 +213,9 @@ def test_dominant_logit_keeps_relative_accuracy() -> None:
         ref_h.append(float(-mpmath.fsum(mpmath.exp(v - lse) * (v - lse) for v in zs)))
         ref_l.append(float(lse - mpmath.mpf(float(z[i, y[i]]))))
     for h, loss, lp in zip(
-        _both(il.entropy, z, form="logits"),
-        _both(softmax_cross_entropy, z, y, reduction="none"),
-        _both(softmax_cross_entropy, z, t, reduction="none"),
+        kernels_on_and_off(il.entropy, z, form="logits"),
+        kernels_on_and_off(softmax_cross_entropy, z, y, reduction="none"),
+        kernels_on_and_off(softmax_cross_entropy, z, t, reduction="none"),
         strict=True,
     ):
         _close(h, np.array(ref_h), 1e-13)
@@ -249,9 +247,9 @@ def test_ties_and_leading_minus_inf_chunks(dtype: type) -> None:
     ref[2] = math.log(s2) - 4999 * math.exp(-0.5) * (-0.5) / s2
     z = np.concatenate([z[:3]] * 2)  # 30000 entries: the kernels apply
     y = np.array([4000, 0, 4999] * 2)
-    for h in _both(il.entropy, z, form="logits"):
+    for h in kernels_on_and_off(il.entropy, z, form="logits"):
         _close(h, np.array(ref * 2), RTOL[dtype])
-    for loss in _both(softmax_cross_entropy, z, y, reduction="none"):
+    for loss in kernels_on_and_off(softmax_cross_entropy, z, y, reduction="none"):
         _close(loss, np.array([math.log(1000), math.log(s1), math.log(s2)] * 2), RTOL[dtype])
 
 
@@ -267,8 +265,8 @@ def test_float32_logit_rows_within_a_few_ulp_of_mpmath() -> None:
         ref_h.append(float(-mpmath.fsum(mpmath.exp(v - lse) * (v - lse) for v in zs)))
         ref_l.append(float(lse - mpmath.mpf(float(z[i, y[i]]))))
     for h, loss in zip(
-        _both(il.entropy, z, form="logits"),
-        _both(softmax_cross_entropy, z, y, reduction="none"),
+        kernels_on_and_off(il.entropy, z, form="logits"),
+        kernels_on_and_off(softmax_cross_entropy, z, y, reduction="none"),
         strict=True,
     ):
         _close(h, np.array(ref_h), 4 * eps32)
@@ -300,7 +298,7 @@ def test_public_edge_rows_fast_equals_slow(dtype: type, name: str) -> None:
     f = getattr(il, name)
     args = (p,) if name == "entropy" else (p, q)
     assert p.size >= _layout.MIN_SIZE  # the fast path applies
-    fast, slow = _both(f, *args)
+    fast, slow = kernels_on_and_off(f, *args)
     np.testing.assert_array_equal(np.isinf(fast), np.isinf(slow))
     assert not np.any(np.isnan(fast))
     finite = np.isfinite(slow)
@@ -318,14 +316,14 @@ def test_public_256k_classes_fast_equals_slow_float32(name: str) -> None:
     z[1, :1000] = -np.inf
     if name == "entropy":
         p = _softmax(z.astype(np.float64)).astype(np.float32)
-        fast, slow = _both(il.entropy, p, normalize=True)
+        fast, slow = kernels_on_and_off(il.entropy, p, normalize=True)
         exact = il.entropy(p.astype(np.float64), normalize=True)
     elif name == "entropy-logits":
-        fast, slow = _both(il.entropy, z, form="logits")
+        fast, slow = kernels_on_and_off(il.entropy, z, form="logits")
         exact = il.entropy(z.astype(np.float64), form="logits")
     else:
         y = np.array([0, 5000, 255_999])
-        fast, slow = _both(softmax_cross_entropy, z, y, reduction="none")
+        fast, slow = kernels_on_and_off(softmax_cross_entropy, z, y, reduction="none")
         exact = softmax_cross_entropy(z.astype(np.float64), y, reduction="none")
     _close(fast, exact, 1e-6)
     _close(slow, exact, 1e-6)

@@ -8,15 +8,15 @@ import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import infoloss as il
 from infoloss import _kernels
+from tests._helpers import ROOT
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+BENCH = ROOT / "benchmarks"
 
 # Run first in a fresh process: a finder that refuses infoloss's compiled extensions, as
 # an install without a C compiler would leave it.
@@ -133,7 +133,6 @@ def test_kernel_path_is_taken_for_large_numpy_rows() -> None:
     x /= x.sum(axis=1, keepdims=True)
     direct = _kernels.measure_rows("entropy", (x,), ("probs",), False).value
     np.testing.assert_array_equal(il.entropy(x), direct.astype(np.float32))
-
 
 
 @pytest.mark.parametrize("order", ["torch first", "infoloss first"])

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import infoloss as il
-from conftest import raise_later_chunk_maxima
+from tests._helpers import kernels_on_and_off, raise_later_chunk_maxima
 
 mpmath = pytest.importorskip("mpmath")
 
@@ -40,15 +40,6 @@ def _mp_digits():  # type: ignore[no-untyped-def]
 @pytest.fixture(autouse=True)
 def _small_inputs_use_kernels(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_layout, "MIN_SIZE", 1)
-
-
-def both(f, *args, **kw):  # type: ignore[no-untyped-def]
-    """(kernel result, array-API result); checks the kernel path was really taken."""
-    with use_kernels(True):
-        a = np.asarray(f(*args, **kw))
-    with use_kernels(False):
-        b = np.asarray(f(*args, **kw))
-    return a, b
 
 
 def close(got, want, dtype, n, ulps=8.0):  # type: ignore[no-untyped-def]
@@ -110,7 +101,7 @@ def mp_js(x, y, form):  # type: ignore[no-untyped-def]
 def test_entropy_of_logits_with_a_subnormal_tail(dtype) -> None:  # type: ignore[no-untyped-def]
     gap = 708.0 if dtype == np.float64 else 80.0
     z = np.array([[0.0, -gap]], dtype=dtype)
-    got, ref = both(il.entropy, z, form="logits")
+    got, ref = kernels_on_and_off(il.entropy, z, form="logits")
     want = mp_entropy(z, "logits")
     assert want[0] > 0
     close(got, want, dtype, 2)
@@ -122,12 +113,12 @@ def test_normalize_subnormal_and_overflowing_rows(dtype) -> None:  # type: ignor
     tiny = float(np.finfo(dtype).smallest_subnormal)
     huge = float(np.finfo(dtype).max)
     p = np.array([[tiny, 3 * tiny, 0.0], [huge, huge / 3, huge]], dtype=dtype)
-    got, ref = both(il.entropy, p, normalize=True)
+    got, ref = kernels_on_and_off(il.entropy, p, normalize=True)
     want = mp_entropy(p, "probs")
     close(got, want, dtype, 3)
     close(ref, want, dtype, 3)
     lp = np.array([[-1000.0, -1000.0]], dtype=dtype)
-    got, ref = both(il.entropy, lp, form="log_probs", normalize=True)
+    got, ref = kernels_on_and_off(il.entropy, lp, form="log_probs", normalize=True)
     close(got, [np.log(2)], dtype, 2)
     close(ref, [np.log(2)], dtype, 2)
 
@@ -136,24 +127,24 @@ def test_normalize_subnormal_and_overflowing_rows(dtype) -> None:  # type: ignor
 def test_zeros_point_masses_and_infinities(dtype) -> None:  # type: ignore[no-untyped-def]
     p = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.0]], dtype=dtype)
     q = np.array([[0.0, 0.5, 0.5], [0.5, 0.5, 0.0]], dtype=dtype)
-    h, _ = both(il.entropy, p)
+    h, _ = kernels_on_and_off(il.entropy, p)
     assert h[0] == 0
     assert not np.isnan(h).any()
     for f in (il.cross_entropy, il.kl_divergence):
-        got, ref = both(f, p, q)
+        got, ref = kernels_on_and_off(f, p, q)
         assert got[0] == np.inf
         assert ref[0] == np.inf
         assert np.isfinite(got[1])
-    got, ref = both(il.js_divergence, p, q)
+    got, ref = kernels_on_and_off(il.js_divergence, p, q)
     close(got, ref, dtype, 3)
     close(got, mp_js(p, q, "probs"), dtype, 3)
     with np.errstate(divide="ignore"):
         z = np.log(p)  # -inf logits: probability 0
         zq = np.log(q)
-    got, ref = both(il.kl_divergence, z, zq, form="logits")
+    got, ref = kernels_on_and_off(il.kl_divergence, z, zq, form="logits")
     assert got[0] == np.inf
     assert got[1] == 0
-    got, ref = both(il.entropy, z, form="logits")
+    got, ref = kernels_on_and_off(il.entropy, z, form="logits")
     close(got, ref, dtype, 3)
 
 
@@ -165,7 +156,7 @@ def test_divergences_of_equal_rows_are_exactly_zero(form, dtype) -> None:  # typ
     lp = z - np.log(np.exp(z).sum(-1, keepdims=True))
     x = {"probs": np.exp(lp), "log_probs": lp, "logits": z}[form].astype(dtype)
     for f in (il.js_divergence, il.kl_divergence):
-        got, ref = both(f, x, x, form=form, normalize=form != "logits")
+        got, ref = kernels_on_and_off(f, x, x, form=form, normalize=form != "logits")
         assert (got == 0).all(), (f.__name__, got)
         assert (ref == 0).all()
 
@@ -183,8 +174,8 @@ def test_nearly_equal_rows(form) -> None:  # type: ignore[no-untyped-def]
         kw = {"normalize": True}
     else:
         x, y, kw = z, z2, {}
-    js_k, js_a = both(il.js_divergence, x, y, form=form, **kw)
-    kl_k, kl_a = both(il.kl_divergence, x, y, form=form, **kw)
+    js_k, js_a = kernels_on_and_off(il.js_divergence, x, y, form=form, **kw)
+    kl_k, kl_a = kernels_on_and_off(il.kl_divergence, x, y, form=form, **kw)
     js_m = mp_js(x, y, form)
     kl_m = mp_kl(x, y, form)
     assert (js_k > 0).all()
@@ -201,7 +192,9 @@ def test_conditional_entropy_of_nearly_deterministic_rows(form) -> None:  # type
     t = np.array([[[0.5, 1e-30, 0.0], [0.25, 0.25 - 1e-30, 1e-30]]])
     with np.errstate(divide="ignore"):
         x = t if form == "probs" else np.log(t)
-        got, ref = both(il.conditional_entropy, x, form=form, normalize=form == "probs")
+        got, ref = kernels_on_and_off(
+            il.conditional_entropy, x, form=form, normalize=form == "probs"
+        )
     rows = [[mpmath.mpf(v) for v in r] for r in t[0]]
     tot = mpmath.fsum(mpmath.fsum(r) for r in rows)
     h = mpmath.mpf(0)
@@ -220,20 +213,20 @@ def test_layouts_and_axes(dtype) -> None:  # type: ignore[no-untyped-def]
     # outcome axis 0, a transposed (non-contiguous) view, and a strided slice
     for f in (il.entropy, il.kl_divergence, il.js_divergence, il.cross_entropy):
         args = (z,) if f is il.entropy else (z, zq)
-        got, ref = both(f, *args, form="logits", axis=0)
+        got, ref = kernels_on_and_off(f, *args, form="logits", axis=0)
         close(got, ref, dtype, 30)
         targs = tuple(a.T for a in args)
-        got, ref = both(f, *targs, form="logits")
+        got, ref = kernels_on_and_off(f, *targs, form="logits")
         close(got, ref, dtype, 30)
         sargs = tuple(a[::2, ::2] for a in args)
-        got, ref = both(f, *sargs, form="logits")
+        got, ref = kernels_on_and_off(f, *sargs, form="logits")
         close(got, ref, dtype, 30)
     t = rng.random((4, 5, 6)).astype(dtype)
     t /= t.sum(axis=(1, 2), keepdims=True)
     for f in (il.joint_entropy, il.conditional_entropy, il.mutual_information):
-        got, ref = both(f, t, axes=(2, 1))
+        got, ref = kernels_on_and_off(f, t, axes=(2, 1))
         close(got, ref, dtype, 30)
-        got, ref = both(f, np.moveaxis(t, 0, -1), axes=(0, 1))
+        got, ref = kernels_on_and_off(f, np.moveaxis(t, 0, -1), axes=(0, 1))
         close(got, ref, dtype, 30)
 
 
@@ -254,18 +247,18 @@ def test_every_form_pair_agrees(fp, fq, dtype) -> None:  # type: ignore[no-untyp
     p = _dist(fp, (6, 40), dtype, 3)
     q = _dist(fq, (6, 40), dtype, 4)
     for f in (il.cross_entropy, il.kl_divergence, il.js_divergence):
-        got, ref = both(f, p, q, form=(fp, fq))
+        got, ref = kernels_on_and_off(f, p, q, form=(fp, fq))
         close(got, ref, dtype, 40)
     if fp == fq:
-        got, ref = both(il.entropy, p, form=fp)
+        got, ref = kernels_on_and_off(il.entropy, p, form=fp)
         close(got, ref, dtype, 40)
         close(got, mp_entropy(p, fp), dtype, 40)
-        got, ref = both(il.perplexity, p, form=fp)
+        got, ref = kernels_on_and_off(il.perplexity, p, form=fp)
         close(got, ref, dtype, 400)
         t = p.reshape(6, 5, 8)
         norm = fp != "logits"
         for f in (il.joint_entropy, il.conditional_entropy, il.mutual_information):
-            got, ref = both(f, t, form=fp, normalize=norm)
+            got, ref = kernels_on_and_off(f, t, form=fp, normalize=norm)
             close(got, ref, dtype, 40)
 
 
@@ -405,10 +398,10 @@ def test_short_and_long_rows_agree(dtype) -> None:  # type: ignore[no-untyped-de
                 p = _dist(fp, (9, c), dtype, c)
                 q = _dist(fq, (9, c), dtype, c + 1)
             for f in (il.cross_entropy, il.kl_divergence, il.js_divergence):
-                got, ref = both(f, p, q, form=(fp, fq))
+                got, ref = kernels_on_and_off(f, p, q, form=(fp, fq))
                 agree(got, ref, c)
             if fp == fq:
-                got, ref = both(il.entropy, p, form=fp)
+                got, ref = kernels_on_and_off(il.entropy, p, form=fp)
                 agree(got, ref, c)
         if c > 130:
             continue
@@ -419,7 +412,7 @@ def test_short_and_long_rows_agree(dtype) -> None:  # type: ignore[no-untyped-de
                 t = _dist(form, (5, 4, c), dtype, 2 * c)
             norm = form != "logits"
             for f in (il.joint_entropy, il.conditional_entropy, il.mutual_information):
-                got, ref = both(f, t, form=form, normalize=norm)
+                got, ref = kernels_on_and_off(f, t, form=form, normalize=norm)
                 agree(got, ref, 4 * c)
 
 
@@ -470,12 +463,12 @@ def test_long_rows_and_huge_logits(dtype) -> None:  # type: ignore[no-untyped-de
     z[2, 7] = 1e4  # one dominant entry
     eps = float(np.finfo(dtype).eps)
     for f in (il.cross_entropy, il.kl_divergence, il.js_divergence):
-        got, ref = both(f, z, zq, form="logits")
+        got, ref = kernels_on_and_off(f, z, zq, form="logits")
         np.testing.assert_allclose(got, ref, rtol=200 * eps)
-    got, ref = both(il.entropy, z, form="logits")
+    got, ref = kernels_on_and_off(il.entropy, z, form="logits")
     np.testing.assert_allclose(got, ref, rtol=200 * eps)
     p = np.exp(z - z.max(-1, keepdims=True))
-    got, ref = both(il.entropy, p, normalize=True)
+    got, ref = kernels_on_and_off(il.entropy, p, normalize=True)
     np.testing.assert_allclose(got, ref, rtol=200 * eps)
 
 
@@ -569,7 +562,7 @@ def test_mutual_information_is_never_negative_and_exact_for_independence() -> No
         b /= b.sum(axis=2, keepdims=True)
         t = a * b
         for normalize in (False, True):
-            got, ref = both(il.mutual_information, t, normalize=normalize)
+            got, ref = kernels_on_and_off(il.mutual_information, t, normalize=normalize)
             assert (got >= 0).all(), got.min()
             assert (ref >= 0).all(), ref.min()
             assert np.max(got) < 1e-30
@@ -644,12 +637,12 @@ def test_leading_chunks_of_minus_inf(dtype) -> None:  # type: ignore[no-untyped-
     zq = np.where(np.isfinite(z), z + 0.5 * rng.standard_normal(z.shape), -np.inf)
     zq = zq.astype(dtype)
     eps = float(np.finfo(dtype).eps)
-    got, ref = both(il.entropy, z, form="logits")
+    got, ref = kernels_on_and_off(il.entropy, z, form="logits")
     np.testing.assert_allclose(got, ref, rtol=64 * eps, atol=64 * eps)
     for f in (il.cross_entropy, il.kl_divergence, il.js_divergence):
-        got, ref = both(f, z, zq, form="logits")
+        got, ref = kernels_on_and_off(f, z, zq, form="logits")
         np.testing.assert_allclose(got, ref, rtol=64 * eps, atol=64 * eps)
     t = z.reshape(4, 2, c // 2)
     for f in (il.joint_entropy, il.conditional_entropy, il.mutual_information):
-        got, ref = both(f, t, form="logits")
+        got, ref = kernels_on_and_off(f, t, form="logits")
         np.testing.assert_allclose(got, ref, rtol=64 * eps, atol=64 * eps)

@@ -9,11 +9,12 @@ from typing import Any
 
 import numpy as np
 import pytest
+from numpy.testing import assert_allclose as _close
 
 import infoloss as il
-from conftest import raise_later_chunk_maxima
 from infoloss._kernels import _layout, use_kernels
 from infoloss._kernels import softmax as kernels
+from tests._helpers import raise_later_chunk_maxima
 
 DTYPES = [np.float32, np.float64]
 RTOL = {np.float32: 2e-6, np.float64: 1e-13}
@@ -59,10 +60,6 @@ def _labels_targets(y: np.ndarray, c: int, ignore: int | None) -> np.ndarray:
     keep = np.ones(len(y), bool) if ignore is None else y != ignore
     t[np.flatnonzero(keep), y[keep]] = 1.0
     return t
-
-
-def _close(a: Any, b: Any, rtol: float, atol: float = 0.0) -> None:
-    np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
 
 
 def _case(dtype: Any, c: int, kind: str, eps: float, weighted: bool, ignore: int | None):  # type: ignore[no-untyped-def]

@@ -8,12 +8,12 @@ explicitly, so nothing is downloaded.
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import shutil
 from pathlib import Path
 
 import pytest
+
+from tests._helpers import missing_browser, require
 
 pytestmark = pytest.mark.browser
 
@@ -21,30 +21,8 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 
 
-def _missing() -> list[str]:
-    missing = []
-    if not (Path(CHROMIUM).is_file() or shutil.which("chromium")):
-        missing.append(f"chromium ({CHROMIUM}; apt-get install chromium)")
-    if not (Path(CHROMEDRIVER).is_file() or shutil.which("chromedriver")):
-        missing.append(f"chromedriver ({CHROMEDRIVER}; apt-get install chromium-driver)")
-    for module in ("selenium", "matplotlib", "sklearn", "tqdm"):
-        if importlib.util.find_spec(module) is None:
-            missing.append(f"{module} (pip install {module})")
-    return missing
-
-
-def _need_browser() -> None:
-    missing = _missing()
-    if not missing:
-        return
-    reason = "headless browser test needs: " + ", ".join(missing)
-    if os.environ.get("INFOLOSS_REQUIRE_BROWSER") == "1":
-        pytest.fail(reason + " (INFOLOSS_REQUIRE_BROWSER=1)")
-    pytest.skip(reason)
-
-
 def test_quick_report_renders_in_headless_chromium(tmp_path):
-    _need_browser()
+    require(missing_browser(CHROMIUM, CHROMEDRIVER, "matplotlib", "sklearn", "tqdm"))
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import infoloss as il
-from conftest import to_numpy
+from tests._helpers import to_numpy
 
 RNG = np.random.default_rng(3)
 P = RNG.dirichlet(np.ones(6), size=4)

@@ -14,10 +14,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import to_numpy
 from infoloss import estimators as est
 from infoloss._kernels import counting, use_kernels
 from infoloss.estimators import _counts, _estimate
+from tests._helpers import to_numpy
 
 # Every estimator with a closed form (NSB and "auto" are tested on their own).
 METHODS = [m for m in _estimate.METHODS if m not in ("nsb", "auto")]

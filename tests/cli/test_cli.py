@@ -12,37 +12,29 @@ import pytest
 
 import infoloss as il
 from infoloss.cli import main
-
-
-def run(argv, stdin=None, monkeypatch=None):  # type: ignore[no-untyped-def]
-    out = io.StringIO()
-    if stdin is not None:
-        assert monkeypatch is not None
-        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin.encode())))
-    code = main(argv, out=out)
-    return code, out.getvalue()
+from tests._helpers import run_cli
 
 
 def test_entropy_inline_bits():
-    code, text = run(["entropy", "0.5", "0.5", "--base", "2"])
+    code, text = run_cli(["entropy", "0.5", "0.5", "--base", "2"])
     assert code == 0
     assert text == "entropy (bits): 1.0\n"
 
 
 def test_kl_prints_the_library_value_exactly():
-    code, text = run(["kl", "--p", "0.5,0.5", "--q", "0.9,0.1", "--json"])
+    code, text = run_cli(["kl", "--p", "0.5,0.5", "--q", "0.9,0.1", "--json"])
     assert code == 0
     payload = json.loads(text)
     assert payload["values"] == [float(il.kl_divergence([0.5, 0.5], [0.9, 0.1]))]
     assert payload["unit"] == "nats"
-    _, table = run(["kl", "--p", "0.5,0.5", "--q", "0.9,0.1"])
+    _, table = run_cli(["kl", "--p", "0.5,0.5", "--q", "0.9,0.1"])
     assert table.strip().endswith(repr(float(il.kl_divergence([0.5, 0.5], [0.9, 0.1]))))
 
 
 def test_infinity_in_json_and_table():
-    _, text = run(["self-information", "1", "0", "--json"])
+    _, text = run_cli(["self-information", "1", "0", "--json"])
     assert json.loads(text)["values"] == [0.0, "inf"]
-    _, table = run(["self-information", "1", "0"])
+    _, table = run_cli(["self-information", "1", "0"])
     assert table.splitlines()[-1].split() == ["1", "inf"]
 
 
@@ -56,13 +48,13 @@ def test_rows_from_files(tmp_path, fmt):
         path.write_text(json.dumps(rows.tolist()))
     else:
         np.save(path, rows)
-    code, text = run(["entropy", "--file", str(path), "--json"])
+    code, text = run_cli(["entropy", "--file", str(path), "--json"])
     assert code == 0
     assert json.loads(text)["values"] == il.entropy(rows).tolist()
 
 
 def test_rows_from_stdin(monkeypatch):
-    code, text = run(
+    code, text = run_cli(
         ["cross-entropy", "--p", "-", "--q", "0.25,0.75", "--format", "json", "--base", "bits"],
         stdin="[[0.5, 0.5], [0.25, 0.75]]",
         monkeypatch=monkeypatch,
@@ -75,7 +67,7 @@ def test_rows_from_stdin(monkeypatch):
 def test_joint_table_from_file(tmp_path):
     path = tmp_path / "joint.csv"
     path.write_text("0.5 0\n0 0.5\n")
-    code, text = run(["mutual-information", "--file", str(path), "--base", "2"])
+    code, text = run_cli(["mutual-information", "--file", str(path), "--base", "2"])
     assert (code, text) == (0, "mutual information (bits): 1.0\n")
 
 
@@ -177,21 +169,21 @@ def test_lab_train_from_the_command_line(tmp_path):
         "5",
         "--no-progress",
     ]
-    code, text = run([*argv, "--json"])
+    code, text = run_cli([*argv, "--json"])
     assert code == 0
     payload = json.loads(text)
     from infoloss import lab
 
     direct = lab.train(str(path), losses=["ce", "mse"], seeds=2, epochs=5)
     assert payload == json.loads(json.dumps(direct, default=float))
-    code, table = run(argv)
+    code, table = run_cli(argv)
     assert code == 0
     assert table.strip() == lab.train_table(direct).strip()
 
 
 def test_lab_train_missing_file_is_one_line(capsys):
     pytest.importorskip("sklearn")
-    code, _ = run(["lab", "train", "--dataset", "no-such.csv", "--no-progress"])
+    code, _ = run_cli(["lab", "train", "--dataset", "no-such.csv", "--no-progress"])
     assert code == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
@@ -200,7 +192,7 @@ def test_lab_train_missing_file_is_one_line(capsys):
 
 def test_demo_from_the_command_line(tmp_path):
     pytest.importorskip("matplotlib")
-    code, text = run(["demo", "--quick", "--no-progress", "--out", str(tmp_path / "r")])
+    code, text = run_cli(["demo", "--quick", "--no-progress", "--out", str(tmp_path / "r")])
     assert code == 0
     assert (tmp_path / "r" / "index.html").is_file()
     results = json.loads((tmp_path / "r" / "results.json").read_text())
@@ -213,28 +205,28 @@ def test_demo_from_the_command_line(tmp_path):
 
 
 def test_negative_numbers_inline():
-    code, text = run(["entropy", "--form", "logits", "2", "-1e3", "-inf", "--json"])
+    code, text = run_cli(["entropy", "--form", "logits", "2", "-1e3", "-inf", "--json"])
     assert code == 0
     expected = il.entropy([2.0, -1e3, -np.inf], form="logits")
     assert json.loads(text)["values"] == [float(expected)]
-    code, text = run(["kl", "--p", "-1,2,-.5", "--q", "-3,0,1", "--form", "logits", "--json"])
+    code, text = run_cli(["kl", "--p", "-1,2,-.5", "--q", "-3,0,1", "--form", "logits", "--json"])
     assert code == 0
     expected = il.kl_divergence([-1.0, 2.0, -0.5], [-3.0, 0.0, 1.0], form="logits")
     assert json.loads(text)["values"] == [float(expected)]
     # An outcome that Q's logits rule out (−∞) but P allows: D(P‖Q) = +∞.
-    code, text = run(["kl", "--p", "-1,2", "--q", "-inf,0", "--form", "logits", "--json"])
+    code, text = run_cli(["kl", "--p", "-1,2", "--q", "-inf,0", "--form", "logits", "--json"])
     assert (code, json.loads(text)["values"]) == (0, ["inf"])
 
 
 def test_p_and_q_in_different_forms():
-    code, text = run(
+    code, text = run_cli(
         ["cross-entropy", "--p", "1,0,0", "--q", "2,-1,0.5", "--q-form", "logits", "--json"]
     )
     assert code == 0
     expected = il.cross_entropy([1.0, 0.0, 0.0], [2.0, -1.0, 0.5], form=("probs", "logits"))
     assert json.loads(text)["values"] == [float(expected)]
     # --p-form overrides --form for P only.
-    code, text = run(
+    code, text = run_cli(
         ["kl", "--p", "0,-1", "--q", "0.3,0.7", "--form", "probs", "--p-form", "logits", "--json"]
     )
     assert code == 0
@@ -245,7 +237,7 @@ def test_p_and_q_in_different_forms():
 def test_csv_header_is_recognised(tmp_path):
     path = tmp_path / "rows.csv"
     path.write_text("heads,tails\n0.5,0.5\n0.9,0.1\n")
-    code, text = run(["entropy", "--file", str(path), "--json"])
+    code, text = run_cli(["entropy", "--file", str(path), "--json"])
     assert code == 0
     assert json.loads(text)["values"] == il.entropy([[0.5, 0.5], [0.9, 0.1]]).tolist()
 
@@ -270,15 +262,15 @@ def test_an_empty_cell_is_an_error_not_dropped(tmp_path, capsys, content):
 def test_utf8_byte_order_mark_is_accepted(tmp_path, monkeypatch):
     path = tmp_path / "rows.csv"
     path.write_bytes("\ufeffp,q\n0.25,0.75\n".encode())
-    code, text = run(["entropy", "--file", str(path), "--base", "2", "--json"])
+    code, text = run_cli(["entropy", "--file", str(path), "--base", "2", "--json"])
     assert code == 0
     assert json.loads(text)["values"] == [float(il.entropy([0.25, 0.75], base=2))]
     jpath = tmp_path / "rows.json"
     jpath.write_bytes("\ufeff[0.25, 0.75]".encode())
-    code, text = run(["entropy", "--file", str(jpath), "--base", "2", "--json"])
+    code, text = run_cli(["entropy", "--file", str(jpath), "--base", "2", "--json"])
     assert code == 0
     assert json.loads(text)["values"] == [float(il.entropy([0.25, 0.75], base=2))]
-    code, text = run(
+    code, text = run_cli(
         ["entropy", "--file", "-", "--base", "2", "--json"],
         stdin="\ufeff0.25,0.75\n",
         monkeypatch=monkeypatch,
@@ -300,7 +292,7 @@ def test_complex_npy_is_one_line(tmp_path, capsys):
 
 
 def test_loss_softmax_ce_with_labels_and_gradient():
-    code, text = run(
+    code, text = run_cli(
         ["loss", "softmax-ce", "--logits", "2,-1,0.5", "--targets", "0", "--grad", "--json"]
     )
     assert code == 0
@@ -312,7 +304,9 @@ def test_loss_softmax_ce_with_labels_and_gradient():
     assert payload["grad"] == np.asarray(grad).ravel().tolist()
     assert payload["grad_shape"] == [1, 3]
     assert payload["unit"] == "nats"
-    code, table = run(["loss", "softmax-ce", "--logits", "2,-1,0.5", "--targets", "0", "--grad"])
+    code, table = run_cli(
+        ["loss", "softmax-ce", "--logits", "2,-1,0.5", "--targets", "0", "--grad"]
+    )
     assert code == 0
     assert table.splitlines()[0].endswith(f"(nats): {float(value)!r}")
     assert table.splitlines()[-1].split() == [repr(float(g)) for g in np.ravel(grad)]
@@ -320,7 +314,7 @@ def test_loss_softmax_ce_with_labels_and_gradient():
 
 def test_loss_with_target_probabilities_and_options():
     argv = ["loss", "softmax-ce", "--logits", "2,-1,0.5", "--targets", "0.8,0.1,0.1"]
-    code, text = run([*argv, "--label-smoothing", "0.1", "--json"])
+    code, text = run_cli([*argv, "--label-smoothing", "0.1", "--json"])
     assert code == 0
     expected = il.softmax_cross_entropy(
         np.array([[2.0, -1.0, 0.5]]), np.array([[0.8, 0.1, 0.1]]), label_smoothing=0.1
@@ -342,7 +336,7 @@ def test_softmax_losses_from_files(tmp_path, name, func):
     labels = np.array([0, 3, 1, 1, 2])
     np.save(tmp_path / "z.npy", logits)
     (tmp_path / "y.csv").write_text("label\n" + "\n".join(map(str, labels)) + "\n")
-    code, text = run(
+    code, text = run_cli(
         [
             "loss",
             name,
@@ -365,7 +359,7 @@ def test_softmax_losses_from_files(tmp_path, name, func):
     [("sigmoid-bce", "sigmoid_binary_cross_entropy"), ("sigmoid-se", "sigmoid_squared_error")],
 )
 def test_sigmoid_losses_inline(name, func):
-    code, text = run(
+    code, text = run_cli(
         ["loss", name, "--logits", "-3,2,-1e3", "--targets", "1,0,0", "--grad", "--json"]
     )
     assert code == 0
@@ -454,7 +448,7 @@ def test_ctrl_c_in_a_real_process(tmp_path):
 
 def test_explore_writes_one_small_page(tmp_path):
     out = tmp_path / "sub" / "explore.html"
-    code, text = run(["explore", "--out", str(out)])
+    code, text = run_cli(["explore", "--out", str(out)])
     assert code == 0
     assert out.is_file()
     assert str(out) in text
@@ -480,7 +474,7 @@ def test_explore_embeds_results_beside_it(tmp_path):
         },
     }
     (tmp_path / "results.json").write_text(json.dumps(results))
-    code, _ = run(["explore", "--out", str(tmp_path / "explore.html")])
+    code, _ = run_cli(["explore", "--out", str(tmp_path / "explore.html")])
     assert code == 0
     page = (tmp_path / "explore.html").read_text(encoding="utf-8")
     assert '"seed": 3' in page
@@ -489,7 +483,7 @@ def test_explore_embeds_results_beside_it(tmp_path):
 def test_explore_bad_results_is_one_line(tmp_path, capsys):
     bad = tmp_path / "results.json"
     bad.write_text("{}")
-    code, _ = run(["explore", "--out", str(tmp_path / "e.html"), "--results", str(bad)])
+    code, _ = run_cli(["explore", "--out", str(tmp_path / "e.html"), "--results", str(bad)])
     assert code == 2
     err = capsys.readouterr().err
     assert "not the lab's results.json" in err
@@ -501,10 +495,10 @@ def test_explore_open_calls_the_browser(tmp_path, monkeypatch, capsys):
 
     opened = []
     monkeypatch.setattr(webbrowser, "open", lambda url: opened.append(url) or True)
-    code, _ = run(["explore", "--out", str(tmp_path / "e.html"), "--open"])
+    code, _ = run_cli(["explore", "--out", str(tmp_path / "e.html"), "--open"])
     assert code == 0
     assert opened == [(tmp_path / "e.html").resolve().as_uri()]
     monkeypatch.setattr(webbrowser, "open", lambda url: False)
-    code, _ = run(["explore", "--out", str(tmp_path / "e.html"), "--open"])
+    code, _ = run_cli(["explore", "--out", str(tmp_path / "e.html"), "--open"])
     assert code == 0
     assert "could not open a browser" in capsys.readouterr().err

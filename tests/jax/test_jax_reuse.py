@@ -26,14 +26,6 @@ N, C = 48, 512
 assert N * C >= _layout.MIN_SIZE  # the kernels' path
 
 
-@pytest.fixture(autouse=True)
-def _x64() -> Any:
-    old = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", True)
-    yield
-    jax.config.update("jax_enable_x64", old)
-
-
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_pullback_called_three_times(

@@ -21,6 +21,7 @@ from infoloss.losses import (
     softmax_cross_entropy,
     softmax_squared_error,
 )
+from tests._helpers import to_numpy
 
 SOFTMAX_LOSSES = [softmax_cross_entropy, softmax_squared_error, logit_squared_error]
 SIGMOID_LOSSES = [sigmoid_binary_cross_entropy, sigmoid_squared_error]
@@ -32,16 +33,6 @@ N, C = 5, 4
 @pytest.fixture(params=["numpy", "array_api_strict"])
 def xp(request: pytest.FixtureRequest) -> Any:
     return pytest.importorskip(request.param)
-
-
-def to_numpy(x: Any) -> np.ndarray:
-    if hasattr(x, "compute"):
-        x = x.compute()
-    if type(x).__module__.startswith("torch"):
-        return x.detach().cpu().numpy()
-    if type(x).__module__.startswith("array_api_strict"):
-        return np.from_dlpack(x)
-    return np.asarray(x)
 
 
 def logits(seed: int = 0, shape: tuple[int, ...] = (N, C)) -> np.ndarray:

@@ -18,6 +18,7 @@ from infoloss.losses import (
     softmax_cross_entropy,
     softmax_squared_error,
 )
+from tests._helpers import torch_close
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -25,16 +26,6 @@ F = torch.nn.functional
 N, C = 6, 5
 DTYPES = [torch.float32, torch.float64]
 REDUCTIONS = ["mean", "sum", "none"]
-
-
-def tol(dtype: Any) -> dict[str, float]:
-    return (
-        {"rtol": 2e-5, "atol": 2e-6} if dtype == torch.float32 else {"rtol": 1e-12, "atol": 1e-14}
-    )
-
-
-def close(a: Any, b: Any, dtype: Any) -> None:
-    torch.testing.assert_close(a, b, check_dtype=True, **tol(dtype))
 
 
 def logits(dtype: Any, seed: int = 0, shape: tuple[int, ...] = (N, C)) -> Any:
@@ -86,8 +77,8 @@ def test_cross_entropy_labels_match_torch(
     ignore_kw = {} if ignore is None else {"ignore_index": ignore}
     expected, expected_grad = torch_grad(lambda t: F.cross_entropy(t, y, **kwargs, **ignore_kw), z)
     value, grad = softmax_cross_entropy(z, y, return_grad=True, **kwargs, **ignore_kw)
-    close(value, expected, dtype)
-    close(grad, expected_grad, dtype)
+    torch_close(value, expected, dtype)
+    torch_close(grad, expected_grad, dtype)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -99,8 +90,8 @@ def test_cross_entropy_probabilities_match_torch(dtype: Any, eps: float, reducti
     opts = {"label_smoothing": eps, "reduction": reduction}
     expected, expected_grad = torch_grad(lambda t: F.cross_entropy(t, p, **opts), z)
     value, grad = softmax_cross_entropy(z, p, return_grad=True, **opts)
-    close(value, expected, dtype)
-    close(grad, expected_grad, dtype)
+    torch_close(value, expected, dtype)
+    torch_close(grad, expected_grad, dtype)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -114,8 +105,8 @@ def test_cross_entropy_spatial_axis_matches_torch(dtype: Any) -> None:
     value, grad = softmax_cross_entropy(
         z, y, axis=1, weight=weight(dtype), label_smoothing=0.1, return_grad=True
     )
-    close(value, expected, dtype)
-    close(grad, expected_grad, dtype)
+    torch_close(value, expected, dtype)
+    torch_close(grad, expected_grad, dtype)
 
 
 def test_grad_out_on_torch() -> None:
@@ -124,7 +115,7 @@ def test_grad_out_on_torch() -> None:
     _, grad = softmax_cross_entropy(z, labels(None), return_grad=True, grad_out=out)
     assert grad is out
     _, expected = torch_grad(lambda t: F.cross_entropy(t, labels(None)), z)
-    close(out, expected, torch.float64)
+    torch_close(out, expected, torch.float64)
 
 
 # --------------------------------------------------------------------------------------
@@ -162,8 +153,8 @@ def test_binary_cross_entropy_matches_torch(
         # the deliberate difference: we divide by the total weight, PyTorch by N * C
         factor = torch.broadcast_to(w, z.shape).sum() / z.numel()
         value, grad = value * factor, grad * factor
-    close(value, expected, dtype)
-    close(grad, expected_grad, dtype)
+    torch_close(value, expected, dtype)
+    torch_close(grad, expected_grad, dtype)
 
 
 # --------------------------------------------------------------------------------------
@@ -188,11 +179,11 @@ def test_softmax_squared_error_matches_mse_loss(dtype: Any, reduction: str, kind
 
     expected, expected_grad = torch_grad(mse, z)
     value, grad = softmax_squared_error(z, target, reduction=reduction, return_grad=True)
-    close(value, expected, dtype)
-    close(grad, expected_grad, dtype)
+    torch_close(value, expected, dtype)
+    torch_close(grad, expected_grad, dtype)
     if reduction == "mean":
         torch_mean = F.mse_loss(torch.softmax(z, dim=-1), dense)
-        close(value, torch_mean * C / 2, dtype)
+        torch_close(value, torch_mean * C / 2, dtype)
 
 
 # --------------------------------------------------------------------------------------
@@ -237,8 +228,8 @@ def test_softmax_losses_gradient_equals_autograd(
     expected, expected_grad = torch_grad(lambda t: loss(t, target, **opts), z)
     value, grad = loss(z, target, return_grad=True, **opts)
     assert isinstance(value, torch.Tensor)
-    close(value, expected, dtype)
-    close(grad, expected_grad, dtype)
+    torch_close(value, expected, dtype)
+    torch_close(grad, expected_grad, dtype)
 
 
 SIGMOID_GRID = list(
@@ -272,8 +263,8 @@ def test_sigmoid_losses_gradient_equals_autograd(
         opts["pos_weight"] = torch.tensor([1.0, 3.0, 0.5, 0.0, 2.0], dtype=dtype)
     expected, expected_grad = torch_grad(lambda t: loss(t, y, **opts), z)
     value, grad = loss(z, y, return_grad=True, **opts)
-    close(value, expected, dtype)
-    close(grad, expected_grad, dtype)
+    torch_close(value, expected, dtype)
+    torch_close(grad, expected_grad, dtype)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -284,8 +275,8 @@ def test_sigmoid_squared_error_matches_torch_formula(dtype: Any) -> None:
         lambda t: 0.5 * F.mse_loss(torch.sigmoid(t), y, reduction="none"), z
     )
     value, grad = sigmoid_squared_error(z, y, reduction="none", return_grad=True)
-    close(value, expected, dtype)
-    close(grad, expected_grad, dtype)
+    torch_close(value, expected, dtype)
+    torch_close(grad, expected_grad, dtype)
 
 
 # --------------------------------------------------------------------------------------
@@ -299,13 +290,13 @@ def test_difference_probability_targets_with_weight_mean() -> None:
     w = weight(torch.float64)
     total = F.cross_entropy(z, p, weight=w, reduction="sum")
     torch_mean = F.cross_entropy(z, p, weight=w)
-    close(torch_mean, total / N, torch.float64)  # PyTorch: divide by the sample count
+    torch_close(torch_mean, total / N, torch.float64)  # PyTorch: divide by the sample count
     ours = softmax_cross_entropy(z, p, weight=w)
-    close(ours, total / (p @ w).sum(), torch.float64)  # ours: by the total sample weight
+    torch_close(ours, total / (p @ w).sum(), torch.float64)  # ours: by the total sample weight
     # ... which is what PyTorch does for the same targets given as labels
     y = p.argmax(-1)
     onehot = F.one_hot(y, C).to(torch.float64)
-    close(
+    torch_close(
         softmax_cross_entropy(z, onehot, weight=w), F.cross_entropy(z, y, weight=w), torch.float64
     )
 
@@ -333,7 +324,7 @@ def test_difference_ignore_index_with_probability_targets() -> None:
     with pytest.raises(RuntimeError, match="ignore_index is not supported"):
         F.cross_entropy(z, onehot, ignore_index=1)
     ours = softmax_cross_entropy(z, onehot, ignore_index=1, label_smoothing=0.1)
-    close(ours, F.cross_entropy(z, y, ignore_index=1, label_smoothing=0.1), torch.float64)
+    torch_close(ours, F.cross_entropy(z, y, ignore_index=1, label_smoothing=0.1), torch.float64)
 
 
 def test_difference_binary_weighted_mean() -> None:
@@ -341,17 +332,19 @@ def test_difference_binary_weighted_mean() -> None:
     y = torch.sigmoid(logits(torch.float64, seed=3))
     w = torch.rand((N, C), generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     total = F.binary_cross_entropy_with_logits(z, y, weight=w, reduction="sum")
-    close(F.binary_cross_entropy_with_logits(z, y, weight=w), total / z.numel(), torch.float64)
-    close(sigmoid_binary_cross_entropy(z, y, weight=w), total / w.sum(), torch.float64)
+    torch_close(
+        F.binary_cross_entropy_with_logits(z, y, weight=w), total / z.numel(), torch.float64
+    )
+    torch_close(sigmoid_binary_cross_entropy(z, y, weight=w), total / w.sum(), torch.float64)
 
 
 def test_difference_no_log_clamping() -> None:
     z = torch.tensor([-200.0, 300.0], dtype=torch.float64)
     y = torch.tensor([1.0, 0.0], dtype=torch.float64)
     clamped = F.binary_cross_entropy(torch.sigmoid(z), y, reduction="none")
-    close(clamped, torch.tensor([100.0, 100.0], dtype=torch.float64), torch.float64)
+    torch_close(clamped, torch.tensor([100.0, 100.0], dtype=torch.float64), torch.float64)
     ours = sigmoid_binary_cross_entropy(z, y, reduction="none")
-    close(ours, torch.tensor([200.0, 300.0], dtype=torch.float64), torch.float64)
+    torch_close(ours, torch.tensor([200.0, 300.0], dtype=torch.float64), torch.float64)
 
 
 def test_difference_minus_inf_logit_with_zero_target_probability() -> None:
@@ -360,7 +353,7 @@ def test_difference_minus_inf_logit_with_zero_target_probability() -> None:
     assert torch.isnan(F.cross_entropy(z, p))
     value, grad = softmax_cross_entropy(z, p, return_grad=True)
     expected = -(0.5 * torch.log_softmax(z, -1)[0, 1:]).sum()
-    close(value, expected, torch.float64)
+    torch_close(value, expected, torch.float64)
     assert torch.isfinite(grad).all()
 
 

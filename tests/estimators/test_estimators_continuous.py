@@ -18,7 +18,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import special, stats
 
-from conftest import to_numpy
 from infoloss._kernels import knn as _knn
 from infoloss.estimators import (
     _continuous,
@@ -26,6 +25,7 @@ from infoloss.estimators import (
     continuous_mutual_information,
     differential_entropy,
 )
+from tests._helpers import to_numpy
 
 SPACING = list(_spacing.METHODS)
 NORMAL_H = 0.5 * math.log(2 * math.pi * math.e)

@@ -20,8 +20,8 @@ from infoloss import lab
 from infoloss.lab import _report
 from infoloss.lab._format import count, fmt, lead, plural
 from infoloss.lab._html import _Page
+from tests._helpers import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 LAB = ROOT / "src" / "infoloss" / "lab"
 
 

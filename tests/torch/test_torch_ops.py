@@ -17,6 +17,7 @@ import pytest
 
 import infoloss as il
 from infoloss._kernels import _layout, use_kernels
+from tests._helpers import ROOT, torch_close, torch_tol
 
 torch = pytest.importorskip("torch")
 ilt = pytest.importorskip("infoloss.torch")
@@ -28,16 +29,6 @@ REDUCTIONS = ["mean", "sum", "none"]
 SMALL = (6, 5)
 # Large enough for the route (``MIN_SIZE`` entries), small enough to stay quick.
 BIG = (48, _layout.MIN_SIZE // 40)
-
-
-def tol(dtype: Any) -> dict[str, float]:
-    if dtype == torch.float32:
-        return {"rtol": 2e-5, "atol": 2e-6}
-    return {"rtol": 1e-12, "atol": 1e-14}
-
-
-def close(a: Any, b: Any, dtype: Any) -> None:
-    torch.testing.assert_close(a, b, check_dtype=True, **tol(dtype))
 
 
 def logits(shape: tuple[int, ...], dtype: Any, seed: int = 0) -> Any:
@@ -180,13 +171,13 @@ def test_fused_equals_forward_and_backward(dtype: Any, kind: str) -> None:
     for z, t, w, eps, ign, validate in _op_args(kind, dtype, (6, 5), True):
         loss, lse, sw, bad, grad = ilt.softmax_xent_fused(z, t, w, eps, ign, validate, 0.25)
         ref = ilt.softmax_xent_forward(z, t, w, eps, ign, validate)
-        close(loss, ref[0], torch.float64)  # summed in another order: to rounding
-        close(lse, ref[1], torch.float64)
-        close(sw, ref[2], torch.float64)
+        torch_close(loss, ref[0], torch.float64)  # summed in another order: to rounding
+        torch_close(lse, ref[1], torch.float64)
+        torch_close(sw, ref[2], torch.float64)
         assert torch.equal(bad, ref[3])
         up = torch.full((6,), 0.25, dtype=torch.float64)
         want = ilt.softmax_xent_backward(z.detach(), t, w, eps, ign, ref[1], up)
-        close(grad, want, dtype)
+        torch_close(grad, want, dtype)
         assert not lse.requires_grad
         assert not sw.requires_grad
         assert not grad.requires_grad
@@ -215,7 +206,7 @@ def test_fused_backward_hands_over_its_gradient() -> None:
     assert not fills, fills
     ref = z.detach().clone().requires_grad_(True)
     F.cross_entropy(ref, y).backward()
-    close(z.grad, ref.grad, torch.float32)
+    torch_close(z.grad, ref.grad, torch.float32)
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
@@ -229,7 +220,7 @@ def test_fused_backward_other_upstreams(reduction: str) -> None:
     for fn, x in ((ilt.cross_entropy, z), (F.cross_entropy, ref)):
         loss = fn(x, y, w, reduction=reduction, label_smoothing=0.1)
         (-2.5 * loss + 0.5 * loss.detach()).backward()
-    close(z.grad, ref.grad, torch.float64)
+    torch_close(z.grad, ref.grad, torch.float64)
 
 
 # ---------------------------------------------------------------------------- gradcheck
@@ -271,8 +262,8 @@ def test_cross_entropy_equals_torch(
     value, grad = value_and_grad(
         lambda x: ilt.cross_entropy(x, t, reduction=reduction, **kwargs), z, up
     )
-    close(value, expected, dtype)
-    close(grad, expected_grad, dtype)
+    torch_close(value, expected, dtype)
+    torch_close(grad, expected_grad, dtype)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -282,7 +273,7 @@ def test_module_equals_torch_module(reduction: str) -> None:
     theirs = torch.nn.CrossEntropyLoss(w, ignore_index=1, reduction=reduction, label_smoothing=0.1)
     z = logits((8, 5, 3), torch.float32)
     y = labels((8, 3), 5, 1)
-    close(ours(z, y), theirs(z, y), torch.float32)
+    torch_close(ours(z, y), theirs(z, y), torch.float32)
     assert "weight" in ours.state_dict()
     assert "reduction='" + reduction + "'" in repr(ours)
 
@@ -328,8 +319,8 @@ def test_route_equals_torch_and_numpy(
         lambda x: il.softmax_cross_entropy(x, t, reduction=reduction, **il_kwargs), z, up
     )
     assert calls, "the route did not run"
-    close(value, expected, dtype)
-    close(grad, expected_grad, dtype)
+    torch_close(value, expected, dtype)
+    torch_close(grad, expected_grad, dtype)
 
     # The NumPy path (the same kernels) gives the same value and gradient.
     np_kwargs = {k: (v.numpy() if isinstance(v, torch.Tensor) else v) for k, v in il_kwargs.items()}
@@ -340,16 +331,16 @@ def test_route_equals_torch_and_numpy(
         value.numpy(), np_value, rtol=1e-6 if dtype == torch.float32 else 1e-13
     )
     if reduction != "none":
-        np.testing.assert_allclose(grad.numpy(), np_grad, **tol(dtype))
+        np.testing.assert_allclose(grad.numpy(), np_grad, **torch_tol(dtype))
 
     # return_grad gives a LossAndGrad of tensors, the same as autograd's.
     got = il.softmax_cross_entropy(z, t, reduction=reduction, return_grad=True, **il_kwargs)
     assert isinstance(got, il.LossAndGrad)
     assert isinstance(got.loss, torch.Tensor)
     assert isinstance(got.grad, torch.Tensor)
-    close(got.loss, expected, dtype)
+    torch_close(got.loss, expected, dtype)
     if reduction != "none":
-        close(got.grad, expected_grad, dtype)
+        torch_close(got.grad, expected_grad, dtype)
 
 
 def test_route_class_axis_not_last_without_copy(monkeypatch: Any) -> None:
@@ -360,8 +351,8 @@ def test_route_class_axis_not_last_without_copy(monkeypatch: Any) -> None:
     value, grad = value_and_grad(lambda x: il.softmax_cross_entropy(x, y, axis=0), z)
     assert calls
     expected, expected_grad = value_and_grad(lambda x: F.cross_entropy(x.T, y), z)
-    close(value, expected, torch.float32)
-    close(grad, expected_grad, torch.float32)
+    torch_close(value, expected, torch.float32)
+    torch_close(grad, expected_grad, torch.float32)
 
 
 def test_route_grad_out() -> None:
@@ -371,7 +362,7 @@ def test_route_grad_out() -> None:
     _, grad = il.softmax_cross_entropy(z, y, return_grad=True, grad_out=out)
     assert grad is out
     _, expected = value_and_grad(lambda x: F.cross_entropy(x, y), z)
-    close(out, expected, torch.float64)
+    torch_close(out, expected, torch.float64)
 
 
 def test_route_does_not_apply(monkeypatch: Any) -> None:
@@ -394,7 +385,7 @@ def test_route_falls_back_when_targets_need_gradients(monkeypatch: Any) -> None:
     loss.backward()
     assert not calls
     expected = F.cross_entropy(z, p.detach().requires_grad_(True))
-    close(loss.detach(), expected.detach(), torch.float64)
+    torch_close(loss.detach(), expected.detach(), torch.float64)
     assert p.grad is not None
 
 
@@ -403,15 +394,16 @@ def test_torch_func_transforms_take_the_generic_path(shape: tuple[int, int]) -> 
     z = logits(shape, torch.float64)
     y = labels(shape[:1], shape[1], None)
     expected = torch.func.grad(lambda x: F.cross_entropy(x, y))(z)
-    close(torch.func.grad(lambda x: ilt.cross_entropy(x, y))(z), expected, torch.float64)
-    close(torch.func.grad(lambda x: il.softmax_cross_entropy(x, y))(z), expected, torch.float64)
+    torch_close(torch.func.grad(lambda x: ilt.cross_entropy(x, y))(z), expected, torch.float64)
+    torch_close(
+        torch.func.grad(lambda x: il.softmax_cross_entropy(x, y))(z), expected, torch.float64
+    )
 
 
 def test_docstring_and_doc_examples() -> None:
     import doctest
     import importlib
     import pkgutil
-    from pathlib import Path
 
     # The examples live in the package's modules (the drop-ins, the linear cross-entropy).
     names = [f"{ilt.__name__}.{m.name}" for m in pkgutil.iter_modules(ilt.__path__)]
@@ -421,7 +413,7 @@ def test_docstring_and_doc_examples() -> None:
         assert result.failed == 0, module.__name__
         tried += result.attempted
     assert tried > 0
-    doc = Path(__file__).resolve().parents[1] / "docs" / "torch.md"
+    doc = ROOT / "docs" / "torch.md"
     failures, tried = doctest.testfile(
         str(doc), module_relative=False, optionflags=doctest.NORMALIZE_WHITESPACE
     )
@@ -462,8 +454,8 @@ def test_difference_probability_targets_with_weight_mean() -> None:
     p = probabilities(SMALL, torch.float64)
     w = class_weight(SMALL[1], torch.float64)
     total = F.cross_entropy(z, p, weight=w, reduction="sum")
-    close(F.cross_entropy(z, p, weight=w), total / SMALL[0], torch.float64)  # PyTorch: ÷ N
-    close(ilt.cross_entropy(z, p, weight=w), total / (p @ w).sum(), torch.float64)  # ÷ Σ s
+    torch_close(F.cross_entropy(z, p, weight=w), total / SMALL[0], torch.float64)  # PyTorch: ÷ N
+    torch_close(ilt.cross_entropy(z, p, weight=w), total / (p @ w).sum(), torch.float64)  # ÷ Σ s
 
 
 # ---------------------------------------------------- the caller's memory, bad input
@@ -566,8 +558,8 @@ def _compiled_matches_eager(backend: str, shape: tuple[int, ...], reduction: str
         compiled = functools.partial(fn, target=y, reduction=reduction, **kwargs)
         expected = value_and_grad(eager, z, up)
         got = value_and_grad(compiled, z, up)
-        close(got[0], expected[0], torch.float32)
-        close(got[1], expected[1], torch.float32)
+        torch_close(got[0], expected[0], torch.float32)
+        torch_close(got[1], expected[1], torch.float32)
     bad = z.clone()
     bad[0, 0] = float("nan")
     with pytest.raises(ValueError, match="`logits` contains NaN"):
@@ -602,5 +594,5 @@ def test_cuda_keeps_the_generic_path(monkeypatch: Any) -> None:
     assert not calls
     assert value.device.type == "cuda"
     for v, g in ((value, grad), (value2, grad2)):
-        close(v, expected, torch.float32)
-        close(g, expected_grad, torch.float32)
+        torch_close(v, expected, torch.float32)
+        torch_close(g, expected_grad, torch.float32)

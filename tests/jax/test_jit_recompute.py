@@ -28,14 +28,6 @@ DTYPES = [np.float32, np.float64]
 SHAPES = [(3, 6, 5), (2, 16, 7), (2, 4, 33)]
 
 
-@pytest.fixture(autouse=True)
-def _x64() -> Any:
-    old = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", True)
-    yield
-    jax.config.update("jax_enable_x64", old)
-
-
 def _tol(dtype: Any) -> dict[str, float]:
     return {"rtol": 1e-5, "atol": 1e-6} if dtype == np.float32 else {"rtol": 1e-12, "atol": 1e-14}
 

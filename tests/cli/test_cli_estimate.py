@@ -14,19 +14,11 @@ import pytest
 from infoloss import estimators as est
 from infoloss.cli import main
 from infoloss.estimators._estimate import resolve
+from tests._helpers import run_cli
 
 LABELS = ["x", "y", "x", "z", "x", "y", "w", "x", "y", "x"]
 CODES = [1, 2, 1, 3, 1.0, 2, 4, 1, 2, 1]
 COUNTS = [4, 12, 4, 5, 3, 1, 5, 1, 2, 2]
-
-
-def run(argv, stdin=None, monkeypatch=None):  # type: ignore[no-untyped-def]
-    out = io.StringIO()
-    if stdin is not None:
-        assert monkeypatch is not None
-        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin.encode())))
-    code = main(argv, out=out)
-    return code, out.getvalue()
 
 
 @pytest.fixture
@@ -40,7 +32,7 @@ def data(tmp_path):  # type: ignore[no-untyped-def]
 
 
 def test_entropy_table_is_the_library_value(data):  # type: ignore[no-untyped-def]
-    code, text = run(["estimate", "entropy", "--file", data, "--column", "label"])
+    code, text = run_cli(["estimate", "entropy", "--file", data, "--column", "label"])
     assert code == 0
     expected = est.entropy(np.array(LABELS))  # the library's default method, "auto"
     assert text.splitlines() == [
@@ -51,7 +43,7 @@ def test_entropy_table_is_the_library_value(data):  # type: ignore[no-untyped-de
 
 def test_auto_names_the_estimator_it_resolved_to(data):  # type: ignore[no-untyped-def]
     argv = ["estimate", "entropy", "--file", data, "--column", "label", "--alphabet-size", "6"]
-    code, text = run(argv)
+    code, text = run_cli(argv)
     assert code == 0
     r = est.entropy_nsb(np.array(LABELS), alphabet_size=6)
     assert text.splitlines() == [
@@ -59,11 +51,11 @@ def test_auto_names_the_estimator_it_resolved_to(data):  # type: ignore[no-untyp
         f"estimate: {float(r.estimate)!r}",
         f"posterior sd: {float(r.std)!r}",
     ]
-    _, text = run([*argv[:-2], "--json"])
+    _, text = run_cli([*argv[:-2], "--json"])
     assert json.loads(text)["method"] == resolve("auto")
-    _, text = run(["estimate", "mi", "--file", data, "--x", "label", "--y", "code"])
+    _, text = run_cli(["estimate", "mi", "--file", data, "--x", "label", "--y", "code"])
     assert ", method plugin, " in text.splitlines()[0]
-    _, text = run(
+    _, text = run_cli(
         ["estimate", "mi", "--file", data, "--x", "label", "--y", "code", "--method", "auto"]
     )
     assert f", method {resolve('auto')} (auto), " in text.splitlines()[0]
@@ -72,15 +64,15 @@ def test_auto_names_the_estimator_it_resolved_to(data):  # type: ignore[no-untyp
 def test_interval_without_seed_repeats_and_says_its_seed(data):  # type: ignore[no-untyped-def]
     argv = ["estimate", "entropy", "--file", data, "--column", "label", "--method", "plugin"]
     argv += ["--interval", "--resamples", "30"]
-    _, first = run(argv)
-    _, second = run(argv)
+    _, first = run_cli(argv)
+    _, second = run_cli(argv)
     assert first == second
     boot = est.bootstrap_interval(np.array(LABELS), method="plugin", n_resamples=30, rng=0)
     assert first.splitlines()[-1] == (
         f"95% interval (basic bootstrap, 30 resamples, seed 0): "
         f"{float(boot.low)!r} {float(boot.high)!r}"
     )
-    _, text = run([*argv, "--json"])
+    _, text = run_cli([*argv, "--json"])
     assert json.loads(text)["interval"]["seed"] == 0
 
 
@@ -92,7 +84,7 @@ def test_help_gives_the_default_seed(capsys):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("method", ["plugin", "miller_madow", "chao_shen", "zhang"])
 def test_entropy_json_for_each_method(data, method):  # type: ignore[no-untyped-def]
-    code, text = run(
+    code, text = run_cli(
         [
             "estimate",
             "entropy",
@@ -123,7 +115,7 @@ def test_entropy_json_for_each_method(data, method):  # type: ignore[no-untyped-
 def test_nsb_prints_posterior_sd_and_interval(data):  # type: ignore[no-untyped-def]
     argv = ["estimate", "entropy", "--file", data, "--column", "label", "--method", "nsb"]
     argv += ["--alphabet-size", "6", "--interval", "--resamples", "50", "--seed", "7"]
-    code, text = run(argv)
+    code, text = run_cli(argv)
     assert code == 0
     r = est.entropy_nsb(np.array(LABELS), alphabet_size=6)
     boot = est.bootstrap_interval(
@@ -135,7 +127,7 @@ def test_nsb_prints_posterior_sd_and_interval(data):  # type: ignore[no-untyped-
         f"95% interval (basic bootstrap, 50 resamples, seed 7): "
         f"{float(boot.low)!r} {float(boot.high)!r}",
     ]
-    code, text = run([*argv, "--json", "--confidence", "0.8"])
+    code, text = run_cli([*argv, "--json", "--confidence", "0.8"])
     payload = json.loads(text)
     boot = est.bootstrap_interval(
         np.array(LABELS), method="nsb", alphabet_size=6, n_resamples=50, rng=7, confidence_level=0.8
@@ -155,7 +147,7 @@ def test_nsb_prints_posterior_sd_and_interval(data):  # type: ignore[no-untyped-
 def test_nsb_without_coincidences_has_infinite_sd_in_json(tmp_path):  # type: ignore[no-untyped-def]
     path = tmp_path / "distinct.csv"
     path.write_text("id\n" + "\n".join(f"s{i}" for i in range(20)) + "\n")
-    code, text = run(
+    code, text = run_cli(
         ["estimate", "entropy", "--file", str(path), "--column", "id", "--method", "nsb", "--json"]
     )
     assert code == 0
@@ -166,7 +158,7 @@ def test_nsb_without_coincidences_has_infinite_sd_in_json(tmp_path):  # type: ig
 
 def test_mi_is_the_library_value_with_its_interval(data):  # type: ignore[no-untyped-def]
     argv = ["estimate", "mi", "--file", data, "--x", "label", "--y", "2", "--json"]
-    code, text = run([*argv, "--interval", "--resamples", "40", "--seed", "1"])
+    code, text = run_cli([*argv, "--interval", "--resamples", "40", "--seed", "1"])
     assert code == 0
     x, y = np.array(LABELS), np.array(COUNTS, float)
     boot = est.bootstrap_interval(x, y=y, n_resamples=40, rng=1)
@@ -187,7 +179,7 @@ def test_mi_is_the_library_value_with_its_interval(data):  # type: ignore[no-unt
             "high": float(boot.high),
         },
     }
-    code, text = run(
+    code, text = run_cli(
         ["estimate", "mi", "--file", data, "--x", "0", "--y", "code", "--method", "grassberger"]
     )
     expected = est.mutual_information(x, np.array(CODES, float), method="grassberger")
@@ -199,7 +191,7 @@ def test_mi_is_the_library_value_with_its_interval(data):  # type: ignore[no-unt
 
 def test_numbers_are_one_category_whatever_their_spelling(data):  # type: ignore[no-untyped-def]
     # "1" and "1.0" in the code column are one category; labels are text.
-    _, text = run(["estimate", "entropy", "--file", data, "--column", "code", "--json"])
+    _, text = run_cli(["estimate", "entropy", "--file", data, "--column", "code", "--json"])
     assert json.loads(text)["estimate"] == float(
         est.entropy(np.array([1, 2, 1, 3, 1, 2, 4, 1, 2, 1]))
     )
@@ -208,7 +200,7 @@ def test_numbers_are_one_category_whatever_their_spelling(data):  # type: ignore
 
 def test_stdin_with_byte_order_mark_and_quoted_cells(monkeypatch):  # type: ignore[no-untyped-def]
     stdin = '\ufeffcity,n\n"Paris, FR",1\nLyon,2\n"Paris, FR",3\n\n'
-    code, text = run(
+    code, text = run_cli(
         ["estimate", "entropy", "--file", "-", "--column", "city", "--method", "plugin", "--json"],
         stdin=stdin,
         monkeypatch=monkeypatch,

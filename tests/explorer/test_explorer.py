@@ -19,6 +19,7 @@ from infoloss.explorer import (
     lab_summary,
     write_page,
 )
+from tests._helpers import ROOT
 
 RESULTS = {
     "meta": {"seed": 7, "quick": True, "infoloss_version": "0"},
@@ -120,7 +121,7 @@ def test_explore_after_demo_finds_the_demo_results(tmp_path, monkeypatch):
 
 
 def test_explore_html_is_ignored_by_git():
-    root = Path(__file__).resolve().parent.parent
+    root = ROOT
     if shutil.which("git") is None or not (root / ".git").exists():
         pytest.skip("not a git checkout")
     for name in ("explore.html", "docs/explore.html"):
@@ -131,7 +132,7 @@ def test_explore_html_is_ignored_by_git():
 
 
 def test_docs_quote_the_page_size():
-    doc = (Path(__file__).resolve().parent.parent / "docs" / "explorer.md").read_text("utf-8")
+    doc = (ROOT / "docs" / "explorer.md").read_text("utf-8")
     match = re.search(r"about (\d+) kB", doc)
     assert match is not None
     size_kb = len(build_page().encode("utf-8")) / 1000

@@ -7,15 +7,16 @@ from __future__ import annotations
 import importlib.util
 import math
 import sys
-from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
 
+from tests._helpers import ROOT
+
 mpmath = pytest.importorskip("mpmath")
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+BENCH = ROOT / "benchmarks"
 KS, NS, REPS = (10, 100), (10, 1000), 8
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from infoloss._kernels import _layout
+from tests._helpers import torch_close
 
 torch = pytest.importorskip("torch")
 ilt = pytest.importorskip("infoloss.torch")
@@ -26,13 +27,6 @@ func = torch.func
 DTYPES = [torch.float32, torch.float64]
 # Large enough for the fused operators (``MIN_SIZE`` entries), small enough to be quick.
 BIG = (48, _layout.MIN_SIZE // 40)
-
-
-def close(a: Any, b: Any) -> None:
-    if a.dtype == torch.float32:
-        torch.testing.assert_close(a, b, rtol=2e-5, atol=2e-6)
-    else:
-        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-14)
 
 
 def logits(shape: tuple[int, ...], dtype: Any, seed: int = 0) -> Any:
@@ -79,8 +73,8 @@ def test_second_autograd_grad_is_separate_memory(dtype: Any, reduction: str, nam
     assert g1.data_ptr() != g2.data_ptr()
     assert torch.equal(g1, g2)  # the same bits: a backward is reentrant
     g2.mul_(3)
-    close(g1, ref)
-    close(g2, 3 * ref)
+    torch_close(g1, ref)
+    torch_close(g2, 3 * ref)
 
 
 @pytest.mark.parametrize("name", sorted(_drop_ins()))
@@ -94,9 +88,9 @@ def test_first_gradient_changed_in_place(dtype: Any, name: str) -> None:
     g1 = torch.autograd.grad(loss, z, retain_graph=True)[0]
     g1.clamp_(-1e-5, 1e-5)
     g2 = torch.autograd.grad(loss, z, retain_graph=True)[0]  # no "modified by an inplace"
-    close(g2, ref)
+    torch_close(g2, ref)
     loss.backward()  # a third use accumulates a fresh gradient into .grad
-    close(z.grad, ref)
+    torch_close(z.grad, ref)
     assert z.grad.data_ptr() not in (g1.data_ptr(), g2.data_ptr())
 
 
@@ -114,7 +108,7 @@ def test_linear_cross_entropy_second_grad(dtype: Any) -> None:
     second = torch.autograd.grad(loss, (h, w))
     for a, b, r in zip(first, second, ref, strict=True):
         assert a.data_ptr() != b.data_ptr()
-        close(b, r)
+        torch_close(b, r)
 
 
 # ------------------------------------------------------------------- torch.func
@@ -155,10 +149,10 @@ def test_vmap_grad_and_per_sample_grads(
         return F.cross_entropy(x, t, **kwargs)
 
     ref = torch.stack([theirs(z) for z in zs])
-    close(func.vmap(ours)(zs), ref)
+    torch_close(func.vmap(ours)(zs), ref)
     ref_grads = torch.stack([_grad(theirs, z) for z in zs])
-    close(func.grad(ours)(zs[0]), ref_grads[0])
-    close(func.vmap(func.grad(ours))(zs), ref_grads)
+    torch_close(func.grad(ours)(zs[0]), ref_grads[0])
+    torch_close(func.vmap(func.grad(ours))(zs), ref_grads)
     # per-sample gradients, the recipe of the torch.func docs: one sample per call
     samples = zs[0]
 
@@ -172,7 +166,7 @@ def test_vmap_grad_and_per_sample_grads(
             for i in range(len(samples))
         ]
     )
-    close(got, want)
+    torch_close(got, want)
 
 
 @pytest.mark.parametrize(("kind", "opts"), OPTIONS)
@@ -189,13 +183,13 @@ def test_jacrev_and_batched_targets(dtype: Any, kind: str, opts: dict[str, Any])
         def theirs(x: Any, r: str = reduction) -> Any:
             return F.cross_entropy(x, t, reduction=r, **kwargs)
 
-        close(func.jacrev(ours)(z), torch.autograd.functional.jacobian(theirs, z))
+        torch_close(func.jacrev(ours)(z), torch.autograd.functional.jacobian(theirs, z))
     # targets mapped with the logits
     zs = logits((3, *shape), dtype, seed=7)
     ts = torch.stack([_case(kind, opts, shape, dtype)[0].roll(i, 0) for i in range(3)])
     got = func.vmap(lambda x, y: ilt.cross_entropy(x, y, **kwargs))(zs, ts)
     ref = torch.stack([F.cross_entropy(x, y, **kwargs) for x, y in zip(zs, ts, strict=True)])
-    close(got, ref)
+    torch_close(got, ref)
 
 
 def test_generic_loss_and_module_under_vmap() -> None:
@@ -204,9 +198,9 @@ def test_generic_loss_and_module_under_vmap() -> None:
     zs = logits((3, 6, 5), torch.float64)
     y = labels((6,), 5)
     ref = torch.stack([F.cross_entropy(z, y, reduction="sum") for z in zs])
-    close(func.vmap(lambda x: il.softmax_cross_entropy(x, y, reduction="sum"))(zs), ref)
+    torch_close(func.vmap(lambda x: il.softmax_cross_entropy(x, y, reduction="sum"))(zs), ref)
     module = ilt.CrossEntropyLoss(reduction="sum")
-    close(func.vmap(lambda x: module(x, y))(zs), ref)
+    torch_close(func.vmap(lambda x: module(x, y))(zs), ref)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -222,10 +216,10 @@ def test_linear_cross_entropy_under_torch_func(dtype: Any) -> None:
     def theirs(h: Any, w: Any) -> Any:
         return F.cross_entropy(h @ w.T, y, label_smoothing=0.1)
 
-    close(func.vmap(ours, in_dims=(0, None))(hs, w), torch.stack([theirs(h, w) for h in hs]))
+    torch_close(func.vmap(ours, in_dims=(0, None))(hs, w), torch.stack([theirs(h, w) for h in hs]))
     got = func.vmap(func.grad(ours, argnums=1), in_dims=(0, None))(hs, w)
     want = torch.stack([_grad(lambda v, h=h: theirs(h, v), w) for h in hs])
-    close(got, want)
+    torch_close(got, want)
 
 
 def test_bad_data_under_vmap_is_nan_for_that_call_only() -> None:
@@ -234,7 +228,7 @@ def test_bad_data_under_vmap_is_nan_for_that_call_only() -> None:
     y = labels((6,), 5)
     got = func.vmap(lambda x: ilt.cross_entropy(x, y))(zs)
     assert torch.isnan(got[1])
-    close(got[[0, 2]], torch.stack([F.cross_entropy(zs[i], y) for i in (0, 2)]))
+    torch_close(got[[0, 2]], torch.stack([F.cross_entropy(zs[i], y) for i in (0, 2)]))
     bad = y.clone()
     bad[0] = 9  # out of range
     ys = torch.stack([y, bad, y])

@@ -21,11 +21,6 @@ from infoloss.jax import _lean, _ops  # noqa: E402
 N, C = 48, 512  # N·C above the kernels' MIN_SIZE
 
 
-@pytest.fixture(autouse=True)
-def _x64():  # type: ignore[no-untyped-def]
-    jax.config.update("jax_enable_x64", True)
-
-
 @pytest.fixture
 def calls(monkeypatch):  # type: ignore[no-untyped-def]
     """The names of the FFI targets the test called (the kernels ran through JAX)."""

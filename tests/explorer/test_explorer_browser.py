@@ -13,12 +13,10 @@ by CI), in which case they fail.
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import json
 import math
 import os
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,35 +27,14 @@ import pytest
 
 import infoloss as il
 from infoloss.explorer import write_page
+from tests._helpers import ROOT, executable, missing_browser, require
 
 pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 TOL = 1e-6
-ARTIFACTS = Path(
-    os.environ.get("INFOLOSS_ARTIFACTS", Path(__file__).resolve().parent.parent / "test-artifacts")
-)
-
-
-def _executable(path: str, name: str) -> str | None:
-    return path if Path(path).is_file() else shutil.which(name)
-
-
-def _need_browser() -> None:
-    missing = []
-    if _executable(CHROMIUM, "chromium") is None:
-        missing.append("chromium (apt-get install chromium)")
-    if _executable(CHROMEDRIVER, "chromedriver") is None:
-        missing.append("chromedriver (apt-get install chromium-driver)")
-    if importlib.util.find_spec("selenium") is None:
-        missing.append("selenium (pip install selenium)")
-    if not missing:
-        return
-    reason = "headless browser test needs: " + ", ".join(missing)
-    if os.environ.get("INFOLOSS_REQUIRE_BROWSER") == "1":
-        pytest.fail(reason + " (INFOLOSS_REQUIRE_BROWSER=1)")
-    pytest.skip(reason)
+ARTIFACTS = Path(os.environ.get("INFOLOSS_ARTIFACTS", ROOT / "test-artifacts"))
 
 
 @pytest.fixture(scope="module")
@@ -67,12 +44,12 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def driver(tmp_path: Path) -> Iterator[Any]:
-    _need_browser()
+    require(missing_browser(CHROMIUM, CHROMEDRIVER))
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
-    options.binary_location = str(_executable(CHROMIUM, "chromium"))
+    options.binary_location = str(executable(CHROMIUM, "chromium"))
     for arg in (
         "--headless=new",
         "--no-sandbox",
@@ -88,7 +65,7 @@ def driver(tmp_path: Path) -> Iterator[Any]:
         options.add_argument(arg)
     # The performance log carries the DevTools network events: every request the page makes.
     options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    service = Service(str(_executable(CHROMEDRIVER, "chromedriver")))
+    service = Service(str(executable(CHROMEDRIVER, "chromedriver")))
     drv = webdriver.Chrome(service=service, options=options)
     try:
         yield drv
@@ -433,7 +410,7 @@ def test_page_fits_a_500_px_window(driver, page):
     assert overflow <= 0
 
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "explorer.md"
+DOC = ROOT / "docs" / "explorer.md"
 GRADIENT_OUTPUTS = ("v-z", "v-yhat", "v-ce", "v-se", "v-dce", "v-dse", "v-ratio", "v-zstar")
 
 
