@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include "knn.h"
+#include "digamma.h"
 
 #define IL_STACK 256  /* a query stack holds at most 2 x the depth, log2(n / leaf) + 1 */
 #define IL_CHUNK 2048 /* queries per parallel task */
@@ -43,20 +44,6 @@
 static inline double il_max(double s, double t) { return t > s ? t : s; }
 static inline double il_min(double s, double t) { return t < s ? t : s; }
 static inline int il_inside(double d, double r, int strict) { return strict ? d < r : d <= r; }
-
-/* psi(x) for x > 0: the recurrence up to 10, then the asymptotic series to the x^-14 term. */
-static double il_digamma(double x)
-{
-    double r = 0.0;
-    while (x < 10.0) {
-        r -= 1.0 / x;
-        x += 1.0;
-    }
-    double f = 1.0 / (x * x);
-    double t = f * (1.0 / 240 - f * (1.0 / 132 - f * (691.0 / 32760 - f / 12)));
-    t = f * (1.0 / 12 - f * (1.0 / 120 - f * (1.0 / 252 - t)));
-    return r + log(x) - 0.5 / x - t;
-}
 
 double il_digamma_mean(const int64_t *counts, int64_t n, int64_t offset)
 {

@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "nsb.h"
+#include "digamma.h"
 
 /* How far below its maximum the log posterior of u = log kappa is when the integration
  * window ends: e^-50 ~ 2e-22, and the tails decay at least like e^-|u| beyond it. */
@@ -43,24 +44,6 @@
 #define IL_MAX_STEP 0.5
 #define IL_MAX_NODES 200000
 #define IL_INF ((double)INFINITY)
-
-/* psi(x) for x > 0: the recurrence psi(x) = psi(x + 1) - 1/x up to x >= 10, then the
- * asymptotic series (error below 1e-16 relative there). */
-static double il_digamma(double x)
-{
-    double acc = 0.0;
-    while (x < 10.0) {
-        acc -= 1.0 / x;
-        x += 1.0;
-    }
-    double r = 1.0 / (x * x);
-    double series =
-        r * (1.0 / 12.0 -
-             r * (1.0 / 120.0 -
-                  r * (1.0 / 252.0 -
-                       r * (1.0 / 240.0 - r * (1.0 / 132.0 - r * (691.0 / 32760.0))))));
-    return acc + log(x) - 0.5 / x - series;
-}
 
 /* psi_1(x) - 1/x for x > 0, without cancellation: every term of the recurrence
  * psi_1(x) - 1/x = 1/(x^2 (x + 1)) + [psi_1(x + 1) - 1/(x + 1)] is positive, and the
