@@ -29,9 +29,9 @@ def to_numpy(x: Any) -> np.ndarray:
     if hasattr(x, "compute"):
         x = x.compute()
     if type(x).__module__.startswith("torch"):
-        return x.detach().cpu().numpy()
+        return np.asarray(x.detach().cpu().numpy())
     if type(x).__module__.startswith("array_api_strict"):
-        return np.from_dlpack(x)
+        return np.asarray(np.from_dlpack(x))
     return np.asarray(x)
 
 
@@ -119,7 +119,7 @@ def torch_close(a: Any, b: Any, dtype: Any = None) -> None:
     import torch
 
     tol = torch_tol(a.dtype if dtype is None else dtype)
-    torch.testing.assert_close(a, b, check_dtype=True, **tol)
+    torch.testing.assert_close(a, b, check_dtype=True, rtol=tol["rtol"], atol=tol["atol"])
 
 
 # ------------------------------------------------------------ the command line
