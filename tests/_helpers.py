@@ -114,6 +114,14 @@ def torch_tol(dtype: Any) -> dict[str, float]:
     return {"rtol": 1e-12, "atol": 1e-14}
 
 
+def torch_logits(shape: tuple[int, ...], dtype: Any, seed: int = 0) -> Any:
+    """Logits of ``shape`` and ``dtype``: 2·N(0, 1) drawn in float64 with ``seed``."""
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    return (2 * torch.randn(shape, generator=g, dtype=torch.float64)).to(dtype)
+
+
 def torch_close(a: Any, b: Any, dtype: Any = None) -> None:
     """``a`` equals ``b`` (same dtype) to the tolerances of ``dtype`` (default: a's)."""
     import torch

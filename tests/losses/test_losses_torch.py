@@ -18,7 +18,7 @@ from infoloss.losses import (
     softmax_cross_entropy,
     softmax_squared_error,
 )
-from tests._helpers import torch_close
+from tests._helpers import torch_close, torch_logits
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -26,11 +26,6 @@ F = torch.nn.functional
 N, C = 6, 5
 DTYPES = [torch.float32, torch.float64]
 REDUCTIONS = ["mean", "sum", "none"]
-
-
-def logits(dtype: Any, seed: int = 0, shape: tuple[int, ...] = (N, C)) -> Any:
-    g = torch.Generator().manual_seed(seed)
-    return (2 * torch.randn(shape, generator=g, dtype=torch.float64)).to(dtype)
 
 
 def labels(ignore: int | None) -> Any:
@@ -70,7 +65,7 @@ CE_GRID = list(itertools.product(DTYPES, [False, True], [0.0, 0.15], [None, -100
 def test_cross_entropy_labels_match_torch(
     dtype: Any, weighted: bool, eps: float, ignore: Any, reduction: str
 ) -> None:
-    z = logits(dtype)
+    z = torch_logits((N, C), dtype)
     y = labels(ignore)
     w = weight(dtype) if weighted else None
     kwargs: dict[str, Any] = {"weight": w, "label_smoothing": eps, "reduction": reduction}
@@ -85,7 +80,7 @@ def test_cross_entropy_labels_match_torch(
 @pytest.mark.parametrize("eps", [0.0, 0.3])
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_cross_entropy_probabilities_match_torch(dtype: Any, eps: float, reduction: str) -> None:
-    z = logits(dtype)
+    z = torch_logits((N, C), dtype)
     p = distributions(dtype)
     opts = {"label_smoothing": eps, "reduction": reduction}
     expected, expected_grad = torch_grad(lambda t: F.cross_entropy(t, p, **opts), z)
@@ -97,7 +92,7 @@ def test_cross_entropy_probabilities_match_torch(dtype: Any, eps: float, reducti
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_cross_entropy_spatial_axis_matches_torch(dtype: Any) -> None:
     # PyTorch's class axis is 1 for (N, C, d1, d2) input
-    z = logits(dtype, shape=(2, C, 3, 4))
+    z = torch_logits((2, C, 3, 4), dtype)
     y = torch.randint(0, C, (2, 3, 4), generator=torch.Generator().manual_seed(3))
     expected, expected_grad = torch_grad(
         lambda t: F.cross_entropy(t, y, weight=weight(dtype), label_smoothing=0.1), z
@@ -110,7 +105,7 @@ def test_cross_entropy_spatial_axis_matches_torch(dtype: Any) -> None:
 
 
 def test_grad_out_on_torch() -> None:
-    z = logits(torch.float64)
+    z = torch_logits((N, C), torch.float64)
     out = torch.empty_like(z)
     _, grad = softmax_cross_entropy(z, labels(None), return_grad=True, grad_out=out)
     assert grad is out
@@ -131,7 +126,7 @@ def test_binary_cross_entropy_matches_torch(
     dtype: Any, weight_kind: Any, use_pos: bool, reduction: str
 ) -> None:
     g = torch.Generator().manual_seed(4)
-    z = logits(dtype, seed=5)
+    z = torch_logits((N, C), dtype, seed=5)
     y = torch.rand((N, C), generator=g, dtype=torch.float64).to(dtype)
     y[0] = torch.tensor([0.0, 1.0, 1.0, 0.0, 1.0])
     w = {
@@ -166,7 +161,7 @@ def test_binary_cross_entropy_matches_torch(
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("kind", ["labels", "probs"])
 def test_softmax_squared_error_matches_mse_loss(dtype: Any, reduction: str, kind: str) -> None:
-    z = logits(dtype)
+    z = torch_logits((N, C), dtype)
     target = labels(None) if kind == "labels" else distributions(dtype)
     dense = F.one_hot(target, C).to(dtype) if kind == "labels" else target
 
@@ -215,7 +210,7 @@ AUTOGRAD_GRID = list(
 def test_softmax_losses_gradient_equals_autograd(
     loss: Any, dtype: Any, kind: str, weighted: bool, eps: float, ignore: Any, reduction: str
 ) -> None:
-    z = logits(dtype)
+    z = torch_logits((N, C), dtype)
     target = labels(ignore) if kind == "labels" else distributions(dtype)
     opts: dict[str, Any] = {
         "weight": weight(dtype) if weighted else None,
@@ -249,7 +244,7 @@ def test_sigmoid_losses_gradient_equals_autograd(
     loss: Any, dtype: Any, weighted: bool, eps: float, ignore: Any, reduction: str
 ) -> None:
     g = torch.Generator().manual_seed(7)
-    z = logits(dtype, seed=8)
+    z = torch_logits((N, C), dtype, seed=8)
     y = torch.rand((N, C), generator=g, dtype=torch.float64).to(dtype)
     if ignore is not None:
         y[1, 2] = y[4, 0] = ignore
@@ -269,7 +264,7 @@ def test_sigmoid_losses_gradient_equals_autograd(
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_sigmoid_squared_error_matches_torch_formula(dtype: Any) -> None:
-    z = logits(dtype, seed=9)
+    z = torch_logits((N, C), dtype, seed=9)
     y = torch.rand((N, C), generator=torch.Generator().manual_seed(9), dtype=dtype)
     expected, expected_grad = torch_grad(
         lambda t: 0.5 * F.mse_loss(torch.sigmoid(t), y, reduction="none"), z
@@ -285,7 +280,7 @@ def test_sigmoid_squared_error_matches_torch_formula(dtype: Any) -> None:
 
 
 def test_difference_probability_targets_with_weight_mean() -> None:
-    z = logits(torch.float64)
+    z = torch_logits((N, C), torch.float64)
     p = distributions(torch.float64)
     w = weight(torch.float64)
     total = F.cross_entropy(z, p, weight=w, reduction="sum")
@@ -302,7 +297,7 @@ def test_difference_probability_targets_with_weight_mean() -> None:
 
 
 def test_difference_everything_ignored_mean() -> None:
-    z = logits(torch.float64)
+    z = torch_logits((N, C), torch.float64)
     y = torch.full((N,), -100)
     assert torch.isnan(F.cross_entropy(z, y))  # 0 / 0
     value, grad = softmax_cross_entropy(z, y, ignore_index=-100, return_grad=True)
@@ -318,7 +313,7 @@ def test_difference_empty_batch_mean() -> None:
 
 
 def test_difference_ignore_index_with_probability_targets() -> None:
-    z = logits(torch.float64)
+    z = torch_logits((N, C), torch.float64)
     y = labels(1)  # sample 3 has label 1
     onehot = F.one_hot(torch.where(y < 0, 0, y), C).to(torch.float64)
     with pytest.raises(RuntimeError, match="ignore_index is not supported"):
@@ -328,8 +323,8 @@ def test_difference_ignore_index_with_probability_targets() -> None:
 
 
 def test_difference_binary_weighted_mean() -> None:
-    z = logits(torch.float64)
-    y = torch.sigmoid(logits(torch.float64, seed=3))
+    z = torch_logits((N, C), torch.float64)
+    y = torch.sigmoid(torch_logits((N, C), torch.float64, seed=3))
     w = torch.rand((N, C), generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     total = F.binary_cross_entropy_with_logits(z, y, weight=w, reduction="sum")
     torch_close(
@@ -358,7 +353,7 @@ def test_difference_minus_inf_logit_with_zero_target_probability() -> None:
 
 
 def test_results_stay_on_torch() -> None:
-    z = logits(torch.float32)
+    z = torch_logits((N, C), torch.float32)
     for loss in SOFTMAX_LOSSES:
         value, grad = loss(z, labels(None), return_grad=True)
         assert isinstance(value, torch.Tensor)

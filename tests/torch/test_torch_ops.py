@@ -17,7 +17,7 @@ import pytest
 
 import infoloss as il
 from infoloss._kernels import _layout, use_kernels
-from tests._helpers import ROOT, torch_close, torch_tol
+from tests._helpers import ROOT, torch_close, torch_logits, torch_tol
 
 torch = pytest.importorskip("torch")
 ilt = pytest.importorskip("infoloss.torch")
@@ -29,11 +29,6 @@ REDUCTIONS = ["mean", "sum", "none"]
 SMALL = (6, 5)
 # Large enough for the route (``MIN_SIZE`` entries), small enough to stay quick.
 BIG = (48, _layout.MIN_SIZE // 40)
-
-
-def logits(shape: tuple[int, ...], dtype: Any, seed: int = 0) -> Any:
-    g = torch.Generator().manual_seed(seed)
-    return (2 * torch.randn(shape, generator=g, dtype=torch.float64)).to(dtype)
 
 
 def labels(shape: tuple[int, ...], n_classes: int, ignore: int | None, seed: int = 1) -> Any:
@@ -112,7 +107,7 @@ def test_operators_are_registered() -> None:
 def _op_args(
     kind: str, dtype: Any, shape: tuple[int, ...], validate: bool
 ) -> list[tuple[Any, ...]]:
-    z = logits(shape, dtype).requires_grad_(True)
+    z = torch_logits(shape, dtype).requires_grad_(True)
     c = shape[-1]
     w = class_weight(c, torch.float64)
     if kind == "labels":
@@ -120,7 +115,7 @@ def _op_args(
             (z, labels(shape[:-1], c, None), None, 0.0, None, validate),
             (z, labels(shape[:-1], c, -100), w, 0.1, -100, validate),
         ]
-    p = torch.softmax(logits(shape, dtype, seed=5), -1)
+    p = torch.softmax(torch_logits(shape, dtype, seed=5), -1)
     return [(z, p, None, 0.0, None, validate), (z, p, w, 0.2, None, validate)]
 
 
@@ -144,7 +139,7 @@ def test_opcheck_backward(dtype: Any, kind: str) -> None:
 
 
 def test_forward_outputs_other_than_the_loss_are_not_differentiable() -> None:
-    z = logits((4, 3), torch.float64).requires_grad_(True)
+    z = torch_logits((4, 3), torch.float64).requires_grad_(True)
     loss, lse, sw, bad = ilt.softmax_xent_forward(
         z, torch.tensor([0, 1, 2, 0]), None, 0.0, None, True
     )
@@ -186,7 +181,7 @@ def test_fused_equals_forward_and_backward(dtype: Any, kind: str) -> None:
 def test_fused_backward_hands_over_its_gradient() -> None:
     # One pass for "mean": autograd's upstream for every sample is the scale the stored
     # gradient was computed with, and the leaf's .grad is that very memory (no copy).
-    z = logits((64, 300), torch.float32).requires_grad_(True)
+    z = torch_logits((64, 300), torch.float32).requires_grad_(True)
     y = labels((64,), 300, None)
     out = ilt.softmax_xent_fused(z, y, None, 0.0, None, True, 1 / 64)
     address, loss = out[4].data_ptr(), out[0]
@@ -213,7 +208,7 @@ def test_fused_backward_hands_over_its_gradient() -> None:
 def test_fused_backward_other_upstreams(reduction: str) -> None:
     # An upstream that is not the stored gradient's scale (the loss scaled, or summed
     # with other terms) gets the gradient computed afresh for it.
-    z = logits((2, 9, 3), torch.float64).requires_grad_(True)
+    z = torch_logits((2, 9, 3), torch.float64).requires_grad_(True)
     y = labels((2, 3), 9, -100)
     w = class_weight(9, torch.float64)
     ref = z.detach().clone().requires_grad_(True)
@@ -230,7 +225,7 @@ def test_fused_backward_other_upstreams(reduction: str) -> None:
 @pytest.mark.parametrize(("kind", "opts"), CASES)
 def test_gradcheck(kind: str, opts: dict[str, Any], reduction: str) -> None:
     shape = (3, 5, 2)
-    z = logits(shape, torch.float64).requires_grad_(True)
+    z = torch_logits(shape, torch.float64).requires_grad_(True)
     t, kwargs = case(kind, opts, shape, torch.float64)
 
     def fn(x: Any) -> Any:
@@ -250,7 +245,7 @@ def test_gradcheck(kind: str, opts: dict[str, Any], reduction: str) -> None:
 def test_cross_entropy_equals_torch(
     shape: tuple[int, ...], kind: str, opts: dict[str, Any], reduction: str, dtype: Any
 ) -> None:
-    z = logits(shape, dtype)
+    z = torch_logits(shape, dtype)
     t, kwargs = case(kind, opts, shape, dtype)
     expected = F.cross_entropy(z, t, reduction=reduction, **kwargs)
     up = upstream_for(expected, reduction)
@@ -271,7 +266,7 @@ def test_module_equals_torch_module(reduction: str) -> None:
     w = class_weight(5, torch.float32)
     ours = ilt.CrossEntropyLoss(w, ignore_index=1, reduction=reduction, label_smoothing=0.1)
     theirs = torch.nn.CrossEntropyLoss(w, ignore_index=1, reduction=reduction, label_smoothing=0.1)
-    z = logits((8, 5, 3), torch.float32)
+    z = torch_logits((8, 5, 3), torch.float32)
     y = labels((8, 3), 5, 1)
     torch_close(ours(z, y), theirs(z, y), torch.float32)
     assert "weight" in ours.state_dict()
@@ -301,7 +296,7 @@ def _spy(monkeypatch: Any) -> list[int]:
 def test_route_equals_torch_and_numpy(
     monkeypatch: Any, kind: str, opts: dict[str, Any], reduction: str, dtype: Any
 ) -> None:
-    z = logits(BIG, dtype)
+    z = torch_logits(BIG, dtype)
     t, kwargs = case(kind, opts, BIG, dtype)
     if kind == "probs" and reduction == "mean" and "weight" in kwargs:
         pytest.skip("a documented difference: tested in test_difference_*")
@@ -345,7 +340,7 @@ def test_route_equals_torch_and_numpy(
 
 def test_route_class_axis_not_last_without_copy(monkeypatch: Any) -> None:
     # (C, N) logits with axis=0: the kernels read the transposed view, no copy.
-    z = logits(BIG[::-1], torch.float32)
+    z = torch_logits(BIG[::-1], torch.float32)
     y = labels(BIG[:1], BIG[1], None)
     calls = _spy(monkeypatch)
     value, grad = value_and_grad(lambda x: il.softmax_cross_entropy(x, y, axis=0), z)
@@ -356,7 +351,7 @@ def test_route_class_axis_not_last_without_copy(monkeypatch: Any) -> None:
 
 
 def test_route_grad_out() -> None:
-    z = logits(BIG, torch.float64)
+    z = torch_logits(BIG, torch.float64)
     y = labels(BIG[:1], BIG[1], None)
     out = torch.empty_like(z)
     _, grad = il.softmax_cross_entropy(z, y, return_grad=True, grad_out=out)
@@ -368,18 +363,18 @@ def test_route_grad_out() -> None:
 def test_route_does_not_apply(monkeypatch: Any) -> None:
     calls = _spy(monkeypatch)
     y = labels(BIG[:1], BIG[1], None)
-    small = logits(SMALL, torch.float32)
+    small = torch_logits(SMALL, torch.float32)
     il.softmax_cross_entropy(small, labels(SMALL[:1], SMALL[1], None))
     with use_kernels(False):
-        il.softmax_cross_entropy(logits(BIG, torch.float32), y)
-    half = logits(BIG, torch.bfloat16)
+        il.softmax_cross_entropy(torch_logits(BIG, torch.float32), y)
+    half = torch_logits(BIG, torch.bfloat16)
     torch.testing.assert_close(il.softmax_cross_entropy(half, y), F.cross_entropy(half, y))
     assert not calls
 
 
 def test_route_falls_back_when_targets_need_gradients(monkeypatch: Any) -> None:
     calls = _spy(monkeypatch)
-    z = logits(BIG, torch.float64)
+    z = torch_logits(BIG, torch.float64)
     p = probabilities(BIG, torch.float64).requires_grad_(True)
     loss = il.softmax_cross_entropy(z, p)
     loss.backward()
@@ -391,7 +386,7 @@ def test_route_falls_back_when_targets_need_gradients(monkeypatch: Any) -> None:
 
 @pytest.mark.parametrize("shape", [SMALL, BIG])
 def test_torch_func_transforms_take_the_generic_path(shape: tuple[int, int]) -> None:
-    z = logits(shape, torch.float64)
+    z = torch_logits(shape, torch.float64)
     y = labels(shape[:1], shape[1], None)
     expected = torch.func.grad(lambda x: F.cross_entropy(x, y))(z)
     torch_close(torch.func.grad(lambda x: ilt.cross_entropy(x, y))(z), expected, torch.float64)
@@ -426,7 +421,7 @@ def test_docstring_and_doc_examples() -> None:
 
 @pytest.mark.parametrize("shape", [SMALL, BIG])
 def test_everything_ignored_mean_is_zero(shape: tuple[int, int]) -> None:
-    z = logits(shape, torch.float32)
+    z = torch_logits(shape, torch.float32)
     y = torch.full(shape[:1], -100)
     assert torch.isnan(F.cross_entropy(z, y))  # PyTorch: 0 / 0
     for fn in (
@@ -450,7 +445,7 @@ def test_empty_batch() -> None:
 
 
 def test_difference_probability_targets_with_weight_mean() -> None:
-    z = logits(SMALL, torch.float64)
+    z = torch_logits(SMALL, torch.float64)
     p = probabilities(SMALL, torch.float64)
     w = class_weight(SMALL[1], torch.float64)
     total = F.cross_entropy(z, p, weight=w, reduction="sum")
@@ -464,7 +459,7 @@ def test_difference_probability_targets_with_weight_mean() -> None:
 @pytest.mark.parametrize("shape", [SMALL, BIG])
 @pytest.mark.parametrize("kind", ["labels", "probs"])
 def test_callers_tensors_unchanged(shape: tuple[int, int], kind: str) -> None:
-    z = logits(shape, torch.float32).requires_grad_(True)
+    z = torch_logits(shape, torch.float32).requires_grad_(True)
     t, kwargs = case(kind, {"weight": True, "label_smoothing": 0.1}, shape, torch.float32)
     before = [a.detach().clone() for a in (z, t, kwargs["weight"])]
     ilt.cross_entropy(z, t, reduction="none", **kwargs).sum().backward()
@@ -476,7 +471,7 @@ def test_callers_tensors_unchanged(shape: tuple[int, int], kind: str) -> None:
 
 def _bad_inputs(shape: tuple[int, int]) -> list[tuple[str, Any, Any, dict[str, Any]]]:
     n, c = shape
-    z = logits(shape, torch.float64)
+    z = torch_logits(shape, torch.float64)
     y = labels((n,), c, None)
     p = probabilities(shape, torch.float64)
     out = []
@@ -531,14 +526,14 @@ def test_bad_input_same_error_as_numpy(shape: tuple[int, int]) -> None:
 
 
 def test_bad_options_same_error_as_numpy() -> None:
-    z = logits(SMALL, torch.float32)
+    z = torch_logits(SMALL, torch.float32)
     y = labels(SMALL[:1], SMALL[1], None)
     for kwargs in ({"reduction": "avg"}, {"label_smoothing": 1.5}):
         assert _error(ilt.cross_entropy, z, y, **kwargs) == _numpy_error(z, y, kwargs)
 
 
 def test_shape_mismatch_is_a_value_error() -> None:
-    z = logits(SMALL, torch.float32)
+    z = torch_logits(SMALL, torch.float32)
     with pytest.raises(ValueError, match="`targets` of class labels must have the shape"):
         ilt.cross_entropy(z, torch.zeros(SMALL[0] + 1, dtype=torch.int64))
 
@@ -549,7 +544,7 @@ def test_shape_mismatch_is_a_value_error() -> None:
 def _compiled_matches_eager(backend: str, shape: tuple[int, ...], reduction: str) -> None:
     torch._dynamo.reset()
     fn = torch.compile(ilt.cross_entropy, fullgraph=True, backend=backend)
-    z = logits(shape, torch.float32)
+    z = torch_logits(shape, torch.float32)
     y = labels(shape[:1] + shape[2:], shape[1], -100)
     w = class_weight(shape[1], torch.float32)
     up = upstream_for(F.cross_entropy(z, y, reduction=reduction), reduction)
@@ -586,7 +581,7 @@ def test_compile_fullgraph_inductor() -> None:
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_keeps_the_generic_path(monkeypatch: Any) -> None:
     calls = _spy(monkeypatch)
-    z = logits(BIG, torch.float32).cuda()
+    z = torch_logits(BIG, torch.float32).cuda()
     y = labels(BIG[:1], BIG[1], None).cuda()
     value, grad = value_and_grad(lambda x: il.softmax_cross_entropy(x, y), z)
     value2, grad2 = value_and_grad(lambda x: ilt.cross_entropy(x, y), z)

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from infoloss._kernels import _layout
-from tests._helpers import torch_close
+from tests._helpers import torch_close, torch_logits
 
 torch = pytest.importorskip("torch")
 ilt = pytest.importorskip("infoloss.torch")
@@ -27,11 +27,6 @@ func = torch.func
 DTYPES = [torch.float32, torch.float64]
 # Large enough for the fused operators (``MIN_SIZE`` entries), small enough to be quick.
 BIG = (48, _layout.MIN_SIZE // 40)
-
-
-def logits(shape: tuple[int, ...], dtype: Any, seed: int = 0) -> Any:
-    g = torch.Generator().manual_seed(seed)
-    return (2 * torch.randn(shape, generator=g, dtype=torch.float64)).to(dtype)
 
 
 def labels(shape: tuple[int, ...], n_classes: int, seed: int = 1) -> Any:
@@ -64,7 +59,7 @@ def _drop_ins() -> dict[str, Callable[..., Any]]:
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_second_autograd_grad_is_separate_memory(dtype: Any, reduction: str, name: str) -> None:
     fn = _drop_ins()[name]
-    z = logits(BIG, dtype).requires_grad_(True)
+    z = torch_logits(BIG, dtype).requires_grad_(True)
     y = labels(BIG[:1], BIG[1])
     ref = _grad(lambda x: F.cross_entropy(x, y, reduction=reduction), z)
     loss = fn(z, y, reduction)
@@ -81,7 +76,7 @@ def test_second_autograd_grad_is_separate_memory(dtype: Any, reduction: str, nam
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_first_gradient_changed_in_place(dtype: Any, name: str) -> None:
     fn = _drop_ins()[name]
-    z = logits(BIG, dtype).requires_grad_(True)
+    z = torch_logits(BIG, dtype).requires_grad_(True)
     y = labels(BIG[:1], BIG[1])
     ref = _grad(lambda x: F.cross_entropy(x, y), z)
     loss = fn(z, y, "mean")
@@ -129,7 +124,7 @@ def _case(kind: str, opts: dict[str, Any], shape: tuple[int, ...], dtype: Any) -
     if kind == "labels":
         t = labels(shape[:-1], shape[-1])
     else:
-        t = torch.softmax(logits(shape, torch.float64, seed=5), -1).to(dtype)
+        t = torch.softmax(torch_logits(shape, torch.float64, seed=5), -1).to(dtype)
     return t, kwargs
 
 
@@ -139,7 +134,7 @@ def _case(kind: str, opts: dict[str, Any], shape: tuple[int, ...], dtype: Any) -
 def test_vmap_grad_and_per_sample_grads(
     dtype: Any, kind: str, opts: dict[str, Any], shape: tuple[int, ...]
 ) -> None:
-    zs = logits((3, *shape), dtype)
+    zs = torch_logits((3, *shape), dtype)
     t, kwargs = _case(kind, opts, shape, dtype)
 
     def ours(x: Any) -> Any:
@@ -173,7 +168,7 @@ def test_vmap_grad_and_per_sample_grads(
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_jacrev_and_batched_targets(dtype: Any, kind: str, opts: dict[str, Any]) -> None:
     shape = (6, 5)
-    z = logits(shape, dtype)
+    z = torch_logits(shape, dtype)
     t, kwargs = _case(kind, opts, shape, dtype)
     for reduction in ("none", "mean"):
 
@@ -185,7 +180,7 @@ def test_jacrev_and_batched_targets(dtype: Any, kind: str, opts: dict[str, Any])
 
         torch_close(func.jacrev(ours)(z), torch.autograd.functional.jacobian(theirs, z))
     # targets mapped with the logits
-    zs = logits((3, *shape), dtype, seed=7)
+    zs = torch_logits((3, *shape), dtype, seed=7)
     ts = torch.stack([_case(kind, opts, shape, dtype)[0].roll(i, 0) for i in range(3)])
     got = func.vmap(lambda x, y: ilt.cross_entropy(x, y, **kwargs))(zs, ts)
     ref = torch.stack([F.cross_entropy(x, y, **kwargs) for x, y in zip(zs, ts, strict=True)])
@@ -195,7 +190,7 @@ def test_jacrev_and_batched_targets(dtype: Any, kind: str, opts: dict[str, Any])
 def test_generic_loss_and_module_under_vmap() -> None:
     import infoloss as il
 
-    zs = logits((3, 6, 5), torch.float64)
+    zs = torch_logits((3, 6, 5), torch.float64)
     y = labels((6,), 5)
     ref = torch.stack([F.cross_entropy(z, y, reduction="sum") for z in zs])
     torch_close(func.vmap(lambda x: il.softmax_cross_entropy(x, y, reduction="sum"))(zs), ref)
@@ -223,7 +218,7 @@ def test_linear_cross_entropy_under_torch_func(dtype: Any) -> None:
 
 
 def test_bad_data_under_vmap_is_nan_for_that_call_only() -> None:
-    zs = logits((3, 6, 5), torch.float64)
+    zs = torch_logits((3, 6, 5), torch.float64)
     zs[1, 2, 3] = float("nan")
     y = labels((6,), 5)
     got = func.vmap(lambda x: ilt.cross_entropy(x, y))(zs)
@@ -232,7 +227,9 @@ def test_bad_data_under_vmap_is_nan_for_that_call_only() -> None:
     bad = y.clone()
     bad[0] = 9  # out of range
     ys = torch.stack([y, bad, y])
-    got = func.vmap(lambda x, t: ilt.cross_entropy(x, t))(logits((3, 6, 5), torch.float64), ys)
+    got = func.vmap(lambda x, t: ilt.cross_entropy(x, t))(
+        torch_logits((3, 6, 5), torch.float64), ys
+    )
     assert torch.isnan(got[1])
     assert not torch.isnan(got[[0, 2]]).any()
     # eager calls still raise
