@@ -33,23 +33,23 @@ MODULE_TABLES = {"infoloss._frameworks": "ADAPTERS"}
 # --------------------------------------------------------------------- the modules
 
 
-def module_name(path: Path) -> str:
+def module_name(path: Path, src: Path) -> str:
     """``src/infoloss/a/b.py`` -> ``infoloss.a.b``; a package's ``__init__`` is its name."""
-    parts = list(path.relative_to(SRC).with_suffix("").parts)
+    parts = list(path.relative_to(src).with_suffix("").parts)
     if parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts)
 
 
-def python_files() -> dict[str, Path]:
+def python_files(src: Path) -> dict[str, Path]:
     """Every module of the package written in Python, by name."""
-    return {module_name(p): p for p in sorted((SRC / PACKAGE).rglob("*.py"))}
+    return {module_name(p, src): p for p in sorted((src / PACKAGE).rglob("*.py"))}
 
 
-def extension_files() -> dict[str, Path]:
+def extension_files(src: Path) -> dict[str, Path]:
     """Every compiled extension, by name: each ``_NAME.pyx`` is built as a module of that
     name (setup.py), whether or not it has been built here."""
-    return {module_name(p): p for p in sorted((SRC / PACKAGE).rglob("*.pyx"))}
+    return {module_name(p, src): p for p in sorted((src / PACKAGE).rglob("*.pyx"))}
 
 
 def package_of(name: str, path: Path) -> str:
@@ -189,10 +189,10 @@ def pyx_tree(path: Path) -> ast.Module:
     return ast.parse("\n".join(imports))
 
 
-def import_graph() -> dict[str, set[str]]:
+def import_graph(src: Path = SRC) -> dict[str, set[str]]:
     """Module -> the package's modules that it imports (parent packages' ``__init__``
     files, which Python runs first, are not edges: they are not the module's code)."""
-    py, ext = python_files(), extension_files()
+    py, ext = python_files(src), extension_files(src)
     modules = set(py) | set(ext)
     graph = {}
     for name, path in {**py, **ext}.items():
@@ -268,6 +268,17 @@ def _tree(source: str) -> ast.Module:
 def test_edges_of_each_import_form(name: str, source: str, base: str, want: set[str]) -> None:
     modules = {"infoloss.b", "infoloss.p.b", "infoloss.b.c"}
     assert module_imports(name, _tree(source), base, modules) == want
+
+
+def test_a_cycle_through_a_function_level_import_is_found(tmp_path: Path) -> None:
+    pkg = tmp_path / PACKAGE / "p"
+    pkg.mkdir(parents=True)
+    (tmp_path / PACKAGE / "__init__.py").write_text("from .p import a\n", "utf-8")
+    (pkg / "__init__.py").write_text("", "utf-8")
+    (pkg / "a.py").write_text("def f():\n    from .. import c\n", "utf-8")
+    (tmp_path / PACKAGE / "c.py").write_text("from .p.a import f\n", "utf-8")
+    cycle = find_cycle(import_graph(tmp_path))
+    assert cycle == ["infoloss.p.a", "infoloss.c", "infoloss.p.a"]
 
 
 def test_a_cycle_is_found_and_named() -> None:
