@@ -5,6 +5,7 @@ benchmarks/before_after.py."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,7 @@ from numpy.testing import assert_allclose as _close
 import infoloss as il
 from infoloss._kernels import _layout, use_kernels
 from infoloss._kernels import softmax as kernels
-from tests._helpers import raise_later_chunk_maxima
+from tests._helpers import kernel_calls, raise_later_chunk_maxima
 
 DTYPES = [np.float32, np.float64]
 RTOL = {np.float32: 2e-6, np.float64: 1e-13}
@@ -502,25 +503,11 @@ def test_probs_against_torch_autograd(dtype: Any) -> None:
 
 
 @pytest.fixture
-def small_kernels(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+def small_kernels(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """The kernel path for small arrays, and a record of the kernels it calls."""
-    from infoloss._kernels import softmax
-
     monkeypatch.setattr(_layout, "MIN_SIZE", 1)
-    calls: list[str] = []
-
-    def spy(name: str) -> Any:
-        kernel = getattr(softmax, name)
-
-        def call(*args: Any) -> Any:
-            calls.append(name)
-            return kernel(*args)
-
-        return call
-
-    for name in ("xent_forward", "xent_backward", "xent_fused"):
-        monkeypatch.setattr(softmax, name, spy(name))
-    return calls
+    with kernel_calls() as calls:
+        yield calls
 
 
 def _both(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
