@@ -341,3 +341,21 @@ def test_body_lines_leave_out_the_docstring(tmp_path: Path) -> None:
     (tmp_path / "long.py").write_text(f"def g():\n{doc}{body}\n    return 1\n", "utf-8")
     assert long_functions(tmp_path, {}) == [f"long.py:g@1 ({MAX_BODY + 1} lines)"]
     assert long_functions(tmp_path, {"long.py:g": "a table"}) == []
+
+
+# ----------------------------------------------------------- the tests' own layout
+
+
+def test_each_test_folder_is_a_package_of_the_source() -> None:
+    tests = ROOT / "tests"
+    packages = {module_name(p.parent, SRC) for p in (SRC / PACKAGE).glob("*/__init__.py")}
+    folders = sorted(d for d in tests.iterdir() if d.is_dir() and not d.name.startswith((".", "_")))
+    for folder in folders:
+        names = {f"{PACKAGE}.{folder.name}", f"{PACKAGE}._{folder.name}"}
+        assert names & packages, f"tests/{folder.name}/ names no package of src/{PACKAGE}"
+        assert (folder / "__init__.py").is_file(), f"tests/{folder.name}/ has no __init__.py"
+
+
+def test_test_file_names_are_unique() -> None:
+    names = [p.name for p in (ROOT / "tests").rglob("test_*.py")]
+    assert sorted(names) == sorted(set(names)), "two test files share a name"
