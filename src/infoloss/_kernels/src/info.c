@@ -827,12 +827,11 @@ static void F(mutual_probs)(const R *T, ptrdiff_t nx, ptrdiff_t ny, int normaliz
     for (ptrdiff_t a = 0; a < nx; a++) {
         const R *row = T + a * ny;
         double s = 0.0;
-#pragma omp simd reduction(+ : s)
-        for (ptrdiff_t j = 0; j < ny; j++) {
-            double r = (double)((row[j] * sc) * inv);
+        IL_SIMD_FOR(VW, ny, "omp simd reduction(+ : s)", {
+            double r = ok ? (double)((row[j] * sc) * inv) : 0.0;
             s += r;
             cs[j] += r;
-        }
+        });
         rs[a] = s;
         tot += s;
     }
@@ -843,15 +842,15 @@ static void F(mutual_probs)(const R *T, ptrdiff_t nx, ptrdiff_t ny, int normaliz
         R ua = rs[a] > 0.0 ? (R)(tot / rs[a]) : (R)1;
         R va = (R)(rs[a] / tot);
         R part = 0;
-#pragma omp simd reduction(+ : part)
-        for (ptrdiff_t j = 0; j < ny; j++) {
+        IL_SIMD_FOR(VW, ny, "omp simd reduction(+ : part)", {
             R v = row[j];
             int pos = v > (R)0;
             R r = (v * sc) * inv;
             R q = cy[j] * va;
             R delta = LOG_RATIO(pos ? r * ua : (R)1, pos ? cy[j] : (R)1);
-            part += pos ? F(kl_term)(r, q, delta) : q;
-        }
+            R term = pos ? F(kl_term)(r, q, delta) : q;
+            part += ok ? term : (R)0;
+        });
         acc += (double)part;
     }
     *out = normalize ? acc / tot : acc * (double)big;
