@@ -294,3 +294,19 @@ def test_relative_links_resolve(path: Path) -> None:
 def test_slug_follows_github() -> None:
     assert _slug("Inside `torch.func` transforms") == "inside-torchfunc-transforms"
     assert _slug("z-loss and soft-capping") == "z-loss-and-soft-capping"
+
+
+_REPO_PATH = re.compile(r"(?<![\w/.])((?:tests|benchmarks|src)/[\w/.-]*\w)")
+# Files the documented commands write (not kept in the repository).
+_GENERATED = ("benchmarks/results/",)
+
+
+@pytest.mark.parametrize("path", DOC_FILES, ids=[str(p.relative_to(ROOT)) for p in DOC_FILES])
+def test_named_repository_files_exist(path: Path) -> None:
+    named = set(_REPO_PATH.findall(path.read_text(encoding="utf-8")))
+    missing = sorted(
+        n
+        for n in named
+        if not n.startswith(_GENERATED) and "NAME" not in n and not (ROOT / n).exists()
+    )
+    assert missing == []
