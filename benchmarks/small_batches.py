@@ -8,7 +8,7 @@ per-round ratios):
   ``torch.nn.functional.cross_entropy``;
 * ``torch fwd+bwd``: ``loss = f(z, y); loss.backward()`` for both (the gradient cleared
   by ``z.grad = None`` in each call); at sizes where the drop-in hands the call to PyTorch
-  (``infoloss.torch._eager.NATIVE_MAX``), a row "(kernels, no native path)" times the fused
+  (``infoloss.torch._eager._native_size``), a row "(kernels, no native path)" times the fused
   kernels there too, which places the crossover;
 * ``jax fwd``: ``jax.jit(infoloss.jax.softmax_cross_entropy)`` vs
   ``jax.jit(lambda z, y: optax.softmax_cross_entropy_with_integer_labels(z, y).mean())``;
@@ -89,7 +89,7 @@ def torch_rows(n: int, c: int, repeats: int) -> None:
     size = f"{n}×{c}"
     for name, wrap in (("torch fwd", fwd), ("torch fwd+bwd", fwd_bwd)):
         methods = {"il": wrap(ilt.cross_entropy), "torch": wrap(F.cross_entropy)}
-        native = n * c <= _eager.NATIVE_MAX
+        native = _eager._native_size(n, c)
         if native:
             methods["kernels"] = wrap(kernels_only)
         t = rounds(methods, repeats)

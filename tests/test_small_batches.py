@@ -156,8 +156,11 @@ def test_torch_native_path_takes_plain_small_calls_only(monkeypatch: pytest.Monk
         {"ignore_index": int(y[0])},
     ):
         ilt.cross_entropy(z, y, **kw)
-    ilt.cross_entropy(z.detach().repeat(64, 1), y.repeat(64))  # above NATIVE_MAX
+    big = torch.randn(128, 2000, generator=gen)  # past the crossover: the kernels
+    ilt.cross_entropy(big, torch.randint(0, 2000, (128,), generator=gen))
     assert calls == [1, 1]
+    ilt.cross_entropy(z.detach().repeat(256, 1), y.repeat(256))  # 10 classes: PyTorch
+    assert calls == [1, 1, 1]
 
 
 def test_torch_eager_path_retained_graph_and_fresh_gradients(short_path: str) -> None:

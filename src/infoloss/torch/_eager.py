@@ -26,18 +26,22 @@ from ._views import _numpy
 # returns what that way would return.  Small batches are dominated by this per-call cost
 # (0.6 ms at 256×10 through the operators against 0.08 ms for F.cross_entropy).
 
-# Below ``NATIVE_MAX`` logits the eager drop-in hands plain calls to PyTorch's own
-# ``F.cross_entropy``: there a call's cost is fixed (tens of microseconds of Python and
-# dispatch on either side) and no kernel can win it back, while the drop-in must never be
-# slower than what it replaces.  "Plain" is where the two agree by construction: (N, C)
-# CPU float logits, int64 labels, no class weights, no z-loss or soft-capping, and no label
-# equal to ``ignore_index`` (PyTorch skips those rows unchecked; the checks here would
-# look at them).  PyTorch does not check the logits, so its answer is kept only when it is
-# finite: a NaN or +inf logit makes the loss NaN, an out-of-range label makes PyTorch
-# raise, and both then take the general way, which words the error; so does a loss of
-# +inf, and "mean" over nothing (NaN in PyTorch, 0 here).  The crossover was measured with
-# ``benchmarks/small_batches.py`` (docs/torch.md).
-NATIVE_MAX = 1 << 15
+# Small plain calls of the eager drop-in go to PyTorch's own ``F.cross_entropy``: there a
+# call's cost is fixed (tens of microseconds of Python and dispatch on either side) and the
+# kernels cannot win it back, while the drop-in must not be slower than what it replaces.
+# "Small" is where PyTorch measured faster (fwd+bwd, ``benchmarks/small_batches.py`` and
+# docs/torch.md): up to ``NATIVE_MAX`` logits for rows of up to 128 classes, half that
+# for longer rows, and any number of rows shorter than ``NATIVE_SHORT`` (the kernels'
+# vector loops need 16 lanes).  "Plain" is where the two agree by construction: (N, C)
+# CPU float logits, int64 labels, no class weights, no z-loss or soft-capping, and no
+# label equal to ``ignore_index`` (PyTorch skips those rows unchecked; the checks here
+# would look at them).  PyTorch does not check the logits, so its answer is kept only when
+# it is finite: a NaN or +inf logit makes the loss NaN, an out-of-range label makes
+# PyTorch raise, and both then take the general way, which words the error; so does a
+# loss of +inf, and "mean" over nothing (NaN in PyTorch, 0 here).  ``NATIVE_MAX = 0``
+# turns the native path off.
+NATIVE_MAX = 1 << 17
+NATIVE_SHORT = 16
 _NATIVE_DTYPES = (torch.float32, torch.float64)
 _REDUCTIONS = ("mean", "sum", "none")
 _MIN = np.minimum.reduce
@@ -205,6 +209,13 @@ def _eager_cross_entropy(
     return result
 
 
+def _native_size(n: int, c: int) -> bool:
+    """Whether PyTorch's own loss is the faster at (n, c) (see ``NATIVE_MAX``)."""
+    if NATIVE_MAX <= 0:
+        return False
+    return c < NATIVE_SHORT or n * c <= (NATIVE_MAX if c <= 128 else NATIVE_MAX // 2)
+
+
 def _native_cross_entropy(
     input: Any,
     target: Any,
@@ -225,12 +236,12 @@ def _native_cross_entropy(
         or reduction not in _REDUCTIONS
         or type(ignore_index) is not int
         or type(label_smoothing) not in (int, float)
-        or input.numel() > NATIVE_MAX
         or input.ndim != 2
         or target.ndim != 1
         or target.dtype != torch.int64
         or input.dtype not in _NATIVE_DTYPES
         or not (input.is_cpu and target.is_cpu)
+        or not _native_size(*input.shape)
         or _transformed()
     ):
         return None
