@@ -42,12 +42,14 @@ class Check:
     number: it is called only once the check has failed, with ``at`` the first bad index
     (eager arrays) or None (lazy arrays, where it must return a reduction).  ``kind`` is
     "entry" for the per-entry checks of an argument, "mass" for its row sums, else
-    "value"."""
+    "value"; ``what`` names the condition where callers pick checks ("nan", "negative",
+    "inf", "+inf", "no finite"), "" elsewhere."""
 
     bad: Array | Callable[[], Array]
     message: Callable[[str, float | None], str]
     detail: Callable[[Array, tuple[int, ...] | None], Any] | None = None
     kind: str = "value"
+    what: str = ""
 
     def mask(self) -> Array:
         return self.bad() if callable(self.bad) else self.bad
@@ -70,19 +72,21 @@ def _fixed(text: str) -> Callable[[str, float | None], str]:
 def entry_checks(xp: Any, x: Array, name: str, form: str) -> list[Check]:
     """The per-entry checks of an argument in ``form`` (outcome axis last), in order."""
 
-    def entry(bad: Callable[[], Array], text: str) -> Check:
-        return Check(bad, _fixed(text), kind="entry")
+    def entry(what: str, bad: Callable[[], Array], text: str) -> Check:
+        return Check(bad, _fixed(text), kind="entry", what=what)
 
-    checks = [entry(lambda: xp.isnan(x), f"`{name}` contains NaN")]
+    checks = [entry("nan", lambda: xp.isnan(x), f"`{name}` contains NaN")]
     if form == "probs":
-        checks.append(entry(lambda: x < 0, f"`{name}` contains negative probabilities"))
-        checks.append(entry(lambda: xp.isinf(x), f"`{name}` contains infinite probabilities"))
+        checks.append(entry("negative", lambda: x < 0, f"`{name}` contains negative probabilities"))
+        checks.append(
+            entry("inf", lambda: xp.isinf(x), f"`{name}` contains infinite probabilities")
+        )
         return checks
-    what = "logits" if form == "logits" else "log-probabilities"
-    checks.append(entry(lambda: x == xp.inf, f"`{name}` contains +inf {what}"))
+    kind = "logits" if form == "logits" else "log-probabilities"
+    checks.append(entry("+inf", lambda: x == xp.inf, f"`{name}` contains +inf {kind}"))
     if form == "logits":
         text = f"`{name}` has a row whose logits are all -inf: it has no probability mass"
-        checks.append(entry(lambda: xp.all(x == -xp.inf, axis=-1), text))
+        checks.append(entry("no finite", lambda: xp.all(x == -xp.inf, axis=-1), text))
     return checks
 
 

@@ -178,7 +178,7 @@ def _logit_checks(xp: Any, z: Array, spec: LossSpec) -> list[Check]:
     """The logits' entry checks.  A loss that reads ``c·tanh(z/c)`` sees ``±c`` for
     ``±inf``, so only NaN is bad there: the first of the validator's checks."""
     checks = _validate.entry_checks(xp, z, "logits", "logits")
-    return checks if spec.softcap is None else checks[:1]
+    return checks if spec.softcap is None else [c for c in checks if c.what == "nan"]
 
 
 def prepare_softmax(
@@ -242,7 +242,8 @@ def prepare_sigmoid(
     xp = namespace((logits, targets, weight, pos_weight), names)
     (z,) = as_float_arrays(xp, (logits,), ("logits",))
     shape = tuple(z.shape)
-    nan, plus_inf = _validate.entry_checks(xp, z, "logits", "log_probs")
+    entries = {c.what: c for c in _validate.entry_checks(xp, z, "logits", "log_probs")}
+    nan, plus_inf = entries["nan"], entries["+inf"]
     plus_inf = dataclasses.replace(
         plus_inf, message=lambda w, _: f"`logits` contains +inf logits{w}"
     )

@@ -126,7 +126,10 @@ def self_information(
     ax = parse_axis(axis)
     xp = namespace((p,), ("p",))
     (x,) = as_float_arrays(xp, (p,), ("p",))
-    checks = _validate.entry_checks(xp, x, "p", form)[:2] if form != "logits" else []
+    # +inf probabilities fail the "greater than 1" check below
+    wanted = ("nan", "negative", "+inf")
+    checks = [c for c in _validate.entry_checks(xp, x, "p", form) if c.what in wanted]
+    checks = checks if form != "logits" else []
     if form == "probs":
         checks.append(
             _validate.Check(x > 1, lambda w, _: f"`p` contains probabilities greater than 1{w}")
