@@ -108,6 +108,17 @@ def kernels_on_and_off(f: Callable[..., Any], *args: Any, **kwargs: Any) -> tupl
 # ------------------------------------------------------------------------ PyTorch
 
 
+# Option sets that the drop-ins' short paths for small batches are checked with ("w": a
+# class weight that the test makes, with a zero-weight class).
+SMALL_BATCH_OPTIONS: list[dict[str, Any]] = [
+    {},
+    {"label_smoothing": 0.1},
+    {"weight": "w"},
+    {"weight": "w", "label_smoothing": 0.2, "ignore_index": 1},
+    {"lse_square_scale": 1e-2},
+]
+
+
 def torch_tol(dtype: Any) -> dict[str, float]:
     """The tolerances of a PyTorch comparison in ``dtype`` (float32 or float64)."""
     import torch
