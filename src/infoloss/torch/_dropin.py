@@ -7,9 +7,8 @@ from typing import Any, Literal
 
 import torch
 
-from .._options import loss_spec
 from ..losses.softmax import softmax_cross_entropy
-from ._eager import _eager_cross_entropy, _native_cross_entropy
+from ._eager import _eager_cross_entropy, _native_cross_entropy, drop_in_spec
 from ._ops import softmax_xent_forward, softmax_xent_fused
 from ._route import _fused_applies, _kernels_on, _reduce, _reduce_scaled, _scale_of, _transformed
 from ._views import _FLOATS
@@ -122,14 +121,7 @@ def cross_entropy(
             softcap=softcap,
         )
     # Options are parsed (and worded) as everywhere else; the data checks run in the operator.
-    spec = loss_spec(
-        axis=1,
-        reduction=reduction,
-        label_smoothing=label_smoothing,
-        ignore_index=ignore,
-        softcap=softcap,
-        lse_square_scale=lse_square_scale,
-    )
+    spec = drop_in_spec(reduction, label_smoothing, ignore, softcap, lse_square_scale)
     z = input.movedim(1, -1) if input.ndim > 2 else input
     t = target.movedim(1, -1) if not labels and target.ndim > 2 else target
     w = None if weight is None else weight.to(torch.float64)

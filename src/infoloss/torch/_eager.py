@@ -51,21 +51,16 @@ _SPECS: dict[tuple[Any, ...], LossSpec] = {}
 _KERNELS: list[Any] = []
 
 
-def _eager_spec(
+def drop_in_spec(
     reduction: Any, smoothing: Any, ignore: Any, softcap: Any, zscale: Any
-) -> LossSpec | None:
-    """The parsed options, cached by value and type (None where they are not plain
-    numbers and strings: those are parsed by the general way on every call)."""
-    key: tuple[Any, ...] = (reduction, smoothing, ignore, softcap, zscale)
-    key += (type(smoothing), type(ignore), type(softcap), type(zscale))
-    try:
+) -> LossSpec:
+    """The drop-in's options parsed (and worded) as everywhere else, cached by value and
+    type where they are plain numbers and strings."""
+    values = (reduction, smoothing, ignore, softcap, zscale)
+    key = (*values, type(smoothing), type(ignore), type(softcap), type(zscale))
+    cacheable = all(type(v) in _PLAIN for v in values)
+    if cacheable and key in _SPECS:
         return _SPECS[key]
-    except KeyError:
-        pass
-    except TypeError:  # unhashable
-        return None
-    if not all(type(k) in _PLAIN for k in key[:5]):
-        return None
     spec = loss_spec(
         axis=1,
         reduction=reduction,
@@ -74,9 +69,19 @@ def _eager_spec(
         softcap=softcap,
         lse_square_scale=zscale,
     )
-    if len(_SPECS) < 64:
+    if cacheable and len(_SPECS) < 64:
         _SPECS[key] = spec
     return spec
+
+
+def _eager_spec(
+    reduction: Any, smoothing: Any, ignore: Any, softcap: Any, zscale: Any
+) -> LossSpec | None:
+    """The parsed options where they are plain (None otherwise: the general way parses
+    those on every call)."""
+    if not all(type(k) in _PLAIN for k in (reduction, smoothing, ignore, softcap, zscale)):
+        return None
+    return drop_in_spec(reduction, smoothing, ignore, softcap, zscale)
 
 
 def _fused_kernel() -> Any:
