@@ -52,4 +52,4 @@ __all__ = [
     "value_and_grad",
 ]
 
-__version__ = "0.2.0.dev0"
+__version__ = "0.3.0.dev0"
