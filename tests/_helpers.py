@@ -192,6 +192,37 @@ def missing_browser(chromium: str, chromedriver: str, *modules: str) -> list[str
     return missing + missing_modules("selenium", *modules)
 
 
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+
+def headless_chromium(profile: Path, width: int, height: int, logs: dict[str, str]) -> Any:
+    """A selenium driver of headless Chromium (Debian's paths, else ``PATH``) with a fresh
+    profile, a window of ``width`` × ``height`` and the given ``goog:loggingPrefs``; the
+    caller quits it.  Call :func:`missing_browser` first."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(executable(CHROMIUM, "chromium"))
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={profile}",
+        f"--window-size={width},{height}",
+    ):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", logs)
+    service = Service(str(executable(CHROMEDRIVER, "chromedriver")))
+    return webdriver.Chrome(service=service, options=options)
+
+
 def missing_modules(*names: str) -> list[str]:
     """The Python packages of ``names`` that cannot be imported, as install hints."""
     return [f"{n} (pip install {n})" for n in names if importlib.util.find_spec(n) is None]

@@ -27,12 +27,17 @@ import pytest
 
 import infoloss as il
 from infoloss.explorer import write_page
-from tests._helpers import ROOT, executable, missing_browser, require
+from tests._helpers import (
+    CHROMEDRIVER,
+    CHROMIUM,
+    ROOT,
+    headless_chromium,
+    missing_browser,
+    require,
+)
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 TOL = 1e-6
 ARTIFACTS = Path(os.environ.get("INFOLOSS_ARTIFACTS", ROOT / "test-artifacts"))
 
@@ -45,28 +50,9 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def driver(tmp_path: Path) -> Iterator[Any]:
     require(missing_browser(CHROMIUM, CHROMEDRIVER))
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(executable(CHROMIUM, "chromium"))
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        "--window-size=1100,1000",
-    ):
-        options.add_argument(arg)
     # The performance log carries the DevTools network events: every request the page makes.
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    service = Service(str(executable(CHROMEDRIVER, "chromedriver")))
-    drv = webdriver.Chrome(service=service, options=options)
+    logs = {"browser": "ALL", "performance": "ALL"}
+    drv = headless_chromium(tmp_path / "profile", 1100, 1000, logs)
     try:
         yield drv
     finally:

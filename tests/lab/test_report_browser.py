@@ -8,51 +8,21 @@ explicitly, so nothing is downloaded.
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 
-from tests._helpers import missing_browser, require
+from tests._helpers import CHROMEDRIVER, CHROMIUM, headless_chromium, missing_browser, require
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 
 
 def test_quick_report_renders_in_headless_chromium(tmp_path):
     require(missing_browser(CHROMIUM, CHROMEDRIVER, "matplotlib", "sklearn", "tqdm"))
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
     from infoloss import lab
 
     report = tmp_path / "report"
     lab.run_demo(report, quick=True, progress=False)
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = (
-        CHROMIUM if Path(CHROMIUM).is_file() else str(shutil.which("chromium"))
-    )
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        "--window-size=1280,1000",
-    ):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver_path = (
-        CHROMEDRIVER if Path(CHROMEDRIVER).is_file() else str(shutil.which("chromedriver"))
-    )
-    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    driver = headless_chromium(tmp_path / "profile", 1280, 1000, {"browser": "ALL"})
     try:
         driver.get((report / "index.html").resolve().as_uri())
         assert driver.execute_script("return document.readyState") == "complete"
