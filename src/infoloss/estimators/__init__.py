@@ -6,10 +6,12 @@ package estimates the same quantities from samples (or from counts), with the bi
 corrections people use, batched along an axis, on NumPy and on Dask.
 """
 
-from . import _continuous, _discrete
+from . import _continuous, _discrete, _ranking
 from ._continuous import *  # noqa: F403
 from ._discrete import *  # noqa: F403
+from ._ranking import *  # noqa: F403
 
 __all__: list[str] = []
 __all__ += _discrete.__all__
 __all__ += _continuous.__all__
+__all__ += _ranking.__all__
