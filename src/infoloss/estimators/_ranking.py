@@ -274,7 +274,7 @@ def feature_mutual_information(
     >>> y = np.array([0, 0, 1, 1, 2, 2, 0, 1])
     >>> X = np.stack([y, y % 2, np.zeros_like(y)], axis=1)  # y itself, a part of it, a constant
     >>> np.round(feature_mutual_information(X, y, base="bits"), 4)
-    array([1.5613, 0.4544, 0.    ])
+    array([1.5613, 0.9544, 0.    ])
     """
     name = parse_method(method, _estimate.METHODS)
     parse_base(base)
