@@ -179,3 +179,15 @@ def test_bad_input_names_the_argument(kwargs: dict[str, object], match: str) -> 
     X, y = args.pop("X"), args.pop("y")
     with pytest.raises(ValueError, match=match):
         feature_mutual_information(X, y, **args)  # type: ignore[arg-type]
+
+
+def test_auto_treats_string_columns_as_discrete() -> None:
+    rng = np.random.default_rng(10)
+    codes = rng.integers(0, 4, (300, 2))
+    y = np.array(["a", "b", "c"])[(codes[:, 0] + rng.integers(0, 2, 300)) % 3]
+    words = np.array(["red", "green", "blue", "grey"])[codes]
+    np.testing.assert_array_equal(
+        feature_mutual_information(words, y), feature_mutual_information(codes, y)
+    )
+    with pytest.raises(ValueError, match="`X` has continuous values that are not numbers"):
+        feature_mutual_information(words, y, discrete_features=False)
