@@ -22,7 +22,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-MODULES = ["infoloss", "infoloss.measures", "infoloss.losses"]
+MODULES = [
+    "infoloss",
+    "infoloss.measures",
+    "infoloss.losses",
+    "infoloss.estimators._discrete",
+    "infoloss.estimators._ranking",
+    "infoloss.estimators._resample",
+]
 DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 PYTHON_FENCES = {"python", "py", "python3", "pycon"}
 # Imports a block may make that the test environment may lack: such a block skips.
