@@ -8,7 +8,7 @@ from typing import Any, Literal
 import torch
 
 from ..losses.softmax import softmax_cross_entropy
-from ._eager import _eager_cross_entropy, _native_cross_entropy, drop_in_spec
+from ._eager import DropInCall, _eager_cross_entropy, _native_cross_entropy, drop_in_spec
 from ._ops import softmax_xent_forward, softmax_xent_fused
 from ._route import _fused_applies, _kernels_on, _reduce, _reduce_scaled, _scale_of, _transformed
 from ._views import _FLOATS
@@ -89,11 +89,7 @@ def cross_entropy(
     True
     """
     if not torch.compiler.is_compiling():
-        args = (input, target, weight, ignore_index, reduction, label_smoothing)
-        fast = _native_cross_entropy(*args, lse_square_scale, softcap)
-        if fast is not None:
-            return fast
-        fast = _eager_cross_entropy(
+        call = DropInCall(
             input,
             target,
             weight,
@@ -103,8 +99,10 @@ def cross_entropy(
             lse_square_scale,
             softcap,
         )
-        if fast is not None:
-            return fast
+        for short_path in (_native_cross_entropy, _eager_cross_entropy):
+            fast = short_path(call)
+            if fast is not None:
+                return fast
     labels = not target.is_floating_point()
     ignore = int(ignore_index) if labels else None
     if not _operators_apply(input, target, weight):

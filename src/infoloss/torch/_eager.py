@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -46,6 +46,21 @@ _NATIVE_DTYPES = (torch.float32, torch.float64)
 _REDUCTIONS = ("mean", "sum", "none")
 _MIN = np.minimum.reduce
 _PLAIN = (int, float, str, type(None))
+
+
+class DropInCall(NamedTuple):
+    """The drop-in's arguments, as its short paths take them."""
+
+    input: Any
+    target: Any
+    weight: Any
+    ignore_index: Any
+    reduction: Any
+    label_smoothing: Any
+    lse_square_scale: Any
+    softcap: Any
+
+
 _NP_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _SPECS: dict[tuple[Any, ...], LossSpec] = {}
 _KERNELS: list[Any] = []
@@ -165,22 +180,14 @@ def _label_scale(y: np.ndarray, w: np.ndarray | None, ign: int) -> float:
     return 1.0 / count if count > 0 else 0.0
 
 
-def _eager_cross_entropy(
-    input: Any,
-    target: Any,
-    weight: Any,
-    ignore_index: Any,
-    reduction: Any,
-    label_smoothing: Any,
-    lse_square_scale: Any,
-    softcap: Any,
-) -> torch.Tensor | None:
+def _eager_cross_entropy(call: DropInCall) -> torch.Tensor | None:
     """The drop-in's short path (see above), or None where the general way must run."""
+    input, target, weight, ignore_index, reduction, label_smoothing, zscale, softcap = call
     views = _eager_views(input, target, weight)
     if views is None:
         return None
     z, y, w = views
-    spec = _eager_spec(reduction, label_smoothing, ignore_index, softcap, lse_square_scale)
+    spec = _eager_spec(reduction, label_smoothing, ignore_index, softcap, zscale)
     if spec is None or not enabled():
         return None
     ign = spec.ignore_index
@@ -221,23 +228,15 @@ def _native_size(n: int, c: int) -> bool:
     return c < NATIVE_SHORT or n * c <= (NATIVE_MAX if c <= 128 else NATIVE_MAX // 2)
 
 
-def _native_cross_entropy(
-    input: Any,
-    target: Any,
-    weight: Any,
-    ignore_index: Any,
-    reduction: Any,
-    label_smoothing: Any,
-    lse_square_scale: Any,
-    softcap: Any,
-) -> torch.Tensor | None:
+def _native_cross_entropy(call: DropInCall) -> torch.Tensor | None:
     """PyTorch's own loss for a small plain call (see ``NATIVE_MAX``), or None."""
+    input, target, weight, ignore_index, reduction, label_smoothing, zscale, softcap = call
     if (
         type(input) is not torch.Tensor
         or type(target) is not torch.Tensor
         or weight is not None
         or softcap is not None
-        or lse_square_scale != 0
+        or zscale != 0
         or reduction not in _REDUCTIONS
         or type(ignore_index) is not int
         or type(label_smoothing) not in (int, float)
