@@ -365,6 +365,26 @@ def _label_pieces(
     return args, s, checks
 
 
+def linear_spec(
+    label_smoothing: float,
+    ignore_index: int | None,
+    reduction: str,
+    validate: bool,
+    softcap: float | None = None,
+    lse_square_scale: float = 0.0,
+) -> LossSpec:
+    """The options of a linear cross-entropy, parsed (class axis last)."""
+    return loss_spec(
+        axis=-1,
+        reduction=reduction,
+        label_smoothing=label_smoothing,
+        ignore_index=ignore_index,
+        validate=validate,
+        softcap=softcap,
+        lse_square_scale=lse_square_scale,
+    )
+
+
 def prepare_linear(
     hidden: Any,
     weight: Any,
@@ -511,14 +531,8 @@ def linear_cross_entropy(
     (True, True, True, None)
     """
     return_grad = parse_bool(return_grad, "return_grad")
-    spec = loss_spec(
-        axis=-1,
-        reduction=reduction,
-        label_smoothing=label_smoothing,
-        ignore_index=ignore_index,
-        validate=validate,
-        softcap=softcap,
-        lse_square_scale=lse_square_scale,
+    spec = linear_spec(
+        label_smoothing, ignore_index, reduction, validate, softcap, lse_square_scale
     )
     p = prepare_linear(hidden, weight, targets, bias, class_weight, spec, chunk_size)
     if p.checks:

@@ -8,7 +8,6 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from .._options import LossSpec, loss_spec
 from .._validate import enforce
 from ..losses import linear as _linear
 from ..losses.softmax import softmax_cross_entropy
@@ -61,25 +60,6 @@ def _maybe(t: torch.Tensor | None) -> np.ndarray | None:
     return None if t is None else _numpy(t)
 
 
-def _linear_spec(
-    label_smoothing: float,
-    ignore_index: int | None,
-    reduction: str,
-    validate: bool,
-    softcap: float | None = None,
-    lse_square_scale: float = 0.0,
-) -> LossSpec:
-    return loss_spec(
-        axis=-1,
-        reduction=reduction,
-        label_smoothing=label_smoothing,
-        ignore_index=ignore_index,
-        validate=validate,
-        softcap=softcap,
-        lse_square_scale=lse_square_scale,
-    )
-
-
 def _empty_or(a: np.ndarray | None, like: torch.Tensor) -> torch.Tensor:
     return like.new_empty((0,)) if a is None else torch.from_numpy(a)
 
@@ -110,7 +90,7 @@ def linear_xent(
     ``validate``, bad data raises the NumPy path's ValueError.  ``softcap`` and
     ``lse_square_scale`` as in :func:`infoloss.softmax_cross_entropy`.
     """
-    spec = _linear_spec(
+    spec = _linear.linear_spec(
         label_smoothing, ignore_index, reduction, validate, softcap, lse_square_scale
     )
     p = _linear.prepare_linear(
@@ -202,7 +182,9 @@ def linear_xent_backward(
     per sample, (N,), for "none", else a scalar) for the inputs ``grad_mask`` selects
     (empty tensors for the others), each chunk's logits recomputed; ``lse`` from
     :func:`linear_xent`, the options as there."""
-    spec = _linear_spec(label_smoothing, ignore_index, "none", False, softcap, lse_square_scale)
+    spec = _linear.linear_spec(
+        label_smoothing, ignore_index, "none", False, softcap, lse_square_scale
+    )
     p = _linear.prepare_linear(
         _numpy(hidden),
         _numpy(weight),
@@ -363,7 +345,7 @@ def linear_cross_entropy(
     >>> bool(torch.allclose(loss, ref)), bool(torch.allclose(w.grad, w2.grad))
     (True, True)
     """
-    spec = _linear_spec(
+    spec = _linear.linear_spec(
         label_smoothing, ignore_index, reduction, validate, softcap, lse_square_scale
     )
     tensors = [hidden, weight, targets, bias, class_weight]
