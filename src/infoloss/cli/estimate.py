@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ..estimators._estimate import METHODS
 from ._common import (
     InputError,
     Parser,
@@ -81,8 +82,8 @@ def add_parser(sub: Any) -> None:
     entropy.add_argument(
         "--method",
         default="auto",
-        help="plugin, miller_madow, grassberger, chao_shen, chao_wang_jost, jackknife, "
-        "james_stein, zhang, nsb, or auto (default; see docs/estimators.md)",
+        help=", ".join(m for m in METHODS if m != "auto")
+        + ", or auto (default; see docs/estimators.md)",
     )
     entropy.add_argument(
         "--alphabet-size",
