@@ -162,6 +162,17 @@ def run_cli(
     return code, out.getvalue()
 
 
+def cli_status(argv: list[str]) -> Any:
+    """The exit status of ``infoloss argv`` run in this process, argparse's own usage
+    errors (which raise SystemExit) included; its output is discarded."""
+    from infoloss.cli import main
+
+    try:
+        return main(argv, out=io.StringIO())
+    except SystemExit as exc:
+        return exc.code
+
+
 # ------------------------------------------------------------------- the browser
 
 

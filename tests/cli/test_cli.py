@@ -12,7 +12,7 @@ import pytest
 
 import infoloss as il
 from infoloss.cli import main
-from tests._helpers import run_cli
+from tests._helpers import cli_status, run_cli
 
 
 def test_entropy_inline_bits():
@@ -93,10 +93,7 @@ def test_joint_table_from_file(tmp_path):
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(argv, message, capsys):
-    try:
-        code = main(argv, out=io.StringIO())
-    except SystemExit as exc:  # argparse's own usage errors
-        code = exc.code
+    code = cli_status(argv)
     assert code == 2
     err = capsys.readouterr().err
     assert message in err

@@ -14,7 +14,7 @@ import pytest
 from infoloss import estimators as est
 from infoloss.cli import main
 from infoloss.estimators._estimate import resolve
-from tests._helpers import run_cli
+from tests._helpers import cli_status, run_cli
 
 LABELS = ["x", "y", "x", "z", "x", "y", "w", "x", "y", "x"]
 CODES = [1, 2, 1, 3, 1.0, 2, 4, 1, 2, 1]
@@ -265,10 +265,7 @@ def test_console_script(tmp_path):  # type: ignore[no-untyped-def]
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, content, extra, message):  # type: ignore[no-untyped-def]
     path = tmp_path / "bad.csv"
     path.write_text(content)
-    try:
-        code = main(["estimate", "entropy", "--file", str(path), *extra], out=io.StringIO())
-    except SystemExit as exc:  # argparse's own usage errors
-        code = exc.code
+    code = cli_status(["estimate", "entropy", "--file", str(path), *extra])
     assert code == 2
     err = capsys.readouterr().err
     assert message in err
@@ -296,10 +293,7 @@ def test_library_messages_are_passed_through_as_written(tmp_path, capsys):  # ty
     ],
 )
 def test_bad_command_is_one_line_and_exit_2(capsys, argv, message):  # type: ignore[no-untyped-def]
-    try:
-        code = main(argv, out=io.StringIO())
-    except SystemExit as exc:
-        code = exc.code
+    code = cli_status(argv)
     assert code == 2
     err = capsys.readouterr().err
     assert message in err

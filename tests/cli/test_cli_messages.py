@@ -10,14 +10,11 @@ import sys
 import numpy as np
 import pytest
 
-from infoloss.cli import main
+from tests._helpers import cli_status
 
 
 def _fails(argv, capsys):  # type: ignore[no-untyped-def]
-    try:
-        code = main(argv, out=io.StringIO())
-    except SystemExit as exc:  # argparse's own usage errors
-        code = exc.code
+    code = cli_status(argv)
     err = capsys.readouterr().err
     assert code == 2, err
     assert err.count("\n") == 1, err
