@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..estimators._estimate import METHODS
+from . import lazy
 from ._common import (
     InputError,
     Parser,
@@ -33,7 +34,10 @@ DEFAULT_SEED = 0
 def _common_parser() -> Parser:
     common = Parser(add_help=False)
     common.add_argument(
-        "--file", required=True, help="a CSV file with a header row, or - for standard input"
+        "--file",
+        required=True,
+        help="a CSV file with a header row, or - for standard input (with --dask: CSV, "
+        "Parquet, Zarr or .npy, read lazily)",
     )
     common.add_argument(
         "--base",
@@ -58,6 +62,7 @@ def _common_parser() -> Parser:
         help=f"bootstrap random seed (default: {DEFAULT_SEED}, so a run gives the same interval "
         "each time; another seed shows how much the interval itself varies)",
     )
+    lazy.add_options(common)
     return common
 
 
@@ -102,17 +107,19 @@ def add_parser(sub: Any) -> None:
     )
 
 
-def _columns(args: argparse.Namespace) -> tuple[tuple[np.ndarray, ...], list[str]]:
-    """The sample arrays and their column labels."""
+def _columns(args: argparse.Namespace) -> tuple[tuple[Any, ...], list[str]]:
+    """The sample arrays (lazy Dask arrays with ``--dask``) and their column labels."""
     if args.estimate_command == "entropy":
         if args.column is None:
             raise InputError("estimate entropy needs --column (a header name or a 0-based index)")
-        (x,), labels = read_csv_columns(args.file, [args.column])
-        return (x,), labels
-    if args.x is None or args.y is None:
-        raise InputError("estimate mi needs --x and --y (header names or 0-based indices)")
-    (x, y), labels = read_csv_columns(args.file, [args.x, args.y])
-    return (x, y), labels
+        names = [args.column]
+    else:
+        if args.x is None or args.y is None:
+            raise InputError("estimate mi needs --x and --y (header names or 0-based indices)")
+        names = [args.x, args.y]
+    read = lazy.read_columns if args.dask else read_csv_columns
+    arrays, labels = read(args.file, names)
+    return tuple(arrays), labels
 
 
 def _resolved(args: argparse.Namespace) -> str:
@@ -173,10 +180,11 @@ def run(args: argparse.Namespace, out: Any) -> int:
         raise InputError("estimate: choose a command: entropy or mi (see infoloss estimate --help)")
     if not args.interval and (args.confidence, args.resamples, args.seed) != (None,) * 3:
         raise InputError("--confidence, --resamples and --seed go with --interval")
-    arrays, labels = _columns(args)
-    opts: dict[str, Any] = {"method": _resolved(args), "base": args.base}
-    estimate, std = _point(args, arrays, opts)
-    interval = _interval(args, arrays, opts) if args.interval else None
+    with lazy.session(args):
+        arrays, labels = _columns(args)
+        opts: dict[str, Any] = {"method": _resolved(args), "base": args.base}
+        estimate, std = _point(args, arrays, opts)
+        interval = _interval(args, arrays, opts) if args.interval else None
     measure = "entropy" if args.estimate_command == "entropy" else "mutual_information"
     result = {
         "measure": measure,

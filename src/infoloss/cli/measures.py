@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 import infoloss as il
 
+from . import lazy
 from ._common import NO_BASE, InputError, Parser, base_arg, base_text, fmt, json_number, unit
 from .reading import distribution_arg, read_source
 
@@ -48,12 +50,14 @@ def _common_parser() -> Parser:
     )
     common.add_argument(
         "--format",
-        choices=("csv", "json", "npy"),
+        choices=("csv", "json", "npy", "parquet", "zarr"),
         default=None,
-        help="file format (default: from the extension; csv for standard input)",
+        help="file format (default: from the extension; csv for standard input; parquet and "
+        "zarr with --dask)",
     )
     common.add_argument("--normalize", action="store_true", help="renormalise each row")
     common.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    lazy.add_options(common)
     return common
 
 
@@ -100,15 +104,27 @@ def _two(args: argparse.Namespace, opts: dict[str, Any]) -> Any:
         raise InputError(f"{command} needs both --p and --q")
     if args.p == "-" and args.q == "-":
         raise InputError("only one of --p and --q can be - (standard input)")
-    p = distribution_arg(args.p, args.format, "--p")
-    q = distribution_arg(args.q, args.format, "--q")
-    return getattr(il, _TWO[command][0])(p, q, form=_forms(args), **opts)
+    p = _distribution(args, args.p, "--p")
+    q = _distribution(args, args.q, "--q")
+    fn = partial(getattr(il, _TWO[command][0]), form=_forms(args), **opts)
+    return lazy.map_rows(fn, [p, q], outcomes=False) if args.dask else fn(p, q)
+
+
+def _distribution(args: argparse.Namespace, text: str, what: str) -> Any:
+    """``--p`` or ``--q``: numbers, or a file (read lazily with ``--dask``)."""
+    read = lazy.read_rows if args.dask else read_source
+    return distribution_arg(text, args.format, what, read=read)
 
 
 def _one(args: argparse.Namespace, opts: dict[str, Any]) -> Any:
     command = args.command
     if args.values and args.file:
         raise InputError("give numbers or --file, not both")
+    fn = partial(getattr(il, _ONE[command][0]), form=args.form, **opts)
+    if args.file and args.dask:
+        x = lazy.read_rows(args.file, args.format, "--file")
+        by_rows = command not in _TABLES
+        return lazy.map_rows(fn, [x], outcomes=command in _PER_OUTCOME, by_rows=by_rows)
     if args.file:
         x = read_source(args.file, args.format, "--file")
     elif args.values:
@@ -117,7 +133,7 @@ def _one(args: argparse.Namespace, opts: dict[str, Any]) -> Any:
             raise InputError(f"{command} needs a joint table: pass it with --file")
     else:
         raise InputError(f"{command}: give numbers or --file (use - for standard input)")
-    return getattr(il, _ONE[command][0])(x, form=args.form, **opts)
+    return fn(x)
 
 
 def run(args: argparse.Namespace, out: Any) -> int:
@@ -132,7 +148,8 @@ def run(args: argparse.Namespace, out: Any) -> int:
         if command == "self-information":
             raise InputError("--normalize does not apply to self-information")
         opts["normalize"] = True
-    values = _two(args, opts) if command in _TWO else _one(args, opts)
+    with lazy.session(args):
+        values = _two(args, opts) if command in _TWO else _one(args, opts)
     label = (_TWO if command in _TWO else _ONE)[command][1]
     shown_base = None if args.base is None or command in NO_BASE else base_text(args.base)
     emit(

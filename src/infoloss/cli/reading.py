@@ -7,7 +7,7 @@ import csv
 import io
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,14 @@ import numpy as np
 
 from ._common import InputError
 
-__all__ = ["distribution_arg", "parse_numbers", "read_csv_columns", "read_source"]
+__all__ = [
+    "check_dtype",
+    "check_npy",
+    "distribution_arg",
+    "parse_numbers",
+    "read_csv_columns",
+    "read_source",
+]
 
 
 def _number(token: str, what: str) -> float:
@@ -82,27 +89,31 @@ def read_source(source: str, fmt: str | None, what: str) -> np.ndarray:
     """Rows from a file path, or from standard input for ``-``."""
     suffix = "" if source == "-" else Path(source).suffix.lower()
     kind = fmt or {".npy": "npy", ".json": "json"}.get(suffix, "csv")
+    if kind in ("parquet", "zarr") or suffix in (".parquet", ".pq", ".zarr"):
+        raise InputError(f"{what}: {source}: Parquet and Zarr files are read with --dask")
     name, data = _read_bytes(source, what)
     if kind == "npy":
         return _load_npy(io.BytesIO(data), name, what)
     return _load_text(_decode(data, name, what), kind, name)
 
 
-def _npy_dtype(fh: Any) -> np.dtype[Any] | None:
-    """The dtype an ``.npy`` header declares, read without loading (None if unreadable)."""
+def _npy_header(fh: Any) -> tuple[tuple[int, ...], np.dtype[Any], int] | None:
+    """The shape, dtype and data offset an ``.npy`` header declares, read without loading
+    (None if there is no readable header)."""
     from numpy.lib import format as npy_format
 
     try:
         version = npy_format.read_magic(fh)
         if version == (1, 0):
-            _, _, dtype = npy_format.read_array_header_1_0(fh)
+            shape, _, dtype = npy_format.read_array_header_1_0(fh)
         else:
-            _, _, dtype = npy_format.read_array_header_2_0(fh)
+            shape, _, dtype = npy_format.read_array_header_2_0(fh)
+        offset = fh.tell()
     except (ValueError, OSError, EOFError):
         return None
     finally:
         fh.seek(0)
-    return np.dtype(dtype)
+    return tuple(shape), np.dtype(dtype), offset
 
 
 #: What an ``.npy`` array of each non-numeric dtype kind holds, in words.
@@ -116,24 +127,43 @@ _NON_NUMBERS = {
 }
 
 
-def _load_npy(fh: Any, name: str, what: str) -> np.ndarray:
-    dtype = _npy_dtype(fh)
-    if dtype is None:
-        # NumPy would go on to try the file as a pickle, and say so: never offered here.
-        raise InputError(f"{what}: {name} is not an .npy file (it has no .npy header)")
+def check_dtype(dtype: np.dtype[Any], name: str, what: str) -> None:
+    """Raise unless an array of ``dtype`` (read from the file ``name``) holds real numbers."""
     if dtype.hasobject:
         raise InputError(f"{what}: {name} holds Python objects, not numbers")
+    if dtype.kind == "c":
+        raise InputError(
+            f"{what}: {name} holds complex numbers ({dtype}); probabilities and logits are real"
+        )
+    if dtype.kind not in "iuf":
+        held = _NON_NUMBERS.get(dtype.kind, "values")
+        raise InputError(f"{what}: {name} holds {held} (dtype {dtype}), not numbers")
+
+
+def check_npy(fh: Any, size: int, name: str, what: str) -> np.dtype[Any]:
+    """The dtype of the ``.npy`` file open as ``fh`` (``size`` bytes long), once its header
+    says it holds real numbers and the file holds all the data that header declares."""
+    header = _npy_header(fh)
+    if header is None:
+        # NumPy would go on to try the file as a pickle, and say so: never offered here.
+        raise InputError(f"{what}: {name} is not an .npy file (it has no .npy header)")
+    shape, dtype, offset = header
+    check_dtype(dtype, name, what)
+    need = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if size - offset < need:
+        raise InputError(
+            f"{what}: {name} is not a readable .npy file (it is cut short: "
+            f"{size - offset} of its {need} bytes of data)"
+        )
+    return dtype
+
+
+def _load_npy(fh: Any, name: str, what: str) -> np.ndarray:
+    check_npy(fh, len(fh.getbuffer()), name, what)
     try:
         arr = np.load(fh, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
         raise InputError(f"{what}: {name} is not a readable .npy file ({exc})") from None
-    if np.iscomplexobj(arr):
-        raise InputError(
-            f"{what}: {name} holds complex numbers ({arr.dtype}); probabilities and logits are real"
-        )
-    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
-        held = _NON_NUMBERS.get(arr.dtype.kind, "values")
-        raise InputError(f"{what}: {name} holds {held} (dtype {arr.dtype}), not numbers")
     return np.asarray(arr, dtype=np.float64)
 
 
@@ -273,11 +303,14 @@ def _column_index(header: list[str], column: str, name: str) -> int:
     raise InputError(f"{name}: no column {column!r} (columns: {', '.join(header)})")
 
 
-def distribution_arg(text: str, fmt: str | None, what: str) -> np.ndarray:
-    """``--p`` and ``--q`` take inline numbers, a file path, or ``-`` for stdin."""
+def distribution_arg(
+    text: str, fmt: str | None, what: str, read: Callable[[str, str | None, str], Any] | None = None
+) -> Any:
+    """``--p`` and ``--q`` take inline numbers, a file path, or ``-`` for stdin; a file is
+    read by ``read`` (default :func:`read_source`)."""
     typed = ("," in text or ";" in text) and not Path(text).exists()
     if text == "-" or not (_looks_numeric(text) or typed):
-        return read_source(text, fmt, what)
+        return (read or read_source)(text, fmt, what)
     # Numbers, or a comma-separated list with a typo (no file has that name): say which field.
     return parse_numbers(text, what)
 

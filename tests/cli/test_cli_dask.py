@@ -1,0 +1,193 @@
+"""``--dask`` and ``--scheduler``: files read lazily give the in-memory command's output.
+
+Most tests run on one in-process cluster of this module, through ``--scheduler``; one
+starts the command's own local cluster.  The block sizes are made small, so that a file of
+a few kilobytes is read in several partitions and a bad cell lies in a later one.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tests._helpers import run_cli
+
+pytest.importorskip("dask.dataframe")
+distributed = pytest.importorskip("distributed")
+pd = pytest.importorskip("pandas")
+
+
+@pytest.fixture(scope="module")
+def scheduler() -> Iterator[str]:
+    """The address of a cluster of threads in this process (quick to start)."""
+    cluster = distributed.LocalCluster(
+        processes=False,
+        n_workers=1,
+        threads_per_worker=2,
+        dashboard_address=":0",
+        scheduler_kwargs={"dashboard": False},
+    )
+    try:
+        yield cluster.scheduler_address
+    finally:
+        cluster.close()
+
+
+@pytest.fixture(autouse=True)
+def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    from infoloss.cli import lazy
+
+    monkeypatch.setattr(lazy, "BLOCK_BYTES", 16384)
+    monkeypatch.setattr(lazy, "BLOCK_ENTRIES", 1 << 14)
+
+
+def both(argv: list[str], scheduler: str, capsys: pytest.CaptureFixture[str]) -> list[Any]:
+    """(status, stdout, stderr) of the command in memory, then with ``--scheduler``."""
+    results = []
+    for extra in ([], ["--scheduler", scheduler]):
+        code, out = run_cli(argv + extra)
+        results.append((code, out, capsys.readouterr().err))
+    return results
+
+
+@pytest.fixture(scope="module")
+def words(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Samples (a Zipf-like word, a text tag, a number) as CSV, Parquet, .npy and Zarr."""
+    rng = np.random.default_rng(0)
+    n = 4000
+    frame = pd.DataFrame(
+        {
+            "word": rng.zipf(1.6, size=n) % 50,
+            "tag": np.array(["noun", "verb", "adj"])[rng.integers(0, 3, n)],
+            "score": rng.integers(0, 7, n) * 0.5,
+        }
+    )
+    root = tmp_path_factory.mktemp("words")
+    paths = {"csv": root / "words.csv", "parquet": root / "words.parquet"}
+    frame.to_csv(paths["csv"], index=False)
+    frame.to_parquet(paths["parquet"], row_group_size=700)
+    numbers = frame[["word", "score"]].to_numpy(dtype=np.float64)
+    paths["numbers.csv"] = root / "numbers.csv"
+    pd.DataFrame(numbers, columns=["0", "1"]).to_csv(paths["numbers.csv"], index=False)
+    paths["npy"] = root / "numbers.npy"
+    np.save(paths["npy"], numbers)
+    return paths
+
+
+@pytest.fixture(scope="module")
+def rows(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Rows of probabilities (more entries than the kernels' threshold) in every format."""
+    rng = np.random.default_rng(1)
+    p = rng.dirichlet(np.full(6, 0.7), size=6000)
+    q = rng.dirichlet(np.full(6, 0.7), size=6000)
+    root = tmp_path_factory.mktemp("rows")
+    paths = {"p.npy": root / "p.npy", "q.npy": root / "q.npy", "p.csv": root / "p.csv"}
+    np.save(paths["p.npy"], p)
+    np.save(paths["q.npy"], q)
+    np.savetxt(paths["p.csv"], p[:3000], delimiter=",", fmt="%.17g")
+    paths["p.parquet"] = root / "p.parquet"
+    pd.DataFrame(p, columns=list("abcdef")).to_parquet(paths["p.parquet"], row_group_size=1000)
+    return paths
+
+
+# ------------------------------------------------------------- the same numbers
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["estimate", "entropy", "--column", "word", "--method", "nsb", "--interval"],
+        ["estimate", "entropy", "--column", "tag", "--method", "miller_madow", "--json"],
+        ["estimate", "entropy", "--column", "2", "--base", "2"],
+        ["estimate", "mi", "--x", "word", "--y", "tag", "--interval", "--resamples", "50"],
+    ],
+)
+def test_estimate_csv_as_in_memory(
+    argv: list[str], words: dict[str, Path], scheduler: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    memory, lazy = both([*argv, "--file", str(words["csv"])], scheduler, capsys)
+    assert memory[0] == 0
+    assert lazy == memory
+
+
+def test_estimate_parquet_npy_as_csv(
+    words: dict[str, Path], scheduler: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["estimate", "mi", "--method", "grassberger", "--json", "--scheduler", scheduler]
+    expected = run_cli(["estimate", "mi", "--x", "word", "--y", "tag", "--method",
+                        "grassberger", "--json", "--file", str(words["csv"])])  # fmt: skip
+    got = run_cli([*argv, "--x", "word", "--y", "tag", "--file", str(words["parquet"])])
+    assert got == expected
+    # .npy columns by position; the same data as a CSV file with the header 0,1.
+    expected = run_cli(["estimate", "mi", "--x", "0", "--y", "1", "--method", "grassberger",
+                        "--json", "--file", str(words["numbers.csv"])])  # fmt: skip
+    got = run_cli([*argv, "--x", "0", "--y", "1", "--file", str(words["npy"])])
+    assert got == expected
+    assert json.loads(got[1])["samples"] == 4000
+
+
+def test_estimate_zarr_as_csv(words: dict[str, Path], tmp_path: Path, scheduler: str) -> None:
+    zarr = pytest.importorskip("zarr")
+    numbers = np.load(words["npy"])
+    store = zarr.open_array(str(tmp_path / "n.zarr"), mode="w", shape=numbers.shape,
+                            chunks=(900, 2), dtype="f8")  # fmt: skip
+    store[:] = numbers
+    argv = ["estimate", "entropy", "--column", "1", "--json", "--file"]
+    expected = run_cli([*argv, str(words["numbers.csv"])])
+    assert run_cli([*argv, str(tmp_path / "n.zarr"), "--scheduler", scheduler]) == expected
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["entropy", "--file", "p.npy", "--base", "2"],
+        ["entropy", "--file", "p.csv", "--json"],
+        ["perplexity", "--file", "p.npy", "--normalize"],
+        ["self-information", "--file", "p.npy", "--json"],
+        ["kl", "--p", "p.npy", "--q", "q.npy"],
+        ["js", "--p", "p.npy", "--q", "0.1,0.1,0.2,0.2,0.2,0.2", "--json"],
+        ["joint-entropy", "--file", "p.npy", "--normalize"],
+    ],
+)
+def test_measures_as_in_memory(
+    argv: list[str], rows: dict[str, Path], scheduler: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [str(rows[a]) if a in rows else a for a in argv]
+    memory, lazy = both(argv, scheduler, capsys)
+    assert memory[0] == 0
+    assert lazy == memory
+
+
+def test_measures_parquet_and_zarr_as_npy(
+    rows: dict[str, Path], tmp_path: Path, scheduler: str
+) -> None:
+    expected = run_cli(["entropy", "--json", "--file", str(rows["p.npy"])])
+    got = run_cli(["entropy", "--json", "--file", str(rows["p.parquet"]), "--scheduler", scheduler])
+    assert got == expected
+    zarr = pytest.importorskip("zarr")
+    p = np.load(rows["p.npy"])
+    store = zarr.open_array(
+        str(tmp_path / "p.zarr"), mode="w", shape=p.shape, chunks=(1000, 6), dtype="f8"
+    )
+    store[:] = p
+    assert (
+        run_cli(
+            [
+                "entropy",
+                "--json",
+                "--file",
+                str(tmp_path / "p.zarr"),
+                "--dask",
+                "--scheduler",
+                scheduler,
+            ]
+        )
+        == expected
+    )
