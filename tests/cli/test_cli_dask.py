@@ -45,7 +45,7 @@ def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     from infoloss.cli import lazy
 
     monkeypatch.setattr(lazy, "BLOCK_BYTES", 16384)
-    monkeypatch.setattr(lazy, "BLOCK_ENTRIES", 1 << 14)
+    monkeypatch.setattr(lazy, "BLOCK_ENTRIES", 1000)
 
 
 def both(argv: list[str], scheduler: str, capsys: pytest.CaptureFixture[str]) -> list[Any]:
@@ -191,3 +191,161 @@ def test_measures_parquet_and_zarr_as_npy(
         )
         == expected
     )
+
+
+# ------------------------------------------------------------------ bad files
+
+
+def _csv(path: Path, header: str, cells: list[str]) -> str:
+    path.write_text(header + "\n" + "\n".join(cells) + "\n")
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def bad(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Files whose fault lies in a later partition (at the module's small block size)."""
+    root = tmp_path_factory.mktemp("bad")
+    rng = np.random.default_rng(2)
+    labels = rng.integers(0, 9, 1000).astype(str).tolist()
+    cells = [f"{x},{i % 3}" for i, x in enumerate(labels)]
+    paths = {
+        "empty.csv": _csv(root / "empty.csv", "a,b", [*cells[:700], ",1", *cells[701:]]),
+        "nan.csv": _csv(root / "nan.csv", "a,b", [*cells[:650], "NaN,1", *cells[651:], "nan,2"]),
+    }
+    p = rng.dirichlet(np.ones(6), size=8000)
+    rows = [",".join(f"{v!r}" for v in row.tolist()) for row in p[:4000]]
+    rows[3500] = rows[3500].replace(",", ",x1,", 1).rsplit(",", 1)[0]
+    paths["text.csv"] = _csv(root / "text.csv", "# probabilities", rows)
+    p[7000, 2] = np.nan  # in the second block of rows
+    np.save(root / "nan.npy", p)
+    data = (root / "nan.npy").read_bytes()
+    (root / "cut.npy").write_bytes(data[:-100])
+    paths |= {"nan.npy": str(root / "nan.npy"), "cut.npy": str(root / "cut.npy")}
+    return paths
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["estimate", "entropy", "--file", "empty.csv", "--column", "a"],
+        ["estimate", "mi", "--file", "nan.csv", "--x", "b", "--y", "a"],
+        ["estimate", "entropy", "--file", "nan.csv", "--column", "c"],
+        ["entropy", "--file", "text.csv"],
+        ["entropy", "--file", "nan.npy"],
+        ["kl", "--p", "cut.npy", "--q", "nan.npy"],
+        ["entropy", "--file", "missing.npy"],
+    ],
+)
+def test_bad_file_as_in_memory(
+    argv: list[str],
+    bad: dict[str, str],
+    scheduler: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from infoloss.cli import lazy
+
+    monkeypatch.setattr(lazy, "BLOCK_BYTES", 2048)
+    argv = [bad.get(a, a) for a in argv]
+    memory, lazy = both(argv, scheduler, capsys)
+    assert memory[0] == 2
+    assert memory[2].count("\n") == 1
+    assert lazy == memory
+
+
+def test_bad_parquet(tmp_path: Path, scheduler: str, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "w.parquet"
+    pd.DataFrame({"a": ["x", "y", None, "x"], "b": [1.0, 2.0, 3.0, np.nan]}).to_parquet(path)
+    argv = ["estimate", "entropy", "--file", str(path), "--scheduler", scheduler, "--column"]
+    assert run_cli([*argv, "c"])[0] == 2
+    assert f"{path}: no column 'c' (columns: a, b)" in capsys.readouterr().err
+    assert run_cli([*argv, "a"])[0] == 2
+    assert f"{path}, row 3: empty cell in column 'a'" in capsys.readouterr().err
+    assert run_cli([*argv, "b"])[0] == 2
+    assert f"{path}, row 4: column 'b' holds 'nan', a missing value" in capsys.readouterr().err
+    (tmp_path / "cut.parquet").write_bytes(path.read_bytes()[:200])
+    assert run_cli([*argv[:3], str(tmp_path / "cut.parquet"), *argv[4:], "a"])[0] == 2
+    assert "cut.parquet is not a readable Parquet file (" in capsys.readouterr().err
+    # Without --dask a Parquet file is not taken for text.
+    assert run_cli([*argv[:4], "--column", "a"])[0] == 2
+    assert "Parquet and Zarr files are read with --dask" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("module", "suffix", "extra"),
+    [
+        ("pyarrow", ".parquet", "files"),
+        ("zarr", ".zarr", "files"),
+        ("dask.dataframe", ".csv", "files"),
+        ("distributed", ".csv", "dask"),
+    ],
+)
+def test_missing_library(
+    module: str,
+    suffix: str,
+    extra: str,
+    words: dict[str, Path],
+    tmp_path: Path,
+    scheduler: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = tmp_path / f"data{suffix}"
+    path.mkdir() if suffix == ".zarr" else path.write_bytes(words["csv"].read_bytes())
+    monkeypatch.setitem(sys.modules, module, None)  # an import of it now fails
+    code, out = run_cli(["entropy", "--file", str(path), "--scheduler", scheduler])
+    err = capsys.readouterr().err
+    assert (code, out) == (2, "")
+    assert (
+        f'needs {module.split(".")[0]}, which is not installed (pip install "infoloss[{extra}]")'
+        in err
+    )
+    assert module == "distributed" or str(path) in err
+
+
+def test_refused_inputs(
+    words: dict[str, Path], tmp_path: Path, scheduler: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "p.json").write_text("[[0.5, 0.5]]")
+    assert (
+        run_cli(["entropy", "--file", str(tmp_path / "p.json"), "--scheduler", scheduler])[0] == 2
+    )
+    assert "p.json is JSON (without --dask it is read into memory)" in capsys.readouterr().err
+    argv = ["estimate", "entropy", "--column", "0", "--file", str(words["npy"]), "--dask"]
+    assert run_cli([*argv[:-2], "-", "--scheduler", scheduler])[0] == 2
+    assert "--dask reads files, not standard input" in capsys.readouterr().err
+
+
+# ------------------------------------------------------- the cluster, the progress bar
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_on_a_terminal_only(
+    rows: dict[str, Path], scheduler: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    argv = ["entropy", "--file", str(rows["p.npy"]), "--scheduler", scheduler]
+    expected = run_cli(argv[:3])
+    for extra, drawn in (([], True), (["--no-progress"], False)):
+        terminal = _Terminal()
+        monkeypatch.setattr(sys, "stderr", terminal)
+        assert run_cli(argv + extra) == expected
+        assert ("% of " in terminal.getvalue()) is drawn
+    monkeypatch.setattr(sys, "stderr", io.StringIO())  # not a terminal: no bar
+    assert run_cli(argv) == expected
+    assert sys.stderr.getvalue() == ""
+
+
+def test_local_cluster_started_and_closed(
+    words: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["estimate", "mi", "--file", str(words["csv"]), "--x", "word", "--y", "tag"]
+    expected = run_cli(argv)
+    assert run_cli([*argv, "--dask"]) == expected
+    err = capsys.readouterr().err
+    assert err.startswith("infoloss: started a local Dask cluster for this run (")
+    assert err.count("\n") == 1
+    assert distributed.client._get_global_client() is None

@@ -17,6 +17,7 @@ import argparse
 import csv
 import importlib
 import itertools
+import logging
 import math
 import re
 import sys
@@ -49,7 +50,13 @@ BLOCK_BYTES = 64 * 2**20
 #: Entries of a block of rows (an ``.npy`` or Zarr file, or a measure's input).
 BLOCK_ENTRIES = 2**22
 
-_SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".zarr": "zarr", ".npy": "npy"}
+_SUFFIXES = {
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".zarr": "zarr",
+    ".npy": "npy",
+    ".json": "json",
+}
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:
@@ -113,8 +120,12 @@ def session(args: argparse.Namespace) -> Iterator[None]:
 
 def _connect(distributed: Any, address: str | None) -> tuple[Any, Any]:
     if address is None:
+        # A task that fails on a bad cell comes back to this process as its error; the
+        # workers' own report of it (a traceback) would bury the one line that says why.
         cluster = distributed.LocalCluster(
-            dashboard_address=":0", scheduler_kwargs={"dashboard": False}
+            dashboard_address=":0",
+            scheduler_kwargs={"dashboard": False},
+            silence_logs=logging.CRITICAL,
         )
         client = distributed.Client(cluster, set_as_default=False)
         threads = sum(client.nthreads().values())
@@ -141,7 +152,7 @@ def _get(client: Any, bar: bool, dsk: Any, keys: Any, **kwargs: Any) -> Any:
     if bar:
         from distributed import futures_of
 
-        _progress_bar()(futures_of(futures))  # type: ignore[no-untyped-call]
+        _progress_bar()(futures_of(futures), scheduler=client.scheduler.address)  # type: ignore[no-untyped-call]
     return client.gather(futures)
 
 
@@ -251,7 +262,9 @@ def _parquet_table(source: str, what: str) -> _Table:
         frame = dd.read_parquet(source)
         frames = list(frame.to_delayed())
     except (ValueError, OSError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        # Dask wraps pyarrow's error in one that names its own method: say pyarrow's.
+        cause = exc.__cause__ or exc
+        reason = str(cause).splitlines()[0] if str(cause) else type(cause).__name__
         raise InputError(f"{what}: {source} is not a readable Parquet file ({reason})") from None
     return _Table(source, [str(c) for c in frame.columns], frames, 0, 0)
 
@@ -269,7 +282,9 @@ class _Column(NamedTuple):
 
 
 def _cells(series: Any) -> list[str | None]:
-    return [None if c is None or c != c else str(c).strip() for c in series.tolist()]
+    """The cells as stripped text; None for an empty one (pandas' missing value)."""
+    missing = series.isna().to_numpy()
+    return [None if m else str(c).strip() for c, m in zip(series.tolist(), missing, strict=True)]
 
 
 def _column_summary(series: Any) -> _Column:

@@ -65,6 +65,8 @@ def _read_bytes(source: str, what: str) -> tuple[str, bytes]:
         data = buffer.read() if buffer is not None else sys.stdin.read().encode()
         return "standard input", data
     path = Path(source)
+    if path.suffix.lower() in (".parquet", ".pq", ".zarr"):
+        raise InputError(f"{what}: {source}: Parquet and Zarr files are read with --dask")
     if path.is_dir():
         raise InputError(f"{what}: {source} is a directory, not a file")
     if not path.is_file():
@@ -89,7 +91,7 @@ def read_source(source: str, fmt: str | None, what: str) -> np.ndarray:
     """Rows from a file path, or from standard input for ``-``."""
     suffix = "" if source == "-" else Path(source).suffix.lower()
     kind = fmt or {".npy": "npy", ".json": "json"}.get(suffix, "csv")
-    if kind in ("parquet", "zarr") or suffix in (".parquet", ".pq", ".zarr"):
+    if kind in ("parquet", "zarr"):
         raise InputError(f"{what}: {source}: Parquet and Zarr files are read with --dask")
     name, data = _read_bytes(source, what)
     if kind == "npy":
