@@ -349,3 +349,18 @@ def test_local_cluster_started_and_closed(
     assert err.startswith("infoloss: started a local Dask cluster for this run (")
     assert err.count("\n") == 1
     assert distributed.client._get_global_client() is None
+
+
+def test_long_row_in_a_later_block(
+    tmp_path: Path,
+    scheduler: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from infoloss.cli import lazy
+
+    monkeypatch.setattr(lazy, "BLOCK_BYTES", 64)
+    path = _csv(tmp_path / "long.csv", "a,b", [*["1,2"] * 40, "1,2,3", *["3,4"] * 40])
+    argv = ["estimate", "entropy", "--file", path, "--column", "a", "--scheduler", scheduler]
+    assert run_cli(argv) == (2, "")
+    assert f"{path}: rows have different lengths (a row is longer" in capsys.readouterr().err

@@ -7,7 +7,8 @@ line and exits 130; a closed output pipe (``| head -1``) exits 141 and prints no
 
 Each command family lives in its own module and adds its own subcommands: ``measures``
 (entropy, kl, ...), ``losses`` (``loss``), ``estimate``, ``explore`` and ``lab`` (``demo``,
-``lab train``); ``reading`` reads numbers and files for all of them.
+``lab train``); ``reading`` reads numbers and files for all of them, and ``lazy`` reads
+files with Dask for ``--dask`` and ``--scheduler``.
 
 Examples::
 
@@ -20,6 +21,8 @@ Examples::
     infoloss loss softmax-ce --logits 2,-1,0.5 --targets 0 --grad
     infoloss estimate entropy --file data.csv --column c --method nsb --interval
     infoloss estimate mi --file data.csv --x a --y b --json
+    infoloss estimate mi --file big.parquet --x a --y b --dask
+    infoloss entropy --file rows.npy --scheduler tcp://host:8786
     infoloss explore --open
     infoloss demo
     infoloss lab train --dataset digits --model mlp --losses ce,mse

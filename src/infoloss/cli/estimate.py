@@ -73,7 +73,8 @@ def add_parser(sub: Any) -> None:
         help="estimate entropy or mutual information from samples in a CSV file",
         description="Estimators of infoloss.estimators on columns of a CSV file with a "
         "header row (or - for standard input). Cells are category labels: a column of "
-        "numbers is read as numbers, any other as text; an empty cell is an error.",
+        "numbers is read as numbers, any other as text; an empty cell is an error. "
+        "With --dask, also Parquet, Zarr and .npy files, read lazily on a Dask cluster.",
     )
     estimate.set_defaults(handler=run)
     est_sub = estimate.add_subparsers(

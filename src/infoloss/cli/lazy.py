@@ -210,20 +210,29 @@ class _Table(NamedTuple):
     first_line: int
 
 
-def _csv_frames(source: str, names: int, **options: Any) -> list[Any]:
-    dd = need("dask.dataframe", f"--dask: reading {source}", FILES_EXTRA)
+def _reason(exc: BaseException) -> str:
+    """An error's first line; where Dask wraps a reader's error in its own, the reader's."""
+    cause = exc.__cause__ or exc
+    return str(cause).splitlines()[0] if str(cause) else type(cause).__name__
+
+
+def _csv_frames(source: str, what: str, names: int, **options: Any) -> list[Any]:
+    dd = need("dask.dataframe", f"{what}: reading {source}", FILES_EXTRA)
     # Every cell as text, and only an empty one missing: each is then judged as in memory.
-    frame = dd.read_csv(
-        source,
-        header=None,
-        names=list(range(names)),
-        dtype=object,
-        keep_default_na=False,
-        na_values=[""],
-        blocksize=BLOCK_BYTES,
-        encoding="utf-8",
-        **options,
-    )
+    try:
+        frame = dd.read_csv(
+            source,
+            header=None,
+            names=list(range(names)),
+            dtype=object,
+            keep_default_na=False,
+            na_values=[""],
+            blocksize=BLOCK_BYTES,
+            encoding="utf-8",
+            **options,
+        )
+    except ValueError as exc:
+        raise InputError(f"{source}: rows have different lengths ({_reason(exc)})") from None
     return list(frame.to_delayed())
 
 
@@ -244,12 +253,12 @@ def _csv_table(source: str, what: str, rows: bool) -> _Table:
     line, lineno = _first_line(source, what, skip_comments=rows)
     if not rows:
         header = [h.strip() for h in next(csv.reader([line]))]
-        frames = _csv_frames(source, len(header))
+        frames = _csv_frames(source, what, len(header))
         return _Table(source, header, frames, 1, lineno + 1)
     fields = _split_fields(line)
     named = not any(_is_number(f) for f in fields if f)
     sep = "," if "," in line else r"\s+"
-    frames = _csv_frames(source, len(fields), sep=sep, comment="#")
+    frames = _csv_frames(source, what, len(fields), sep=sep, comment="#")
     header = [str(i) for i in range(1, len(fields) + 1)]
     return _Table(source, header, frames, int(named), lineno + int(named))
 
@@ -262,9 +271,7 @@ def _parquet_table(source: str, what: str) -> _Table:
         frame = dd.read_parquet(source)
         frames = list(frame.to_delayed())
     except (ValueError, OSError) as exc:
-        # Dask wraps pyarrow's error in one that names its own method: say pyarrow's.
-        cause = exc.__cause__ or exc
-        reason = str(cause).splitlines()[0] if str(cause) else type(cause).__name__
+        reason = _reason(exc)
         raise InputError(f"{what}: {source} is not a readable Parquet file ({reason})") from None
     return _Table(source, [str(c) for c in frame.columns], frames, 0, 0)
 
@@ -336,7 +343,15 @@ def _scan(table: _Table, positions: Sequence[int]) -> list[tuple[int, list[_Colu
     task = delayed(_summary, pure=True)
     skips = [table.skip] + [0] * (len(table.frames) - 1)
     parts = [task(f, s, list(positions)) for f, s in zip(table.frames, skips, strict=True)]
-    return list(compute(*parts))  # type: ignore[no-untyped-call]
+    try:
+        return list(compute(*parts))  # type: ignore[no-untyped-call]
+    except ValueError as exc:
+        if type(exc).__name__ != "ParserError":
+            raise
+        # pandas counts the lines of a block, not of the file, so its line is not said.
+        raise InputError(
+            f"{table.name}: rows have different lengths (a row is longer than the first)"
+        ) from None
 
 
 def _where(table: _Table, row: int) -> str:
