@@ -327,8 +327,11 @@ class _Terminal(io.StringIO):
 def test_progress_bar_on_a_terminal_only(
     rows: dict[str, Path], scheduler: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from infoloss.cli import lazy
+
     argv = ["entropy", "--file", str(rows["p.npy"]), "--scheduler", scheduler]
     expected = run_cli(argv[:3])
+    monkeypatch.setattr(lazy, "BAR_AFTER_SECONDS", 0.0)  # drawn from the start
     for extra, drawn in (([], True), (["--no-progress"], False)):
         terminal = _Terminal()
         monkeypatch.setattr(sys, "stderr", terminal)
@@ -364,3 +367,18 @@ def test_long_row_in_a_later_block(
     argv = ["estimate", "entropy", "--file", path, "--column", "a", "--scheduler", scheduler]
     assert run_cli(argv) == (2, "")
     assert f"{path}: rows have different lengths (a row is longer" in capsys.readouterr().err
+
+
+def test_no_scheduler_at_the_address(
+    words: dict[str, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from infoloss.cli import lazy
+
+    monkeypatch.setattr(lazy, "CONNECT_SECONDS", 1)
+    argv = ["entropy", "--file", str(words["npy"]), "--scheduler", "tcp://127.0.0.1:9"]
+    assert run_cli(argv) == (2, "")
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "infoloss: error: --scheduler: no Dask scheduler answers at tcp://127.0.0.1:9 ("
+    )
+    assert err.count("\n") == 1

@@ -49,6 +49,10 @@ FILES_EXTRA = 'pip install "infoloss[files]"'
 BLOCK_BYTES = 64 * 2**20
 #: Entries of a block of rows (an ``.npy`` or Zarr file, or a measure's input).
 BLOCK_ENTRIES = 2**22
+#: How long a run goes before its progress bar is drawn: a quick one shows none.
+BAR_AFTER_SECONDS = 1.0
+#: How long ``--scheduler`` waits for the scheduler to answer.
+CONNECT_SECONDS = 10
 
 _SUFFIXES = {
     ".parquet": "parquet",
@@ -135,7 +139,7 @@ def _connect(distributed: Any, address: str | None) -> tuple[Any, Any]:
         )
         return client, cluster
     try:
-        client = distributed.Client(address, timeout=10, set_as_default=False)
+        client = distributed.Client(address, timeout=CONNECT_SECONDS, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
         raise InputError(f"--scheduler: no Dask scheduler answers at {address} ({exc})") from None
     return client, None
@@ -161,15 +165,21 @@ def _progress_bar() -> Any:
     from distributed.diagnostics.progressbar import TextProgressBar
 
     class Bar(TextProgressBar):
+        drawn = False
+
         def _draw_bar(self, remaining: int, all: int, **kwargs: Any) -> None:
+            if self.elapsed < BAR_AFTER_SECONDS:
+                return
             done = (1 - remaining / all) if all else 1.0
             filled = "#" * int(self.width * done)
             sys.stderr.write(f"\r[{filled:<{self.width}}] {int(100 * done)}% of {all} tasks")
             sys.stderr.flush()
+            self.drawn = True
 
         def _draw_stop(self, **kwargs: Any) -> None:
-            sys.stderr.write("\33[2K\r")
-            sys.stderr.flush()
+            if self.drawn:
+                sys.stderr.write("\33[2K\r")
+                sys.stderr.flush()
 
     return Bar
 
