@@ -22,6 +22,9 @@ def cluster_client() -> Iterator[Any]:
         processes=True,
         memory_limit="1GiB",
         dashboard_address=None,
+        # The scheduler's HTTP endpoints take port 8787 even without a dashboard, and warn
+        # (an error in this suite) when another cluster on the machine holds it.
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
     )
     client = distributed.Client(cluster)
     try:
