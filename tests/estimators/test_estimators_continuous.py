@@ -438,7 +438,13 @@ def test_other_array_libraries(xp):
     x = rng.standard_normal(300)
     y = x + rng.standard_normal(300)
     h = differential_entropy(xp.asarray(x))
-    mi = continuous_mutual_information(xp.asarray(x), xp.asarray(y))
+    if type(xp.asarray(x)).__module__.startswith("dask"):
+        # KSG on Dask arrays needs subsample= (tests/distributed/test_continuous_dask.py)
+        with pytest.raises(ValueError, match="`subsample=`"):
+            continuous_mutual_information(xp.asarray(x), xp.asarray(y))
+        mi = continuous_mutual_information(x, y)
+    else:
+        mi = continuous_mutual_information(xp.asarray(x), xp.asarray(y))
     assert type(h).__module__.split(".")[0] == type(xp.asarray(x)).__module__.split(".")[0]
     assert float(to_numpy(h)) == pytest.approx(differential_entropy(x), rel=1e-12)
     assert float(to_numpy(mi)) == pytest.approx(continuous_mutual_information(x, y), rel=1e-12)
@@ -610,3 +616,82 @@ def test_docstring_examples():
     )
     assert tried > 5
     assert failures == 0
+
+
+# --------------------------------------------------------------------------- subsamples
+
+
+def test_subsample_of_every_point_is_the_full_estimate():
+    rng = np.random.default_rng(31)
+    x = rng.standard_normal((2, 400))
+    y = x + rng.standard_normal((2, 400))
+    full_h = differential_entropy(x, method="kozachenko_leonenko")
+    r = differential_entropy(x, method="kozachenko_leonenko", subsample=400, repeats=3)
+    assert isinstance(r, _continuous.SubsampleResult)
+    assert r.estimates.shape == (3, 2)
+    assert np.array_equal(r.estimates, np.broadcast_to(full_h, (3, 2)))
+    assert np.array_equal(r.low, full_h)
+    assert np.array_equal(r.high, full_h)
+    full_mi = continuous_mutual_information(x, y, jitter=0)
+    s = continuous_mutual_information(x, y, jitter=0, subsample=400, repeats=2)
+    assert np.array_equal(s.estimates, np.broadcast_to(full_mi, (2, 2)))
+
+
+def test_subsample_summary_and_seed():
+    x = np.random.default_rng(32).standard_normal((3, 2000))
+    r = differential_entropy(x, method="kozachenko_leonenko", subsample=300, rng=5)
+    assert r.estimates.shape == (10, 3)
+    assert np.allclose(r.estimate, r.estimates.mean(axis=0), rtol=1e-15, atol=0)
+    spread = 2 * r.estimates.std(axis=0, ddof=1)
+    assert np.allclose(r.high - r.estimate, spread)
+    assert np.allclose(r.estimate - r.low, spread)
+    again = differential_entropy(x, method="kozachenko_leonenko", subsample=300, rng=5)
+    assert np.array_equal(again.estimates, r.estimates)
+    other = differential_entropy(x, method="kozachenko_leonenko", subsample=300, rng=6)
+    assert not np.array_equal(other.estimates, r.estimates)
+    bits = differential_entropy(x, method="kozachenko_leonenko", subsample=300, rng=5, base=2)
+    assert np.allclose(bits.estimates, r.estimates / math.log(2), rtol=1e-15, atol=0)
+
+
+@pytest.mark.parametrize("method", ["ksg1", "ksg2"])
+def test_subsample_interval_covers_the_full_estimate(method):
+    z = np.random.default_rng(33).multivariate_normal([0, 0], [[1, 0.6], [0.6, 1]], 20_000)
+    full = continuous_mutual_information(z[:, 0], z[:, 1], method=method)
+    r = continuous_mutual_information(z[:, 0], z[:, 1], method=method, subsample=2000, rng=1)
+    assert r.low < full < r.high
+    assert r.high - r.low < 0.15
+    h = differential_entropy(z[:, 0], method="kozachenko_leonenko")
+    rh = differential_entropy(z[:, 0], method="kozachenko_leonenko", subsample=2000, rng=1)
+    assert rh.low < h < rh.high
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"subsample": 100}, "`subsample` applies to method='kozachenko_leonenko' only"),
+        ({"method": "vasicek", "subsample": 100}, "`subsample` applies"),
+        (
+            {"method": "kozachenko_leonenko", "subsample": 3},
+            r"`subsample` must .*\(k = 3 neighbours",
+        ),
+        ({"method": "kozachenko_leonenko", "subsample": 401}, r"`subsample` .* n = 400"),
+        ({"method": "kozachenko_leonenko", "subsample": True}, "`subsample`"),
+        ({"method": "kozachenko_leonenko", "subsample": 50.0}, "`subsample`"),
+        ({"method": "kozachenko_leonenko", "subsample": 50, "repeats": 1}, "`repeats`"),
+        ({"method": "kozachenko_leonenko", "subsample": 50, "repeats": 0}, "`repeats`"),
+    ],
+)
+def test_subsample_bad_options(kwargs, match):
+    x = np.random.default_rng(34).standard_normal(400)
+    with pytest.raises(ValueError, match=match):
+        differential_entropy(x, **kwargs)
+
+
+def test_mi_subsample_bad_options():
+    x = np.random.default_rng(35).standard_normal(400)
+    with pytest.raises(ValueError, match=r"`subsample` must .*\(k = 5 neighbours"):
+        continuous_mutual_information(x, x, k=5, subsample=5)
+    with pytest.raises(ValueError, match="`repeats`"):
+        continuous_mutual_information(x, x, subsample=50, repeats=1)
+    with pytest.raises(ValueError, match="same number of samples"):
+        continuous_mutual_information(x, x[:-1], subsample=50)
