@@ -257,3 +257,53 @@ def test_nan_sample_in_one_partition(cluster_client):
     with pytest.raises(ValueError, match="`samples` contains NaN"):
         est.entropy(bad, method="nsb")
     assert est.entropy(x) == est.entropy(_local(x))
+
+
+# --------------------------------------------------------------------------- permutation test
+
+
+def test_permutation_test_is_a_global_shuffle(cluster_client, gathered):
+    # Two values of x and y, two samples each, over two partitions: a global shuffle
+    # leaves the pairs together with probability 1/6 + 1/6 (MI = log 2), while a shuffle
+    # within each partition (holding one sample of each) would do so with probability 1/4.
+    x = da.from_array(np.array([0, 1, 0, 1]), chunks=2)
+    r = est.permutation_test(x, x, n_resamples=6000, rng=0)
+    assert len(gathered.sizes) == 1  # one pass over the data: the statistic's counting
+    share = np.mean(r.null_distribution > 0.5)
+    assert abs(share - 1 / 3) < 0.02
+    assert r.statistic == np.log(2)
+
+
+def test_permutation_test_null_matches_numpy(cluster_client, gathered):
+    from scipy.stats import ks_2samp
+
+    x, noise = _ints(N, CHUNK, 12, 19), _ints(N, CHUNK, 5, 20)
+    y = (x + noise) % 7
+    nx, ny = _local((x, y))
+    gathered.sizes.clear()
+    on_dask = est.permutation_test(x, y, n_resamples=1500, rng=1, method="miller_madow")
+    assert len(gathered.sizes) == 1
+    assert max(gathered.sizes) < 8 * N // 20
+    in_memory = est.permutation_test(nx, ny, n_resamples=1500, rng=2, method="miller_madow")
+    assert on_dask.statistic == in_memory.statistic
+    assert on_dask.pvalue == in_memory.pvalue == 1 / 1501
+    assert ks_2samp(on_dask.null_distribution, in_memory.null_distribution).pvalue > 0.01
+
+
+def test_permutation_test_of_batched_sets(cluster_client):
+    x, y = _ints(6000, 1000, 5, 21).reshape(2, 3000), _ints(6000, 1500, 3, 22).reshape(2, 3000)
+    r = est.permutation_test(x, y, n_resamples=40, rng=3)
+    assert r.null_distribution.shape == (2, 40)
+    assert np.array_equal(r.statistic, est.mutual_information(*_local((x, y))))
+    assert np.all((r.pvalue > 0) & (r.pvalue <= 1))
+
+
+def test_permutation_test_refuses_sets_beyond_the_hypergeometric_range():
+    from infoloss.estimators import _counts, _resample
+
+    half = np.array([5 * 10**8, 5 * 10**8])
+    groups = _counts.Groups(
+        np.zeros(2, np.int64), (np.array([0, 1]), np.array([1, 0])), half, (0, 0)
+    )
+    with pytest.raises(ValueError, match="`x` has a set of 1000000000 samples"):
+        _resample._null_of_groups(groups, 1, "plugin", 10, np.random.default_rng(0))

@@ -24,6 +24,7 @@ from .._options import (
     parse_positive_int,
     parse_rng,
 )
+from .._xp import is_lazy
 from . import _counts, _estimate
 from ._result import home, shaped
 
@@ -36,6 +37,8 @@ __all__ = [
 
 # Resamples are drawn in blocks of at most this many counts (or samples) at a time.
 _BLOCK = 1 << 22
+# NumPy's hypergeometric draws take populations below this size.
+_HYPERGEOMETRIC_MAX = 10**9
 _INTERVALS = ("basic", "percentile")
 _MEASURES = ("entropy", "mutual_information")
 
@@ -292,7 +295,8 @@ def permutation_test(
     ----------
     x, y : array_like
         Paired samples of one shape, batched as for :func:`mutual_information` (each set
-        is tested on its own).  They are read into memory (a Dask array is computed).
+        is tested on its own).  NumPy data is shuffled in memory.  Dask arrays are read
+        once, by the chunked counting of the statistic, and never gathered: see Notes.
     n_resamples : int, default 999
         The number m of shuffles.
     method : str, default "plugin"
@@ -307,6 +311,19 @@ def permutation_test(
     PermutationTestResult
         ``statistic`` and ``pvalue`` per sample set, ``null_distribution`` with a last
         axis of length m.
+
+    Notes
+    -----
+    A shuffle of ``y`` against ``x`` changes only the joint counts, and the joint counts
+    of a uniformly random shuffle of the whole set are a random table with the data's
+    two marginal counts fixed: the count of the cell (x value i, y value j), given the
+    cells drawn before it, is hypergeometric.  On Dask the shuffles are drawn that way,
+    from the marginal counts of the one counting pass: each is a global permutation of
+    ``y`` over all partitions (not a shuffle within each partition, which would test
+    only exchangeability within blocks), the data is not read again, and the cost
+    grows with the number of cells, not with N.  The null distribution is then that of
+    the NumPy path, though not its draws for the same ``rng``.  NumPy's hypergeometric
+    draws need a set of fewer than 10**9 samples.
 
     Examples
     --------
@@ -329,12 +346,10 @@ def permutation_test(
     if method in _estimate.NEEDS_TWO:
         _estimate.check_counts_for(joint_table, method, "x")
     statistic = _estimate.measure_rows(groups, n_rows, "mutual_information", method)
-    xs, ys = (_counts.as_rows(a, name, ax) for a, name in ((x, "x"), (y, "y")))
-    cx, _ = _counts.dense_codes(xs, "x")
-    cy, ky = _counts.dense_codes(ys, "y")
-    null = np.empty((n_rows, m))
-    for b in range(n_rows):
-        null[b] = _null(cx[b], cy[b], ky, method, m, gen)
+    if is_lazy(x) or is_lazy(y):
+        null = _null_of_groups(groups, n_rows, method, m, gen)
+    else:
+        null = _null_of_samples(x, y, ax, method, m, gen)
     tol = 1e-12 * np.maximum(1.0, np.abs(statistic))
     exceed = np.count_nonzero(null >= (statistic - tol)[:, None], axis=1)
     pvalue = (exceed + 1.0) / (m + 1.0)
@@ -360,4 +375,73 @@ def _null(
         joint = _counts.block_groups((cx[None, :] * ky + shuffled,))
         hxy = _estimate.entropy_rows(_counts.table(joint.rows, joint.counts, s), method)[0]
         out[start : start + s] = hx + hy - hxy
+    return out
+
+
+def _null_of_samples(
+    x: Any, y: Any, ax: int, method: str, m: int, gen: np.random.Generator
+) -> np.ndarray:
+    """The null distribution of every set of in-memory samples, by shuffling ``y``."""
+    xs, ys = (_counts.as_rows(a, name, ax) for a, name in ((x, "x"), (y, "y")))
+    cx, _ = _counts.dense_codes(xs, "x")
+    cy, ky = _counts.dense_codes(ys, "y")
+    null = np.empty((cx.shape[0], m))
+    for b in range(cx.shape[0]):
+        null[b] = _null(cx[b], cy[b], ky, method, m, gen)
+    return null
+
+
+def _margin(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The counts per distinct value of one set's cells."""
+    _, index = np.unique(values, return_inverse=True)
+    return np.bincount(index.ravel(), weights=counts).astype(np.int64)
+
+
+def _null_of_groups(
+    groups: _counts.Groups, n_rows: int, method: str, m: int, gen: np.random.Generator
+) -> np.ndarray:
+    """The null distribution of every set from its joint counts alone (see
+    :func:`permutation_test`, Notes)."""
+    bounds = np.searchsorted(groups.rows, np.arange(n_rows + 1))
+    null = np.empty((n_rows, m))
+    for b in range(n_rows):
+        cut = slice(bounds[b], bounds[b + 1])
+        a = _margin(groups.values[0][cut], groups.counts[cut])
+        c = _margin(groups.values[1][cut], groups.counts[cut])
+        if a.sum() >= _HYPERGEOMETRIC_MAX:
+            raise ValueError(
+                f"`x` has a set of {a.sum()} samples; the permutation test of Dask arrays "
+                "draws shuffles by NumPy's hypergeometric draws, which take fewer than 10**9"
+            )
+        null[b] = _null_tables(a, c, method, m, gen)
+    return null
+
+
+def _null_tables(
+    a: np.ndarray, c: np.ndarray, method: str, m: int, rng: np.random.Generator
+) -> np.ndarray:
+    """The mutual information of m random joint tables with row counts ``a`` and column
+    counts ``c``: the tables of m uniformly random shuffles of y against x."""
+    hx = _estimate.entropy_rows(_counts.canonical(a[None, :]), method)[0]
+    hy = _estimate.entropy_rows(_counts.canonical(c[None, :]), method)[0]
+    out = np.empty(m)
+    step = max(1, _BLOCK // (a.size * c.size))
+    for start in range(0, m, step):
+        s = min(step, m - start)
+        tables = np.zeros((s, a.size, c.size), np.int64)
+        left_y = np.tile(c, (s, 1))
+        for i in range(a.size - 1):
+            left = np.full(s, a[i])
+            rest = left_y.sum(axis=1)
+            for j in range(c.size - 1):
+                rest -= left_y[:, j]
+                draw = rng.hypergeometric(left_y[:, j], rest, left)
+                tables[:, i, j] = draw
+                left -= draw
+                left_y[:, j] -= draw
+            tables[:, i, -1] = left
+            left_y[:, -1] -= left
+        tables[:, -1, :] = left_y
+        flat = _counts.canonical(tables.reshape(s, -1))
+        out[start : start + s] = hx + hy - _estimate.entropy_rows(flat, method)[0]
     return out
