@@ -307,3 +307,31 @@ def test_permutation_test_refuses_sets_beyond_the_hypergeometric_range():
     )
     with pytest.raises(ValueError, match="`x` has a set of 1000000000 samples"):
         _resample._null_of_groups(groups, 1, "plugin", 10, np.random.default_rng(0))
+
+
+# --------------------------------------------------------------------------- feature ranking
+
+
+@pytest.mark.parametrize("method", ["plugin", "miller_madow", "nsb"])
+def test_feature_ranking_of_a_dask_table(cluster_client, gathered, method):
+    n, d = 30_000, 6
+    y = _ints(n, 4_000, 5, 23)
+    cols = [y, y % 2, y * 0, _ints(n, 4_000, 40, 24), (y + _ints(n, 4_000, 3, 25)) % 7]
+    X = da.concatenate([da.stack(cols, axis=1), _ints(n, 4_000, 9, 26)[:, None]], axis=1)
+    assert X.shape == (n, d)
+    got = est.feature_mutual_information(X, y, method=method)
+    assert len(gathered.sizes) == 1  # one pass over every column at once
+    assert max(gathered.sizes) < n * d * 8 // 20
+    nX, ny = _local((X, y))
+    assert np.array_equal(got, est.feature_mutual_information(nX, ny, method=method))
+
+
+def test_feature_ranking_with_continuous_columns_reads_the_table(cluster_client):
+    X = _floats(3_000, 3, 1_000, 27)
+    y = _ints(3_000, 1_000, 4, 28)
+    nX, ny = _local((X, y))
+    assert np.array_equal(
+        est.feature_mutual_information(X, y), est.feature_mutual_information(nX, ny)
+    )
+    with pytest.raises(ValueError, match="`y` has 2999 samples but `X` has 3000 rows"):
+        est.feature_mutual_information(_ints(3_000, 1_000, 4, 29)[:, None], y[1:])

@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from .._options import parse_base, parse_jitter, parse_k, parse_method, parse_rng
+from .._xp import is_lazy
 from . import _counts, _estimate
 from ._continuous import _JITTER_SEED, continuous_mutual_information
 
@@ -255,6 +256,13 @@ def feature_mutual_information(
 
     Notes
     -----
+    Dask arrays: when every column is discrete and the target too, the joint counts of
+    all the columns with ``y`` are counted in one chunked pass (per-block counts merged
+    in a tree, one ``compute``), so only the counts reach the client, and the scores
+    equal the in-memory ones exactly.  Any other case (a continuous column or target:
+    the nearest-neighbour estimators need every sample) reads ``X`` and ``y`` into
+    memory.
+
     The function takes ``(X, y)`` and returns the scores, so it is a scikit-learn
     ``score_func`` as it is: ``SelectKBest(feature_mutual_information, k=5)``; for a
     continuous target pass ``functools.partial(feature_mutual_information,
@@ -280,6 +288,12 @@ def feature_mutual_information(
     parse_base(base)
     noise = parse_jitter(jitter)
     gen = parse_rng(rng, _JITTER_SEED)
+    if is_lazy(X) or is_lazy(y):
+        lazy = _lazy_discrete(X, y, discrete_features, discrete_target, name)
+        if lazy is not None:
+            parse_k(k, X.shape[0])
+            _jobs(n_jobs)
+            return _estimate.scale(lazy, base)
     arr = _table(X)
     target = _target(y, arr.shape[0])
     mask = _discrete_mask(discrete_features, arr)
@@ -294,6 +308,36 @@ def feature_mutual_information(
         cont = _continuous(arr[:, ~mask], "X")
         scores[~mask] = _continuous_columns(cont, target, discrete_target, kk, noise, gen, jobs)
     return _estimate.scale(scores, base)
+
+
+def _lazy_discrete(
+    X: Any, y: Any, discrete_features: Any, discrete_target: bool, method: str
+) -> np.ndarray | None:
+    """The discrete-discrete scores of Dask ``X`` and ``y`` from one chunked count of
+    every column's joint counts with ``y``; None when a column or the target is
+    continuous."""
+    import dask.array as da
+
+    X, y = da.asarray(X), da.asarray(y)  # type: ignore[no-untyped-call]
+    if X.ndim != 2:
+        raise ValueError(f"`X` must be 2-D (samples, features); got {X.ndim} dimension(s)")
+    if X.shape[0] < 2:
+        raise ValueError(f"`X` must have at least 2 samples (rows); got {X.shape[0]}")
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise ValueError(f"`y` must be 1-D (one target per sample); got shape {y.shape}")
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(f"`y` has {y.shape[0]} samples but `X` has {X.shape[0]} rows")
+    if not (discrete_target and _discrete_mask(discrete_features, X).all()):
+        return None
+    n, d = X.shape
+    # Each column is one sample set of the batch, paired with the same target.
+    pairs = (X.T, da.broadcast_to(y[None, :], (d, n)))  # type: ignore[no-untyped-call]
+    groups, _ = _counts.sample_groups(pairs, ("X", "y"), -1)
+    target = _counts.table(*_counts.regroup(groups, (1,)), d)[:1]
+    _estimate.check_counts_for(target, method, "y")
+    return _estimate.measure_rows(groups, d, "mutual_information", method)
 
 
 def _discrete_columns(
