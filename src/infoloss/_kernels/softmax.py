@@ -38,9 +38,9 @@ targets without class weights)::
                 ∂ℓ_i/∂z_ic = 2·s_i/C·(1 + (k−1)·p̂_ic)·(z_ic − M·p̂_ic)
 
 A sample with s_i = 0 (ignored, or of weight 0) has loss and gradient 0 whatever its
-logits; ``nbad`` counts as for the cross-entropy; ``lse`` is logsumexp(z_i) for "softmax"
-and NaN for "logit".  They have no backward: a gradient into a caller's buffer is a second
-fused pass (which costs what a backward would, the softmax being needed again).
+logits; ``nbad`` counts as for the cross-entropy; ``lse`` is NaN (no backward reads it).
+They have no backward: a gradient into a caller's buffer is a second fused pass (which
+costs what a backward would, the softmax being needed again).
 """
 
 from __future__ import annotations

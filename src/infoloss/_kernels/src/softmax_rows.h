@@ -196,8 +196,12 @@ IL_ROW_VARIANT(rows_prob_g, IL_PROB, 1)
 /* (ok, s, log s) of a row: s = k + rest, log s = log1p((k - 1) + rest), which keeps the
  * relative accuracy of a tiny rest (a loss at a dominant logit is about rest).  Not ok for
  * a row with NaN or +inf entries or no finite entry. */
+IL_INLINE int F(row_ok)(const F(il_row) *r) {
+    return r->k > 0.0 && isfinite(r->rest) && isfinite((double)r->m);
+}
+
 IL_INLINE int F(lse_log)(const F(il_row) *r, double *s, double *ls) {
-    int ok = r->k > 0.0 && isfinite(r->rest) && isfinite((double)r->m);
+    int ok = F(row_ok)(r);
     *s = r->k + r->rest;
     *ls = ok ? log1p((r->k - 1.0) + r->rest) : NAN;
     return ok;
@@ -662,74 +666,85 @@ static int F(sq_target)(const il_xent_in *in, int64_t i, REAL *tbuf, F(il_sq_tar
     return 1;
 }
 
-/* qv ·= fac·(g − ⟨q, g⟩) with g = q − p̂: the softmax squared error's gradient from q. */
-static void F(se_grad)(REAL *restrict qv, int64_t c, const F(il_sq_target) *tg, double fac,
-                       double qg) {
+/* The factor f of each chunk's stored exps, q = f·e: exp(centre - m) / s. */
+IL_INLINE double F(chunk_q)(const double *centres, int64_t c0, REAL m, double s) {
+    double mj = centres[c0 / IL_CHUNK];
+    return mj == -INFINITY ? 0.0 : il_exp_d(mj - (double)m) / s;
+}
+
+/* ev (the stored exps) becomes fac·q ⊙ (g − ⟨q, g⟩), g = q − p̂: the softmax squared
+ * error's gradient.  In double: at a dominant class (q near 1, its exp exactly 1) g − ⟨q, g⟩
+ * cancels, and only q's double keeps the bits that survive. */
+static void F(se_grad)(REAL *restrict ev, int64_t c, const F(il_sq_target) *tg,
+                       const double *centres, REAL m, double s, double fac, double qg) {
     const double a = tg->a, b = tg->b;
-    if (tg->t) {
-        const REAL *restrict t = tg->t;
-        const int64_t kk = tg->kk;
+    for (int64_t c0 = 0; c0 < c; c0 += IL_CHUNK) {
+        int64_t n = c - c0 < IL_CHUNK ? c - c0 : IL_CHUNK;
+        double f = F(chunk_q)(centres, c0, m, s);
+        REAL *restrict gx = ev + c0;
+        if (tg->t) {
+            const REAL *restrict tx = tg->t + c0;
+            const int64_t kc = tg->kk - c0;
 #pragma omp simd
-        for (int64_t j = 0; j < c; j++) {
-            double q = (double)qv[j];
-            double p = (j == kk ? 0.0 : a * (double)t[j]) + b;
-            qv[j] = (REAL)(fac * q * ((q - p) - qg));
-        }
-    } else {
-        const int64_t y = tg->y;
+            for (int64_t j = 0; j < n; j++) {
+                double q = (double)gx[j] * f;
+                double p = (j == kc ? 0.0 : a * (double)tx[j]) + b;
+                gx[j] = (REAL)(fac * q * ((q - p) - qg));
+            }
+        } else {
+            const int64_t yc = tg->y - c0;
 #pragma omp simd
-        for (int64_t j = 0; j < c; j++) {
-            double q = (double)qv[j];
-            double p = j == y ? a + b : b;
-            qv[j] = (REAL)(fac * q * ((q - p) - qg));
+            for (int64_t j = 0; j < n; j++) {
+                double q = (double)gx[j] * f;
+                double p = j == yc ? a + b : b;
+                gx[j] = (REAL)(fac * q * ((q - p) - qg));
+            }
         }
     }
 }
 
-/* ½‖q − p̂‖² of one contiguous row (not yet weighted by s), q = softmax(x) into qv: the
- * exps are stored as row_sums sums them and scaled per chunk while the row is in cache.
- * With ``grad``, qv then becomes fac·q ⊙ (g − ⟨q, g⟩), g = q − p̂.  *ok is 0 for a row
- * whose log-sum-exp is not finite (NaN returned, qv not a gradient). */
-static double F(se_row)(const REAL *x, int64_t c, const F(il_sq_target) *tg, REAL *restrict qv,
-                        double *centres, int grad, double fac, double *lse, int *ok) {
+/* ½‖q − p̂‖² of one contiguous row (not yet weighted by s), q = softmax(x): the exps are
+ * stored into ev as row_sums sums them (``first`` the maximum of the row's first chunk,
+ * the next row's into *next_max, as the cross-entropy's driver takes them), then read
+ * again from cache, scaled per chunk (no log: the loss needs none).  With ``grad``, ev
+ * then becomes fac·q ⊙ (g − ⟨q, g⟩), g = q − p̂.  *ok is 0 for a row whose log-sum-exp is
+ * not finite (NaN returned, ev not a gradient). */
+static double F(se_row)(const REAL *x, int64_t c, const F(il_sq_target) *tg, REAL *restrict ev,
+                        double *centres, REAL first, const REAL *next, REAL *next_max,
+                        int grad, double fac, int *ok) {
     F(il_row) r;
-    double s, ls;
-    REAL first = F(chunk_max)(x, c < IL_CHUNK ? c : IL_CHUNK);
-    F(rows_plain_g)(x, c, qv, centres, NULL, NULL, NULL, -1, 0.0, 0.0, first, NULL, NULL, &r);
-    *ok = F(lse_log)(&r, &s, &ls);
-    *lse = (double)r.m + ls;
+    F(rows_plain_g)(x, c, ev, centres, NULL, NULL, NULL, -1, 0.0, 0.0, first, next, next_max, &r);
+    *ok = F(row_ok)(&r);
     if (!*ok) return NAN;
+    const double s = r.k + r.rest;
     const double a = tg->a, b = tg->b;
     double sq = 0.0, qg = 0.0;
     for (int64_t c0 = 0; c0 < c; c0 += IL_CHUNK) {
         int64_t n = c - c0 < IL_CHUNK ? c - c0 : IL_CHUNK;
-        double mj = centres[c0 / IL_CHUNK];
-        double f = mj == -INFINITY ? 0.0 : il_exp_d(mj - (double)r.m) / s;
-        REAL *restrict qx = qv + c0;
+        double f = F(chunk_q)(centres, c0, r.m, s);
+        const REAL *restrict ex = ev + c0;
         if (tg->t) {
             const REAL *restrict tx = tg->t + c0;
             const int64_t kc = tg->kk - c0;
 #pragma omp simd reduction(+ : sq, qg)
             for (int64_t j = 0; j < n; j++) {
-                double q = (double)qx[j] * f;
+                double q = (double)ex[j] * f;
                 double g = q - ((j == kc ? 0.0 : a * (double)tx[j]) + b);
                 sq += g * g;
                 qg += q * g;
-                qx[j] = (REAL)q;
             }
         } else {
             const int64_t yc = tg->y - c0;
 #pragma omp simd reduction(+ : sq, qg)
             for (int64_t j = 0; j < n; j++) {
-                double q = (double)qx[j] * f;
+                double q = (double)ex[j] * f;
                 double g = q - (j == yc ? a + b : b);
                 sq += g * g;
                 qg += q * g;
-                qx[j] = (REAL)q;
             }
         }
     }
-    if (grad) F(se_grad)(qv, c, tg, fac, qg);
+    if (grad) F(se_grad)(ev, c, tg, centres, r.m, s, fac, qg);
     return 0.5 * sq;
 }
 
@@ -783,11 +798,12 @@ static void F(fill)(REAL *g, int64_t c, REAL v) {
 
 /* One row of the softmax squared error: its loss, the gradient into gi where fused. */
 static double F(se_one)(const REAL *x, int64_t c, const F(il_sq_target) *tg, int valid,
-                        REAL *gi, int fused, double scale, double *centres, double *lse,
-                        int64_t *nbad) {
+                        REAL *gi, int fused, double scale, double *centres, REAL first,
+                        const REAL *next, REAL *next_max, int64_t *nbad) {
     int ok;
     int grad = fused && valid && tg->s != 0.0;
-    double li = F(se_row)(x, c, tg, gi, centres, grad, scale * tg->s, lse, &ok);
+    double li =
+        F(se_row)(x, c, tg, gi, centres, first, next, next_max, grad, scale * tg->s, &ok);
     if (!ok) *nbad += F(count_bad)(x, c);
     /* an ignored (or zero-weight) row is 0, whatever its logits */
     if (fused && !(grad && ok)) F(fill)(gi, c, valid && tg->s == 0.0 ? (REAL)0 : (REAL)NAN);
@@ -836,24 +852,30 @@ int F(il_sqerr_forward)(const il_xent_in *in, int kind, double k, double big_m,
         }
         const int64_t nt = omp_get_num_threads(), tid = omp_get_thread_num();
         const int64_t r1 = n * (tid + 1) / nt;
+        REAL fm = 0; /* the maximum of the first chunk of row i, once have_fm */
+        int have_fm = 0;
         for (int64_t i = n * tid / nt; i < r1 && b.ok; i++) {
             const REAL *x = Z + i * in->zs0;
             if (need_z) {
                 F(gather)(x, in->zs1, c, b.z);
                 x = b.z;
             }
+            /* the softmax takes the next row's first maximum as the cross-entropy does */
+            if (!have_fm && kind == IL_SQ_SOFTMAX)
+                fm = F(chunk_max)(x, c < IL_CHUNK ? c : IL_CHUNK);
+            const REAL *nxt = !need_z && i + 1 < r1 ? Z + (i + 1) * in->zs0 : NULL;
+            have_fm = nxt != NULL;
             REAL *gr = fused ? G + i * out->gs0 : NULL;
             REAL *gi = need_g ? b.g : gr;
             F(il_sq_target) tg;
             double *lm = out->log_mass ? out->log_mass + i : NULL; /* probabilities only */
             int valid = F(sq_target)(in, i, b.t, &tg, lm, &tbad);
-            double lse = NAN;
             out->loss[i] = kind == IL_SQ_SOFTMAX
                                ? F(se_one)(x, c, &tg, valid, gi, fused, out->scale, b.centres,
-                                           &lse, &nbad)
+                                           fm, nxt, &fm, &nbad)
                                : F(lse_one)(x, c, &tg, valid, gi, fused, out->scale, k - 1.0,
                                             big_m, &nbad);
-            out->lse[i] = lse;
+            out->lse[i] = NAN; /* no backward reads it */
             out->sw[i] = tg.s;
             if (fused && need_g) F(scatter)(gi, c, gr, out->gs1);
         }
