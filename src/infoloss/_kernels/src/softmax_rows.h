@@ -193,13 +193,13 @@ IL_ROW_VARIANT(rows_prob, IL_PROB, 0)
 IL_ROW_VARIANT(rows_prob_g, IL_PROB, 1)
 #undef IL_ROW_VARIANT
 
-/* (ok, s, log s) of a row: s = k + rest, log s = log1p((k - 1) + rest), which keeps the
- * relative accuracy of a tiny rest (a loss at a dominant logit is about rest).  Not ok for
- * a row with NaN or +inf entries or no finite entry. */
+/* Not ok: a row with NaN or +inf entries or no finite entry. */
 IL_INLINE int F(row_ok)(const F(il_row) *r) {
     return r->k > 0.0 && isfinite(r->rest) && isfinite((double)r->m);
 }
 
+/* (ok, s, log s) of a row: s = k + rest, log s = log1p((k - 1) + rest), which keeps the
+ * relative accuracy of a tiny rest (a loss at a dominant logit is about rest). */
 IL_INLINE int F(lse_log)(const F(il_row) *r, double *s, double *ls) {
     int ok = F(row_ok)(r);
     *s = r->k + r->rest;
