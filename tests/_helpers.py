@@ -57,7 +57,7 @@ def raise_later_chunk_maxima(z: np.ndarray, chunk: int = 2048) -> np.ndarray:
 # on the defining module is what the library calls.
 _KERNELS = {
     "info": ("measure_rows", "joint_rows"),
-    "softmax": ("xent_forward", "xent_backward", "xent_fused"),
+    "softmax": ("xent_forward", "xent_backward", "xent_fused", "sqerr_forward", "sqerr_fused"),
     "counting": ("count_rows",),
 }
 # Those that return None where they have no route for an input (the caller then takes the

@@ -50,6 +50,12 @@ def _cases(dtype: Any) -> dict[str, Callable[[], Any]]:
         ),
         "softmax_cross_entropy probabilities": lambda: il.softmax_cross_entropy(z, p),
         "softmax_cross_entropy none": lambda: il.softmax_cross_entropy(z, y, reduction="none"),
+        "softmax_squared_error labels": lambda: il.softmax_squared_error(z, y),
+        "softmax_squared_error probabilities": lambda: il.softmax_squared_error(
+            z, p, label_smoothing=0.1
+        ),
+        "logit_squared_error labels": lambda: il.logit_squared_error(z, y, k=2.0, M=3.0),
+        "logit_squared_error probabilities": lambda: il.logit_squared_error(z, p, reduction="none"),
     }
 
 
@@ -62,9 +68,12 @@ def test_fused_forwards_allocate_no_n_by_c_temporary(dtype: Any) -> None:
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_value_and_grad_allocates_the_gradient_only(dtype: Any) -> None:
+@pytest.mark.parametrize(
+    "loss", [il.softmax_cross_entropy, il.softmax_squared_error, il.logit_squared_error]
+)
+def test_value_and_grad_allocates_the_gradient_only(dtype: Any, loss: Any) -> None:
     rng = np.random.default_rng(1)
     z = rng.standard_normal((N, C)).astype(dtype)
     y = rng.integers(0, C, N)
-    peak = _peak_bytes(lambda: il.value_and_grad(il.softmax_cross_entropy)(z, y))
+    peak = _peak_bytes(lambda: il.value_and_grad(loss)(z, y))
     assert z.nbytes <= peak <= z.nbytes * 17 // 16

@@ -44,6 +44,11 @@ needs, a backward, and the fused pair for a gradient buffer the caller does not 
         forward and ``scale · ∂ℓ_i/∂z_i`` into ``out`` in one pass (``out`` fresh memory)
 
 Each of the three also takes keyword-only ``softcap=None`` and ``lse_square_scale=0.0``.
+The squared errors on probabilities and on logits, ``kind`` "softmax" or "logit" (the
+formulas: :mod:`.softmax`), with the same arguments and result::
+
+    sqerr_forward(kind, z, target, weight, smoothing, ignore_index, *, k=1.0, M=1.0)
+    sqerr_fused(kind, z, target, weight, smoothing, ignore_index, out, scale, *, k=1.0, M=1.0)
 
 Estimators (each module's docstring has its contract): :mod:`.counting` (``count_rows(x,
 lo, k)``: (B, k) int64 counts of the values lo .. lo + k − 1 in each row; compensated row
@@ -69,6 +74,8 @@ __all__ = [
     "enabled",
     "joint_rows",
     "measure_rows",
+    "sqerr_forward",
+    "sqerr_fused",
     "use_kernels",
     "xent_backward",
     "xent_forward",
@@ -83,6 +90,8 @@ _HOME = {
     "xent_forward": "softmax",
     "xent_backward": "softmax",
     "xent_fused": "softmax",
+    "sqerr_forward": "softmax",
+    "sqerr_fused": "softmax",
 }
 
 _state = threading.local()

@@ -51,6 +51,13 @@ cdef extern from "softmax.h" nogil:
                            void *g, int64_t gs0, int64_t gs1)
     int il_xent_backward_d(const il_xent_in *inp, const double *lse, const double *upstream,
                            void *g, int64_t gs0, int64_t gs1)
+    int il_sqerr_forward_f(const il_xent_in *inp, int kind, double k, double big_m,
+                           il_xent_out *out)
+    int il_sqerr_forward_d(const il_xent_in *inp, int kind, double k, double big_m,
+                           il_xent_out *out)
+    enum:
+        IL_SQ_SOFTMAX
+        IL_SQ_LOGIT
 
 
 cdef inline bint _strided_ok(cnp.ndarray a, int nd):
@@ -154,11 +161,34 @@ def forward(z, target, weight, double smoothing, ignore_index, out, double scale
             softcap, int64_t cap_rows, double lse_square_scale):
     """Forward (and with ``out``, the fused gradient ``scale · ∂ℓ_i/∂z_i`` into it)."""
     cdef il_xent_in p
-    cdef il_xent_out o
     cdef cnp.ndarray zz = _logits(z)
-    cdef cnp.ndarray g
     keep = _setup(&p, zz, target, weight, smoothing, ignore_index, softcap, cap_rows,
                   lse_square_scale)
+    return _run(&p, zz, out, scale, 0, 0.0, 0.0)
+
+
+def sqerr_forward(str kind, z, target, weight, double smoothing, ignore_index, out,
+                  double scale, double k, double big_m):
+    """The squared error ``kind`` ("softmax" or "logit"), as :func:`forward`."""
+    cdef il_xent_in p
+    cdef int code
+    if kind == "softmax":
+        code = IL_SQ_SOFTMAX
+    elif kind == "logit":
+        code = IL_SQ_LOGIT
+    else:
+        raise ValueError(f"`kind` must be 'softmax' or 'logit'; got {kind!r}")
+    cdef cnp.ndarray zz = _logits(z)
+    keep = _setup(&p, zz, target, weight, smoothing, ignore_index, None, 0, 0.0)
+    return _run(&p, zz, out, scale, code, k, big_m)
+
+
+cdef object _run(il_xent_in *pp, cnp.ndarray zz, object out, double scale, int kind,
+                 double k, double big_m):
+    """The outputs, the kernel (the cross-entropy's for kind 0) and the named result."""
+    cdef il_xent_in p = pp[0]
+    cdef il_xent_out o
+    cdef cnp.ndarray g
     cdef cnp.npy_intp n = p.n
     cdef bint labels = p.y != NULL
     cdef cnp.ndarray loss = _vector(n)
@@ -183,9 +213,14 @@ def forward(z, target, weight, double smoothing, ignore_index, out, double scale
     cdef int rc
     cdef bint single = cnp.PyArray_TYPE(zz) == cnp.NPY_FLOAT32
     with nogil:
-        rc = il_xent_forward_f(&p, &o) if single else il_xent_forward_d(&p, &o)
+        if kind == 0:
+            rc = il_xent_forward_f(&p, &o) if single else il_xent_forward_d(&p, &o)
+        elif single:
+            rc = il_sqerr_forward_f(&p, kind, k, big_m, &o)
+        else:
+            rc = il_sqerr_forward_d(&p, kind, k, big_m, &o)
     if rc != 0:
-        raise MemoryError("softmax cross-entropy kernel: no memory for its row buffers")
+        raise MemoryError("softmax loss kernel: no memory for its row buffers")
     stats = None if labels else ArgStats(o.tbad, log_mass)
     return XentForward(loss, lse, sw, o.nbad, stats)
 

@@ -26,19 +26,37 @@ probabilities (N, C) of z's dtype (others are converted); ``weight`` (C,) or Non
 returned array is float64.  ``nbad`` counts NaN and +inf logits, and one per row with no
 finite logit; probability targets' :class:`ArgStats` counts NaN, +inf and negative entries
 and gives log Σ_c t_ic per row.  How the loops are shaped, and why: ``src/softmax.c``.
+
+The squared errors (``kind`` "softmax" or "logit") take the same arguments and give the same
+named result, with p̂_i = (1−ε)·u_i/keep_i + ε/C (the target given that it is not ignored;
+keep_i = 1 where nothing is ignored) and s_i = Σ_c w_c u_ic (keep_i for probability
+targets without class weights)::
+
+    "softmax":  ℓ_i = ½·s_i·‖q_i − p̂_i‖²,
+                ∂ℓ_i/∂z_i = s_i·q_i ⊙ (g_i − ⟨q_i, g_i⟩),  g_i = q_i − p̂_i
+    "logit":    ℓ_i = s_i/C·Σ_c (1 + (k−1)·p̂_ic)·(z_ic − M·p̂_ic)²,
+                ∂ℓ_i/∂z_ic = 2·s_i/C·(1 + (k−1)·p̂_ic)·(z_ic − M·p̂_ic)
+
+A sample with s_i = 0 (ignored, or of weight 0) has loss and gradient 0 whatever its
+logits; ``nbad`` counts as for the cross-entropy; ``lse`` is NaN (no backward reads it).
+They have no backward: a gradient into a caller's buffer is a second fused pass (which
+costs what a backward would, the softmax being needed again).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from . import _softmax
 from ._results import XentForward
 
-__all__ = ["xent_backward", "xent_forward", "xent_fused"]
+__all__ = ["sqerr_forward", "sqerr_fused", "xent_backward", "xent_forward", "xent_fused"]
 
 _forward = _softmax.forward
 _backward = _softmax.backward
+_sqerr = _softmax.sqerr_forward
+
+SquaredError = Literal["softmax", "logit"]
 
 # Soft-capped logits are written, a few rows at a time, into a per-thread buffer of about
 # this size (it stays in cache between the capping and the loss loops).
@@ -104,3 +122,38 @@ def xent_backward(
     rows = 0 if softcap is None else _cap_rows_per_buffer(z.shape[-1], z.itemsize)
     args = (z, target, weight, smoothing, ignore_index, lse, upstream, out)
     _backward(*args, softcap, rows, lse_square_scale)
+
+
+def sqerr_forward(
+    kind: SquaredError,
+    z: Any,
+    target: Any,
+    weight: Any,
+    smoothing: float,
+    ignore_index: int | None,
+    *,
+    k: float = 1.0,
+    M: float = 1.0,
+) -> XentForward:
+    """Per-sample squared errors (``kind`` "softmax" or "logit"; ``k`` and ``M`` of the
+    logit one) as ``XentForward(loss, lse, sample_weight, nbad, target_stats)``."""
+    args = (kind, z, target, weight, smoothing, ignore_index)
+    return _sqerr(*args, None, 1.0, k, M)  # type: ignore[no-any-return]
+
+
+def sqerr_fused(
+    kind: SquaredError,
+    z: Any,
+    target: Any,
+    weight: Any,
+    smoothing: float,
+    ignore_index: int | None,
+    out: Any,
+    scale: float,
+    *,
+    k: float = 1.0,
+    M: float = 1.0,
+) -> XentForward:
+    """:func:`sqerr_forward` plus ``scale·∂ℓ_i/∂z_i`` into ``out`` in the same pass."""
+    args = (kind, z, target, weight, smoothing, ignore_index)
+    return _sqerr(*args, out, scale, k, M)  # type: ignore[no-any-return]

@@ -43,7 +43,7 @@ __all__ = [
 
 
 class SoftmaxCall(NamedTuple):
-    """One parsed call of the softmax cross-entropy: what a route reads."""
+    """One parsed call of a softmax loss: what the kernels and a route read."""
 
     z: Array  # the logits, class axis last
     targets: SoftmaxTargets

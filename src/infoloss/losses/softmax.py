@@ -3,6 +3,7 @@ logits; each a forward/backward pair (see :mod:`infoloss.losses._compose`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
@@ -147,14 +148,13 @@ def _softmax_loss(
         raise ValueError("`grad_out` needs return_grad=True")
     xp, z, ax, tg, checks = prepare_softmax(logits, targets, weight, spec)
     check_grad_out(grad_out, return_grad, tuple(move_back(xp, z, ax).shape), z.dtype)
-    if pair is CROSS_ENTROPY:
-        call = SoftmaxCall(z, tg, checks, spec, ax, return_grad, grad_out)
-        fast = _kernel_cross_entropy(call)
-        if fast is None:
-            route = route_for(library_of(z))
-            fast = None if route is None else route(call)
-        if fast is not None:
-            return fast
+    call = SoftmaxCall(z, tg, checks, spec, ax, return_grad, grad_out)
+    fast = _kernel_loss(pair, call)
+    if fast is None and pair is CROSS_ENTROPY:  # the routes are the cross-entropy's
+        route = route_for(library_of(z))
+        fast = None if route is None else route(call)
+    if fast is not None:
+        return fast
     tg = with_onehot(xp, tg, int(z.shape[-1]))
     return run(
         xp, pair, z, tg, checks.listed(), spec, axis=ax, return_grad=return_grad, grad_out=grad_out
@@ -201,12 +201,44 @@ def _upstream_scale(s: np.ndarray, reduction: str) -> float:
     return 1.0 / total if total > 0 else 0.0
 
 
-def _kernel_cross_entropy(call: SoftmaxCall) -> Any:
-    """Softmax cross-entropy of NumPy logits through the compiled kernels, or None where
-    they do not apply.
+class _KernelPasses(NamedTuple):
+    """A loss's kernels over one block of rows (its arguments ``a``, see
+    :class:`_KernelArgs`): the forward, the forward with ``scale``·gradient into fresh
+    memory ``g``, and ``scale``·gradient into a caller's buffer once the checks passed."""
+
+    forward: Callable[[tuple[Any, ...]], Any]
+    fused: Callable[[tuple[Any, ...], Any, float], Any]
+    backward: Callable[[tuple[Any, ...], Any, Any, float], Any]
+
+
+def _kernel_passes(pair: LossPair, spec: LossSpec) -> _KernelPasses:
+    # imported here: the kernels' extension loads on the first loss call, not at import
+    from .._kernels import sqerr_forward, sqerr_fused, xent_backward, xent_forward, xent_fused
+
+    if pair is CROSS_ENTROPY:
+        opts = kernel_options(spec.softcap, spec.lse_square_scale)
+        return _KernelPasses(
+            lambda a: xent_forward(*a, **opts),
+            lambda a, g, sc: xent_fused(*a, g, sc, **opts),
+            lambda a, f, g, sc: xent_backward(*a, f.lse, np.full(len(a[0]), sc), g, **opts),
+        )
+    kind = "softmax" if pair is SQUARED_ERROR else "logit"
+    kw = {"k": spec.k, "M": spec.M}
+    # no backward kernel: the gradient needs the softmax again, which a second fused pass
+    # recomputes for what a backward would cost
+    return _KernelPasses(
+        lambda a: sqerr_forward(kind, *a, **kw),
+        lambda a, g, sc: sqerr_fused(kind, *a, g, sc, **kw),
+        lambda a, f, g, sc: sqerr_fused(kind, *a, g, sc, **kw),
+    )
+
+
+def _kernel_loss(pair: LossPair, call: SoftmaxCall) -> Any:
+    """A softmax loss (``pair``) of NumPy logits through the compiled kernels, or None
+    where they do not apply.
 
     The kernels count bad data; the validator raises before any gradient reaches memory
-    the caller owns: into a caller's ``grad_out`` the backward runs only after the
+    the caller owns: into a caller's ``grad_out`` the gradient pass runs only after the
     forward's checks pass; a fresh gradient buffer is filled in the fused pass (already
     scaled by the reduction's factor, which the sample weights give in advance) and
     dropped if they fail.
@@ -220,13 +252,11 @@ def _kernel_cross_entropy(call: SoftmaxCall) -> Any:
     args = _kernel_args(z, tg, spec, grad)
     if args is None:
         return None
-    from .._kernels import xent_backward, xent_forward, xent_fused
-
+    passes = _kernel_passes(pair, spec)
     fused = call.return_grad and grad_out is None
     scale = _upstream_scale(np.asarray(tg.s), spec.reduction)
-    opts = kernel_options(spec.softcap, spec.lse_square_scale)
     fwds = [
-        xent_fused(*a, g, scale, **opts) if fused else xent_forward(*a, **opts)
+        passes.fused(a, g, scale) if fused else passes.forward(a)
         for a, g in zip(args.parts, args.grads, strict=True)
     ]
     loss = np.concatenate([f.loss for f in fwds]).reshape(tuple(z.shape[:-1]))
@@ -238,7 +268,7 @@ def _kernel_cross_entropy(call: SoftmaxCall) -> Any:
         return result(np, value.astype(z.dtype))
     if not fused:
         for f, a, g in zip(fwds, args.parts, args.grads, strict=True):
-            xent_backward(*a, f.lse, np.full(a[0].shape[0], scale), g, **opts)
+            passes.backward(a, f, g, scale)
     out = move_back(np, grad, call.axis) if grad_out is None else grad_out
     return LossAndGrad(result(np, value.astype(z.dtype)), out)
 

@@ -45,6 +45,14 @@
  *   many as fit in about 256 KiB: the caller's ``cap_rows``), in one vectorised loop each.
  * - OpenMP over rows, one block of consecutive rows per thread, not below IL_PARALLEL_MIN
  *   (about 250 us of work), where waking the second thread costs more than it saves.
+ *
+ * The squared errors (il_sqerr_forward) share the row layouts, the buffers and the exp
+ * sums.  The softmax squared error needs the whole of q before its gradient (the gradient
+ * of a row reads <q, q - p̂>), so q is stored as the exps are summed (into the gradient row,
+ * or a row buffer) and the row is then read twice more from cache: once for the loss and
+ * <q, g>, once for the gradient.  The logit squared error has no normaliser: one pass,
+ * loss and gradient together.  Both form the target p̂ per entry from the label or the
+ * target row, so no one-hot row is ever built; their sums are in double.
  */
 #include <math.h>
 #include <omp.h>

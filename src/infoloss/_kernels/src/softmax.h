@@ -46,4 +46,13 @@ int il_xent_backward_f(const il_xent_in *in, const double *lse, const double *up
 int il_xent_backward_d(const il_xent_in *in, const double *lse, const double *upstream,
                        void *g, int64_t gs0, int64_t gs1);
 
+/* The squared errors, from the same row layouts (softcap, z-loss and cap_rows unused):
+ * IL_SQ_SOFTMAX ½·s_i‖softmax(z_i) − p̂_i‖², IL_SQ_LOGIT s_i/C·Σ_c (1 + (k − 1) p̂_ic)(z_ic −
+ * M p̂_ic)², p̂_i the smoothed target given that it is not ignored.  out->loss, sw,
+ * log_mass, nbad and tbad as the cross-entropy's; out->lse NaN (no backward reads it);
+ * with out->g, out->scale·dloss_i/dz_i into it in the same pass. */
+enum { IL_SQ_SOFTMAX = 1, IL_SQ_LOGIT = 2 };
+int il_sqerr_forward_f(const il_xent_in *in, int kind, double k, double big_m, il_xent_out *out);
+int il_sqerr_forward_d(const il_xent_in *in, int kind, double k, double big_m, il_xent_out *out);
+
 #endif

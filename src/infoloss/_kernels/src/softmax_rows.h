@@ -193,11 +193,15 @@ IL_ROW_VARIANT(rows_prob, IL_PROB, 0)
 IL_ROW_VARIANT(rows_prob_g, IL_PROB, 1)
 #undef IL_ROW_VARIANT
 
+/* Not ok: a row with NaN or +inf entries or no finite entry. */
+IL_INLINE int F(row_ok)(const F(il_row) *r) {
+    return r->k > 0.0 && isfinite(r->rest) && isfinite((double)r->m);
+}
+
 /* (ok, s, log s) of a row: s = k + rest, log s = log1p((k - 1) + rest), which keeps the
- * relative accuracy of a tiny rest (a loss at a dominant logit is about rest).  Not ok for
- * a row with NaN or +inf entries or no finite entry. */
+ * relative accuracy of a tiny rest (a loss at a dominant logit is about rest). */
 IL_INLINE int F(lse_log)(const F(il_row) *r, double *s, double *ls) {
-    int ok = r->k > 0.0 && isfinite(r->rest) && isfinite((double)r->m);
+    int ok = F(row_ok)(r);
     *s = r->k + r->rest;
     *ls = ok ? log1p((r->k - 1.0) + r->rest) : NAN;
     return ok;
@@ -602,6 +606,283 @@ int F(il_xent_backward)(const il_xent_in *in, const double *lse, const double *u
     }
     free(wt.w);
     free(wt.wz);
+    return failed ? -1 : 0;
+}
+
+/* ---------------------------------------------------------------- squared errors */
+
+/* One row's target for the squared errors: p̂_j = a·u_j + b for probabilities (u = t with
+ * column kk zeroed), b + a·[j == y] for a label (t NULL); s the sample weight. */
+typedef struct {
+    const REAL *t;
+    int64_t y, kk;
+    double a, b, s;
+} F(il_sq_target);
+
+/* The row's target (its stats into *log_mass and *tbad for probabilities): 0 for a label
+ * out of range that is not ignored, whose loss and gradient are NaN. */
+static int F(sq_target)(const il_xent_in *in, int64_t i, REAL *tbuf, F(il_sq_target) *tg,
+                        double *log_mass, int64_t *tbad) {
+    const int64_t c = in->c;
+    const double onem = 1.0 - in->eps;
+    tg->b = in->eps / (double)c;
+    tg->kk = -1;
+    if (in->y) {
+        int64_t yi = in->y[i * in->ys];
+        int kept = !(in->has_ignore && yi == in->ignore);
+        tg->t = NULL;
+        tg->y = yi;
+        tg->a = onem;
+        tg->s = 0.0;
+        if (kept && (yi < 0 || yi >= c)) return 0;
+        if (kept) tg->s = in->w ? in->w[yi] : 1.0;
+        return 1;
+    }
+    const REAL *tr = (const REAL *)in->t + i * in->ts0;
+    if (in->ts1 != 1) {
+        F(gather)(tr, in->ts1, c, tbuf);
+        tr = tbuf;
+    }
+    const int64_t kk = in->ignore;
+    const double *w = in->w;
+    /* keep and s as the array-API path forms them: 1 - t_k in the targets' type, and
+     * Σ w·u with class weights, keep without */
+    double keep = kk >= 0 ? (double)((REAL)1 - tr[kk]) : 1.0;
+    double mass = 0.0, ws = 0.0, bad = 0.0;
+#pragma omp simd reduction(+ : mass, ws, bad)
+    for (int64_t j = 0; j < c; j++) {
+        REAL tv = tr[j];
+        bad += (tv >= (REAL)0 && tv < (REAL)INFINITY) ? 0.0 : 1.0;
+        mass += (double)tv;
+        ws += (w && j != kk) ? w[j] * (double)tv : 0.0;
+    }
+    *log_mass = log(mass);
+    *tbad += (int64_t)bad;
+    tg->t = tr;
+    tg->y = -1;
+    tg->kk = kk;
+    tg->a = onem / (keep > 0.0 ? keep : 1.0);
+    tg->s = w ? ws : keep;
+    return 1;
+}
+
+/* The factor f of each chunk's stored exps, q = f·e: exp(centre - m) / s. */
+IL_INLINE double F(chunk_q)(const double *centres, int64_t c0, REAL m, double s) {
+    double mj = centres[c0 / IL_CHUNK];
+    return mj == -INFINITY ? 0.0 : il_exp_d(mj - (double)m) / s;
+}
+
+/* ev (the stored exps) becomes fac·q ⊙ (g − ⟨q, g⟩), g = q − p̂: the softmax squared
+ * error's gradient.  In double: at a dominant class (q near 1, its exp exactly 1) g − ⟨q, g⟩
+ * cancels, and only q's double keeps the bits that survive. */
+static void F(se_grad)(REAL *restrict ev, int64_t c, const F(il_sq_target) *tg,
+                       const double *centres, REAL m, double s, double fac, double qg) {
+    const double a = tg->a, b = tg->b;
+    for (int64_t c0 = 0; c0 < c; c0 += IL_CHUNK) {
+        int64_t n = c - c0 < IL_CHUNK ? c - c0 : IL_CHUNK;
+        double f = F(chunk_q)(centres, c0, m, s);
+        REAL *restrict gx = ev + c0;
+        if (tg->t) {
+            const REAL *restrict tx = tg->t + c0;
+            const int64_t kc = tg->kk - c0;
+#pragma omp simd
+            for (int64_t j = 0; j < n; j++) {
+                double q = (double)gx[j] * f;
+                double p = (j == kc ? 0.0 : a * (double)tx[j]) + b;
+                gx[j] = (REAL)(fac * q * ((q - p) - qg));
+            }
+        } else {
+            const int64_t yc = tg->y - c0;
+#pragma omp simd
+            for (int64_t j = 0; j < n; j++) {
+                double q = (double)gx[j] * f;
+                double p = j == yc ? a + b : b;
+                gx[j] = (REAL)(fac * q * ((q - p) - qg));
+            }
+        }
+    }
+}
+
+/* ½‖q − p̂‖² of one contiguous row (not yet weighted by s), q = softmax(x): the exps are
+ * stored into ev as row_sums sums them (``first`` the maximum of the row's first chunk,
+ * the next row's into *next_max, as the cross-entropy's driver takes them), then read
+ * again from cache, scaled per chunk (no log: the loss needs none).  With ``grad``, ev
+ * then becomes fac·q ⊙ (g − ⟨q, g⟩), g = q − p̂.  *ok is 0 for a row whose log-sum-exp is
+ * not finite (NaN returned, ev not a gradient). */
+static double F(se_row)(const REAL *x, int64_t c, const F(il_sq_target) *tg, REAL *restrict ev,
+                        double *centres, REAL first, const REAL *next, REAL *next_max,
+                        int grad, double fac, int *ok) {
+    F(il_row) r;
+    F(rows_plain_g)(x, c, ev, centres, NULL, NULL, NULL, -1, 0.0, 0.0, first, next, next_max, &r);
+    *ok = F(row_ok)(&r);
+    if (!*ok) return NAN;
+    const double s = r.k + r.rest;
+    const double a = tg->a, b = tg->b;
+    double sq = 0.0, qg = 0.0;
+    for (int64_t c0 = 0; c0 < c; c0 += IL_CHUNK) {
+        int64_t n = c - c0 < IL_CHUNK ? c - c0 : IL_CHUNK;
+        double f = F(chunk_q)(centres, c0, r.m, s);
+        const REAL *restrict ex = ev + c0;
+        if (tg->t) {
+            const REAL *restrict tx = tg->t + c0;
+            const int64_t kc = tg->kk - c0;
+#pragma omp simd reduction(+ : sq, qg)
+            for (int64_t j = 0; j < n; j++) {
+                double q = (double)ex[j] * f;
+                double g = q - ((j == kc ? 0.0 : a * (double)tx[j]) + b);
+                sq += g * g;
+                qg += q * g;
+            }
+        } else {
+            const int64_t yc = tg->y - c0;
+#pragma omp simd reduction(+ : sq, qg)
+            for (int64_t j = 0; j < n; j++) {
+                double q = (double)ex[j] * f;
+                double g = q - (j == yc ? a + b : b);
+                sq += g * g;
+                qg += q * g;
+            }
+        }
+    }
+    if (grad) F(se_grad)(ev, c, tg, centres, r.m, s, fac, qg);
+    return 0.5 * sq;
+}
+
+/* Σ_j (1 + (k − 1) p̂_j)(x_j − M p̂_j)² of one contiguous row (not yet weighted by s / C),
+ * and with ``store`` fac·(1 + (k − 1) p̂_j)(x_j − M p̂_j) into g; one pass, the flags
+ * compile-time constants in each variant. */
+IL_INLINE double F(lse_sums)(const REAL *restrict x, int64_t c, const F(il_sq_target) *tg,
+                             double km1, double big_m, REAL *restrict g, double fac,
+                             int labels, int store) {
+    const REAL *restrict t = tg->t;
+    const int64_t y = tg->y, kk = tg->kk;
+    const double a = tg->a, b = tg->b;
+    double acc = 0.0;
+#pragma omp simd reduction(+ : acc)
+    for (int64_t j = 0; j < c; j++) {
+        double p = labels ? (j == y ? a + b : b) : (j == kk ? 0.0 : a * (double)t[j]) + b;
+        double coef = 1.0 + km1 * p;
+        double d = (double)x[j] - big_m * p;
+        acc += coef * d * d;
+        if (store) g[j] = (REAL)(fac * coef * d);
+    }
+    return acc;
+}
+
+#define IL_LSE_VARIANT(name, labels, store)                                                 \
+    static __attribute__((noinline)) double F(name)(                                       \
+        const REAL *restrict x, int64_t c, const F(il_sq_target) *tg, double km1,          \
+        double big_m, REAL *restrict g, double fac) {                                       \
+        return F(lse_sums)(x, c, tg, km1, big_m, g, fac, labels, store);                   \
+    }
+IL_LSE_VARIANT(lse_probs, 0, 0)
+IL_LSE_VARIANT(lse_probs_g, 0, 1)
+IL_LSE_VARIANT(lse_labels, 1, 0)
+IL_LSE_VARIANT(lse_labels_g, 1, 1)
+#undef IL_LSE_VARIANT
+
+/* The bad entries of a row as the cross-entropy counts them: NaN and +inf, or 1 for a row
+ * with no entry above -inf. */
+static int64_t F(count_bad_any)(const REAL *x, int64_t c) {
+    int64_t nb = 0, ninf = 0;
+    for (int64_t j = 0; j < c; j++) {
+        nb += (x[j] != x[j]) | (x[j] == (REAL)INFINITY);
+        ninf += x[j] == -(REAL)INFINITY;
+    }
+    return nb > 0 ? nb : ninf == c;
+}
+
+static void F(fill)(REAL *g, int64_t c, REAL v) {
+    for (int64_t j = 0; j < c; j++) g[j] = v;
+}
+
+/* One row of the softmax squared error: its loss, the gradient into gi where fused. */
+static double F(se_one)(const REAL *x, int64_t c, const F(il_sq_target) *tg, int valid,
+                        REAL *gi, int fused, double scale, double *centres, REAL first,
+                        const REAL *next, REAL *next_max, int64_t *nbad) {
+    int ok;
+    int grad = fused && valid && tg->s != 0.0;
+    double li =
+        F(se_row)(x, c, tg, gi, centres, first, next, next_max, grad, scale * tg->s, &ok);
+    if (!ok) *nbad += F(count_bad)(x, c);
+    /* an ignored (or zero-weight) row is 0, whatever its logits */
+    if (fused && !(grad && ok)) F(fill)(gi, c, valid && tg->s == 0.0 ? (REAL)0 : (REAL)NAN);
+    return !valid ? NAN : tg->s == 0.0 ? 0.0 : tg->s * li;
+}
+
+/* One row of the logit squared error: its loss, the gradient into gi where fused. */
+static double F(lse_one)(const REAL *x, int64_t c, const F(il_sq_target) *tg, int valid,
+                         REAL *gi, int fused, double scale, double km1, double big_m,
+                         int64_t *nbad) {
+    int live = valid && tg->s != 0.0;
+    double acc = 0.0;
+    if (live) {
+        double fac = 2.0 * scale * tg->s / (double)c;
+        double (*rowf)(const REAL *restrict, int64_t, const F(il_sq_target) *, double, double,
+                       REAL *restrict, double) =
+            tg->t ? (fused ? F(lse_probs_g) : F(lse_probs))
+                  : (fused ? F(lse_labels_g) : F(lse_labels));
+        acc = rowf(x, c, tg, km1, big_m, gi, fac);
+    }
+    /* a finite sum has no bad entry; -inf logits alone make it +inf */
+    if (!live || !isfinite(acc)) *nbad += F(count_bad_any)(x, c);
+    if (fused && !live) F(fill)(gi, c, valid ? (REAL)0 : (REAL)NAN);
+    return !valid ? NAN : live ? tg->s * acc / (double)c : 0.0;
+}
+
+int F(il_sqerr_forward)(const il_xent_in *in, int kind, double k, double big_m,
+                        il_xent_out *out) {
+    const int64_t n = in->n, c = in->c;
+    const REAL *Z = (const REAL *)in->z;
+    REAL *G = (REAL *)out->g;
+    const int fused = G != NULL;
+    const int need_z = in->zs1 != 1;
+    const int need_t = in->y == NULL && in->ts1 != 1;
+    /* the softmax's q is kept in a row buffer where it has no gradient row to live in */
+    const int need_g = fused ? out->gs1 != 1 : kind == IL_SQ_SOFTMAX;
+    int64_t nbad = 0, tbad = 0;
+    int failed = 0;
+#pragma omp parallel if (n > 1 && n * (c + IL_ROW_COST) >= IL_PARALLEL_MIN) reduction(+ : nbad, tbad)
+    {
+        F(il_bufs) b;
+        F(bufs_open)(&b, c, need_z, need_t, need_g);
+        if (!b.ok) {
+#pragma omp atomic write
+            failed = 1;
+        }
+        const int64_t nt = omp_get_num_threads(), tid = omp_get_thread_num();
+        const int64_t r1 = n * (tid + 1) / nt;
+        REAL fm = 0; /* the maximum of the first chunk of row i, once have_fm */
+        int have_fm = 0;
+        for (int64_t i = n * tid / nt; i < r1 && b.ok; i++) {
+            const REAL *x = Z + i * in->zs0;
+            if (need_z) {
+                F(gather)(x, in->zs1, c, b.z);
+                x = b.z;
+            }
+            /* the softmax takes the next row's first maximum as the cross-entropy does */
+            if (!have_fm && kind == IL_SQ_SOFTMAX)
+                fm = F(chunk_max)(x, c < IL_CHUNK ? c : IL_CHUNK);
+            const REAL *nxt = !need_z && i + 1 < r1 ? Z + (i + 1) * in->zs0 : NULL;
+            have_fm = nxt != NULL;
+            REAL *gr = fused ? G + i * out->gs0 : NULL;
+            REAL *gi = need_g ? b.g : gr;
+            F(il_sq_target) tg;
+            double *lm = out->log_mass ? out->log_mass + i : NULL; /* probabilities only */
+            int valid = F(sq_target)(in, i, b.t, &tg, lm, &tbad);
+            out->loss[i] = kind == IL_SQ_SOFTMAX
+                               ? F(se_one)(x, c, &tg, valid, gi, fused, out->scale, b.centres,
+                                           fm, nxt, &fm, &nbad)
+                               : F(lse_one)(x, c, &tg, valid, gi, fused, out->scale, k - 1.0,
+                                            big_m, &nbad);
+            out->lse[i] = NAN; /* no backward reads it */
+            out->sw[i] = tg.s;
+            if (fused && need_g) F(scatter)(gi, c, gr, out->gs1);
+        }
+        F(bufs_close)(&b);
+    }
+    out->nbad = nbad;
+    out->tbad = tbad;
     return failed ? -1 : 0;
 }
 
