@@ -158,7 +158,7 @@ def enforce(xp: Any, value: Array, checks: list[Check]) -> Array:
 
 def _deferred(xp: Any, value: Array, checks: list[Check], masks: list[Array]) -> Array:
     """Dask: one reduction of every check, computed with the value, raising on failure."""
-    counts = [xp.astype(xp.sum(xp.astype(m, xp.int64)), xp.float64) for m in masks]
+    counts = _lazy_counts(masks)
     details = [
         xp.zeros((), dtype=xp.float64)
         if c.detail is None
@@ -176,3 +176,40 @@ def _deferred(xp: Any, value: Array, checks: list[Check], masks: list[Array]) ->
         return block
 
     return value.map_blocks(raise_if_bad, verdict, dtype=value.dtype)
+
+
+def _block_counts(*blocks: np.ndarray) -> np.ndarray:
+    counts = np.array([np.count_nonzero(b) for b in blocks], dtype=np.float64)
+    return counts.reshape((1,) * blocks[0].ndim + (len(blocks),))
+
+
+def _lazy_counts(masks: list[Array]) -> list[Array]:
+    """The number of true entries of each mask, as 0-d float64 Dask arrays.
+
+    Masks of one chunking (the entry checks of one argument) are counted by one task per
+    block that reads the block once: on a cluster, one task per check and block would
+    each need the argument's block, moved between workers when they land apart.
+    """
+    import dask.array as da
+
+    by_chunks: dict[Any, list[int]] = {}
+    for i, m in enumerate(masks):
+        by_chunks.setdefault(m.chunks if is_lazy(m) and m.ndim else None, []).append(i)
+    out: list[Array] = [None] * len(masks)
+    for chunks, members in by_chunks.items():
+        if chunks is None:
+            for i in members:
+                mask = da.asarray(masks[i])  # type: ignore[no-untyped-call]
+                out[i] = mask.astype(np.int64).sum().astype(np.float64)
+            continue
+        per_block = da.map_blocks(  # type: ignore[no-untyped-call]
+            _block_counts,
+            *(masks[i] for i in members),
+            chunks=(*((1,) * len(c) for c in chunks), (len(members),)),
+            new_axis=len(chunks),
+            dtype=np.float64,
+        )
+        total = per_block.sum(axis=tuple(range(len(chunks))))
+        for k, i in enumerate(members):
+            out[i] = total[k]
+    return out

@@ -335,3 +335,26 @@ def test_feature_ranking_with_continuous_columns_reads_the_table(cluster_client)
     )
     with pytest.raises(ValueError, match="`y` has 2999 samples but `X` has 3000 rows"):
         est.feature_mutual_information(_ints(3_000, 1_000, 4, 29)[:, None], y[1:])
+
+
+# --------------------------------------------------------------------------- graph shape
+
+
+def _readers_per_block(graph: Any, source: Any) -> float:
+    """How many tasks of the optimised ``graph`` read each block of ``source``."""
+    from dask.core import flatten, get_dependencies
+
+    (optimised,) = dask.optimize(graph)
+    tasks = dict(optimised.__dask_graph__())
+    blocks = set(flatten(source.__dask_keys__()))
+    return sum(len(get_dependencies(tasks, k) & blocks) for k in tasks) / len(blocks)
+
+
+def test_checks_of_an_argument_read_each_block_together():
+    # On a cluster every task that reads a block may run on another worker than the one
+    # holding it; the per-entry checks of the logits (NaN, +inf) are counted by one task
+    # per block, and the rows of all -inf by one more.
+    z = da.map_blocks(lambda b: b + 0.0, _floats(8_000, 20, 1_000, 30), dtype=np.float64)
+    checked = _readers_per_block(il.entropy(z, form="logits"), z)
+    unchecked = _readers_per_block(il.entropy(z, form="logits", validate=False), z)
+    assert checked - unchecked <= 2
