@@ -439,7 +439,7 @@ def test_other_array_libraries(xp):
     y = x + rng.standard_normal(300)
     h = differential_entropy(xp.asarray(x))
     if type(xp.asarray(x)).__module__.startswith("dask"):
-        # KSG on Dask arrays needs subsample= (tests/distributed/test_continuous_dask.py)
+        # KSG on Dask arrays needs subsample= (tests/distributed/test_distributed_continuous.py)
         with pytest.raises(ValueError, match="`subsample=`"):
             continuous_mutual_information(xp.asarray(x), xp.asarray(y))
         mi = continuous_mutual_information(x, y)
