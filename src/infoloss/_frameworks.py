@@ -1,7 +1,7 @@
 """The framework adapters: which module of this package serves which array library.
 
-:func:`infoloss.softmax_cross_entropy` hands arrays of PyTorch and JAX to the route their
-adapter registers (:mod:`infoloss.losses._routes`).  A caller who passes a tensor without
+:func:`infoloss.softmax_cross_entropy` hands arrays of PyTorch, JAX and Dask to the route
+their adapter registers (:mod:`infoloss.losses._routes`).  A caller who passes a tensor without
 having imported :mod:`infoloss.torch` still gets that route: the loader below imports the
 adapter the first time an array of its library arrives.
 
@@ -24,6 +24,7 @@ ADAPTERS = {
     "torch": "infoloss.torch",
     "jax": "infoloss.jax",
     "jaxlib": "infoloss.jax",
+    "dask": "infoloss._dask",
 }
 
 

@@ -16,6 +16,7 @@ affected result into NaN, as documented for ``validate=True`` there.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,7 @@ __all__ = [
     "enforce",
     "entry_checks",
     "mass_check",
+    "moved_rows",
     "sum_tolerance",
 ]
 
@@ -119,6 +121,15 @@ def _first(mask: Array) -> tuple[int, ...]:
 
 def _where(at: tuple[int, ...]) -> str:
     return f" (first at index {at})" if at else ""
+
+
+_ROW_AT = re.compile(r"first at index \((\d+)")
+
+
+def moved_rows(message: str, start: int) -> str:
+    """An eager check's message about a block of rows that starts at row ``start`` of a
+    larger array, reworded to count rows from the top of that array."""
+    return _ROW_AT.sub(lambda m: f"first at index ({int(m[1]) + start}", message, count=1)
 
 
 def _is_traced(x: Any) -> bool:

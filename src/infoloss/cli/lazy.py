@@ -19,7 +19,6 @@ import importlib
 import itertools
 import logging
 import math
-import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -29,6 +28,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .._validate import moved_rows
 from ._common import InputError
 from .reading import _column_index, _is_number, _split_fields, check_dtype, check_npy
 
@@ -576,10 +576,6 @@ def read_rows(source: str, fmt: str | None, what: str) -> Any:
     return _assemble(table, lengths, partial(_row_values, k=k), np.float64, (k,))
 
 
-#: Where the library names the first bad entry of an array: ``index (i, j)``.
-_INDEX = re.compile(r"index \((\d+)")
-
-
 def _block(
     *blocks: Any, fn: Any, slots: list[int], consts: list[Any], block_info: Any = None
 ) -> Any:
@@ -591,8 +587,7 @@ def _block(
         return fn(*args)
     except ValueError as exc:
         # The library counts rows from the top of the block; the file's count from its top.
-        message = _INDEX.sub(lambda m: f"index ({int(m[1]) + start}", str(exc), count=1)
-        raise ValueError(message) from None
+        raise ValueError(moved_rows(str(exc), start)) from None
 
 
 def map_rows(
