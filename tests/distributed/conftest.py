@@ -13,8 +13,8 @@ import pytest
 
 
 @pytest.fixture(scope="session")
-def cluster_client() -> Iterator[Any]:
-    """A ``dask.distributed.Client`` on two single-threaded worker processes of 1 GiB each."""
+def _cluster() -> Iterator[Any]:
+    """The session's cluster and a client that is not the process's default scheduler."""
     distributed = pytest.importorskip("dask.distributed")
     cluster = distributed.LocalCluster(
         n_workers=2,
@@ -26,9 +26,19 @@ def cluster_client() -> Iterator[Any]:
         # (an error in this suite) when another cluster on the machine holds it.
         scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
     )
-    client = distributed.Client(cluster)
+    # Not the default: the tests of other folders, run later by the same process, must
+    # keep Dask's own scheduler.
+    client = distributed.Client(cluster, set_as_default=False)
     try:
         yield client
     finally:
         client.close()
         cluster.close()
+
+
+@pytest.fixture
+def cluster_client(_cluster: Any) -> Iterator[Any]:
+    """A ``dask.distributed.Client`` on two single-threaded worker processes of 1 GiB each,
+    the scheduler of every Dask computation during the test."""
+    with _cluster.as_current():
+        yield _cluster
