@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import array_api_compat
@@ -21,13 +22,17 @@ from ..losses._targets import SoftmaxChecks, SoftmaxTargets
 # 2-core machine), and the array-API code builds one-hot targets and an (N, C) coefficient
 # array; below ``LEAN_MAX`` logits (where XLA's fused loops beat that handler), traced
 # labels without soft-capping take a lean ``jax.numpy`` form of the same loss instead:
-# the row log-sum-exp as :func:`infoloss._math.lse_parts` forms it (the first maximum by
-# position, ``log1p`` of the rest), the label's term gathered rather than summed against
-# a one-hot row, the smoothing term one masked row sum, gradients by autodiff.  The checks
-# are those of the kernel route: a row whose log-sum-exp is not finite stands for the
-# kernels' count of bad logits (a NaN or +inf logit, or no finite logit).
+# the row log-sum-exp to a few ulps of the kernels' ``log1p((k − 1) + rest)``, the
+# label's term gathered rather than summed against a one-hot row, the smoothing term one
+# masked row sum, the gradient by a ``custom_vjp`` from the forward's ``exp(z − m)``.
+# The checks are those of the kernel route: a row whose log-sum-exp is not finite stands
+# for the kernels' count of bad logits (a NaN or +inf logit, or no finite logit).
 
 LEAN_MAX = 1 << 20
+# Rows of at most this many classes count the entries at the maximum in every call: XLA
+# runs such short rows in plain loops, where the count costs less than a branch (measured
+# crossover, docs/jax.md "Small batches").
+FEW_CLASSES = 128
 
 
 def _is_traced(x: Any) -> bool:
@@ -48,29 +53,58 @@ def _lean_applies(z: Any, spec: LossSpec) -> bool:
 @jax.custom_vjp
 def _lean_lse(z: Array) -> tuple[Array, Array]:
     """The row maximum ``m`` (0 for a row without a finite maximum) and ``log Σ exp(z −
-    m)`` (keepdims), the log as the kernels form it: ``log1p((k − 1) + rest)`` with ``k``
-    the entries equal to ``m`` and ``rest`` the sum over the others, so a tiny ``rest``
-    keeps its relative accuracy.  ``optimization_barrier`` makes XLA compute ``z`` once
-    (a fused producer of ``z``, softcap or tanh before the loss, would otherwise be
-    evaluated again for the comparison with other roundings; see ``_math._first_max``,
-    which finds the maximum by position for the same reason at the cost of an ``argmax``
-    pass).  The gradient treats ``m`` as a constant, as every use below does (each use
-    is invariant under a shift of ``m``): ``∂ log s / ∂z = exp(z − m − log s)``."""
+    m)`` (keepdims), to a few ulps of the kernels' ``log1p((k − 1) + rest)`` (``k`` the
+    entries equal to ``m``, ``rest`` the sum over the others), which keeps the relative
+    accuracy of a tiny ``rest``; ``z`` must be computed once (see
+    :func:`_lean_cross_entropy`).  The gradient treats ``m`` as a constant,
+    as every use below does (each use is invariant under a shift of ``m``):
+    ``∂ log s / ∂z = exp(z − m − log s)``."""
     return _lean_lse_fwd(z)[0]
 
 
 def _lean_lse_fwd(z: Array) -> tuple[tuple[Array, Array], tuple[Array, Array]]:
-    z = jax.lax.optimization_barrier(z)  # type: ignore[no-untyped-call]
     m = jnp.max(z, axis=-1, keepdims=True)
     m = jnp.where(jnp.isfinite(m), m, jnp.zeros_like(m))
-    d = z - m
-    hit = d == 0
-    e = jnp.exp(d)  # kept for the backward: XLA's exp costs more than the memory
-    zero = jnp.zeros_like(d)
-    k = jnp.sum(jnp.where(hit, jnp.ones_like(d), zero), axis=-1, keepdims=True)
-    rest = jnp.sum(jnp.where(hit, zero, e), axis=-1, keepdims=True)
-    log_s = jnp.log1p((k - 1) + rest)
+    e = jnp.exp(z - m)  # kept for the backward: XLA's exp costs more than the memory
+    few = z.shape[-1] <= FEW_CLASSES
+    log_s = _log_s_counted(z, m, e) if few else _log_s_branched(z, m, e)
     return (m, log_s), (e, log_s)
+
+
+def _log_s_counted(z: Array, m: Array, e: Array) -> Array:
+    """``log1p((k − 1) + rest)`` from the count ``k`` of the entries at the maximum."""
+    hit = z - m == 0
+    zero = jnp.zeros_like(e)
+    k = jnp.sum(jnp.where(hit, jnp.ones_like(e), zero), axis=-1, keepdims=True)
+    rest = jnp.sum(jnp.where(hit, zero, e), axis=-1, keepdims=True)
+    return jnp.log1p((k - 1) + rest)
+
+
+def _log_s_branched(z: Array, m: Array, e: Array) -> Array:
+    """``log s`` from the plain sum ``s``, and ``log1p(rest)`` where ``rest`` is small.
+
+    On the CPU, XLA sums ``exp(z − m)`` straight from ``z`` in its fastest reduction (a
+    YNNPACK fusion), which takes no comparison: a count of the entries at the maximum, or
+    a sum that leaves them out, costs a pass that writes an (N, C) array first.  The plain
+    sum needs neither, and ``s ≥ 3/2`` keeps ``log s`` within a few ulps of the kernels'
+    value (one more rounding, of ``s``).  ``1/2 ≤ s < 3/2`` means one entry at the maximum
+    (each contributes ``exp(0) = 1``; a row without a finite logit gives 0) and ``rest =
+    s − 1 < 1/2``: only a batch holding such a row runs the branch that sums ``rest``
+    apart, which keeps the relative accuracy of a tiny loss.
+    """
+    s = jnp.sum(e, axis=-1, keepdims=True)
+    one = (s >= 0.5) & (s < 1.5)
+
+    def split(z: Array, m: Array, s: Array, one: Array) -> Array:
+        d = z - m
+        rest = jnp.where(d == 0, jnp.zeros_like(d), jnp.exp(d))
+        rest = jnp.sum(rest, axis=-1, keepdims=True)
+        return jnp.where(one, jnp.log1p(rest), jnp.log(s))
+
+    def plain(z: Array, m: Array, s: Array, one: Array) -> Array:
+        return jnp.log(s)
+
+    return jax.lax.cond(jnp.any(one), split, plain, z, m, s, one)
 
 
 def _lean_lse_bwd(res: tuple[Array, Array], cts: tuple[Array, Array]) -> tuple[Array]:
@@ -84,6 +118,11 @@ _lean_lse.defvjp(_lean_lse_fwd, _lean_lse_bwd)
 def _lean_cross_entropy(z: Array, tg: SoftmaxTargets, checks: SoftmaxChecks, spec: LossSpec) -> Any:
     assert tg.labels is not None
     n_classes = z.shape[-1]
+    # XLA computes z once, so every pass and the label's gather read the same values: a
+    # fused producer of z (a softcap or tanh before the loss) would otherwise be evaluated
+    # again with other roundings, z − m == 0 could fail at the maximum, and z_y − m at
+    # the maximum be a rounding error that swamps a tiny loss.
+    z = jax.lax.optimization_barrier(z)  # type: ignore[no-untyped-call]
     m, log_s = _lean_lse(z)
     # lse − z_c = log s − (z_c − m): exact near the maximum.
     keep = tg.keep
@@ -103,16 +142,30 @@ def _lean_cross_entropy(z: Array, tg: SoftmaxTargets, checks: SoftmaxChecks, spe
     if spec.lse_square_scale:
         sl = spec.lse_square_scale * tg.s
         loss = loss + _math.times(jnp, sl, lse * lse)
-    bad = Check(~jnp.isfinite(lse), checks.logits[0].message, kind="entry")
-    if spec.reduction == "none":
-        value = loss
-    else:
-        value = jnp.sum(loss)
-        if spec.reduction == "mean":  # as the kernel route: 1 / Σ s, 0 when that is 0
-            total = jnp.sum(tg.s)
-            ok = total > 0
-            value = jnp.where(ok, 1 / jnp.where(ok, total, 1), 0).astype(z.dtype) * value
     if not spec.validate:
-        return value
+        return _reduced(loss, tg.s, spec.reduction)
+    bad = Check(~jnp.isfinite(lse), checks.logits[0].message, kind="entry")
+    listed = [bad] + [c for c in checks.listed() if c.kind != "entry"]
     xp = array_api_compat.array_namespace(z)
-    return enforce(xp, value, [bad] + [c for c in checks.listed() if c.kind != "entry"])
+    if spec.reduction == "none":
+        return enforce(xp, loss, listed)
+    # A failing row makes its loss NaN, and so the sum: one reduction instead of a
+    # reduction of every check beside that of the loss.
+    per_row = [c for c in listed if c.mask().shape == loss.shape]
+    failed = functools.reduce(jnp.logical_or, [c.mask() for c in per_row])
+    loss = jnp.where(failed, jnp.asarray(jnp.nan, loss.dtype), loss)
+    rest = [c for c in listed if c.mask().shape != loss.shape]
+    return enforce(xp, _reduced(loss, tg.s, spec.reduction), rest)
+
+
+def _reduced(loss: Array, s: Array, reduction: str) -> Array:
+    """The loss reduced as the kernel route does: "mean" divides by ``Σ s``, giving 0
+    where that is 0."""
+    if reduction == "none":
+        return loss
+    value = jnp.sum(loss)
+    if reduction == "mean":
+        total = jnp.sum(s)
+        ok = total > 0
+        value = jnp.where(ok, 1 / jnp.where(ok, total, 1), 0).astype(loss.dtype) * value
+    return value
