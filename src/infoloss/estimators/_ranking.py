@@ -137,16 +137,24 @@ def _padded(rows: list[np.ndarray]) -> np.ndarray:
 
 def _discrete_discrete(cols: np.ndarray, y: np.ndarray, ky: int, method: str) -> np.ndarray:
     """Ĥ(X) + Ĥ(Y) − Ĥ(X, Y) per column of ``cols``, each entropy by ``method``."""
-    hx, hxy = [], []
+    hx, hxy, kxs = [], [], []
     for j in range(cols.shape[1]):
         x, kx = _counts.dense_codes(cols[:, j], "X")
         hx.append(np.bincount(x, minlength=kx))
         hxy.append(_joint_counts(x, kx, y, ky))
+        kxs.append(kx)
     hy = _estimate.entropy_rows(_padded([np.bincount(y, minlength=ky)]), method)[0]
     h_x = _estimate.entropy_rows(_padded(hx), method)[0]
     h_xy = _estimate.entropy_rows(_padded(hxy), method)[0]
-    out: np.ndarray = h_x + hy - h_xy
-    return out
+    return _constant_zero(h_x + hy - h_xy, np.array(kxs))
+
+
+def _constant_zero(scores: np.ndarray, distinct: np.ndarray) -> np.ndarray:
+    """``scores`` with those of the constant columns (one distinct value) exactly 0: a
+    constant carries no information, whatever a bias correction makes of one value (NSB's
+    entropy of a single observed value, say, is not 0)."""
+    scores[distinct == 1] = 0.0
+    return scores
 
 
 def _kth_within(v: np.ndarray, start: np.ndarray, end: np.ndarray, k: np.ndarray) -> np.ndarray:
@@ -337,7 +345,8 @@ def _lazy_discrete(
     groups, _ = _counts.sample_groups(pairs, ("X", "y"), -1)
     target = _counts.table(*_counts.regroup(groups, (1,)), d)[:1]
     _estimate.check_counts_for(target, method, "y")
-    return _estimate.measure_rows(groups, d, "mutual_information", method)
+    distinct = np.bincount(_counts.regroup(groups, (0,))[0], minlength=d)
+    return _constant_zero(_estimate.measure_rows(groups, d, "mutual_information", method), distinct)
 
 
 def _discrete_columns(
