@@ -82,6 +82,16 @@ def test_the_fixture_runs_on_two_worker_processes(cluster_client):
     assert os.getpid() not in pids.values()
 
 
+def _kernels_in_worker() -> bool:
+    from infoloss import _kernels
+
+    return bool(_kernels.available() and _kernels.enabled())
+
+
+def test_the_compiled_kernels_load_in_every_worker(cluster_client):
+    assert set(cluster_client.run(_kernels_in_worker).values()) == {True}
+
+
 # --------------------------------------------------------------------------- measures
 
 
