@@ -4,7 +4,7 @@ On Dask the array-API code builds each block's one-hot targets, reduces its rows
 several passes and runs the data checks as separate tasks that read every block again;
 this route instead hands each block of rows to the NumPy loss (one fused kernel call that
 reads the block once and counts its bad entries in the same pass) and reduces the blocks'
-per-sample losses lazily.  A bad block (or a label out of range anywhere) raises the eager call's ``ValueError`` when the
+per-sample losses lazily.  A bad block raises the eager call's ``ValueError`` when the
 result is computed, its first bad index counted from the top of the whole array; where
 several blocks are bad, the error is that of the first one computed.
 
@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from . import _kernels
-from ._validate import enforce, moved_rows
+from ._validate import moved_rows
 from ._xp import result
 from .losses._compose import LossAndGrad, move_back
 from .losses._routes import SoftmaxCall, register_route
@@ -69,22 +69,15 @@ def _applies(call: SoftmaxCall) -> bool:
         and call.grad_out is None
         and z.ndim == 2
         and np.dtype(z.dtype) in _FLOATS
-        and (tg.labels is not None or tg.raw is not None)
+        and (tg.given is not None if tg.labels is not None else tg.raw is not None)
     )
 
 
 def _targets(call: SoftmaxCall) -> Any:
-    """The targets as the NumPy loss takes them: labels (ignored samples carry
-    ``ignore_index`` again; the parsing step zeroed them, and those out of range, whose
-    check runs on the whole array) or the probability rows as given."""
-    import dask.array as da
-
-    tg, ignore = call.targets, call.spec.ignore_index
-    if tg.labels is None:
-        return tg.raw
-    if ignore is None:
-        return tg.labels
-    return da.where(tg.keep > 0, tg.labels, int(ignore))
+    """The targets as the NumPy loss takes them: the labels or the probability rows as
+    given (each block checks its own)."""
+    tg = call.targets
+    return tg.given if tg.labels is not None else tg.raw
 
 
 def _options(call: SoftmaxCall) -> dict[str, Any]:
@@ -139,9 +132,6 @@ def softmax_route(call: SoftmaxCall) -> Any:
     import array_api_compat.dask.array as xp
 
     rows, grad = _blocks(call)
-    if call.spec.validate and call.targets.labels is not None:
-        # the parsing step zeroed the labels out of range; their check reads only labels
-        rows = enforce(xp, rows, call.checks.targets)
     value, scale = _reduced(rows, call)
     if grad is None:
         return result(xp, value)

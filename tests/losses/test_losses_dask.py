@@ -102,8 +102,12 @@ def test_a_label_out_of_range_anywhere_raises():
     y = Y.copy()
     y[2999] = C
     lazy = il.softmax_cross_entropy(da.from_array(Z, chunks=(1000, C)), da.from_array(y))
-    with pytest.raises(ValueError, match=f"`targets` contains label {C} outside"):
+    with pytest.raises(ValueError, match=f"`targets` contains label {C} outside") as deferred:
         lazy.compute()
+    with pytest.raises(ValueError, match="outside") as eager:
+        il.softmax_cross_entropy(Z, y)
+    assert str(deferred.value) == str(eager.value)
+    assert "(2999,)" in str(eager.value)
 
 
 def test_other_shapes_and_kernels_off_take_the_array_api_code():

@@ -36,6 +36,8 @@ class SoftmaxTargets(NamedTuple):
     labels: Array | None  # the integer labels, when the targets are labels
     raw: Array | None = None  # probability targets as given (class axis last, the logits'
     # dtype), the ignored column not zeroed: what the kernels read
+    given: Array | None = None  # the labels as given (those ignored or out of range
+    # included), for a route that checks them block by block
 
 
 class SoftmaxChecks(NamedTuple):
@@ -123,7 +125,7 @@ def _labels(xp: Any, t: Array, z: Array, spec: LossSpec) -> tuple[SoftmaxTargets
     else:
         yy = xp.where(bad, xp.zeros_like(y), y)
         keep = xp.ones(expected, dtype=z.dtype, device=_device(z))
-    return SoftmaxTargets(None, keep, keep, None, yy), checks
+    return SoftmaxTargets(None, keep, keep, None, yy, given=y), checks
 
 
 def with_onehot(xp: Any, tg: SoftmaxTargets, n_classes: int) -> SoftmaxTargets:
