@@ -1,6 +1,6 @@
 """The Dask cluster that every test of ``tests/distributed`` shares.
 
-One cluster per session: starting worker processes costs seconds, and the tests here check
+One cluster for the folder: starting worker processes costs seconds, and the tests here check
 that infoloss's graphs run on separate processes, not how a fresh cluster behaves.
 """
 
@@ -12,9 +12,11 @@ from typing import Any
 import pytest
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def _cluster() -> Iterator[Any]:
-    """The session's cluster and a client that is not the process's default scheduler."""
+    """The cluster of this folder's tests and a client that is not the process's default
+    scheduler (closed when the folder's tests are done: its threads would otherwise run
+    on beside later tests, whose allocations some of them measure)."""
     distributed = pytest.importorskip("dask.distributed")
     cluster = distributed.LocalCluster(
         n_workers=2,
