@@ -631,25 +631,27 @@ int il_knn_plane(const double *x, const double *y, int64_t n, const int64_t *ox,
     return failed < 0 ? -1 : failed;
 }
 
-/* How many points other than the one at sorted place p lie within r of it, side by side:
- * gallop outward while inside, then bisect. */
+/* How many points other than the one at sorted place p lie within r of it on one side
+ * (dir -1 or 1): gallop outward while inside, then bisect the last doubling without
+ * branches (the comparisons are unpredictable; the gallop's are not). */
 static int64_t il_side_count(const double *vs, int64_t n, int64_t p, double r, int strict,
                              int64_t dir)
 {
+    const double v = vs[p];
     int64_t in = 0, out = 1; /* offsets known inside (0: the query) and to be tested */
     for (;;) {
         int64_t j = p + dir * out;
-        if (j < 0 || j >= n || !il_inside(fabs(vs[j] - vs[p]), r, strict))
+        if (j < 0 || j >= n || !il_inside(fabs(vs[j] - v), r, strict))
             break;
         in = out;
         out *= 2;
     }
-    while (out - in > 1) {
-        int64_t mid = in + (out - in) / 2, j = p + dir * mid;
-        if (j >= 0 && j < n && il_inside(fabs(vs[j] - vs[p]), r, strict))
-            in = mid;
-        else
-            out = mid;
+    for (int64_t len = out - in; len > 1;) { /* out - in is a power of 2 */
+        len /= 2;
+        int64_t j = p + dir * (in + len);
+        int64_t jj = j < 0 ? 0 : (j >= n ? n - 1 : j);
+        int ok = (j >= 0) & (j < n) & il_inside(fabs(vs[jj] - v), r, strict);
+        in += ok ? len : 0;
     }
     return in;
 }
