@@ -189,6 +189,9 @@ def marginal_radii(tree: Tree, nbr: np.ndarray, split: int) -> tuple[np.ndarray,
     return ex, ey
 
 
+_NO_BUDGET = 1 << 40  # more than any search reads: n rows and 16 per slab visited
+
+
 def _slab_width(n: int, k: int) -> int:
     """Points per slab of :func:`knn_plane`: about sqrt(k n), the number of points in the
     x-strip within the k-th distance when x and y are unrelated, so a query visits a few
@@ -217,8 +220,8 @@ def knn_plane(
     k-th nearest other point (1 <= k < n).  ``ox``, ``oy``: orders that sort ``x`` and
     ``y`` (argsort), computed when not given.  ``budget``: None, or the most rows a
     search may read per point, on average over a chunk of points; None is returned when
-    the search needs more (both coordinates so concentrated that most points share a
-    strip, e.g. a constant plus noise: then a tree is faster).  The slabs are cut along
+    the search needs more (most points in one strip of the plane, e.g. a constant plus
+    noise beside a spread coordinate: then a tree is faster).  The slabs are cut along
     the coordinate whose slabs are wider (:func:`_slab_spread`)."""
     x, y = _f64(x).ravel(), _f64(y).ravel()
     ox = _i64(np.argsort(x) if ox is None else ox)
@@ -229,7 +232,7 @@ def knn_plane(
     eps = np.empty(x.size)
     status = _knn.knn_plane(
         x.ctypes.data, y.ctypes.data, x.size, ox.ctypes.data, oy.ctypes.data, k,
-        width, x.size * (k + 1) if budget is None else budget, eps.ctypes.data,
+        width, _NO_BUDGET if budget is None else budget, eps.ctypes.data,
     )  # fmt: skip
     if status < 0:
         raise MemoryError("knn_plane: no memory for the slabs")
