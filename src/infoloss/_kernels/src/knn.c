@@ -15,6 +15,16 @@
  *   so every pass over a node reads memory in order.  The median comes from a quickselect
  *   with Hoare's partition around the median of three pseudo-random entries (no input
  *   order makes it quadratic), and a three-way partition keeps equal values together.
+ * - Two scalar coordinates (KSG of scalar x and y) need no tree: the points sorted by one
+ *   coordinate are cut into slabs of about sqrt(k n), each slab sorted by the other.  A
+ *   query scans its own slab outward from its place, then the neighbouring slabs in order
+ *   of their gap in the first coordinate while that gap is below its k-th distance,
+ *   galloping to its place in each from the place found in the slab before (neighbouring
+ *   slabs hold similar values, related or not).  Queries run slab by slab, so the slabs a
+ *   query reads are those its predecessor read.  The slabs are cut along the coordinate
+ *   where they are wider; where most points share a strip in both (a constant plus noise
+ *   beside a spread coordinate) a search reads more rows than its budget and the caller
+ *   builds the tree.
  * - Queries run in parallel in chunks of IL_CHUNK, each chunk with its own buffers (no
  *   per-query allocation).  Range counts add whole nodes whose box lies inside the radius
  *   without visiting their points.
@@ -344,6 +354,31 @@ static inline double il_box_far(const double *q, const double *lo, const double 
     return s;
 }
 
+/* The points of leaf nd, other than row q, into the k nearest to row q so far. */
+static void il_leaf_knn(const il_tree *tr, int64_t nd, int64_t q, int64_t k, int metric,
+                        double *best, int64_t *who)
+{
+    const int64_t d = tr->d;
+    const double *p = tr->pts + q * d;
+    for (int64_t j = tr->start[nd]; j < tr->end[nd]; j++) {
+        if (j == q)
+            continue;
+        double dj = il_dist(p, tr->pts + j * d, d, metric);
+        if (dj < best[k - 1]) {
+            int64_t t = k - 1;
+            while (t > 0 && best[t - 1] > dj) {
+                best[t] = best[t - 1];
+                who[t] = who[t - 1];
+                t--;
+            }
+            best[t] = dj;
+            who[t] = j;
+            if (best[k - 1] == 0.0)
+                return; /* nothing is nearer: a leaf of coincident points ends */
+        }
+    }
+}
+
 int il_knn_tree(const il_tree *tr, int64_t k, int metric, double *dist, int64_t *nbr)
 {
     const int64_t n = tr->n, d = tr->d;
@@ -376,23 +411,7 @@ int il_knn_tree(const il_tree *tr, int64_t k, int metric, double *dist, int64_t 
                     continue;
                 int64_t a = tr->left[nd];
                 if (a < 0) {
-                    for (int64_t j = tr->start[nd]; j < tr->end[nd]; j++) {
-                        if (j == q)
-                            continue;
-                        double dj = il_dist(p, tr->pts + j * d, d, metric);
-                        if (dj < best[k - 1]) {
-                            int64_t t = k - 1;
-                            while (t > 0 && best[t - 1] > dj) {
-                                best[t] = best[t - 1];
-                                who[t] = who[t - 1];
-                                t--;
-                            }
-                            best[t] = dj;
-                            who[t] = j;
-                            if (best[k - 1] == 0.0)
-                                break; /* nothing is nearer: a leaf of coincident points ends */
-                        }
-                    }
+                    il_leaf_knn(tr, nd, q, k, metric, best, who);
                     continue;
                 }
                 int64_t c = tr->right[nd];
