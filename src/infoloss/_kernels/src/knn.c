@@ -625,19 +625,25 @@ int il_knn_plane(const double *x, const double *y, int64_t n, const int64_t *ox,
         }
         const int64_t tasks = (n + IL_CHUNK - 1) / IL_CHUNK;
         int64_t task;
-        int over = 0;
-#pragma omp parallel for schedule(dynamic, 1) reduction(| : failed, over)
+        int over = 0; /* shared: once one chunk is over its budget, the rest are skipped */
+#pragma omp parallel for schedule(dynamic, 1) reduction(| : failed)
         for (task = 0; task < tasks; task++) {
-            double *best = malloc((size_t)k * sizeof(double));
+            int stop;
+#pragma omp atomic read
+            stop = over;
+            double *best = stop ? NULL : malloc((size_t)k * sizeof(double));
             if (best == NULL) {
-                failed = 1;
+                failed |= !stop;
                 continue;
             }
             int64_t w_end = (task + 1) * IL_CHUNK < n ? (task + 1) * IL_CHUNK : n, work = 0;
             /* in row order, so the slabs a query visits are those its predecessor did */
             for (int64_t w = task * IL_CHUNK; w < w_end && work <= budget * IL_CHUNK; w++)
                 eps[who[w]] = il_plane_query(yx, xs, n, width, w, best, k, &work);
-            over |= work > budget * IL_CHUNK;
+            if (work > budget * IL_CHUNK) {
+#pragma omp atomic write
+                over = 1;
+            }
             free(best);
         }
         failed = failed ? -1 : over;
