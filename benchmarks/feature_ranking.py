@@ -11,6 +11,7 @@ as scikit-learn clips) is printed beside each case.
 
     python benchmarks/feature_ranking.py                 # n = 100 000, d = 50, 3 rounds
     python benchmarks/feature_ranking.py --n 20000 --d 10 --repeats 1
+    python benchmarks/feature_ranking.py --case KSG      # the cases whose name has "KSG"
 """
 
 from __future__ import annotations
@@ -65,12 +66,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--d", type=int, default=50)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--case", default="", help="run only the cases whose name has this")
     args = parser.parse_args(argv)
     print(f"machine: {machine()}")
     print(f"n = {args.n}, d = {args.d}, k = 3, one thread each, {args.repeats} round(s)")
     print("| case | infoloss (s) | scikit-learn (s) | ratio | max score difference |")
     print("|---|---|---|---|---|")
     for name, (mine, theirs) in cases(args.n, args.d).items():
+        if args.case not in name:
+            continue
         times = rounds({"ours": mine, "sklearn": theirs}, args.repeats)
         gap = float(np.max(np.abs(np.maximum(mine(), 0.0) - theirs())))
         print(

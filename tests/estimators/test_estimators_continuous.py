@@ -224,6 +224,88 @@ def test_deep_tree_with_ties_equals_brute_force(d):
         np.testing.assert_array_equal(_knn.count_within(tree, radii, strict), ref)
 
 
+def _brute_plane(x, y, k):
+    off = np.maximum(np.abs(x[:, None] - x[None, :]), np.abs(y[:, None] - y[None, :]))
+    np.fill_diagonal(off, np.inf)
+    return np.sort(off, axis=1)[:, k - 1]
+
+
+@given(
+    st.integers(2, 80).flatmap(
+        lambda n: st.tuples(
+            st.just(n),
+            st.integers(1, min(n - 1, 6)),
+            st.integers(0, 2**32 - 1),
+            st.sampled_from([2, 5, 1000]),
+            st.sampled_from([1.0, 1e-9]),
+        )
+    )
+)
+def test_plane_search_equals_brute_force(case):
+    # integer grids tie many distances exactly; a scale of 1e-9 on x makes its slabs
+    # narrower than y's, so the slabs are cut along y
+    n, k, seed, spread, scale = case
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, spread, size=n) * scale + (rng.random(n) < 0.5) * rng.random(n)
+    y = rng.integers(0, spread, size=n).astype(np.float64)
+    ref = _brute_plane(x, y, k)
+    np.testing.assert_array_equal(_knn.knn_plane(x, y, k), ref)
+    capped = _knn.knn_plane(x, y, k, budget=1)
+    assert capped is None or np.array_equal(capped, ref)
+    radii = rng.integers(0, spread, size=n) * rng.choice([scale, 1.0])
+    for v in (x, y):
+        cheb = np.abs(v[:, None] - v[None, :])
+        for strict in (True, False):
+            ref_c = ((cheb < radii[:, None]) if strict else (cheb <= radii[:, None])).sum(1)
+            ref_c -= (radii > 0) if strict else 1
+            got = _knn.count_ranked(v, np.argsort(v, kind="stable"), radii, strict)
+            np.testing.assert_array_equal(got, ref_c)
+
+
+@pytest.mark.parametrize("swap", [False, True])
+def test_plane_search_many_slabs_with_ties_equals_brute_force(swap):
+    # thousands of points on a small grid, one repeated 101 times: ties across slabs
+    rng = np.random.default_rng(61)
+    x = rng.integers(0, 12, size=1500).astype(np.float64)
+    y = rng.standard_normal(1500).round(1)
+    x[:100], y[:100] = x[0], y[0]
+    x, y = (y, x) if swap else (x, y)
+    for k in (1, 5, 120):
+        np.testing.assert_array_equal(_knn.knn_plane(x, y, k), _brute_plane(x, y, k))
+
+
+def _tree_ksg1(x, y, k):
+    """KSG 1 of scalar x, y through the k-d tree and the sweep counts."""
+    eps, _ = _knn.knn_tree(_knn.build_tree(np.stack([x, y], axis=1)), k, _knn.MAX_NORM)
+    counts = []
+    for v in (x, y):
+        order = np.argsort(v)
+        counts.append(_knn.count_within_sorted(v[order], order, eps, True))
+    return _continuous._ksg_value(_knn, x.size, k, 1, counts)
+
+
+@pytest.mark.parametrize("kind", ["normal", "related", "grid", "constant"])
+def test_ksg1_of_scalars_equals_the_tree_to_the_bit(kind, monkeypatch):
+    rng = np.random.default_rng(70)
+    n = 100_000 if kind == "constant" else 5000
+    y = rng.standard_normal(n)
+    x = {
+        "normal": rng.standard_normal(n),
+        "related": y + 0.01 * rng.standard_normal(n),
+        "grid": rng.integers(0, 4, n) + 1e-10 * rng.standard_normal(n),
+        "constant": 1e-10 * rng.standard_normal(n),
+    }[kind]
+    ref = _tree_ksg1(x, y, 3)
+    plane = _knn.knn_plane(x, y, 3, budget=_continuous._PLANE_BUDGET)
+    # a constant plus noise beside a spread y: every slab along x is within the k-th
+    # distance, every point of a slab along y within it in x: over the budget, and the
+    # tree answers
+    assert (plane is None) == (kind == "constant")
+    if plane is not None:  # the plane answers alone: no tree is built
+        monkeypatch.setattr(_knn, "build_tree", None)
+    assert _continuous._ksg(x[:, None], y[:, None], 3, 1) == ref
+
+
 @given(st.lists(st.integers(-5, 5), min_size=1, max_size=300), st.data())
 def test_select_is_the_kth_smallest(values, data):
     a = np.asarray(values, dtype=np.float64)

@@ -158,6 +158,23 @@ def test_threads_and_masks_give_the_same_scores() -> None:
     assert by_mask[4] == pytest.approx(float(mutual_information(labels, labels)), rel=1e-14)
 
 
+def test_continuous_target_scores_come_from_the_plane_search(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # scalar columns against a scalar target: the slabs of the plane, not a k-d tree,
+    # with the same scores as the tree's KSG 1 (equal to scikit-learn above)
+    from infoloss._kernels import knn
+
+    X, _, value = _continuous_data(3000)
+    with monkeypatch.context() as m:  # a plane search over its budget: the tree answers
+        m.setattr(knn, "knn_plane", lambda *args, **kwargs: None)
+        tree = feature_mutual_information(X, value, discrete_target=False)
+    monkeypatch.setattr(knn, "build_tree", None)
+    np.testing.assert_array_equal(
+        feature_mutual_information(X, value, discrete_target=False, n_jobs=2), tree
+    )
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [

@@ -28,6 +28,11 @@ cdef extern from "knn.h" nogil:
                        int64_t nq, int strict, int64_t *out)
     void il_marginal_radii(const il_tree *tr, const int64_t *where, const int64_t *nbr,
                            int64_t k, int64_t split, double *ex, double *ey)
+    int il_knn_plane(const double *x, const double *y, int64_t n, const int64_t *ox,
+                     const int64_t *oy, int64_t k, int64_t width, int64_t budget,
+                     double *eps)
+    int il_count_ranked(const double *v, const int64_t *order, int64_t n, const double *radii,
+                        int strict, int64_t *out)
 
 
 cdef il_tree _tree(tuple t):
@@ -103,3 +108,20 @@ def marginal_radii(tuple tree, size_t where, size_t nbr, int64_t k, int64_t spli
     with nogil:
         il_marginal_radii(&tr, <const int64_t *>where, <const int64_t *>nbr, k, split,
                           <double *>ex, <double *>ey)
+
+
+def knn_plane(size_t x, size_t y, int64_t n, size_t ox, size_t oy, int64_t k, int64_t width,
+              int64_t budget, size_t eps):
+    cdef int status
+    with nogil:
+        status = il_knn_plane(<const double *>x, <const double *>y, n, <const int64_t *>ox,
+                              <const int64_t *>oy, k, width, budget, <double *>eps)
+    return status
+
+
+def count_ranked(size_t v, size_t order, int64_t n, size_t radii, bint strict, size_t out):
+    cdef int status
+    with nogil:
+        status = il_count_ranked(<const double *>v, <const int64_t *>order, n,
+                                 <const double *>radii, strict, <int64_t *>out)
+    return status

@@ -15,6 +15,16 @@
  *   so every pass over a node reads memory in order.  The median comes from a quickselect
  *   with Hoare's partition around the median of three pseudo-random entries (no input
  *   order makes it quadratic), and a three-way partition keeps equal values together.
+ * - Two scalar coordinates (KSG of scalar x and y) need no tree: the points sorted by one
+ *   coordinate are cut into slabs of about sqrt(k n), each slab sorted by the other.  A
+ *   query scans its own slab outward from its place, then the neighbouring slabs in order
+ *   of their gap in the first coordinate while that gap is below its k-th distance,
+ *   galloping to its place in each from the place found in the slab before (neighbouring
+ *   slabs hold similar values, related or not).  Queries run slab by slab, so the slabs a
+ *   query reads are those its predecessor read.  The slabs are cut along the coordinate
+ *   where they are wider; where most points share a strip in both (a constant plus noise
+ *   beside a spread coordinate) a search reads more rows than its budget and the caller
+ *   builds the tree.
  * - Queries run in parallel in chunks of IL_CHUNK, each chunk with its own buffers (no
  *   per-query allocation).  Range counts add whole nodes whose box lies inside the radius
  *   without visiting their points.
@@ -40,6 +50,7 @@
 
 #define IL_STACK 256  /* a query stack holds at most 2 x the depth, log2(n / leaf) + 1 */
 #define IL_CHUNK 2048 /* queries per parallel task */
+#define IL_SLAB_COST 16 /* a slab visited, in rows read: the gallop to its place */
 
 static inline double il_max(double s, double t) { return t > s ? t : s; }
 static inline double il_min(double s, double t) { return t < s ? t : s; }
@@ -343,6 +354,31 @@ static inline double il_box_far(const double *q, const double *lo, const double 
     return s;
 }
 
+/* The points of leaf nd, other than row q, into the k nearest to row q so far. */
+static void il_leaf_knn(const il_tree *tr, int64_t nd, int64_t q, int64_t k, int metric,
+                        double *best, int64_t *who)
+{
+    const int64_t d = tr->d;
+    const double *p = tr->pts + q * d;
+    for (int64_t j = tr->start[nd]; j < tr->end[nd]; j++) {
+        if (j == q)
+            continue;
+        double dj = il_dist(p, tr->pts + j * d, d, metric);
+        if (dj < best[k - 1]) {
+            int64_t t = k - 1;
+            while (t > 0 && best[t - 1] > dj) {
+                best[t] = best[t - 1];
+                who[t] = who[t - 1];
+                t--;
+            }
+            best[t] = dj;
+            who[t] = j;
+            if (best[k - 1] == 0.0)
+                return; /* nothing is nearer: a leaf of coincident points ends */
+        }
+    }
+}
+
 int il_knn_tree(const il_tree *tr, int64_t k, int metric, double *dist, int64_t *nbr)
 {
     const int64_t n = tr->n, d = tr->d;
@@ -375,23 +411,7 @@ int il_knn_tree(const il_tree *tr, int64_t k, int metric, double *dist, int64_t 
                     continue;
                 int64_t a = tr->left[nd];
                 if (a < 0) {
-                    for (int64_t j = tr->start[nd]; j < tr->end[nd]; j++) {
-                        if (j == q)
-                            continue;
-                        double dj = il_dist(p, tr->pts + j * d, d, metric);
-                        if (dj < best[k - 1]) {
-                            int64_t t = k - 1;
-                            while (t > 0 && best[t - 1] > dj) {
-                                best[t] = best[t - 1];
-                                who[t] = who[t - 1];
-                                t--;
-                            }
-                            best[t] = dj;
-                            who[t] = j;
-                            if (best[k - 1] == 0.0)
-                                break; /* nothing is nearer: a leaf of coincident points ends */
-                        }
-                    }
+                    il_leaf_knn(tr, nd, q, k, metric, best, who);
                     continue;
                 }
                 int64_t c = tr->right[nd];
@@ -477,4 +497,205 @@ void il_marginal_radii(const il_tree *tr, const int64_t *where, const int64_t *n
         ex[q] = x;
         ey[q] = y;
     }
+}
+
+/* ------------------------------------------------------------------------------ the plane */
+
+/* Insert d into the k smallest distances so far (best ascending, best[k - 1] the bound). */
+static inline void il_keep(double *best, int64_t k, double d)
+{
+    int64_t t = k - 1;
+    while (t > 0 && best[t - 1] > d) {
+        best[t] = best[t - 1];
+        t--;
+    }
+    best[t] = d;
+}
+
+/* Scan one slab (pairs (y, x) sorted by y) outward from row `at`, upward while y - yq and
+ * downward while yq - y are below the bound (the signed gaps, so a start on the wrong
+ * side of yq costs time, never a neighbour); `skip` is the query's own row (-1 when the
+ * query lies in another slab). */
+static int64_t il_scan_slab(const double *yx, int64_t m, int64_t at, int64_t skip, double xq,
+                            double yq, double *best, int64_t k)
+{
+    int64_t j, i;
+    for (j = at; j < m; j++) {
+        double gap = yx[2 * j] - yq;
+        if (gap >= best[k - 1])
+            break;
+        double d = il_max(fabs(gap), fabs(yx[2 * j + 1] - xq));
+        if (d < best[k - 1] && j != skip)
+            il_keep(best, k, d);
+    }
+    for (i = at - 1; i >= 0; i--) {
+        double gap = yq - yx[2 * i];
+        if (gap >= best[k - 1])
+            break;
+        double d = il_max(fabs(gap), fabs(yx[2 * i + 1] - xq));
+        if (d < best[k - 1] && i != skip)
+            il_keep(best, k, d);
+    }
+    return j - i; /* the rows read, for the work count */
+}
+
+/* The first row of the slab whose y is at or above yq, galloping from `guess` (the place
+ * found in the neighbouring slab: neighbouring slabs hold similar y, related or not). */
+static int64_t il_lower(const double *yx, int64_t m, double yq, int64_t guess)
+{
+    int64_t lo = -1, hi = m, step = 1; /* y[lo] < yq <= y[hi], lo = -1 and hi = m sentinels */
+    guess = guess < m ? guess : m - 1;
+    if (yx[2 * guess] < yq) {
+        lo = guess;
+        while (lo + step < m && yx[2 * (lo + step)] < yq) {
+            lo += step;
+            step *= 2;
+        }
+        hi = lo + step < m ? lo + step : m;
+    } else {
+        hi = guess;
+        while (hi - step >= 0 && yx[2 * (hi - step)] >= yq) {
+            hi -= step;
+            step *= 2;
+        }
+        lo = hi - step >= 0 ? hi - step : -1;
+    }
+    while (hi - lo > 1) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (yx[2 * mid] < yq)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return hi;
+}
+
+/* The k-th nearest distance of the point at slab row p, visiting the slabs outward from
+ * its own while their x-gap is below the bound; adds the rows read and IL_SLAB_COST per
+ * slab visited to *work. */
+static double il_plane_query(const double *yx, const double *xs, int64_t n, int64_t width,
+                             int64_t p, double *best, int64_t k, int64_t *work)
+{
+    const int64_t s = p / width, slabs = (n + width - 1) / width;
+    const double yq = yx[2 * p], xq = yx[2 * p + 1];
+    for (int64_t t = 0; t < k; t++)
+        best[t] = (double)INFINITY;
+    int64_t at_left = p - s * width, at_right = at_left;
+    *work += il_scan_slab(yx + 2 * s * width, il_min(width, n - s * width), at_left, at_left,
+                          xq, yq, best, k);
+    int64_t left = s - 1, right = s + 1;
+    for (;;) {
+        /* the nearest x of a slab is its first (right) or last (left) in x order */
+        double gl = left >= 0 ? xq - xs[(left + 1) * width - 1] : (double)INFINITY;
+        double gr = right < slabs ? xs[right * width] - xq : (double)INFINITY;
+        if (il_min(gl, gr) >= best[k - 1])
+            break;
+        int is_left = gl <= gr;
+        int64_t u = is_left ? left-- : right++;
+        int64_t m = il_min(width, n - u * width);
+        const double *uyx = yx + 2 * u * width;
+        int64_t *at = is_left ? &at_left : &at_right;
+        *at = il_lower(uyx, m, yq, *at);
+        *work += IL_SLAB_COST + il_scan_slab(uyx, m, *at, -1, xq, yq, best, k);
+    }
+    return best[k - 1];
+}
+
+int il_knn_plane(const double *x, const double *y, int64_t n, const int64_t *ox,
+                 const int64_t *oy, int64_t k, int64_t width, int64_t budget, double *eps)
+{
+    double *xs = malloc((size_t)n * sizeof(double));
+    double *yx = malloc((size_t)(2 * n) * sizeof(double));
+    int64_t *row = malloc((size_t)n * sizeof(int64_t)); /* point -> its slab (row) */
+    int64_t *who = malloc((size_t)n * sizeof(int64_t));  /* row -> its point */
+    int64_t *fill = calloc((size_t)((n + width - 1) / width + 1), sizeof(int64_t));
+    int failed = xs == NULL || yx == NULL || row == NULL || who == NULL || fill == NULL;
+    if (!failed) {
+        for (int64_t r = 0; r < n; r++) {
+            xs[r] = x[ox[r]];
+            row[ox[r]] = r / width; /* the slab, for now */
+        }
+        /* points in y order dealt into their slabs: each slab comes out sorted by y */
+        for (int64_t t = 0; t < n; t++) {
+            int64_t i = oy[t], s = row[i];
+            int64_t w = s * width + fill[s]++;
+            yx[2 * w] = y[i];
+            yx[2 * w + 1] = x[i];
+            who[w] = i;
+        }
+        const int64_t tasks = (n + IL_CHUNK - 1) / IL_CHUNK;
+        int64_t task;
+        int over = 0; /* shared: once one chunk is over its budget, the rest are skipped */
+#pragma omp parallel for schedule(dynamic, 1) reduction(| : failed)
+        for (task = 0; task < tasks; task++) {
+            int stop;
+#pragma omp atomic read
+            stop = over;
+            double *best = stop ? NULL : malloc((size_t)k * sizeof(double));
+            if (best == NULL) {
+                failed |= !stop;
+                continue;
+            }
+            int64_t w_end = (task + 1) * IL_CHUNK < n ? (task + 1) * IL_CHUNK : n, work = 0;
+            /* in row order, so the slabs a query visits are those its predecessor did */
+            for (int64_t w = task * IL_CHUNK; w < w_end && work <= budget * IL_CHUNK; w++)
+                eps[who[w]] = il_plane_query(yx, xs, n, width, w, best, k, &work);
+            if (work > budget * IL_CHUNK) {
+#pragma omp atomic write
+                over = 1;
+            }
+            free(best);
+        }
+        failed = failed ? -1 : over;
+    }
+    free(xs);
+    free(yx);
+    free(row);
+    free(who);
+    free(fill);
+    return failed < 0 ? -1 : failed;
+}
+
+/* How many points other than the one at sorted place p lie within r of it on one side
+ * (dir -1 or 1): gallop outward while inside, then bisect the last doubling without
+ * branches (the comparisons are unpredictable; the gallop's are not). */
+static int64_t il_side_count(const double *vs, int64_t n, int64_t p, double r, int strict,
+                             int64_t dir)
+{
+    const double v = vs[p];
+    int64_t in = 0, out = 1; /* offsets known inside (0: the query) and to be tested */
+    for (;;) {
+        int64_t j = p + dir * out;
+        if (j < 0 || j >= n || !il_inside(fabs(vs[j] - v), r, strict))
+            break;
+        in = out;
+        out *= 2;
+    }
+    for (int64_t len = out - in; len > 1;) { /* out - in is a power of 2 */
+        len /= 2;
+        int64_t j = p + dir * (in + len);
+        int64_t jj = j < 0 ? 0 : (j >= n ? n - 1 : j);
+        int ok = (j >= 0) & (j < n) & il_inside(fabs(vs[jj] - v), r, strict);
+        in += ok ? len : 0;
+    }
+    return in;
+}
+
+int il_count_ranked(const double *v, const int64_t *order, int64_t n, const double *radii,
+                    int strict, int64_t *out)
+{
+    double *vs = malloc((size_t)(n > 0 ? n : 1) * sizeof(double));
+    if (vs == NULL)
+        return -1;
+    for (int64_t t = 0; t < n; t++)
+        vs[t] = v[order[t]];
+    int64_t t;
+#pragma omp parallel for schedule(static) if (n >= 65536)
+    for (t = 0; t < n; t++) {
+        int64_t i = order[t];
+        double r = radii[i];
+        out[i] = il_side_count(vs, n, t, r, strict, -1) + il_side_count(vs, n, t, r, strict, 1);
+    }
+    free(vs);
+    return 0;
 }

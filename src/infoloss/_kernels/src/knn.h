@@ -50,4 +50,16 @@ void il_count_tree(const il_tree *tr, const double *queries, const double *radii
 void il_marginal_radii(const il_tree *tr, const int64_t *where, const int64_t *nbr, int64_t k,
                        int64_t split, double *ex, double *ey);
 
+/* eps[i]: the max-norm distance from point i of the plane (x[i], y[i]) to its k-th nearest
+ * other point; ox, oy sort x and y.  The points sorted by x are cut into slabs of `width`,
+ * each sorted by y.  0; 1 when the search reads more than `budget` rows per point (eps then
+ * incomplete: x is too concentrated for slabs); -1 without memory. */
+int il_knn_plane(const double *x, const double *y, int64_t n, const int64_t *ox,
+                 const int64_t *oy, int64_t k, int64_t width, int64_t budget, double *eps);
+
+/* out[i] = how many values other than v[i] lie within radii[i] of it (strict: < radius,
+ * else <=); order sorts v.  0, or -1 without memory. */
+int il_count_ranked(const double *v, const int64_t *order, int64_t n, const double *radii,
+                    int strict, int64_t *out);
+
 #endif
