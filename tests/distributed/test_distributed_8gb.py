@@ -61,6 +61,13 @@ def _exact_counts() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _peak_rss() -> int:
+    """The worker's peak resident memory since its program started (VmHWM): not
+    ``ru_maxrss``, which keeps the peak of the process it was forked from, and the
+    worker may be forked from a test process that has grown large."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
