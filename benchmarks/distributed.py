@@ -57,6 +57,18 @@ def data(rows: int, classes: int, chunk_rows: int) -> tuple[Any, Any]:
     return z, y
 
 
+def _check_a_slice(il: Any, z: Any, y: Any, rows: int) -> None:
+    """The loss of the first and last ``rows`` rows on the cluster against NumPy's loss of
+    the same rows, computed in memory (a wrong graph is not timed)."""
+    for part in (slice(0, rows), slice(z.shape[0] - rows, None)):
+        lazy = il.softmax_cross_entropy(z[part], y[part], reduction="sum")
+        zs, ys = z[part].compute(), y[part].compute()
+        got, want = float(lazy.compute()), float(il.softmax_cross_entropy(zs, ys, reduction="sum"))
+        if abs(got - want) > 1e-5 * abs(want):
+            raise SystemExit(f"the cluster's loss {got} differs from NumPy's {want} on {part}")
+    print(f"loss of the first and last {rows} rows: the cluster's equals NumPy's")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=10**7)
@@ -83,6 +95,7 @@ def main() -> None:
     else:
         client = Client(args.address)
     z, y = data(args.rows, args.classes, args.chunk_rows)
+    _check_a_slice(il, z, y, args.chunk_rows)
     graphs = {"sum": z.sum(), "loss": il.softmax_cross_entropy(z, y)}
     times: dict[str, list[float]] = {name: [] for name in graphs}
     for _ in range(args.repeats):
