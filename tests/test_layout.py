@@ -191,10 +191,9 @@ def _importing_calls(tree: ast.Module, name: str, function: str) -> list[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and getattr(node.func, "id", "") == function:
             arg = node.args[0] if node.args else None
-            assert isinstance(arg, ast.Constant) and isinstance(arg.value, str), (
-                f"{name}: {function}({ast.unparse(arg) if arg else ''}) must name its module "
-                "as a constant string"
-            )
+            what = f"{name}: {function}({ast.unparse(arg) if arg else ''})"
+            assert isinstance(arg, ast.Constant), f"{what} must name its module as a constant"
+            assert isinstance(arg.value, str), f"{what} must name its module as a string"
             names.append(arg.value)
     assert names, f"{name}: no call of {function} (IMPORTING_FUNCTIONS is out of date)"
     return names
