@@ -45,6 +45,9 @@ def _rows(
     (``start``: the block's row numbers, the first of which counts its errors' rows)."""
     from .losses.softmax import softmax_cross_entropy
 
+    # a row block arrives as the one-element list of its class blocks (no concatenation,
+    # which would copy it)
+    z, t, w = _whole(z), _whole(t), _whole(w)
     try:
         out = softmax_cross_entropy(
             z, t, axis=-1, weight=w, reduction="none", return_grad=grad, **options
@@ -52,6 +55,10 @@ def _rows(
     except ValueError as exc:
         raise ValueError(moved_rows(str(exc), int(start[0]))) from None
     return (np.asarray(out.loss), out.grad) if grad else np.asarray(out)
+
+
+def _whole(block: Any) -> Any:
+    return block[0] if isinstance(block, list) else block
 
 
 def _loss_of(pair: Any) -> np.ndarray:
@@ -111,7 +118,7 @@ def _blocks(call: SoftmaxCall) -> tuple[Any, Any]:
     dt = z.dtype
     if not call.return_grad:
         rows = da.blockwise(  # type: ignore[no-untyped-call]
-            fn, "a", *pairs, concatenate=True, dtype=dt, meta=np.empty((0,), dt), name=name
+            fn, "a", *pairs, dtype=dt, meta=np.empty((0,), dt), name=name
         )
         return rows, None
     # one task per block gives both (a block of this array is the pair)
