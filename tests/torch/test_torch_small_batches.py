@@ -1,7 +1,8 @@
 """The short paths of the PyTorch drop-in for small batches give what the general paths give.
 
 ``infoloss.torch.cross_entropy``'s two short paths -- PyTorch's own loss for small plain
-calls (below ``NATIVE_MAX``), and the eager kernel path (NumPy views, one fused kernel call,
+calls (below ``NATIVE_MAX``; its checks are on PyTorch's answer, so the tests below feed
+it every kind of bad data and edge), and the eager kernel path (NumPy views, one fused kernel call,
 a plain autograd.Function) -- against the operators' path (both switched off) and against
 ``F.cross_entropy``.  The JAX drop-in's short path: ``tests/jax/test_jax_small_batches.py``.
 """
@@ -26,7 +27,7 @@ def _torch_args(opts: dict[str, Any], c: int, dtype: Any) -> dict[str, Any]:
 
 
 def _general(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_dropin, "_native_cross_entropy", lambda *a, **k: None)
+    monkeypatch.setattr(_dropin, "_native_loss", lambda *a, **k: None)
     monkeypatch.setattr(_dropin, "_eager_cross_entropy", lambda *a, **k: None)
 
 
@@ -113,13 +114,13 @@ def test_torch_eager_path_bad_data_and_edges(short_path: str) -> None:
 
 def _native_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     calls: list[int] = []
-    real = torch.nn.functional.cross_entropy
+    real = _eager._CROSS_ENTROPY
 
-    def counting(*a: Any, **k: Any) -> Any:
+    def counting(*a: Any) -> Any:
         calls.append(1)
-        return real(*a, **k)
+        return real(*a)
 
-    monkeypatch.setattr(torch.nn.functional, "cross_entropy", counting)
+    monkeypatch.setattr(_eager, "_CROSS_ENTROPY", counting)
     return calls
 
 
@@ -145,7 +146,7 @@ def test_torch_native_path_takes_plain_small_calls_only(monkeypatch: pytest.Monk
         {"ignore_index": int(y[0])},
     ):
         ilt.cross_entropy(z, y, **kw)
-    big = torch.randn(128, 2000, generator=gen)  # past the crossover: the kernels
+    big = torch.randn(128, 2000, generator=gen, requires_grad=True)  # past the crossover
     ilt.cross_entropy(big, torch.randint(0, 2000, (128,), generator=gen))
     assert calls == [1, 1]
     ilt.cross_entropy(z.detach().repeat(256, 1), y.repeat(256))  # 10 classes: PyTorch
@@ -165,3 +166,125 @@ def test_torch_eager_path_retained_graph_and_fresh_gradients(short_path: str) ->
     torch.testing.assert_close(g3, 3 * g2, rtol=1e-15, atol=0)
     ref = torch.softmax(z.detach(), 1) - torch.nn.functional.one_hot(y, 5)
     torch.testing.assert_close(g2, ref / 16, rtol=1e-12, atol=1e-15)
+
+
+def _bad_batches() -> list[tuple[str, Any, Any, dict[str, Any]]]:
+    """(expected message, logits, labels, options) that the general path refuses."""
+    gen = torch.Generator().manual_seed(2)
+    z = torch.randn(12, 5, generator=gen)
+    y = torch.randint(0, 5, (12,), generator=gen)
+    out: list[tuple[str, Any, Any, dict[str, Any]]] = []
+    for value, what in ((torch.nan, "NaN"), (torch.inf, "inf")):
+        bad = z.clone()
+        bad[4, 3] = value
+        out.append((what, bad, y, {}))
+        out.append((what, bad, y, {"label_smoothing": 0.2}))
+        for ignore in (-100, -1, 0, 7):
+            kept = y.clone()
+            kept[4] = ignore  # the bad row is ignored: PyTorch would not look at it
+            out.append((what, bad, kept, {"ignore_index": ignore}))
+    for label in (-1, -100, 5, 6, 2**40):
+        labels = y.clone()
+        labels[7] = label
+        out.append(("outside", z, labels, {"ignore_index": -2}))
+        out.append(("outside", z, labels, {"ignore_index": 3, "label_smoothing": 0.1}))
+    out.append(("label_smoothing", z, y, {"label_smoothing": 1.5}))
+    out.append(("label_smoothing", z, y, {"label_smoothing": -0.1}))
+    out.append(("label_smoothing", z, y, {"label_smoothing": float("nan")}))
+    out.append(("label_smoothing", z, y, {"label_smoothing": False}))
+    out.append(("lse_square_scale", z, y, {"lse_square_scale": False}))
+    out.append(("lse_square_scale", z, y, {"lse_square_scale": float("nan")}))
+    out.append(("reduction", z, y, {"reduction": "avg"}))
+    return out
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("grad", [False, True])
+def test_torch_native_path_refuses_what_the_general_path_refuses(
+    short_path: str, reduction: str, grad: bool
+) -> None:
+    # PyTorch itself accepts several of these (skipped rows, bools, NaN logits): a
+    # shortcut that trusted its answer or the options' equality would return a value.
+    for message, z, y, opts in _bad_batches():
+        opts = {"reduction": reduction, **opts}
+        with pytest.raises(ValueError, match=message):
+            ilt.cross_entropy(z.clone().requires_grad_(grad), y, **opts)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_torch_native_path_edges_equal_general_path(
+    monkeypatch: pytest.MonkeyPatch, short_path: str, reduction: str
+) -> None:
+    gen = torch.Generator().manual_seed(3)
+    z = torch.randn(10, 4, generator=gen, dtype=torch.float64)
+    y = torch.randint(0, 4, (10,), generator=gen)
+    minus = z.clone()
+    minus[2, (int(y[2]) + 1) % 4] = -torch.inf  # finite: not the label's logit
+    on_label = z.clone()
+    on_label[5, int(y[5])] = -torch.inf  # the sample's loss is +inf
+    some_ignored = y.clone()
+    some_ignored[[1, 6]] = -100
+    cases = [
+        (minus, y, {}),
+        (on_label, y, {}),
+        (z, some_ignored, {}),
+        (z, some_ignored, {"label_smoothing": 0.3}),
+        (z, torch.full((10,), -100), {}),  # "mean" over nothing: 0 here, NaN in PyTorch
+        (z, y, {"ignore_index": int(y[0])}),
+        (z[:0], y[:0], {}),
+        (z, y, {"label_smoothing": 1}),
+        (z.float(), y, {"label_smoothing": 0.1, "ignore_index": 4}),
+    ]
+    for logits, labels, opts in cases:
+
+        def run(logits: Any = logits, labels: Any = labels, opts: Any = opts) -> Any:
+            a = logits.clone().requires_grad_()
+            loss = ilt.cross_entropy(a, labels, reduction=reduction, **opts)
+            loss.sum().backward()
+            with torch.no_grad():
+                plain = ilt.cross_entropy(logits, labels, reduction=reduction, **opts)
+            return loss.detach(), a.grad, plain
+
+        fast = run()
+        with monkeypatch.context() as m:
+            _general(m)
+            ref = run()
+        for f, r in zip(fast, ref, strict=True):
+            assert f.dtype == r.dtype
+            tol = (1e-5, 1e-7) if f.dtype == torch.float32 else (1e-12, 1e-15)
+            torch.testing.assert_close(f, r, rtol=tol[0], atol=tol[1], equal_nan=True)
+
+
+def test_torch_native_path_runs_before_any_option_parsing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The native path is the drop-in's first step: nothing slower runs ahead of it.
+    def refuse(*a: Any, **k: Any) -> Any:
+        raise AssertionError("the native path was not the first step")
+
+    for name in ("DropInCall", "_eager_cross_entropy", "drop_in_spec", "softmax_cross_entropy"):
+        monkeypatch.setattr(_dropin, name, refuse)
+    z = torch.randn(32, 10, requires_grad=True)
+    y = torch.randint(0, 10, (32,))
+    loss = ilt.cross_entropy(z, y, reduction="sum", label_smoothing=0.1, ignore_index=-1)
+    loss.backward()
+    ref = torch.nn.functional.cross_entropy(z.detach(), y, reduction="sum", label_smoothing=0.1)
+    torch.testing.assert_close(loss.detach(), ref)
+
+
+def test_torch_native_path_forward_only_reaches_further(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _native_calls(monkeypatch)
+    gen = torch.Generator().manual_seed(4)
+    n, c = 256, 1000  # past the crossover with a backward, before it without one
+    assert not _eager._native_size(n, c, True)
+    assert _eager._native_size(n, c, False)
+    z = torch.randn(n, c, generator=gen, requires_grad=True)
+    y = torch.randint(0, c, (n,), generator=gen)
+    with torch.no_grad():
+        plain = ilt.cross_entropy(z, y)
+    assert calls == [1]
+    loss = ilt.cross_entropy(z, y)  # the gradient wanted: the fused kernel
+    assert calls == [1]
+    torch.testing.assert_close(plain, loss.detach(), rtol=1e-6, atol=0)
+    ilt.cross_entropy(z.detach(), y)  # no gradient possible: PyTorch
+    assert calls == [1, 1]

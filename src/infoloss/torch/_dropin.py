@@ -8,12 +8,13 @@ from typing import Any, Literal
 import torch
 
 from ..losses.softmax import softmax_cross_entropy
-from ._eager import DropInCall, _eager_cross_entropy, _native_cross_entropy, drop_in_spec
+from ._eager import DropInCall, _eager_cross_entropy, _native_loss, drop_in_spec
 from ._ops import softmax_xent_forward, softmax_xent_fused
 from ._route import _fused_applies, _kernels_on, _reduce, _reduce_scaled, _scale_of, _transformed
 from ._views import _FLOATS
 
 Reduction = Literal["mean", "sum", "none"]
+_is_compiling = torch.compiler.is_compiling
 
 
 def _operators_apply(input: Any, target: Any, weight: Any) -> bool:
@@ -88,7 +89,19 @@ def cross_entropy(
     >>> bool(torch.allclose(z.grad, (q - p) / 2))
     True
     """
-    if not torch.compiler.is_compiling():
+    if not _is_compiling():
+        native = _native_loss(
+            input,
+            target,
+            weight,
+            ignore_index,
+            reduction,
+            label_smoothing,
+            lse_square_scale,
+            softcap,
+        )
+        if native is not None:
+            return native
         call = DropInCall(
             input,
             target,
@@ -99,10 +112,9 @@ def cross_entropy(
             lse_square_scale,
             softcap,
         )
-        for short_path in (_native_cross_entropy, _eager_cross_entropy):
-            fast = short_path(call)
-            if fast is not None:
-                return fast
+        fast = _eager_cross_entropy(call)
+        if fast is not None:
+            return fast
     labels = not target.is_floating_point()
     ignore = int(ignore_index) if labels else None
     if not _operators_apply(input, target, weight):

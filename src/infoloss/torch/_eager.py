@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -26,25 +27,34 @@ from ._views import _numpy
 # returns what that way would return.  Small batches are dominated by this per-call cost
 # (0.6 ms at 256×10 through the operators against 0.08 ms for F.cross_entropy).
 
-# Small plain calls of the eager drop-in go to PyTorch's own ``F.cross_entropy``: there a
-# call's cost is fixed (tens of microseconds of Python and dispatch on either side) and the
-# kernels cannot win it back, while the drop-in must not be slower than what it replaces.
-# "Small" is where PyTorch measured faster (fwd+bwd, ``benchmarks/small_batches.py`` and
-# docs/torch.md): up to ``NATIVE_MAX`` logits for rows of up to 128 classes, half that
-# for longer rows, and any number of rows shorter than ``NATIVE_SHORT`` (the kernels'
-# vector loops need 16 lanes).  "Plain" is where the two agree by construction: (N, C)
-# CPU float logits, int64 labels, no class weights, no z-loss or soft-capping, and no
-# label equal to ``ignore_index`` (PyTorch skips those rows unchecked; the checks here
-# would look at them).  PyTorch does not check the logits, so its answer is kept only when
-# it is finite: a NaN or +inf logit makes the loss NaN, an out-of-range label makes
-# PyTorch raise, and both then take the general way, which words the error; so does a
-# loss of +inf, and "mean" over nothing (NaN in PyTorch, 0 here).  ``NATIVE_MAX = 0``
-# turns the native path off.
+# Small plain calls of the eager drop-in go to PyTorch's own loss (its ATen op, without
+# ``F.cross_entropy``'s Python wrapper): there a call's cost is fixed (microseconds of
+# Python and dispatch on either side) and the kernels cannot win it back, while the drop-in
+# must not be slower than what it replaces.  "Small" is where PyTorch measured faster
+# (``benchmarks/small_batches.py`` and docs/torch.md): up to ``NATIVE_MAX`` logits for
+# rows of up to 128 classes, half that for longer rows, ``NATIVE_FORWARD`` times more
+# where no gradient is wanted (PyTorch's forward alone is cheaper than its backward), and
+# any number of rows shorter than ``NATIVE_SHORT`` (the kernels' vector loops need 16
+# lanes).  "Plain" is where the two agree by construction: (N, C) CPU float logits, int64
+# labels, no class weights, no z-loss or soft-capping, and no label equal to
+# ``ignore_index`` (PyTorch skips those rows unchecked; infoloss checks their logits).
+# Everything else is checked on PyTorch's answer, not on the input: an out-of-range label
+# makes PyTorch raise, a NaN or +inf logit makes the loss NaN, and both then take the
+# general way, which words the error; so does a loss of +inf, and an empty batch.
+# ``NATIVE_MAX = 0`` turns the native path off.
 NATIVE_MAX = 1 << 17
 NATIVE_SHORT = 16
+NATIVE_FORWARD = 8
 _NATIVE_DTYPES = (torch.float32, torch.float64)
-_REDUCTIONS = ("mean", "sum", "none")
 _PLAIN = (int, float, str, type(None))
+# PyTorch's reduction codes (``torch.nn._reduction.get_enum``), for its ATen op.
+_ENUMS = {"none": 0, "mean": 1, "sum": 2}
+_REALS = (float, int)
+_INT64 = torch.int64
+_TENSOR = torch.Tensor
+_functorch_active = torch._C._are_functorch_transforms_active
+# Typed loosely: the stubs give ``reduction`` as a str, the binding takes the code.
+_CROSS_ENTROPY: Callable[..., torch.Tensor] = torch._C._nn.cross_entropy_loss
 
 
 class DropInCall(NamedTuple):
@@ -220,52 +230,61 @@ def _eager_cross_entropy(call: DropInCall) -> torch.Tensor | None:
     return result
 
 
-def _native_size(n: int, c: int) -> bool:
-    """Whether PyTorch's own loss is the faster at (n, c) (see ``NATIVE_MAX``)."""
+def _native_size(n: int, c: int, grad: bool = True) -> bool:
+    """Whether PyTorch's own loss is the faster at (n, c), with or without the backward
+    (see ``NATIVE_MAX``)."""
     if NATIVE_MAX <= 0:
         return False
-    return c < NATIVE_SHORT or n * c <= (NATIVE_MAX if c <= 128 else NATIVE_MAX // 2)
+    limit = NATIVE_MAX if c <= 128 else NATIVE_MAX // 2
+    return c < NATIVE_SHORT or n * c <= (limit if grad else limit * NATIVE_FORWARD)
 
 
-def _native_cross_entropy(call: DropInCall) -> torch.Tensor | None:
+def _native_loss(
+    input: Any,
+    target: Any,
+    weight: Any,
+    ignore_index: Any,
+    reduction: Any,
+    label_smoothing: Any,
+    zscale: Any,
+    softcap: Any,
+) -> torch.Tensor | None:
     """PyTorch's own loss for a small plain call (see ``NATIVE_MAX``), or None."""
-    input, target, weight, ignore_index, reduction, label_smoothing, zscale, softcap = call
+    # This runs first on every call and has to cost less than the Python wrapper of
+    # F.cross_entropy that it skips: pointer comparisons and attribute reads only, the
+    # rest left to the ATen op's own checks and to the answer's finite check.
     if (
-        type(input) is not torch.Tensor
-        or type(target) is not torch.Tensor
+        type(input) is not _TENSOR
+        or type(target) is not _TENSOR
         or weight is not None
         or softcap is not None
-        or zscale != 0
-        or reduction not in _REDUCTIONS
         or type(ignore_index) is not int
-        or type(label_smoothing) not in (int, float)
-        or input.ndim != 2
-        or target.ndim != 1
-        or target.dtype != torch.int64
+        or type(label_smoothing) not in _REALS
+        or not 0.0 <= label_smoothing <= 1.0  # PyTorch does not check it (NaN fails here)
+        or type(zscale) not in _REALS
+        or zscale
+        or type(reduction) is not str
+        or target.dtype is not _INT64
         or input.dtype not in _NATIVE_DTYPES
-        or not (input.is_cpu and target.is_cpu)
-        or not _native_size(*input.shape)
-        or _transformed()
+        or not input.is_cpu
+        or _functorch_active()
     ):
         return None
-    # Torch's own reductions, not a NumPy view of the labels: viewing the tensor as NumPy
-    # made the whole forward and backward tens of microseconds slower at small sizes.
-    if not target.numel():
-        return None
-    if ignore_index < 0:
-        if target.min().item() <= ignore_index:
-            return None
-    elif (target == ignore_index).any().item():
-        return None
     try:
-        loss = torch.nn.functional.cross_entropy(
-            input,
-            target,
-            ignore_index=ignore_index,
-            reduction=reduction,
-            label_smoothing=label_smoothing,
-        )
-    except (IndexError, RuntimeError, ValueError):
-        return None  # a label out of range, a smoothing out of [0, 1]: the general way
-    finite = math.isfinite(loss.item()) if loss.ndim == 0 else bool(loss.isfinite().all())
-    return loss if finite else None
+        n, c = input.shape  # a ValueError unless (N, C)
+        enum = _ENUMS[reduction]
+        if n * c >= NATIVE_MAX >> 1 and not _native_size(
+            n, c, input.requires_grad and torch.is_grad_enabled()
+        ):
+            return None
+        # PyTorch skips a label equal to ignore_index unchecked, while infoloss still
+        # checks that row's logits: such a batch goes the general way.
+        if ignore_index < 0:
+            if target.min().item() <= ignore_index:
+                return None
+        elif (target == ignore_index).any().item():
+            return None
+        loss = _CROSS_ENTROPY(input, target, None, enum, ignore_index, label_smoothing)
+    except (IndexError, KeyError, RuntimeError, ValueError, TypeError, OverflowError):
+        return None  # a label out of range, no labels, a shape PyTorch refuses...
+    return loss if math.isfinite((loss.sum() if enum == 0 else loss).item()) else None
