@@ -24,14 +24,17 @@ from ..losses._targets import SoftmaxChecks, SoftmaxTargets
 # labels without soft-capping take a lean ``jax.numpy`` form of the same loss instead:
 # the row log-sum-exp to a few ulps of the kernels' ``log1p((k − 1) + rest)``, the
 # label's term gathered rather than summed against a one-hot row, the smoothing term one
-# masked row sum, the gradient by a ``custom_vjp`` from the forward's ``exp(z − m)``.
+# masked row sum, the gradient by a ``custom_vjp`` from the forward's ``exp(z − m)``
+# (less the label's entry, on short rows).
 # The checks are those of the kernel route: a row whose log-sum-exp is not finite stands
 # for the kernels' count of bad logits (a NaN or +inf logit, or no finite logit).
 
 LEAN_MAX = 1 << 20
-# Rows of at most this many classes count the entries at the maximum in every call: XLA
-# runs such short rows in plain loops, where the count costs less than a branch (measured
-# crossover, docs/jax.md "Small batches").
+# Rows of at most this many classes sum exp(z − m) less the label's entry in every call
+# (``_lean_rows``): there the per-row steps outweigh the passes over the logits, and the
+# masked sum costs less than a branch; longer rows take the plain sum and a branch for
+# confident rows (``_lean_lse``), and the gather's own gradient (docs/jax.md "Small
+# batches").
 FEW_CLASSES = 128
 
 
@@ -51,33 +54,106 @@ def _lean_applies(z: Any, spec: LossSpec) -> bool:
 
 
 @jax.custom_vjp
+def _lean_rows(z: Array, y: Array) -> tuple[Array, Array, Array]:
+    """For rows of at most ``FEW_CLASSES`` classes: the row maximum ``m`` (0 for a row
+    without a finite maximum), ``log s = log Σ exp(z − m)`` and the label's ``z_y − m``
+    (all keepdims); ``z`` must be computed once (see :func:`_lean_cross_entropy`) and
+    ``y`` hold valid labels.
+
+    ``log s`` comes from ``t``, the sum of ``exp(z − m)`` over the classes other than the
+    label, as ``log1p(t + exp(z_y − m) − 1)``: where the label holds the maximum, ``t`` is
+    the kernels' ``(k − 1) + rest`` itself (``k`` the entries equal to ``m``, ``rest`` the
+    sum over the others), which keeps the relative accuracy of a tiny loss; elsewhere
+    ``t ≥ 1`` (the maximum's entry) and the loss is at least ``log 2``, which a rounding
+    of ``s`` cannot hurt.  The mask is by position, so it needs no count or branch.  The
+    label's entry is masked before the exp: XLA then sums ``exp`` in its fastest
+    reduction (a YNNPACK fusion, which takes no select), as optax's sum does.
+
+    The gradient treats ``m`` as a constant, as every use below does (each is invariant
+    under a shift of ``m``): ``∂ log s / ∂z = exp(z − m − log s)``, ``∂(z_y − m) / ∂z``
+    the label's one-hot row.
+    """
+    m = _row_max(z)
+    d = jnp.where(_at_label(z, y), jnp.asarray(-jnp.inf, z.dtype), z - m)
+    d_y = _label_logit(z, y) - m
+    return m, _log_s(jnp.sum(jnp.exp(d), axis=-1, keepdims=True), d_y), d_y
+
+
+def _lean_rows_fwd(z: Array, y: Array) -> tuple[tuple[Array, Array, Array], tuple[Any, ...]]:
+    """:func:`_lean_rows` with its residuals: ``exp(z − m)`` less the label's entry is
+    written once, summed, and is all the backward reads (the gradient is that array over
+    ``s``, the label's entry put back in the same pass: no scatter of the label's term,
+    which optax's gradient runs)."""
+    m = _row_max(z)
+    a = jnp.where(_at_label(z, y), jnp.zeros_like(z), jnp.exp(z - m))
+    d_y = _label_logit(z, y) - m
+    log_s = _log_s(jnp.sum(a, axis=-1, keepdims=True), d_y)
+    return (m, log_s, d_y), (a, y, log_s, d_y)
+
+
+def _log_s(t: Array, d_y: Array) -> Array:
+    # exp(d_y) − 1 is exact at d_y = 0 and needs no more elsewhere (t ≥ 1 there); XLA's
+    # expm1 took longer than the whole row pass.
+    return jnp.log1p(t + (jnp.exp(d_y) - 1))
+
+
+def _lean_rows_bwd(res: tuple[Any, ...], cts: tuple[Array, Array, Array]) -> tuple[Array, None]:
+    a, y, log_s, d_y = res
+    scale = cts[1] * jnp.exp(-log_s)
+    at = scale * jnp.exp(d_y) + cts[2]
+    return jnp.where(_at_label(a, y), at, scale * a), None
+
+
+_lean_rows.defvjp(_lean_rows_fwd, _lean_rows_bwd)
+
+
+@jax.custom_vjp
 def _lean_lse(z: Array) -> tuple[Array, Array]:
-    """The row maximum ``m`` (0 for a row without a finite maximum) and ``log Σ exp(z −
-    m)`` (keepdims), to a few ulps of the kernels' ``log1p((k − 1) + rest)`` (``k`` the
-    entries equal to ``m``, ``rest`` the sum over the others), which keeps the relative
-    accuracy of a tiny ``rest``; ``z`` must be computed once (see
-    :func:`_lean_cross_entropy`).  The gradient treats ``m`` as a constant,
-    as every use below does (each use is invariant under a shift of ``m``):
-    ``∂ log s / ∂z = exp(z − m − log s)``."""
+    """For longer rows: ``m`` and ``log s`` as :func:`_lean_rows` gives them, the label's
+    term left to the caller; the same gradient of ``log s``."""
     return _lean_lse_fwd(z)[0]
 
 
 def _lean_lse_fwd(z: Array) -> tuple[tuple[Array, Array], tuple[Array, Array]]:
-    m = jnp.max(z, axis=-1, keepdims=True)
-    m = jnp.where(jnp.isfinite(m), m, jnp.zeros_like(m))
+    m = _row_max(z)
     e = jnp.exp(z - m)  # kept for the backward: XLA's exp costs more than the memory
-    few = z.shape[-1] <= FEW_CLASSES
-    log_s = _log_s_counted(z, m, e) if few else _log_s_branched(z, m, e)
+    log_s = _log_s_branched(z, m, e)
     return (m, log_s), (e, log_s)
 
 
-def _log_s_counted(z: Array, m: Array, e: Array) -> Array:
-    """``log1p((k − 1) + rest)`` from the count ``k`` of the entries at the maximum."""
-    hit = z - m == 0
-    zero = jnp.zeros_like(e)
-    k = jnp.sum(jnp.where(hit, jnp.ones_like(e), zero), axis=-1, keepdims=True)
-    rest = jnp.sum(jnp.where(hit, zero, e), axis=-1, keepdims=True)
-    return jnp.log1p((k - 1) + rest)
+def _lean_lse_bwd(res: tuple[Array, Array], cts: tuple[Array, Array]) -> tuple[Array]:
+    e, log_s = res
+    return ((cts[1] * jnp.exp(-log_s)) * e,)
+
+
+_lean_lse.defvjp(_lean_lse_fwd, _lean_lse_bwd)
+
+
+def _row_terms(z: Array, y: Array) -> tuple[Array, Array, Array]:
+    """``m``, ``log s`` and ``z_y − m`` (keepdims) in the form that suits the row length.
+
+    Up to ``FEW_CLASSES`` classes the per-row steps outweigh the passes over the logits,
+    and the label-masked sum serves every batch in one form; longer rows are read as
+    optax reads them (see :func:`_log_s_branched`), and the label's gradient is left to
+    the gather's own (a scatter), which measured faster there than a masked pass.
+    """
+    if z.shape[-1] <= FEW_CLASSES:
+        return _lean_rows(z, y)
+    m, log_s = _lean_lse(z)
+    return m, log_s, _label_logit(z, y) - m
+
+
+def _row_max(z: Array) -> Array:
+    m = jnp.max(z, axis=-1, keepdims=True)
+    return jnp.where(jnp.isfinite(m), m, jnp.zeros_like(m))
+
+
+def _label_logit(z: Array, y: Array) -> Array:
+    return jnp.take_along_axis(z, y[..., None], axis=-1, mode="promise_in_bounds")
+
+
+def _at_label(z: Array, y: Array) -> Array:
+    return jax.lax.broadcasted_iota(y.dtype, z.shape, z.ndim - 1) == y[..., None]
 
 
 def _log_s_branched(z: Array, m: Array, e: Array) -> Array:
@@ -107,14 +183,6 @@ def _log_s_branched(z: Array, m: Array, e: Array) -> Array:
     return jax.lax.cond(jnp.any(one), split, plain, z, m, s, one)
 
 
-def _lean_lse_bwd(res: tuple[Array, Array], cts: tuple[Array, Array]) -> tuple[Array]:
-    e, log_s = res
-    return ((cts[1] * jnp.exp(-log_s)) * e,)
-
-
-_lean_lse.defvjp(_lean_lse_fwd, _lean_lse_bwd)
-
-
 def _lean_cross_entropy(z: Array, tg: SoftmaxTargets, checks: SoftmaxChecks, spec: LossSpec) -> Any:
     assert tg.labels is not None
     n_classes = z.shape[-1]
@@ -123,12 +191,10 @@ def _lean_cross_entropy(z: Array, tg: SoftmaxTargets, checks: SoftmaxChecks, spe
     # again with other roundings, z − m == 0 could fail at the maximum, and z_y − m at
     # the maximum be a rounding error that swamps a tiny loss.
     z = jax.lax.optimization_barrier(z)  # type: ignore[no-untyped-call]
-    m, log_s = _lean_lse(z)
     # lse − z_c = log s − (z_c − m): exact near the maximum.
+    m, log_s, d_y = _row_terms(z, _valid_labels(tg, n_classes))
     keep = tg.keep
-    y = tg.labels.astype(jnp.int32)[..., None]
-    z_y = jnp.take_along_axis(z, y, axis=-1)[..., 0]
-    nll_y = log_s[..., 0] - (z_y - m[..., 0])
+    nll_y = log_s[..., 0] - d_y[..., 0]
     eps = spec.smoothing
     w = tg.w
     w_y = keep if w is None else tg.s  # s = keep · w_y
@@ -156,6 +222,15 @@ def _lean_cross_entropy(z: Array, tg: SoftmaxTargets, checks: SoftmaxChecks, spe
     loss = jnp.where(failed, jnp.asarray(jnp.nan, loss.dtype), loss)
     rest = [c for c in listed if c.mask().shape != loss.shape]
     return enforce(xp, _reduced(loss, tg.s, spec.reduction), rest)
+
+
+def _valid_labels(tg: SoftmaxTargets, n_classes: int) -> Array:
+    """The labels as given, clipped into ``[0, C)``: an ignored or out-of-range label
+    indexes a class like any other, and its row is zeroed (``keep``) or made NaN by its
+    check.  Clipping the given labels lets XLA fuse that check into the rows' last step
+    instead of computing the masked labels of the targets apart."""
+    y = tg.labels if tg.given is None else tg.given
+    return jnp.clip(y, 0, n_classes - 1).astype(jnp.int32)
 
 
 def _reduced(loss: Array, s: Array, reduction: str) -> Array:
