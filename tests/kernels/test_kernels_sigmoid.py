@@ -200,7 +200,8 @@ def test_kernel_against_mpmath_at_the_edges(dtype: Any, kind: str) -> None:
             else:
                 err = abs(float(got) - ref)
                 assert err <= tol * float(scale) + tiny, (idx, z[idx], y[idx], got, ref)
-    _close(fwd.total, lo.astype(np.float64).sum(), rtol=1e-14)  # +inf for bce: z = -inf, y = 1
+    # summed in the dtype within a chunk, in float64 across; +inf for bce (z = -inf, y = 1)
+    _close(fwd.total, lo.astype(np.float64).sum(), rtol=2e-6 if dtype == np.float32 else 1e-14)
 
 
 @pytest.mark.parametrize("kind", ["bce", "se"])

@@ -19,7 +19,9 @@
  *   are not contiguous (a broadcast weight, a transposed view) is gathered into a
  *   per-thread stack buffer first, so the one loop only sees contiguous memory and gcc
  *   vectorises it (#pragma omp simd; no -ffast-math: NaN, -inf and subnormals follow
- *   IEEE).  The sums are in double.
+ *   IEEE).  The sums are in the logits' type within a chunk (at most IL_SIG_CHUNK terms
+ *   over the vector lanes) and in double across chunks: summing in double inside the loop
+ *   made the float kernels up to twice as slow (a conversion per lane).
  * - OpenMP over a fixed number of blocks of chunks: each block's sums are added in order
  *   afterwards, so a result does not depend on the number of threads.  Below
  *   IL_SIG_PARALLEL_MIN entries the calling thread works alone (see softmax.c for why).

@@ -23,7 +23,7 @@ IL_INLINE void F(sig_chunk)(int kind, int sl, int sg, int64_t n, const REAL *res
     const REAL onem = k->onem, half = k->half, ign = k->ign, sc = k->scale;
     const int has_ign = k->has_ign;
     const REAL inf = (REAL)INFINITY, zero = 0, one = 1;
-    double tot = 0, ws = 0;
+    REAL tot = 0, ws = 0;
     REAL cn = 0, ci = 0, ct = 0, cw = 0, cp = 0;
 #pragma omp simd simdlen(IL_SIMDLEN) reduction(+ : tot, ws, cn, ci, ct, cw, cp)
     for (int64_t j = 0; j < n; j++) {
@@ -55,13 +55,13 @@ IL_INLINE void F(sig_chunk)(int kind, int sl, int sg, int64_t n, const REAL *res
             lw = wk * ((REAL)0.5 * (diff * diff));
             d = diff * sig * om;
         }
-        tot += (double)lw;
-        ws += (double)wk;
+        tot += lw;
+        ws += wk;
         if (sl) lo[j] = lw;
         if (sg) g[j] = (sc * wk) * d;
     }
-    acc[0] += tot;
-    acc[1] += ws;
+    acc[0] += (double)tot;
+    acc[1] += (double)ws;
     acc[2] += (double)cn;
     acc[3] += (double)ci;
     acc[4] += (double)ct;
