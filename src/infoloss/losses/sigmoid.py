@@ -91,14 +91,6 @@ def _flat_views(xs: list[Any]) -> list[list[np.ndarray]] | None:
     return [[v] for v in views]
 
 
-def _kernel_blocks(xs: list[Any]) -> list[list[np.ndarray]] | None:
-    """(N_b, C) views of the kernels' operands (the logits first), or None where the
-    kernels do not apply."""
-    if _layout.row_blocks(xs[0]) is None:
-        return None
-    return _flat_views(xs) or _layout.row_blocks(*xs)
-
-
 def _kernel_loss(
     pair: LossPair,
     z: Any,
@@ -121,8 +113,8 @@ def _kernel_loss(
         return None
     loss = np.empty(z.shape, z.dtype) if spec.reduction == "none" else None
     grad = np.empty(z.shape, z.dtype) if return_grad else None
-    outs = [a for a in (loss, grad) if a is not None]
-    blocks = _kernel_blocks([z, given.t, *extra, *outs])
+    ops = [z, given.t, *extra, *(a for a in (loss, grad) if a is not None)]
+    blocks = _flat_views(ops) or _layout.row_blocks(*ops)
     if blocks is None:
         return None
     known = spec.reduction != "mean" or spec.ignore_index is None
