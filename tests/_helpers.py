@@ -59,6 +59,7 @@ _KERNELS = {
     "info": ("measure_rows", "joint_rows"),
     "softmax": ("xent_forward", "xent_backward", "xent_fused", "sqerr_forward", "sqerr_fused"),
     "counting": ("count_rows",),
+    "sigmoid": ("sigmoid_forward", "sigmoid_fused"),
 }
 # Those that return None where they have no route for an input (the caller then takes the
 # array-API code); the others return None after writing into a buffer.

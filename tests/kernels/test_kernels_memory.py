@@ -56,6 +56,13 @@ def _cases(dtype: Any) -> dict[str, Callable[[], Any]]:
         ),
         "logit_squared_error labels": lambda: il.logit_squared_error(z, y, k=2.0, M=3.0),
         "logit_squared_error probabilities": lambda: il.logit_squared_error(z, p, reduction="none"),
+        "sigmoid_binary_cross_entropy": lambda: il.sigmoid_binary_cross_entropy(
+            z, p, pos_weight=p[0], label_smoothing=0.1
+        ),
+        "sigmoid_binary_cross_entropy ignored": lambda: il.sigmoid_binary_cross_entropy(
+            z, p, weight=2.0, ignore_index=0.0
+        ),
+        "sigmoid_squared_error": lambda: il.sigmoid_squared_error(z, p, weight=p[:, :1]),
     }
 
 
@@ -76,4 +83,14 @@ def test_value_and_grad_allocates_the_gradient_only(dtype: Any, loss: Any) -> No
     z = rng.standard_normal((N, C)).astype(dtype)
     y = rng.integers(0, C, N)
     peak = _peak_bytes(lambda: il.value_and_grad(loss)(z, y))
+    assert z.nbytes <= peak <= z.nbytes * 17 // 16
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("loss", [il.sigmoid_binary_cross_entropy, il.sigmoid_squared_error])
+def test_sigmoid_loss_and_grad_allocates_the_gradient_only(dtype: Any, loss: Any) -> None:
+    rng = np.random.default_rng(2)
+    z = rng.standard_normal((N, C)).astype(dtype)
+    y = rng.uniform(0, 1, (N, C)).astype(dtype)
+    peak = _peak_bytes(lambda: loss(z, y, weight=y[0], return_grad=True))
     assert z.nbytes <= peak <= z.nbytes * 17 // 16

@@ -50,6 +50,16 @@ formulas: :mod:`.softmax`), with the same arguments and result::
     sqerr_forward(kind, z, target, weight, smoothing, ignore_index, *, k=1.0, M=1.0)
     sqerr_fused(kind, z, target, weight, smoothing, ignore_index, out, scale, *, k=1.0, M=1.0)
 
+The sigmoid losses per element, ``kind`` "bce" (binary cross-entropy) or "se" (squared
+error of σ(z); the formulas: :mod:`.sigmoid`), over (N, C) logits with targets, weights and
+positive-class weights of their shape (broadcast views allowed; None for ones)::
+
+    sigmoid_forward(kind, z, target, weight, pos_weight, smoothing, ignore_index, *,
+                    loss=None) -> SigmoidForward(total, weight_sum, nbad)
+    sigmoid_fused(kind, z, target, weight, pos_weight, smoothing, ignore_index, out, scale,
+                  *, loss=None) -> SigmoidForward
+        w·ℓ per element into ``loss`` where given; ``scale·w·∂ℓ/∂z`` into ``out``
+
 Estimators (each module's docstring has its contract): :mod:`.counting` (``count_rows(x,
 lo, k)``: (B, k) int64 counts of the values lo .. lo + k − 1 in each row; compensated row
 sums; the Chao–Wang–Jost tail), :mod:`.nsb` (the NSB posterior), :mod:`.knn` (k-d tree
@@ -74,6 +84,8 @@ __all__ = [
     "enabled",
     "joint_rows",
     "measure_rows",
+    "sigmoid_forward",
+    "sigmoid_fused",
     "sqerr_forward",
     "sqerr_fused",
     "use_kernels",
@@ -92,6 +104,8 @@ _HOME = {
     "xent_fused": "softmax",
     "sqerr_forward": "softmax",
     "sqerr_fused": "softmax",
+    "sigmoid_forward": "sigmoid",
+    "sigmoid_fused": "sigmoid",
 }
 
 _state = threading.local()

@@ -43,3 +43,17 @@ class XentForward(NamedTuple):
 
 
 __all__ += ["XentForward"]
+
+
+class SigmoidForward(NamedTuple):
+    """One pass of a sigmoid loss's kernel (see :mod:`.sigmoid`): ``total`` = Σ w·ℓ and
+    ``weight_sum`` = Σ w over the elements (float64), and ``nbad``, the entries that fail
+    each data check: NaN logits, +inf logits, targets outside [0, 1] that are not ignored,
+    weights and positive-class weights that are negative, infinite or NaN."""
+
+    total: float
+    weight_sum: float
+    nbad: tuple[int, int, int, int, int]
+
+
+__all__ += ["SigmoidForward"]

@@ -18,11 +18,14 @@ from .._validate import Check
 from .._xp import Array, as_float_arrays, namespace, sum_last
 
 __all__ = [
+    "SigmoidInputs",
     "SigmoidTargets",
     "SoftmaxChecks",
     "SoftmaxTargets",
     "prepare_sigmoid",
     "prepare_softmax",
+    "sigmoid_inputs",
+    "sigmoid_targets",
     "with_onehot",
 ]
 
@@ -63,7 +66,8 @@ def _move_last(xp: Any, x: Array, axis: int) -> Array:
 
 
 def _nonneg_check(xp: Any, a: Array, name: str) -> Check:
-    bad = ~((a >= 0) & (a < xp.inf))
+    def bad() -> Array:  # built only where it runs: the kernels count these entries
+        return ~((a >= 0) & (a < xp.inf))
 
     def message(where: str, value: float | None) -> str:
         return f"`{name}` must be non-negative and finite; got {value}{where}"
@@ -237,9 +241,37 @@ def _broadcast_to(xp: Any, x: Array, shape: tuple[int, ...], name: str) -> Array
     return x if xs == shape else xp.broadcast_to(x, shape)
 
 
-def prepare_sigmoid(
+class SigmoidInputs(NamedTuple):
+    """The sigmoid losses' arguments as given, each broadcast to the logits' shape (a view)
+    in their dtype: what the kernels read, and what :func:`sigmoid_targets` turns into the
+    array-API code's :class:`SigmoidTargets`."""
+
+    t: Array  # targets, neither smoothed nor masked
+    weight: Array | None
+    pos_weight: Array | None
+
+
+def _target_check(xp: Any, t: Array, spec: LossSpec) -> Check:
+    ignore = spec.ignore_index
+
+    def bad() -> Array:  # built only where it runs: the kernels count these entries
+        out = ~((t >= 0) & (t <= 1))
+        return out if ignore is None else out & (t != ignore)
+
+    also = "" if ignore is None else f" or equal to `ignore_index` {ignore:g}"
+
+    def message(where: str, value: float | None) -> str:
+        return f"`targets` must be probabilities in [0, 1]{also}; got {value}{where}"
+
+    return Check(bad, message, _value_at(xp, t))
+
+
+def sigmoid_inputs(
     logits: Any, targets: Any, weight: Any, pos_weight: Any, spec: LossSpec
-) -> tuple[Any, Array, SigmoidTargets, list[Check]]:
+) -> tuple[Any, Array, SigmoidInputs, list[Check]]:
+    """Namespace, logits, the other arguments broadcast to their shape, and the data
+    checks (NaN and +inf logits, targets, weight, pos_weight: in the order they are
+    reported), none of them evaluated yet."""
     names = ("logits", "targets", "weight", "pos_weight")
     xp = namespace((logits, targets, weight, pos_weight), names)
     (z,) = as_float_arrays(xp, (logits,), ("logits",))
@@ -249,26 +281,21 @@ def prepare_sigmoid(
     plus_inf = dataclasses.replace(
         plus_inf, message=lambda w, _: f"`logits` contains +inf logits{w}"
     )
-    checks = [nan, plus_inf]
-    ignore = spec.ignore_index
     t = _broadcast_to(xp, _float_like(xp, targets, "targets", z), shape, "targets")
-    kept = None if ignore is None else t != ignore
-    bad = ~((t >= 0) & (t <= 1))
-    if kept is not None:
-        bad = bad & kept
-    also = "" if ignore is None else f" or equal to `ignore_index` {ignore:g}"
-
-    def message(where: str, value: float | None) -> str:
-        return f"`targets` must be probabilities in [0, 1]{also}; got {value}{where}"
-
-    checks.append(Check(bad, message, _value_at(xp, t)))
+    checks = [nan, plus_inf, _target_check(xp, t, spec)]
     extra = {}
     for a, name in ((weight, "weight"), (pos_weight, "pos_weight")):
         if a is not None:
             arr = _broadcast_to(xp, _float_like(xp, a, name, z), shape, name)
             checks.append(_nonneg_check(xp, arr, name))
             extra[name] = arr
-    w = extra.get("weight")
+    return xp, z, SigmoidInputs(t, extra.get("weight"), extra.get("pos_weight")), checks
+
+
+def sigmoid_targets(xp: Any, z: Array, given: SigmoidInputs, spec: LossSpec) -> SigmoidTargets:
+    """The smoothed targets and the weights, 0 where ignored (full arrays)."""
+    t, w, ignore = given.t, given.weight, spec.ignore_index
+    kept = None if ignore is None else t != ignore
     eps = spec.smoothing
     if eps:
         t = (1 - eps) * t + eps / 2
@@ -277,5 +304,13 @@ def prepare_sigmoid(
         kept_f = xp.astype(kept, z.dtype)
         w = kept_f if w is None else xp.where(kept, w, xp.zeros_like(w))
     elif w is None:
-        w = xp.ones(shape, dtype=z.dtype, device=_device(z))
-    return xp, z, SigmoidTargets(t, w, extra.get("pos_weight")), checks
+        w = xp.ones(tuple(z.shape), dtype=z.dtype, device=_device(z))
+    return SigmoidTargets(t, w, given.pos_weight)
+
+
+def prepare_sigmoid(
+    logits: Any, targets: Any, weight: Any, pos_weight: Any, spec: LossSpec
+) -> tuple[Any, Array, SigmoidTargets, list[Check]]:
+    """:func:`sigmoid_inputs` with the targets and weights of the array-API code."""
+    xp, z, given, checks = sigmoid_inputs(logits, targets, weight, pos_weight, spec)
+    return xp, z, sigmoid_targets(xp, z, given, spec), checks

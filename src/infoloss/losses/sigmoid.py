@@ -5,10 +5,15 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+import numpy as np
+
 from .. import _math
+from .._kernels import _layout
 from .._options import LossSpec, loss_spec, parse_bool
-from ._compose import Forward, LossPair, run
-from ._targets import SigmoidTargets, prepare_sigmoid
+from .._validate import Check, enforce
+from .._xp import result
+from ._compose import Forward, LossAndGrad, LossPair, run
+from ._targets import SigmoidInputs, SigmoidTargets, sigmoid_inputs, sigmoid_targets
 
 __all__ = [
     "BINARY_CROSS_ENTROPY",
@@ -68,8 +73,112 @@ def _sigmoid_loss(
     return_grad: Any,
 ) -> Any:
     return_grad = parse_bool(return_grad, "return_grad")
-    xp, z, tg, checks = prepare_sigmoid(logits, targets, weight, pos_weight, spec)
+    xp, z, given, checks = sigmoid_inputs(logits, targets, weight, pos_weight, spec)
+    fast = _kernel_loss(pair, z, given, checks, spec, return_grad)
+    if fast is not None:
+        return fast
+    tg = sigmoid_targets(xp, z, given, spec)
     return run(xp, pair, z, tg, checks, spec, axis=None, return_grad=return_grad)
+
+
+def _flat_views(xs: list[Any]) -> list[list[np.ndarray]] | None:
+    """Each array as one (1, size) row, where every one of them allows it without a copy:
+    one long row vectorises best whatever the shape (short last axes included)."""
+    try:
+        views = [np.reshape(x, (1, -1), copy=False) for x in xs]
+    except (ValueError, TypeError):  # a copy would be needed (TypeError: NumPy < 2.1)
+        return None
+    return [[v] for v in views]
+
+
+def _kernel_loss(
+    pair: LossPair,
+    z: Any,
+    given: SigmoidInputs,
+    checks: list[Check],
+    spec: LossSpec,
+    return_grad: bool,
+) -> Any:
+    """A sigmoid loss (``pair``) of NumPy logits through the compiled kernel, or None
+    where it does not apply.
+
+    One pass computes the sums, the per-element losses (``"none"``), the gradient into
+    fresh memory and the counts of bad entries; the checks that counted any then run
+    (and raise, as the array-API code's would) before anything is returned.  The mean's
+    factor is passed in where it is known beforehand (nothing ignored) and applied to the
+    gradient afterwards otherwise.
+    """
+    extra = [a for a in (given.weight, given.pos_weight) if a is not None]
+    if _layout.row_blocks(z) is None or any(type(a) is not np.ndarray for a in extra):
+        return None
+    loss = np.empty(z.shape, z.dtype) if spec.reduction == "none" else None
+    grad = np.empty(z.shape, z.dtype) if return_grad else None
+    ops = [z, given.t, *extra, *(a for a in (loss, grad) if a is not None)]
+    blocks = _flat_views(ops) or _layout.row_blocks(*ops)
+    if blocks is None:
+        return None
+    known = spec.reduction != "mean" or spec.ignore_index is None
+    scale = _scale(z, given.weight, spec.reduction) if known else 1.0
+    fwds = [
+        _kernel_pass(pair, spec, [b[i] for b in blocks], given, loss, grad, scale)
+        for i in range(len(blocks[0]))
+    ]
+    total = sum(f.total for f in fwds)
+    wsum = sum(f.weight_sum for f in fwds)
+    value = _value(loss, total, wsum, spec.reduction, z.dtype)
+    if spec.validate:
+        counts = [sum(f.nbad[k] for f in fwds) for k in range(5)]
+        present = [True, True, True, given.weight is not None, given.pos_weight is not None]
+        counted = [n for n, p in zip(counts, present, strict=True) if p]
+        enforce(np, value, [c for c, n in zip(checks, counted, strict=True) if n])
+    if grad is None:
+        return result(np, value)
+    if not known and wsum != 1.0:
+        grad *= np.asarray(1.0 / wsum if wsum > 0 else 0.0, z.dtype)
+    return LossAndGrad(result(np, value), grad)
+
+
+def _kernel_pass(
+    pair: LossPair,
+    spec: LossSpec,
+    views: list[np.ndarray],
+    given: SigmoidInputs,
+    loss: Any,
+    grad: Any,
+    scale: float,
+) -> Any:
+    """The kernel over one block: ``views`` are the block's logits, targets, weights,
+    positive-class weights, losses and gradient, those present in that order."""
+    # imported here: the kernels' extension loads on the first loss call, not at import
+    from .._kernels.sigmoid import SigmoidLoss, sigmoid_forward, sigmoid_fused
+
+    it = iter(views)
+    z, t = next(it), next(it)
+    w = None if given.weight is None else next(it)
+    pw = None if given.pos_weight is None else next(it)
+    lo = None if loss is None else next(it)
+    kind: SigmoidLoss = "bce" if pair is BINARY_CROSS_ENTROPY else "se"
+    args = (kind, z, t, w, pw, spec.smoothing, spec.ignore_index)
+    if grad is None:
+        return sigmoid_forward(*args, loss=lo)
+    return sigmoid_fused(*args, next(it), scale, loss=lo)
+
+
+def _scale(z: np.ndarray, weight: Any, reduction: str) -> float:
+    """The gradient's factor where nothing is ignored: 1, or 1 / Σ w for "mean" (0 when
+    Σ w = 0)."""
+    if reduction != "mean":
+        return 1.0
+    total = float(z.size) if weight is None else float(np.sum(weight, dtype=np.float64))
+    return 1.0 / total if total > 0 else 0.0
+
+
+def _value(loss: Any, total: float, wsum: float, reduction: str, dtype: Any) -> np.ndarray:
+    if reduction == "none":
+        return loss  # type: ignore[no-any-return]
+    if reduction == "mean":
+        total = total / wsum if wsum > 0 else 0.0
+    return np.asarray(total, dtype=dtype)
 
 
 def sigmoid_binary_cross_entropy(
