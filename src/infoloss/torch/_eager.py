@@ -44,7 +44,7 @@ from ._views import _numpy
 # ``NATIVE_MAX = 0`` turns the native path off.
 NATIVE_MAX = 1 << 17
 NATIVE_SHORT = 16
-NATIVE_FORWARD = 8
+NATIVE_FORWARD = 4
 _NATIVE_DTYPES = (torch.float32, torch.float64)
 _PLAIN = (int, float, str, type(None))
 # PyTorch's reduction codes (``torch.nn._reduction.get_enum``), for its ATen op.
@@ -277,14 +277,15 @@ def _native_loss(
             n, c, input.requires_grad and torch.is_grad_enabled()
         ):
             return None
+        loss = _CROSS_ENTROPY(input, target, None, enum, ignore_index, label_smoothing)
         # PyTorch skips a label equal to ignore_index unchecked, while infoloss still
-        # checks that row's logits: such a batch goes the general way.
+        # checks that row's logits: such a batch goes the general way.  (Looked for
+        # after the loss, where it measured cheaper, and a bad label has raised.)
         if ignore_index < 0:
             if target.min().item() <= ignore_index:
                 return None
         elif (target == ignore_index).any().item():
             return None
-        loss = _CROSS_ENTROPY(input, target, None, enum, ignore_index, label_smoothing)
     except (IndexError, KeyError, RuntimeError, ValueError, TypeError, OverflowError):
         return None  # a label out of range, no labels, a shape PyTorch refuses...
     return loss if math.isfinite((loss.sum() if enum == 0 else loss).item()) else None
