@@ -279,13 +279,23 @@ def _native_loss(
             return None
         loss = _CROSS_ENTROPY(input, target, None, enum, ignore_index, label_smoothing)
         # PyTorch skips a label equal to ignore_index unchecked, while infoloss still
-        # checks that row's logits: such a batch goes the general way.  (Looked for
-        # after the loss, where it measured cheaper, and a bad label has raised.)
-        if ignore_index < 0:
-            if target.min().item() <= ignore_index:
-                return None
-        elif (target == ignore_index).any().item():
+        # checks that row's logits: such a batch goes the general way.
+        if _ignores_some(loss, target, ignore_index, n, enum):
             return None
     except (IndexError, KeyError, RuntimeError, ValueError, TypeError, OverflowError):
         return None  # a label out of range, no labels, a shape PyTorch refuses...
     return loss if math.isfinite((loss.sum() if enum == 0 else loss).item()) else None
+
+
+def _ignores_some(loss: torch.Tensor, target: torch.Tensor, ignore: int, n: int, enum: int) -> bool:
+    """Whether a label equals ``ignore``: read off the count of kept labels that PyTorch's
+    backward node saved (a reduced loss without smoothing, that count exact in float32),
+    else looked for (after the loss, where it measured cheaper, a bad label having raised)."""
+    node = loss.grad_fn
+    if node is not None and enum and n < 1 << 24:
+        kept = getattr(node, "_saved_total_weight", None)
+        if kept is not None:
+            return bool(kept.item() != n)
+    if ignore < 0:
+        return bool(target.min().item() <= ignore)
+    return bool((target == ignore).any().item())
