@@ -31,12 +31,17 @@ def git_show(commit: str, path: str) -> str:
 
 def rounds(methods: dict[str, Callable[[], Any]], repeats: int) -> dict[str, list[float]]:
     """Per-method times (s) over ``repeats`` interleaved rounds, after one warm-up each:
-    every round calls each method once in turn, so a slow spell hits all of them."""
+    every round calls each method once in turn, so a slow spell hits all of them.  The
+    order rotates by one each round: a call that leaves the caches or the threads in a
+    state that slows the next one does not always slow the same method."""
     for f in methods.values():
         f()
-    times: dict[str, list[float]] = {name: [] for name in methods}
-    for _ in range(repeats):
-        for name, f in methods.items():
+    names = list(methods)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(repeats):
+        k = r % len(names)
+        for name in names[k:] + names[:k]:
+            f = methods[name]
             t0 = time.perf_counter()
             f()
             times[name].append(time.perf_counter() - t0)
