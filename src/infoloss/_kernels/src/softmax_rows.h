@@ -134,9 +134,13 @@ IL_INLINE void F(row_sums)(const REAL *restrict x, int64_t c, int kind, int stor
     for (int64_t c0 = 0; c0 < c; c0 += IL_CHUNK) {
         int64_t n = c - c0 < IL_CHUNK ? c - c0 : IL_CHUNK;
         const REAL *xc = x + c0;
-        /* the chunk whose maximum this chunk's loop takes */
-        const REAL *nx = NULL;
-        int64_t nn = 0;
+        /* the chunk whose maximum this chunk's loop takes: with no next row, the chunk
+         * itself (its maximum unused), so that a row's last chunk runs the same loop
+         * whether a row follows or not (alone, strided, a block's last), and so keeps its
+         * bits: gcc compiled the loop without a maximum to other roundings (float32
+         * probability targets of fewer than 16 classes differed in the last bit) */
+        const REAL *nx = xc;
+        int64_t nn = n;
         if (c0 + IL_CHUNK < c) {
             nx = xc + IL_CHUNK;
             nn = c - c0 - IL_CHUNK < IL_CHUNK ? c - c0 - IL_CHUNK : IL_CHUNK;
