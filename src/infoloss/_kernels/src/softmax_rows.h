@@ -121,7 +121,11 @@ IL_INLINE void F(chunk_sums)(const REAL *restrict x, int64_t n, REAL m, int kind
  * ``rest``).  Chunks before the first finite maximum (all -inf, or NaN) are summed against
  * 0, which gives their exps as 0 and their terms as -inf (or NaN), as they are against any
  * finite centre.  ``store``: g[j] = exp(z_j - c) with c = centres[j / IL_CHUNK] (-inf, with 0
- * stored, for a chunk before the first finite maximum). */
+ * stored, for a chunk before the first finite maximum).  With no next row the last chunk's
+ * loop takes the chunk's own maximum (unused): a row's last chunk then runs the same loop
+ * whether a row follows or not (alone, strided, a block's last) and keeps its bits, where
+ * gcc compiled a loop without the maximum to other roundings (float32 probability targets
+ * of fewer than 16 classes differed in the last bit). */
 IL_INLINE void F(row_sums)(const REAL *restrict x, int64_t c, int kind, int store,
                            REAL *restrict g, double *restrict centres, const REAL *wz,
                            const double *w, const REAL *t, int64_t kk, double onem,
@@ -134,11 +138,7 @@ IL_INLINE void F(row_sums)(const REAL *restrict x, int64_t c, int kind, int stor
     for (int64_t c0 = 0; c0 < c; c0 += IL_CHUNK) {
         int64_t n = c - c0 < IL_CHUNK ? c - c0 : IL_CHUNK;
         const REAL *xc = x + c0;
-        /* the chunk whose maximum this chunk's loop takes: with no next row, the chunk
-         * itself (its maximum unused), so that a row's last chunk runs the same loop
-         * whether a row follows or not (alone, strided, a block's last), and so keeps its
-         * bits: gcc compiled the loop without a maximum to other roundings (float32
-         * probability targets of fewer than 16 classes differed in the last bit) */
+        /* the chunk whose maximum this chunk's loop takes (itself after a last row) */
         const REAL *nx = xc;
         int64_t nn = n;
         if (c0 + IL_CHUNK < c) {
