@@ -490,6 +490,31 @@ static void F(entropy_scl_row)(const R *x, ptrdiff_t c, double *out, int64_t *nb
     *out = ok ? ls - t / (k + rest) : NAN;
 }
 
+/* The entropy of every other kind of row, the rows shared among the threads of the enclosing
+ * parallel region; its own function, so that the short rows' code beside it leaves the
+ * long rows' loops as they were compiled alone (inlined together, float32 logits of 1000
+ * and 4000 entries took 7-9% longer). */
+static __attribute__((noinline)) void F(entropy_each)(const R *P, int mode, int logits,
+                                                     int64_t s0, int64_t s1, int64_t n,
+                                                     ptrdiff_t c, R *g, int mine, double *out,
+                                                     int64_t *nbp, double *lmp) {
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < n; i++) {
+        if (mine) continue;
+        const R *x = F(row_at)(P, i, s0, s1, c, g);
+        if (mode == IL_P_RAW) {
+            F(entropy_raw_row)(x, c, out + i, nbp + i, lmp + i);
+        } else if (mode == IL_P_SCL) {
+            F(entropy_scl_row)(x, c, out + i, nbp + i, lmp + i);
+        } else {
+            R m;
+            double k, rest, t;
+            F(lse_row)(x, c, 0, 1, NULL, NULL, &m, &k, &rest, &t);
+            F(entropy_log_out)(x, c, mode, logits, m, k, rest, t, out + i, nbp + i, lmp + i);
+        }
+    }
+}
+
 static int F(entropy_rows)(const R *P, int mode, int logits, int64_t s0, int64_t s1, int64_t n,
                            ptrdiff_t c, double *out, int64_t *nbp, double *lmp) {
     const int logs = mode == IL_L_RAW || mode == IL_L_EXACT;
@@ -512,22 +537,7 @@ static int F(entropy_rows)(const R *P, int mode, int logits, int64_t s0, int64_t
                 F(entropy_short)(P, mode, logits, s0, s1, n * tid / nt, n * (tid + 1) / nt, c,
                                  g, out, nbp, lmp);
         } else {
-#pragma omp for schedule(static)
-            for (int64_t i = 0; i < n; i++) {
-                if (mine) continue;
-                const R *x = F(row_at)(P, i, s0, s1, c, g);
-                if (mode == IL_P_RAW) {
-                    F(entropy_raw_row)(x, c, out + i, nbp + i, lmp + i);
-                } else if (mode == IL_P_SCL) {
-                    F(entropy_scl_row)(x, c, out + i, nbp + i, lmp + i);
-                } else {
-                    R m;
-                    double k, rest, t;
-                    F(lse_row)(x, c, 0, 1, NULL, NULL, &m, &k, &rest, &t);
-                    F(entropy_log_out)(x, c, mode, logits, m, k, rest, t, out + i, nbp + i,
-                                       lmp + i);
-                }
-            }
+            F(entropy_each)(P, mode, logits, s0, s1, n, c, g, mine, out, nbp, lmp);
         }
         free(g);
     }
