@@ -391,6 +391,37 @@ def test_threads_give_the_rows_of_one_thread(c: int, softcap: float | None) -> N
             np.testing.assert_array_equal(gi, gb[i : i + 1])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("c", [3, 10, 2048 + 13])
+def test_chunks_of_few_classes_keep_their_bits(dtype: Any, c: int) -> None:
+    """A chunk shorter than two vectors (a row of few classes, or a long row's last chunk)
+    runs on one vector's lanes: each row gives, bit for bit, what it gives alone and what
+    its strided view gives, forward (labels and probabilities, smoothed) and fused."""
+    rng = _rng(21)
+    n = 257
+    z = (rng.standard_normal((n, c)) * 4).astype(dtype)
+    z[5, 1] = np.nan
+    y = rng.integers(0, c, n)
+    t = rng.dirichlet(np.ones(c), n).astype(dtype)
+    zs = np.asfortranarray(z)  # rows of column stride n: gathered into a row buffer
+    for target in (y, t):
+        g = np.empty_like(z)
+        f = kernels.xent_fused(z, target, None, 0.1, None, g, 0.5)
+        gs = np.empty_like(z)
+        fs = kernels.xent_fused(zs, target, None, 0.1, None, gs, 0.5)
+        np.testing.assert_array_equal(fs.loss, f.loss)
+        np.testing.assert_array_equal(gs, g)
+        assert np.isnan(f.loss[5])
+        assert np.isfinite(np.delete(f.loss, 5)).all()
+        for i in (0, 1, n // 2, n - 1):
+            gi = np.empty_like(z[i : i + 1])
+            one = kernels.xent_fused(z[i : i + 1], target[i : i + 1], None, 0.1, None, gi, 0.5)
+            np.testing.assert_array_equal(one.loss, f.loss[i : i + 1])
+            np.testing.assert_array_equal(gi, g[i : i + 1])
+            fwd = kernels.xent_forward(z[i : i + 1], target[i : i + 1], None, 0.1, None)
+            np.testing.assert_array_equal(fwd.lse, f.lse[i : i + 1])
+
+
 def test_strided_views() -> None:
     """Arbitrary strides: the same numbers as contiguous copies."""
     rng = _rng()

@@ -94,26 +94,35 @@ IL_INLINE double il_tanh_d(double x) {
     return x < 0.0 ? -t : t;
 }
 
+/* IL_SIMDLEN: the loops' lanes, two 256-bit vectors (their sums interleave); IL_VW: one
+ * vector, the lanes of a chunk shorter than IL_SIMDLEN (see IL_SUMS_FOR). */
+#define IL_STR2(...) #__VA_ARGS__
+#define IL_STR(...) IL_STR2(__VA_ARGS__)
+
 #define REAL float
 #define IL_SIMDLEN 16
+#define IL_VW 8
 #define SFX _f
 #define EXP_LOW il_exp_low_f
 #define LSE_EXACT 16777216.0 /* 2^24 */
 #include "softmax_rows.h"
 #undef REAL
 #undef IL_SIMDLEN
+#undef IL_VW
 #undef SFX
 #undef EXP_LOW
 #undef LSE_EXACT
 
 #define REAL double
 #define IL_SIMDLEN 8
+#define IL_VW 4
 #define SFX _d
 #define EXP_LOW il_exp_low_d
 #define LSE_EXACT 256.0 /* 2^8 */
 #include "softmax_rows.h"
 #undef REAL
 #undef IL_SIMDLEN
+#undef IL_VW
 #undef SFX
 #undef EXP_LOW
 #undef LSE_EXACT

@@ -26,12 +26,62 @@ IL_INLINE REAL F(chunk_max)(const REAL *restrict x, int64_t n) {
     return m;
 }
 
+/* The bodies of chunk_sums' loops, at entry j (see IL_SUMS_FOR). */
+#define IL_PROB_BODY                                                                        \
+    REAL d = x[j] - m;                                                                      \
+    REAL e = EXP_LOW(d);                                                                    \
+    int top = d == (REAL)0;                                                                 \
+    cr += top ? (REAL)0 : e;                                                          \
+    ck += top ? (REAL)1 : (REAL)0;                                                     \
+    REAL tv = t[j];                                                                         \
+    cbad += (tv >= (REAL)0 && tv < (REAL)INFINITY) ? (REAL)0 : (REAL)1;               \
+    double t64 = (double)tv;                                                                \
+    double u = j == kk ? 0.0 : t64;                                                         \
+    double wj = w[j];                                                                       \
+    double a = wj * (onem * u + base);                                                      \
+    /* a = 0 adds nothing, even where z = -inf */                                           \
+    sb += a != 0.0 ? a * (double)d : 0.0;                                            \
+    sa += a;                                                                     \
+    ss += wj * u;                                                                \
+    st += t64;                                                                   \
+    if (store) g[j] = e;                                                                    \
+    if (pipe) nm = nx[j] > nm ? nx[j] : nm;
+#define IL_LAB_BODY                                                                         \
+    REAL d = x[j] - m;                                                                      \
+    REAL e = EXP_LOW(d);                                                                    \
+    int top = d == (REAL)0;                                                                 \
+    cr += top ? (REAL)0 : e;                                                          \
+    ck += top ? (REAL)1 : (REAL)0;                                                     \
+    if (kind == IL_SMOOTH) {                                                                \
+        REAL wj = wz[j];                                                                    \
+        swd += wj != (REAL)0 ? wj * d : (REAL)0;                                     \
+        ws += wj;                                                            \
+    }                                                                                       \
+    if (store) g[j] = e;                                                                    \
+    if (pipe) nm = nx[j] > nm ? nx[j] : nm;
+
+/* A chunk's loop over [0, n): IL_SIMDLEN lanes (two vectors, whose sums interleave) where
+ * n >= IL_SIMDLEN, as every chunk of a long row is but its last; one vector's lanes below.
+ * With IL_SIMDLEN lanes, rows of fewer classes (10: the small batches of the drop-ins) ran
+ * every exp as scalar code and still paid the reduction of 2 x IL_VW lanes, which gcc adds
+ * up one after another. */
+#define IL_SUMS_FOR(RED, BODY)                                                              \
+    do {                                                                                    \
+        if (n >= IL_SIMDLEN) {                                                              \
+            _Pragma(IL_STR(omp simd simdlen(IL_SIMDLEN) RED)) for (int64_t j = 0; j < n;    \
+                                                                   j++) { BODY }            \
+        } else {                                                                            \
+            _Pragma(IL_STR(omp simd simdlen(IL_VW) RED)) for (int64_t j = 0; j < n;         \
+                                                              j++) { BODY }                 \
+        }                                                                                   \
+    } while (0)
+
 /* The one log-sum-exp loop over a chunk against m: out += (Σ e below m, number equal to m,
  * the term's sums), e = exp(z - m), each e into g where ``store``.  With ``pipe`` the same
  * loop also takes the maximum of nx[0..n) (the chunk to be summed next) into *nmax, so that
  * its loads from memory overlap this chunk's exp arithmetic and each chunk is read from
  * memory once.  Sums of the logits' type within the chunk (at most IL_CHUNK terms over the
- * vector lanes, two vectors of them: simdlen), the target sums in double. */
+ * vector lanes: IL_SUMS_FOR), the target sums in double. */
 IL_INLINE void F(chunk_sums)(const REAL *restrict x, int64_t n, REAL m, int kind, int store,
                              REAL *restrict g, const REAL *restrict wz,
                              const double *restrict w, const REAL *restrict t, int64_t kk,
@@ -41,27 +91,8 @@ IL_INLINE void F(chunk_sums)(const REAL *restrict x, int64_t n, REAL m, int kind
     if (kind == IL_PROB) {
         REAL cbad = 0;
         double sa = 0, sb = 0, ss = 0, st = 0;
-#pragma omp simd simdlen(IL_SIMDLEN) reduction(+ : cr, ck, cbad, sa, sb, ss, st) reduction(max : nm)
-        for (int64_t j = 0; j < n; j++) {
-            REAL d = x[j] - m;
-            REAL e = EXP_LOW(d);
-            int top = d == (REAL)0;
-            cr += top ? (REAL)0 : e;
-            ck += top ? (REAL)1 : (REAL)0;
-            REAL tv = t[j];
-            cbad += (tv >= (REAL)0 && tv < (REAL)INFINITY) ? (REAL)0 : (REAL)1;
-            double t64 = (double)tv;
-            double u = j == kk ? 0.0 : t64;
-            double wj = w[j];
-            double a = wj * (onem * u + base);
-            /* a = 0 adds nothing, even where z = -inf */
-            sb += a != 0.0 ? a * (double)d : 0.0;
-            sa += a;
-            ss += wj * u;
-            st += t64;
-            if (store) g[j] = e;
-            if (pipe) nm = nx[j] > nm ? nx[j] : nm;
-        }
+        IL_SUMS_FOR(reduction(+ : cr, ck, cbad, sa, sb, ss, st) reduction(max : nm),
+                    IL_PROB_BODY);
         out[2] += sa;
         out[3] += sb;
         out[4] += ss;
@@ -69,21 +100,7 @@ IL_INLINE void F(chunk_sums)(const REAL *restrict x, int64_t n, REAL m, int kind
         out[6] += (double)cbad;
     } else {
         REAL swd = 0, ws = 0;
-#pragma omp simd simdlen(IL_SIMDLEN) reduction(+ : cr, ck, swd, ws) reduction(max : nm)
-        for (int64_t j = 0; j < n; j++) {
-            REAL d = x[j] - m;
-            REAL e = EXP_LOW(d);
-            int top = d == (REAL)0;
-            cr += top ? (REAL)0 : e;
-            ck += top ? (REAL)1 : (REAL)0;
-            if (kind == IL_SMOOTH) {
-                REAL wj = wz[j];
-                swd += wj != (REAL)0 ? wj * d : (REAL)0;
-                ws += wj;
-            }
-            if (store) g[j] = e;
-            if (pipe) nm = nx[j] > nm ? nx[j] : nm;
-        }
+        IL_SUMS_FOR(reduction(+ : cr, ck, swd, ws) reduction(max : nm), IL_LAB_BODY);
         out[2] += (double)swd;
         out[3] += (double)ws;
     }
@@ -91,6 +108,10 @@ IL_INLINE void F(chunk_sums)(const REAL *restrict x, int64_t n, REAL m, int kind
     out[1] += (double)ck;
     if (pipe) *nmax = nm;
 }
+
+#undef IL_PROB_BODY
+#undef IL_LAB_BODY
+#undef IL_SUMS_FOR
 
 /* The one running-maximum loop over a row, chunk by chunk, each chunk's sums taken against
  * the running maximum in the loop that takes the maximum of the chunk after it (the next
@@ -100,7 +121,11 @@ IL_INLINE void F(chunk_sums)(const REAL *restrict x, int64_t n, REAL m, int kind
  * ``rest``).  Chunks before the first finite maximum (all -inf, or NaN) are summed against
  * 0, which gives their exps as 0 and their terms as -inf (or NaN), as they are against any
  * finite centre.  ``store``: g[j] = exp(z_j - c) with c = centres[j / IL_CHUNK] (-inf, with 0
- * stored, for a chunk before the first finite maximum). */
+ * stored, for a chunk before the first finite maximum).  With no next row the last chunk's
+ * loop takes the chunk's own maximum (unused): a row's last chunk then runs the same loop
+ * whether a row follows or not (alone, strided, a block's last) and keeps its bits, where
+ * gcc compiled a loop without the maximum to other roundings (float32 probability targets
+ * of fewer than 16 classes differed in the last bit). */
 IL_INLINE void F(row_sums)(const REAL *restrict x, int64_t c, int kind, int store,
                            REAL *restrict g, double *restrict centres, const REAL *wz,
                            const double *w, const REAL *t, int64_t kk, double onem,
@@ -113,9 +138,9 @@ IL_INLINE void F(row_sums)(const REAL *restrict x, int64_t c, int kind, int stor
     for (int64_t c0 = 0; c0 < c; c0 += IL_CHUNK) {
         int64_t n = c - c0 < IL_CHUNK ? c - c0 : IL_CHUNK;
         const REAL *xc = x + c0;
-        /* the chunk whose maximum this chunk's loop takes */
-        const REAL *nx = NULL;
-        int64_t nn = 0;
+        /* the chunk whose maximum this chunk's loop takes (itself after a last row) */
+        const REAL *nx = xc;
+        int64_t nn = n;
         if (c0 + IL_CHUNK < c) {
             nx = xc + IL_CHUNK;
             nn = c - c0 - IL_CHUNK < IL_CHUNK ? c - c0 - IL_CHUNK : IL_CHUNK;
