@@ -1,5 +1,6 @@
 """The kernels' exp and log (``include/vmath.h``) over 1-D arrays, for testing them
-directly (tests/kernels/test_vmath.py) and for benchmarks; the kernels inline the C."""
+directly (tests/kernels/test_kernels_vmath.py) and for benchmarks; the kernels inline
+the C."""
 
 import numpy as np
 
@@ -12,6 +13,8 @@ cdef extern from "vmath.h" nogil:
     double il_log_d(double)
     float il_log_ratio_f(float, float)
     double il_log_ratio_d(double, double)
+    float il_log1p_unit_f(float)
+    double il_log1p_unit_d(double)
 
 ctypedef fused real:
     float
@@ -62,6 +65,16 @@ def _log_ratio(const real[::1] a, const real[::1] b, real[::1] out):
                 out[i] = il_log_ratio_d(a[i], b[i])
 
 
+def _log1p_unit(const real[::1] x, real[::1] out):
+    cdef Py_ssize_t i, n = x.shape[0]
+    with nogil:
+        for i in range(n):
+            if real is float:
+                out[i] = il_log1p_unit_f(x[i])
+            else:
+                out[i] = il_log1p_unit_d(x[i])
+
+
 def exp(x):
     """exp of a 1-D contiguous float32/float64 array, elementwise (``il_exp``)."""
     out = _out(x)
@@ -87,6 +100,13 @@ def log_ratio(a, b):
     """``il_log_ratio`` elementwise: log(a/b) for finite a, b > 0."""
     out = _out(a)
     _log_ratio(a, b, out)
+    return out
+
+
+def log1p_unit(x):
+    """``il_log1p_unit`` elementwise: log1p(x) for x in [0, 1]."""
+    out = _out(x)
+    _log1p_unit(x, out)
     return out
 
 

@@ -7,9 +7,9 @@
  *   positive) both probabilities come without cancellation, σ(|z|) = 1/(1 + e) and
  *   σ(-|z|) = e/(1 + e), and so do both softplus terms: softplus(±z) = max(±z, 0) +
  *   log1p(e).  The array-API code spends two exps and two log1ps on the same.
- * - log1p(e) for e in [0, 1] without a general log: 2·atanh(f) with f = e/(2 + e), exact
- *   in relative terms for tiny e, or above sqrt2 - 1 ln 2 + 2·atanh((e - 1)/(e + 3)); both
- *   keep |f| <= 0.172, the range of vmath.h's log series, whose coefficients are reused.
+ * - log1p(e) for e in [0, 1] without a general log: vmath.h's il_log1p_unit (its log's
+ *   atanh series, with e itself as the exact leading term, so tiny e keeps its relative
+ *   accuracy).
  * - A coefficient that is 0 (a target 0 or 1, a weight 0, an ignored element) masks its
  *   term before the product, so an infinite softplus at z = -inf costs nothing where it
  *   is not wanted; the gradient is finite there.
@@ -36,47 +36,6 @@
 #define IL_SIG_CHUNK 1024
 #define IL_SIG_BLOCKS 256
 #define IL_SIG_PARALLEL_MIN (1 << 17)
-
-/* The sum 2f + 2f·f²·s(f²) of the atanh series; float to f^11, double to f^23, the
- * truncations of vmath.h's log. */
-IL_INLINE float il_atanh2_f(float f) {
-    float f2 = f * f;
-    float s = 1.0f / 11.0f;
-    s = s * f2 + 1.0f / 9.0f;
-    s = s * f2 + 1.0f / 7.0f;
-    s = s * f2 + 1.0f / 5.0f;
-    s = s * f2 + 1.0f / 3.0f;
-    return 2.0f * f + 2.0f * f * f2 * s;
-}
-
-IL_INLINE double il_atanh2_d(double f) {
-    double f2 = f * f;
-    double s = 1.0 / 23.0;
-    s = s * f2 + 1.0 / 21.0;
-    s = s * f2 + 1.0 / 19.0;
-    s = s * f2 + 1.0 / 17.0;
-    s = s * f2 + 1.0 / 15.0;
-    s = s * f2 + 1.0 / 13.0;
-    s = s * f2 + 1.0 / 11.0;
-    s = s * f2 + 1.0 / 9.0;
-    s = s * f2 + 1.0 / 7.0;
-    s = s * f2 + 1.0 / 5.0;
-    s = s * f2 + 1.0 / 3.0;
-    return 2.0 * f + 2.0 * f * f2 * s;
-}
-
-/* log1p(e) for e in [0, 1] (NaN stays NaN). */
-IL_INLINE float il_log1p_unit_f(float e) {
-    int big = e > 0.41421356f;
-    float f = big ? (e - 1.0f) / (e + 3.0f) : e / (e + 2.0f);
-    return (big ? (float)IL_LN2 : 0.0f) + il_atanh2_f(f);
-}
-
-IL_INLINE double il_log1p_unit_d(double e) {
-    int big = e > 0.41421356237309503;
-    double f = big ? (e - 1.0) / (e + 3.0) : e / (e + 2.0);
-    return (big ? IL_LN2_HI_D : 0.0) + (il_atanh2_d(f) + (big ? IL_LN2_LO_D : 0.0));
-}
 
 #define REAL float
 #define IL_SIMDLEN 16
