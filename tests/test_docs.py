@@ -39,7 +39,10 @@ FLAGS = doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS
 _FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})\s*([\w+-]*)")
 _NOT_RUN = re.compile(r"^\s*<!--\s*not run:\s*(?P<why>\S.*?)\s*-->\s*$")
 _MARKER_LIKE = re.compile(r"<!--\s*not[ -]run", re.IGNORECASE)
-_IMPORT = re.compile(r"^\s*(?:from|import)\s+([A-Za-z_][\w.]*)", re.MULTILINE)
+# an import statement, in a script or after a doctest prompt: its module list
+_IMPORT = re.compile(
+    r"^\s*(?:(?:>>>|\.\.\.)\s+)?(?:from\s+(\S+)\s+import|import\s+([^#\n]+))", re.M
+)
 
 
 @dataclass
@@ -57,9 +60,13 @@ class Block:
         return f"{self.path.relative_to(ROOT)}:{self.line}"
 
     def needs(self) -> list[str]:
-        names = {m.group(1).split(".")[0] for m in _IMPORT.finditer(self.source)}
-        names |= {"torch" for m in _IMPORT.finditer(self.source) if m.group(1) == "infoloss.torch"}
-        names |= {"jax" for m in _IMPORT.finditer(self.source) if m.group(1) == "infoloss.jax"}
+        modules = set()
+        for m in _IMPORT.finditer(self.source):
+            listed = [m.group(1)] if m.group(1) else m.group(2).split(",")
+            modules |= {item.split()[0] for item in listed if item.strip()}
+        names = {module.split(".")[0] for module in modules}
+        names |= {"torch" for module in modules if module.startswith("infoloss.torch")}
+        names |= {"jax" for module in modules if module.startswith("infoloss.jax")}
         return [name for name in OPTIONAL if name in names]
 
 
@@ -240,6 +247,12 @@ def test_a_failing_doctest_fails() -> None:
 def test_block_needs_names_optional_imports() -> None:
     source = "import numpy as np\nimport infoloss.torch as ilt\nfrom dask import array\n"
     assert Block(ROOT / "x.md", 1, source, False).needs() == ["torch", "dask"]
+
+
+def test_block_needs_reads_doctest_prompts_and_import_lists() -> None:
+    source = ">>> import numpy, infoloss.jax as ilj\n>>> from mpmath import mp\n... import dask\n"
+    assert Block(ROOT / "x.md", 1, source, True).needs() == ["jax", "dask", "mpmath"]
+    assert Block(ROOT / "x.md", 1, ">>> import torch  # CPU\n", True).needs() == ["torch"]
 
 
 @pytest.mark.parametrize("name", MODULES)
