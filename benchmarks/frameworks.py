@@ -22,7 +22,7 @@ in one process:
 
 Timing is interleaved: every round calls every method once, in turn, after one warm-up call
 each, so that load from other processes affects all alike.  The table gives each method's
-median time and its median per-round ratio to ``x.sum()``; the targets of issue 9 are
+median time and its median per-round ratio to ``x.sum()``; the speed targets are
 medians of per-round ratios between the methods they compare.
 
 One interaction to know: on the 2-core reference machine, after ``F.cross_entropy``'s
@@ -129,7 +129,7 @@ def _report(shape: tuple[int, int], times: dict[str, list[float]], jax: bool) ->
     for name, ts in times.items():
         ms = statistics.median(ts) * 1e3
         print(f"| {name} | {ms:.1f} | {ratio(times, name, 'x.sum()'):.2f} |")
-    print("\n| comparison | ratio | issue-9 target | met |")
+    print("\n| comparison | ratio | target | met |")
     print("|---|---:|---|---|")
     targets = TORCH_TARGETS + (JAX_TARGETS if jax else [])
     for a, b, bound in targets:

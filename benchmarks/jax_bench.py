@@ -21,7 +21,7 @@ in one process:
 
 Every JAX call ends in ``block_until_ready()``.  Timing is interleaved (every round calls
 every method once, after one warm-up call each) so that load from other processes affects
-all alike; the tables give medians and the medians of per-round ratios.  Issue 9's target:
+all alike; the tables give medians and the medians of per-round ratios.  The target:
 infoloss under jit at least 2× faster than optax under jit, forward and forward+grad.
 """
 
@@ -109,7 +109,7 @@ def _report(shape: tuple[int, int], times: dict[str, list[float]], peer: str) ->
     for name, ts in times.items():
         ms = statistics.median(ts) * 1e3
         print(f"| {name} | {ms:.1f} | {ratio(times, name, 'x.sum()'):.2f} |")
-    print("\n| comparison | ratio | issue-9 target | met |")
+    print("\n| comparison | ratio | target | met |")
     print("|---|---:|---|---|")
     for part in ("fwd", "fwd+grad"):
         r = ratio(times, f"{peer} {part}", f"infoloss jax {part}")

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/linear_ce.py              # N=8192, D=1024, V=65536 float32 (issue 9)
+    python benchmarks/linear_ce.py              # N=8192, D=1024, V=65536 float32
     python benchmarks/linear_ce.py --small      # N=2048, a quick run
     python benchmarks/linear_ce.py --skip "torch unfused" --chunk 256
 

@@ -19,7 +19,7 @@ parallel OpenMP sum over the same input arrays, the true read floor on 2 cores
 (the measure kernels' target is ≤ 2× that).  "extra MB" is the peak of NumPy/Python allocations during one call
 (tracemalloc, inputs allocated before; it cannot see PyTorch's allocator: "n/a").  The
 load average before and after each task is recorded.  Results are written to
-benchmarks/results/ as Markdown and JSON, and the issue-4 targets are checked at the end.
+benchmarks/results/ as Markdown and JSON, and the speed targets are checked at the end.
 """
 
 from __future__ import annotations
@@ -333,7 +333,7 @@ _TARGETS = [
 
 
 def _targets(records: list[dict[str, Any]]) -> list[dict[str, str]]:
-    """The issue-4 targets, checked against the infoloss rows of the full shapes."""
+    """The speed targets, checked against the infoloss rows of the full shapes."""
     out = []
     full = [list(sh) for sh in FULL]
     mine = [r for r in records if r["method"] == "infoloss" and r["shape"] in full]
