@@ -384,24 +384,34 @@ static inline __attribute__((always_inline)) void F(scaled_row)(const R *x, ptrd
  * after the last): the next row's loads overlap this row's exp arithmetic, and every row
  * is read from memory once.  Every row of a block goes through this one loop (strided
  * rows gathered one ahead), so a row's bits depend on neither its neighbours nor its
- * layout; the sums are lse_row's, lane for lane. */
+ * layout; the sums are lse_row's, lane for lane, and so are the exps stored to buf
+ * (``store``, the centre being the one chunk's). */
 static inline __attribute__((always_inline)) R F(lse_short)(const R *x, const R *nx, ptrdiff_t c,
-                                                            R m, int want_t, double *k_out,
+                                                            R m, int want_t, int store,
+                                                            R *buf, double *k_out,
                                                             double *rest_out, double *t_out) {
     R ctr = m > -INFINITY ? m : (R)0;
     R top_at = m > -INFINITY ? m : (R)NAN;
     R rs = 0, ks = 0, ts = 0, nm = -INFINITY;
-    IL_SIMD_FOR(VW, c, "omp simd reduction(+ : rs, ks, ts) reduction(max : nm)", {
-        R v = x[j];
-        R d = v - ctr;
-        R e = EXP_LOW(d);
-        int top = v == top_at;
-        rs += ok & !top ? e : (R)0;
-        ks += top & ok ? (R)1 : (R)0;
-        if (want_t) ts += (e > (R)0) & ok ? e * d : (R)0;
-        R w = nx[j];
-        nm = w > nm ? w : nm;
-    });
+    /* no lanes for t where it is not wanted (gcc keeps an unused reduction's) */
+#define IL_LSE_SHORT_BODY                                                                   \
+    R v = x[j];                                                                             \
+    R d = v - ctr;                                                                          \
+    R e = EXP_LOW(d);                                                                       \
+    int top = v == top_at;                                                                  \
+    rs += ok & !top ? e : (R)0;                                                             \
+    ks += top & ok ? (R)1 : (R)0;                                                           \
+    if (want_t) ts += (e > (R)0) & ok ? e * d : (R)0;                                       \
+    if (store) buf[j] = e;                                                                  \
+    R w = nx[j];                                                                            \
+    nm = w > nm ? w : nm;
+    if (want_t)
+        IL_SIMD_FOR(VW, c, "omp simd reduction(+ : rs, ks, ts) reduction(max : nm)",
+                    IL_LSE_SHORT_BODY);
+    else
+        IL_SIMD_FOR(VW, c, "omp simd reduction(+ : rs, ks) reduction(max : nm)",
+                    IL_LSE_SHORT_BODY);
+#undef IL_LSE_SHORT_BODY
     *rest_out = 0.0 + (double)rs;
     *k_out = 0.0 + (double)ks;
     *t_out = 0.0 + (double)ts;
@@ -441,7 +451,7 @@ static void F(entropy_short)(const R *P, int mode, int logits, int64_t s0, int64
     for (int64_t i = r0; i < r1; i++) {
         const R *nx = i + 1 < r1 ? F(row_at)(P, i + 1, s0, s1, c, gb) : x;
         double k, rest, t;
-        R nm = F(lse_short)(x, nx, c, m, 1, &k, &rest, &t);
+        R nm = F(lse_short)(x, nx, c, m, 1, 0, NULL, &k, &rest, &t);
         F(entropy_log_out)(x, c, mode, logits, m, k, rest, t, out + i, nbp + i, lmp + i);
         m = nm;
         x = nx;
@@ -556,6 +566,24 @@ typedef struct {
     double lm;
 } F(stats);
 
+/* st's fields of a normalised log row from its log-sum-exp sums (see lse_row). */
+static inline __attribute__((always_inline)) void F(stats_lse)(F(stats) *st, int logits,
+                                                               const R *x, ptrdiff_t c, R m,
+                                                               double k, double rest) {
+    st->ok = k > 0.0 && isfinite(rest) && isfinite(m);
+    st->m = m;
+    if (st->ok) {
+        double ls = il_log1p_d((k - 1.0) + rest);
+        st->lm = (double)m + ls;
+        st->inv_sd = 1.0 / (k + rest);
+        st->inv_s = (R)st->inv_sd;
+        st->ls = (R)ls;
+    } else {
+        st->nb = F(count_bad_log)(x, c, logits);
+        st->lm = st->nb ? NAN : -INFINITY;
+    }
+}
+
 static inline __attribute__((always_inline)) F(stats)
     F(stats_of)(int mode, int logits, const R *x, ptrdiff_t c, R *buf, R *cen) {
     F(stats) st = {0, 1, 1, 1, 0, 1.0, 1, 0, 0.0};
@@ -580,20 +608,23 @@ static inline __attribute__((always_inline)) F(stats)
         R m;
         double k, rest, t;
         F(lse_row)(x, c, 1, 0, buf, cen, &m, &k, &rest, &t);
-        st.ok = k > 0.0 && isfinite(rest) && isfinite(m);
-        st.m = m;
-        if (st.ok) {
-            double ls = il_log1p_d((k - 1.0) + rest);
-            st.lm = (double)m + ls;
-            st.inv_sd = 1.0 / (k + rest);
-            st.inv_s = (R)st.inv_sd;
-            st.ls = (R)ls;
-        } else {
-            st.nb = F(count_bad_log)(x, c, logits);
-            st.lm = st.nb ? NAN : -INFINITY;
-        }
+        F(stats_lse)(&st, logits, x, c, m, k, rest);
     }
     return st;
+}
+
+/* The statistics of a normalised log row of at most IL_CHUNK entries, its maximum m taken
+ * before; returns the maximum of nx (see lse_short). */
+static inline __attribute__((always_inline)) R F(stats_short)(F(stats) *st, int logits,
+                                                              const R *x, const R *nx,
+                                                              ptrdiff_t c, R m, R *buf,
+                                                              R *cen) {
+    double k, rest, t;
+    R nm = F(lse_short)(x, nx, c, m, 0, 1, buf, &k, &rest, &t);
+    cen[0] = m > -INFINITY ? m : (R)0;
+    *st = (F(stats)){0, 1, 1, 1, 0, 1.0, 1, 0, 0.0};
+    F(stats_lse)(st, logits, x, c, m, k, rest);
+    return nm;
 }
 
 typedef struct {
@@ -687,12 +718,14 @@ typedef struct {
     R *bp, *cp, *bq, *cq, *gp, *gq;
 } F(scratch);
 
-static int F(scratch_alloc)(F(scratch) *s, int ep, int eq, int gp, int gq, ptrdiff_t c) {
+/* ng: the gathered rows each strided argument needs (two where rows are gathered ahead). */
+static int F(scratch_alloc)(F(scratch) *s, int ep, int eq, int gp, int gq, ptrdiff_t c,
+                            size_t ng) {
     ptrdiff_t nch = (c + IL_CHUNK - 1) / IL_CHUNK;
     s->bp = ep ? (R *)malloc(sizeof(R) * (size_t)(c + nch)) : NULL;
     s->bq = eq ? (R *)malloc(sizeof(R) * (size_t)(c + nch)) : NULL;
-    s->gp = gp ? (R *)malloc(sizeof(R) * (size_t)c) : NULL;
-    s->gq = gq ? (R *)malloc(sizeof(R) * (size_t)c) : NULL;
+    s->gp = gp ? (R *)malloc(sizeof(R) * ng * (size_t)c) : NULL;
+    s->gq = gq ? (R *)malloc(sizeof(R) * ng * (size_t)c) : NULL;
     s->cp = s->bp ? s->bp + c : NULL;
     s->cq = s->bq ? s->bq + c : NULL;
     return (ep && !s->bp) || (eq && !s->bq) || (gp && !s->gp) || (gq && !s->gq);
@@ -705,14 +738,13 @@ static void F(scratch_free)(F(scratch) *s) {
     free(s->gq);
 }
 
-/* One row of a measure of two arguments: the statistics passes, then the terms pass. */
-static inline __attribute__((always_inline)) void F(pair_row)(
-    int code, int mp, int mq, const R *x, int lgp, const R *y, int lgq, ptrdiff_t c,
-    const F(scratch) *sc, double *out, int64_t *nbp, int64_t *nbq, double *lmp, double *lmq) {
+/* The terms pass of one row of a measure of two arguments, their statistics sp, sq taken. */
+static inline __attribute__((always_inline)) void F(pair_terms)(
+    int code, int mp, int mq, const R *x, const R *y, ptrdiff_t c, const F(scratch) *sc,
+    F(stats) sp, F(stats) sq, double *out, int64_t *nbp, int64_t *nbq, double *lmp,
+    double *lmq) {
     const int ep = mp == IL_L_EXACT, eq = mq == IL_L_EXACT;
-    R *bp = sc->bp, *bq = sc->bq, *cp = sc->cp, *cq = sc->cq;
-    F(stats) sp = F(stats_of)(mp, lgp, x, c, bp, cp);
-    F(stats) sq = F(stats_of)(mq, lgq, y, c, bq, cq);
+    const R *bp = sc->bp, *bq = sc->bq, *cp = sc->cp, *cq = sc->cq;
     double acc = 0.0, ninf = 0.0, sump = 0.0, sumq = 0.0, badp = 0.0, badq = 0.0;
     ptrdiff_t ci = 0;
     for (ptrdiff_t c0 = 0; c0 < c; c0 += IL_CHUNK, ci++) {
@@ -720,32 +752,43 @@ static inline __attribute__((always_inline)) void F(pair_row)(
         const R *xc = x + c0, *yc = y + c0;
         const R *ec = ep ? bp + c0 : xc, *fc = eq ? bq + c0 : yc;
         /* a normalised log argument's stored exps are relative to its chunk's centre:
-         * p = e exp(centre - m)/s */
-        R fp = ep ? (R)(il_exp_d((double)cp[ci] - (double)sp.m) * sp.inv_sd) : sp.inv_s;
-        R fq = eq ? (R)(il_exp_d((double)cq[ci] - (double)sq.m) * sq.inv_sd) : sq.inv_s;
+         * p = e exp(centre - m)/s; a row of one chunk is centred on its maximum (exp 0 =
+         * 1; a row without a finite maximum is not ok, its terms unused) */
+        const int multi = c > IL_CHUNK;
+        R fp = ep && multi ? (R)(il_exp_d((double)cp[ci] - (double)sp.m) * sp.inv_sd)
+                           : sp.inv_s;
+        R fq = eq && multi ? (R)(il_exp_d((double)cq[ci] - (double)sq.m) * sq.inv_sd)
+                           : sq.inv_s;
         R ct = 0, cinf = 0, csp = 0, csq = 0, cbp = 0, cbq = 0;
-        IL_SIMD_FOR(VW, nn, "omp simd reduction(+ : ct, cinf, csp, csq, cbp, cbq)", {
-            R u = xc[j], v = yc[j];
-            F(entry) pe = F(decode)(mp, u, ec[j], &sp, fp);
-            F(entry) qe = F(decode)(mq, v, fc[j], &sq, fq);
-            F(term_t) tt = F(term)(code, pe, qe);
-            ct += ok ? tt.t : (R)0;
-            cinf += ok ? tt.inf : (R)0;
-            if (mp == IL_P_RAW) {
-                csp += ok ? u : (R)0;
-                cbp += ok & !((u >= (R)0) & (u < INFINITY)) ? (R)1 : (R)0;
-            } else if (mp == IL_L_RAW) {
-                csp += ok ? pe.p : (R)0;
-                cbp += ((u != u) | (u == INFINITY)) & ok ? (R)1 : (R)0;
-            }
-            if (mq == IL_P_RAW) {
-                csq += ok ? v : (R)0;
-                cbq += ok & !((v >= (R)0) & (v < INFINITY)) ? (R)1 : (R)0;
-            } else if (mq == IL_L_RAW) {
-                csq += ok ? qe.p : (R)0;
-                cbq += ((v != v) | (v == INFINITY)) & ok ? (R)1 : (R)0;
-            }
-        });
+        /* the sums of the raw modes only where a raw argument needs them: gcc keeps an
+         * unused reduction's lanes and their final sum (a row's fixed cost) */
+#define IL_PAIR_BODY                                                                        \
+        R u = xc[j], v = yc[j];                                                             \
+        F(entry) pe = F(decode)(mp, u, ec[j], &sp, fp);                                     \
+        F(entry) qe = F(decode)(mq, v, fc[j], &sq, fq);                                     \
+        F(term_t) tt = F(term)(code, pe, qe);                                               \
+        ct += ok ? tt.t : (R)0;                                                             \
+        cinf += ok ? tt.inf : (R)0;                                                         \
+        if (mp == IL_P_RAW) {                                                               \
+            csp += ok ? u : (R)0;                                                           \
+            cbp += ok & !((u >= (R)0) & (u < INFINITY)) ? (R)1 : (R)0;                      \
+        } else if (mp == IL_L_RAW) {                                                        \
+            csp += ok ? pe.p : (R)0;                                                        \
+            cbp += ((u != u) | (u == INFINITY)) & ok ? (R)1 : (R)0;                         \
+        }                                                                                   \
+        if (mq == IL_P_RAW) {                                                               \
+            csq += ok ? v : (R)0;                                                           \
+            cbq += ok & !((v >= (R)0) & (v < INFINITY)) ? (R)1 : (R)0;                      \
+        } else if (mq == IL_L_RAW) {                                                        \
+            csq += ok ? qe.p : (R)0;                                                        \
+            cbq += ((v != v) | (v == INFINITY)) & ok ? (R)1 : (R)0;                         \
+        }
+        if (mp == IL_P_RAW || mp == IL_L_RAW || mq == IL_P_RAW || mq == IL_L_RAW)
+            IL_SIMD_FOR(VW, nn, "omp simd reduction(+ : ct, cinf, csp, csq, cbp, cbq)",
+                        IL_PAIR_BODY);
+        else
+            IL_SIMD_FOR(VW, nn, "omp simd reduction(+ : ct, cinf)", IL_PAIR_BODY);
+#undef IL_PAIR_BODY
         acc += (double)ct;
         ninf += (double)cinf;
         sump += (double)csp;
@@ -770,26 +813,85 @@ static inline __attribute__((always_inline)) void F(pair_row)(
     *out = !(sp.ok && sq.ok) ? NAN : (ninf > 0.0 ? INFINITY : acc);
 }
 
+/* One row of a measure of two arguments: the statistics passes, then the terms pass. */
+static inline __attribute__((always_inline)) void F(pair_row)(
+    int code, int mp, int mq, const R *x, int lgp, const R *y, int lgq, ptrdiff_t c,
+    const F(scratch) *sc, double *out, int64_t *nbp, int64_t *nbq, double *lmp, double *lmq) {
+    F(stats) sp = F(stats_of)(mp, lgp, x, c, sc->bp, sc->cp);
+    F(stats) sq = F(stats_of)(mq, lgq, y, c, sc->bq, sc->cq);
+    F(pair_terms)(code, mp, mq, x, y, c, sc, sp, sq, out, nbp, nbq, lmp, lmq);
+}
+
+/* Rows r0..r1 of at most IL_CHUNK entries with a normalised log argument: its maximum comes
+ * from the loop over the row before (stats_short); strided rows are gathered one row ahead
+ * into the two halves of gp, gq, so every row runs the same loops whatever its layout. */
+static inline __attribute__((always_inline)) void F(pair_short)(
+    int code, int mp, int mq, const R *P, int lgp, int64_t sp0, int64_t sp1, const R *Q,
+    int lgq, int64_t sq0, int64_t sq1, int64_t r0, int64_t r1, ptrdiff_t c,
+    const F(scratch) *sc, double *out, int64_t *nbp, int64_t *nbq, double *lmp, double *lmq) {
+    const int ep = mp == IL_L_EXACT, eq = mq == IL_L_EXACT;
+    if (r0 >= r1) return;
+    R *gp[2] = {sc->gp, sc->gp ? sc->gp + c : NULL}, *gq[2] = {sc->gq, sc->gq ? sc->gq + c : NULL};
+    const R *x = F(row_at)(P, r0, sp0, sp1, c, gp[0]), *y = F(row_at)(Q, r0, sq0, sq1, c, gq[0]);
+    R mx = ep ? F(chunk_max)(x, c) : (R)0, my = eq ? F(chunk_max)(y, c) : (R)0;
+    for (int64_t i = r0; i < r1; i++) {
+        const int h = (int)((i - r0 + 1) & 1), more = i + 1 < r1;
+        const R *nx = more ? F(row_at)(P, i + 1, sp0, sp1, c, gp[h]) : x;
+        const R *ny = more ? F(row_at)(Q, i + 1, sq0, sq1, c, gq[h]) : y;
+        F(stats) sp, sq;
+        if (ep)
+            mx = F(stats_short)(&sp, lgp, x, nx, c, mx, sc->bp, sc->cp);
+        else
+            sp = F(stats_of)(mp, lgp, x, c, sc->bp, sc->cp);
+        if (eq)
+            my = F(stats_short)(&sq, lgq, y, ny, c, my, sc->bq, sc->cq);
+        else
+            sq = F(stats_of)(mq, lgq, y, c, sc->bq, sc->cq);
+        F(pair_terms)(code, mp, mq, x, y, c, sc, sp, sq, out + i, nbp + i, nbq + i, lmp + i,
+                      lmq + i);
+        x = nx;
+        y = ny;
+    }
+}
+
 /* One parallel driver per kind and pair of modes, so that the body OpenMP outlines sees
  * them as constants (the per-entry decoding folds away and the loops vectorise). */
 #define IL_PAIR_FN(K, MP, MQ)                                                                  \
+    static __attribute__((noinline)) void F(pshort_##K##_##MP##_##MQ)(                         \
+        const R *P, int lgp, int64_t sp0, int64_t sp1, const R *Q, int lgq, int64_t sq0,       \
+        int64_t sq1, int64_t r0, int64_t r1, ptrdiff_t c, const F(scratch) *sc, double *out,   \
+        int64_t *nbp, int64_t *nbq, double *lmp, double *lmq) {                                \
+        F(pair_short)(IL_TERM(K, MP, MQ), MP, MQ, P, lgp, sp0, sp1, Q, lgq, sq0, sq1, r0, r1,  \
+                      c, sc, out, nbp, nbq, lmp, lmq);                                         \
+    }                                                                                          \
     static int F(pair_##K##_##MP##_##MQ)(const R *P, int lgp, int64_t sp0, int64_t sp1,        \
                                          const R *Q, int lgq, int64_t sq0, int64_t sq1,        \
                                          int64_t n, ptrdiff_t c, double *out, int64_t *nbp,    \
                                          int64_t *nbq, double *lmp, double *lmq) {             \
+        const int chain = (MP == IL_L_EXACT || MQ == IL_L_EXACT) && c <= IL_CHUNK;             \
         int fail = 0;                                                                          \
         _Pragma("omp parallel") {                                                              \
             F(scratch) sc;                                                                     \
             int mine = F(scratch_alloc)(&sc, MP == IL_L_EXACT, MQ == IL_L_EXACT, sp1 != 1,     \
-                                        sq1 != 1, c);                                          \
+                                        sq1 != 1, c, chain ? 2 : 1);                           \
             if (mine) {                                                                        \
                 _Pragma("omp atomic write") fail = 1;                                          \
             }                                                                                  \
-            _Pragma("omp for schedule(static)") for (int64_t i = 0; i < n; i++) {              \
-                if (mine) continue;                                                            \
-                F(pair_row)(IL_TERM(K, MP, MQ), MP, MQ, F(row_at)(P, i, sp0, sp1, c, sc.gp),   \
-                            lgp, F(row_at)(Q, i, sq0, sq1, c, sc.gq), lgq, c, &sc, out + i,    \
-                            nbp + i, nbq + i, lmp + i, lmq + i);                               \
+            if (chain) {                                                                       \
+                /* one block of consecutive rows per thread (pair_short) */                    \
+                const int64_t nt = omp_get_num_threads(), tid = omp_get_thread_num();          \
+                if (!mine)                                                                     \
+                    F(pshort_##K##_##MP##_##MQ)(P, lgp, sp0, sp1, Q, lgq, sq0, sq1,            \
+                                                n * tid / nt, n * (tid + 1) / nt, c, &sc, out, \
+                                                nbp, nbq, lmp, lmq);                           \
+            } else {                                                                           \
+                _Pragma("omp for schedule(static)") for (int64_t i = 0; i < n; i++) {          \
+                    if (mine) continue;                                                        \
+                    F(pair_row)(IL_TERM(K, MP, MQ), MP, MQ,                                    \
+                                F(row_at)(P, i, sp0, sp1, c, sc.gp), lgp,                      \
+                                F(row_at)(Q, i, sq0, sq1, c, sc.gq), lgq, c, &sc, out + i,     \
+                                nbp + i, nbq + i, lmp + i, lmq + i);                           \
+                }                                                                              \
             }                                                                                  \
             F(scratch_free)(&sc);                                                              \
         }                                                                                      \
@@ -870,7 +972,8 @@ static void F(conditional)(const R *T, ptrdiff_t nx, ptrdiff_t ny, int form, int
         } else {
             if (chain) {
                 m = cm;
-                cm = F(lse_short)(row, a + 1 < nx ? row + ny : row, ny, m, 1, &k, &rest, &t);
+                cm = F(lse_short)(row, a + 1 < nx ? row + ny : row, ny, m, 1, 0, NULL, &k,
+                                  &rest, &t);
             } else {
                 F(lse_row)(row, ny, 0, 1, NULL, NULL, &m, &k, &rest, &t);
             }
