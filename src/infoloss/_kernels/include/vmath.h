@@ -235,6 +235,14 @@ IL_INLINE double il_log_d(double x) {
     return il_log_parts_d(big ? e + 1.0 : e, m, big ? 2.0 : 1.0);
 }
 
+/* log1p(u) for u >= 0 from il_log_d: log(w) u/(w - 1), w = 1 + u (w - 1 is exact), keeps
+ * the relative accuracy of a tiny u.  Selects only, so it vectorises; other inputs give
+ * meaningless values. */
+IL_INLINE double il_log1p_d(double u) {
+    double w = 1.0 + u;
+    return w == 1.0 ? u : il_log_d(w) * (u / (w - 1.0));
+}
+
 /* a/b = 2^e num/den with num/den in [1/sqrt2, sqrt2]: the mantissa ratio is in (1/2, 2)
  * and one factor of 2 moves it into range, so num - den stays exact. */
 IL_INLINE float il_log_ratio_f(float a, float b) {

@@ -44,13 +44,6 @@
 #include "info.h"
 #include "vmath.h"
 
-/* log1p(u) for u >= 0 from il_log_d: log(w) u/(w - 1), w = 1 + u (w - 1 is exact), keeps
- * the relative accuracy of a tiny u. */
-static inline double il_log1p_d(double u) {
-    double w = 1.0 + u;
-    return w == 1.0 ? u : il_log_d(w) * (u / (w - 1.0));
-}
-
 static inline double il_log_of(double s) {
     return s == 0.0 ? -INFINITY : (s > 0.0 ? il_log_d(s) : NAN);
 }

@@ -70,6 +70,11 @@
  * saved up to about there (4096x10: 0.46 ms alone, 0.73 ms on two threads, best of 15). */
 #define IL_PARALLEL_MIN (1 << 19)
 #define IL_ROW_COST 64
+/* Rows of up to IL_BLK_MAXC classes go IL_BLK at a time: their sums, then their logs in
+ * one vector loop (block_logs), then their losses and gradients (a row of IL_BLK_MAXC
+ * floats is 4 KiB: a block's rows stay in L2 for their gradients). */
+#define IL_BLK 32
+#define IL_BLK_MAXC 1024
 
 enum { IL_PLAIN = 0, IL_SMOOTH = 1, IL_PROB = 2 };
 
