@@ -15,6 +15,8 @@ cdef extern from "vmath.h" nogil:
     double il_log_ratio_d(double, double)
     float il_log1p_unit_f(float)
     double il_log1p_unit_d(double)
+    double il_log1p_d(double)
+    int IL_LOG_BLOCK
 
 ctypedef fused real:
     float
@@ -75,6 +77,41 @@ def _log1p_unit(const real[::1] x, real[::1] out):
                 out[i] = il_log1p_unit_d(x[i])
 
 
+def _log1p(const double[::1] x, double[::1] out):
+    cdef Py_ssize_t i, n = x.shape[0]
+    with nogil:
+        for i in range(n):
+            out[i] = il_log1p_d(x[i])
+
+
+cdef extern from *:
+    """
+    /* x[0..n) through il_log1p_block_d (which = 0) or il_log_block_d (1), ``size`` values
+     * at a time (at most IL_LOG_BLOCK), through an aligned buffer as the kernels call them */
+    static void il_test_blocks(const double *x, double *out, ptrdiff_t n, ptrdiff_t size,
+                               int which) {
+        double buf[IL_LOG_BLOCK] __attribute__((aligned(64)));
+        for (ptrdiff_t i0 = 0; i0 < n; i0 += size) {
+            ptrdiff_t m = n - i0 < size ? n - i0 : size;
+            for (ptrdiff_t q = 0; q < m; q++) buf[q] = x[i0 + q];
+            if (which) il_log_block_d(buf, m);
+            else il_log1p_block_d(buf, m);
+            for (ptrdiff_t q = 0; q < m; q++) out[i0 + q] = buf[q];
+        }
+    }
+    """
+    void il_test_blocks(const double *x, double *out, Py_ssize_t n, Py_ssize_t size,
+                        int which) nogil
+
+
+def _blocks(const double[::1] x, double[::1] out, Py_ssize_t size, int which):
+    if not 1 <= size <= IL_LOG_BLOCK:
+        raise ValueError(f"size must be in [1, {IL_LOG_BLOCK}], got {size}")
+    if x.shape[0]:
+        with nogil:
+            il_test_blocks(&x[0], &out[0], x.shape[0], size, which)
+
+
 def exp(x):
     """exp of a 1-D contiguous float32/float64 array, elementwise (``il_exp``)."""
     out = _out(x)
@@ -107,6 +144,30 @@ def log1p_unit(x):
     """``il_log1p_unit`` elementwise: log1p(x) for x in [0, 1]."""
     out = _out(x)
     _log1p_unit(x, out)
+    return out
+
+
+def log1p(x):
+    """``il_log1p_d`` elementwise on a float64 array: log1p(x) for x >= 0."""
+    out = _out(x)
+    _log1p(x, out)
+    return out
+
+
+LOG_BLOCK = IL_LOG_BLOCK
+
+
+def log1p_block(x, size=IL_LOG_BLOCK):
+    """``il_log1p_block_d`` over a float64 array, ``size`` values at a time."""
+    out = _out(x)
+    _blocks(x, out, size, 0)
+    return out
+
+
+def log_block(x, size=IL_LOG_BLOCK):
+    """``il_log_block_d`` over a float64 array, ``size`` values at a time."""
+    out = _out(x)
+    _blocks(x, out, size, 1)
     return out
 
 

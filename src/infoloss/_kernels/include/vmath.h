@@ -235,13 +235,6 @@ IL_INLINE double il_log_d(double x) {
     return il_log_parts_d(big ? e + 1.0 : e, m, big ? 2.0 : 1.0);
 }
 
-/* log1p(u) for u >= 0 from il_log_d: log(w) u/(w - 1), w = 1 + u (w - 1 is exact), keeps
- * the relative accuracy of a tiny u.  Selects only, so it vectorises; other inputs give
- * meaningless values. */
-IL_INLINE double il_log1p_d(double u) {
-    double w = 1.0 + u;
-    return w == 1.0 ? u : il_log_d(w) * (u / (w - 1.0));
-}
 
 /* a/b = 2^e num/den with num/den in [1/sqrt2, sqrt2]: the mantissa ratio is in (1/2, 2)
  * and one factor of 2 moves it into range, so num - den stays exact. */
@@ -300,6 +293,41 @@ IL_INLINE double il_log1p_unit_d(double e) {
     double inner = IL_FMA_D(-2.0 * s2, il_atanh_series_d(s2), g);
     double low = IL_FMA_D(-s, inner, big ? IL_LN2_LO_D : 0.0);
     return (big ? IL_LN2_HI_D : 0.0) + (g + low);
+}
+
+/* log1p(u) for u >= 0: il_log1p_unit up to 1; above, log(w) u/(w - 1) with w = 1 + u
+ * (w - 1 exact), which corrects w's rounding.  Selects only, so it vectorises; other
+ * inputs give meaningless values. */
+IL_INLINE double il_log1p_d(double u) {
+    double w = 1.0 + u;
+    double above = il_log_d(w) * (u / (w - 1.0));
+    return u <= 1.0 ? il_log1p_unit_d(u) : above;
+}
+
+/* The most values il_log1p_block_d takes at once (the kernels' blocks of short rows). */
+#define IL_LOG_BLOCK 32
+
+/* v[q] = il_log1p_d(v[q]) for q < n <= IL_LOG_BLOCK, in one vector loop over n rounded up
+ * to 8 lanes (the lanes past n set to 0 first), so that no scalar remainder runs and a
+ * value's bits do not depend on its place in v or on n.  v: IL_LOG_BLOCK doubles, 64-byte
+ * aligned.  For kernels of short rows, whose one log per row would otherwise be a chain of
+ * dependent operations that the rows' loops wait on. */
+IL_INLINE void il_log1p_block_d(double *v, int64_t n) {
+    double *a = (double *)__builtin_assume_aligned(v, 64);
+    const int64_t n8 = (n + 7) & ~(int64_t)7;
+    for (int64_t q = n; q < n8; q++) a[q] = 0.0;
+#pragma omp simd
+    for (int64_t q = 0; q < n8; q++) a[q] = il_log1p_d(a[q]);
+}
+
+/* v[q] = il_log_d(v[q]) for q < n <= IL_LOG_BLOCK, as il_log1p_block_d (the lanes past n
+ * set to 1). */
+IL_INLINE void il_log_block_d(double *v, int64_t n) {
+    double *a = (double *)__builtin_assume_aligned(v, 64);
+    const int64_t n8 = (n + 7) & ~(int64_t)7;
+    for (int64_t q = n; q < n8; q++) a[q] = 1.0;
+#pragma omp simd
+    for (int64_t q = 0; q < n8; q++) a[q] = il_log_d(a[q]);
 }
 
 #endif

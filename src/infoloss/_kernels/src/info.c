@@ -44,8 +44,20 @@
 #include "info.h"
 #include "vmath.h"
 
-static inline double il_log_of(double s) {
-    return s == 0.0 ? -INFINITY : (s > 0.0 ? il_log_d(s) : NAN);
+/* lm[i] = log lm[i] for i in [i0, i1) (a row's sum >= 0, or NaN), IL_LOG_BLOCK at a
+ * time in one vector loop: the kernels that sum rows as given leave their log-masses' logs
+ * to this pass, which no row's loop then waits on. */
+static void il_logs_of_sums(double *lm, int64_t i0, int64_t i1) {
+    double lv[IL_LOG_BLOCK] __attribute__((aligned(64)));
+    for (int64_t b0 = i0; b0 < i1; b0 += IL_LOG_BLOCK) {
+        const int64_t nb = i1 - b0 < IL_LOG_BLOCK ? i1 - b0 : IL_LOG_BLOCK;
+        for (int64_t q = 0; q < nb; q++) lv[q] = lm[b0 + q] > 0.0 ? lm[b0 + q] : 1.0;
+        il_log_block_d(lv, nb);
+        for (int64_t q = 0; q < nb; q++) {
+            double v = lm[b0 + q];
+            lm[b0 + q] = v > 0.0 ? lv[q] : (v == 0.0 ? -INFINITY : NAN);
+        }
+    }
 }
 
 /* g(delta) = h(delta)/delta^2, h(delta) = delta e^delta - expm1(delta), on [-1, 1] (least
@@ -143,6 +155,7 @@ static inline float il_jsf_f(float x) {
 enum { T_CE, T_KL_EXACT, T_KL_PROBS, T_KL_MIXED, T_JS };
 
 #define IL_EXACT(m) ((m) == IL_P_SCL || (m) == IL_L_EXACT)
+#define IL_RAW_MODE(m) ((m) == IL_P_RAW || (m) == IL_L_RAW)
 #define IL_PROB(m) ((m) == IL_P_RAW || (m) == IL_P_SCL)
 #define IL_TERM(kind, mp, mq)                                                               \
     ((kind) == IL_CROSS_ENTROPY ? T_CE                                                      \
@@ -411,19 +424,11 @@ static inline __attribute__((always_inline)) R F(lse_short)(const R *x, const R 
     return nm;
 }
 
-/* Row i's entropy, log-mass and bad count from its log-sum-exp sums (see lse_row). */
-static inline void F(entropy_log_out)(const R *x, ptrdiff_t c, int mode, int logits, R m,
-                                      double k, double rest, double t, double *out,
-                                      int64_t *nbp, double *lmp) {
-    int ok = k > 0.0 && isfinite(rest) && isfinite(m);
-    if (!ok) {
-        int64_t nb = F(count_bad_log)(x, c, logits);
-        *nbp = nb;
-        *lmp = nb ? NAN : -INFINITY;
-        *out = NAN;
-        return;
-    }
-    double s = k + rest, ls = il_log1p_d((k - 1.0) + rest), fm = (double)m;
+/* A row's entropy and log-mass from its log-sum-exp sums (see lse_row) and ls =
+ * log1p((k - 1) + rest), where they are ok. */
+static inline void F(entropy_log_ok)(int mode, R m, double k, double rest, double t, double ls,
+                                     double *out, int64_t *nbp, double *lmp) {
+    double s = k + rest, fm = (double)m;
     *nbp = 0;
     *lmp = fm + ls;
     if (mode == IL_L_EXACT)
@@ -432,8 +437,29 @@ static inline void F(entropy_log_out)(const R *x, ptrdiff_t c, int mode, int log
         *out = fm > -745.2 ? il_exp_d(fm) * (-t - fm * s) : 0.0;
 }
 
+/* Whether a row's log-sum-exp sums are ok; where not, its outputs (bad count, log-mass,
+ * NaN). */
+static inline int F(entropy_log_bad)(const R *x, ptrdiff_t c, int logits, R m, double k,
+                                     double rest, double *out, int64_t *nbp, double *lmp) {
+    if (k > 0.0 && isfinite(rest) && isfinite(m)) return 0;
+    int64_t nb = F(count_bad_log)(x, c, logits);
+    *nbp = nb;
+    *lmp = nb ? NAN : -INFINITY;
+    *out = NAN;
+    return 1;
+}
+
+/* Row i's entropy, log-mass and bad count from its log-sum-exp sums (see lse_row). */
+static inline void F(entropy_log_out)(const R *x, ptrdiff_t c, int mode, int logits, R m,
+                                      double k, double rest, double t, double *out,
+                                      int64_t *nbp, double *lmp) {
+    if (F(entropy_log_bad)(x, c, logits, m, k, rest, out, nbp, lmp)) return;
+    F(entropy_log_ok)(mode, m, k, rest, t, il_log1p_d((k - 1.0) + rest), out, nbp, lmp);
+}
+
 /* The entropy of log rows r0..r1 of at most IL_CHUNK entries (see lse_short); g: two row
- * buffers where the rows are strided. */
+ * buffers where the rows are strided.  IL_LOG_BLOCK rows at a time: their sums, then their
+ * logs together (il_log1p_block_d), then their entropies. */
 static void F(entropy_short)(const R *P, int mode, int logits, int64_t s0, int64_t s1,
                              int64_t r0, int64_t r1, ptrdiff_t c, R *g, double *out,
                              int64_t *nbp, double *lmp) {
@@ -441,21 +467,42 @@ static void F(entropy_short)(const R *P, int mode, int logits, int64_t s0, int64
     R *ga = g, *gb = g ? g + c : NULL;
     const R *x = F(row_at)(P, r0, s0, s1, c, ga);
     R m = F(chunk_max)(x, c);
-    for (int64_t i = r0; i < r1; i++) {
-        const R *nx = i + 1 < r1 ? F(row_at)(P, i + 1, s0, s1, c, gb) : x;
-        double k, rest, t;
-        R nm = F(lse_short)(x, nx, c, m, 1, 0, NULL, &k, &rest, &t);
-        F(entropy_log_out)(x, c, mode, logits, m, k, rest, t, out + i, nbp + i, lmp + i);
-        m = nm;
-        x = nx;
-        R *sw = ga;
-        ga = gb;
-        gb = sw;
+    double lg[IL_LOG_BLOCK] __attribute__((aligned(64)));
+    double ks[IL_LOG_BLOCK], rs[IL_LOG_BLOCK], ts[IL_LOG_BLOCK];
+    R ms[IL_LOG_BLOCK];
+    int bad[IL_LOG_BLOCK];
+    for (int64_t b0 = r0; b0 < r1; b0 += IL_LOG_BLOCK) {
+        const int64_t b1 = r1 - b0 > IL_LOG_BLOCK ? b0 + IL_LOG_BLOCK : r1;
+        for (int64_t i = b0; i < b1; i++) {
+            const int64_t q = i - b0;
+            const R *nx = i + 1 < r1 ? F(row_at)(P, i + 1, s0, s1, c, gb) : x;
+            double k, rest, t;
+            R nm = F(lse_short)(x, nx, c, m, 1, 0, NULL, &k, &rest, &t);
+            bad[q] = F(entropy_log_bad)(x, c, logits, m, k, rest, out + i, nbp + i, lmp + i);
+            lg[q] = bad[q] ? 0.0 : (k - 1.0) + rest;
+            ks[q] = k;
+            rs[q] = rest;
+            ts[q] = t;
+            ms[q] = m;
+            m = nm;
+            x = nx;
+            R *sw = ga;
+            ga = gb;
+            gb = sw;
+        }
+        il_log1p_block_d(lg, b1 - b0);
+        for (int64_t i = b0; i < b1; i++) {
+            const int64_t q = i - b0;
+            if (!bad[q])
+                F(entropy_log_ok)(mode, ms[q], ks[q], rs[q], ts[q], lg[q], out + i, nbp + i,
+                                  lmp + i);
+        }
     }
 }
 
 /* The entropy of rows of probabilities as given: sum p, bad entries and -sum p log p in one
- * read. */
+ * read.  *lmp gets the row's sum (NaN where it has bad entries): its log is the caller's
+ * (il_logs_of_sums). */
 static void F(entropy_raw_row)(const R *x, ptrdiff_t c, double *out, int64_t *nbp,
                                double *lmp) {
     double h = 0.0, s = 0.0, b = 0.0;
@@ -474,7 +521,7 @@ static void F(entropy_raw_row)(const R *x, ptrdiff_t c, double *out, int64_t *nb
         b += (double)cb;
     }
     *nbp = (int64_t)b;
-    *lmp = b == 0.0 ? il_log_of(s) : NAN;
+    *lmp = b == 0.0 ? s : NAN;
     *out = b == 0.0 ? h : NAN;
 }
 
@@ -515,6 +562,13 @@ static __attribute__((noinline)) void F(entropy_each)(const R *P, int mode, int 
             F(lse_row)(x, c, 0, 1, NULL, NULL, &m, &k, &rest, &t);
             F(entropy_log_out)(x, c, mode, logits, m, k, rest, t, out + i, nbp + i, lmp + i);
         }
+    }
+    if (mode == IL_P_RAW) { /* the rows' sums to their logs */
+        const int64_t nblk = (n + IL_LOG_BLOCK - 1) / IL_LOG_BLOCK;
+#pragma omp for schedule(static)
+        for (int64_t bi = 0; bi < nblk; bi++)
+            il_logs_of_sums(lmp, bi * IL_LOG_BLOCK,
+                            n - bi * IL_LOG_BLOCK > IL_LOG_BLOCK ? (bi + 1) * IL_LOG_BLOCK : n);
     }
 }
 
@@ -792,12 +846,12 @@ static inline __attribute__((always_inline)) void F(pair_terms)(
     if (mp == IL_P_RAW || mp == IL_L_RAW) {
         sp.ok = badp == 0.0;
         sp.nb = (int64_t)badp;
-        sp.lm = sp.ok ? il_log_of(sump) : NAN;
+        sp.lm = sp.ok ? sump : NAN; /* its log: il_logs_of_sums */
     }
     if (mq == IL_P_RAW || mq == IL_L_RAW) {
         sq.ok = badq == 0.0;
         sq.nb = (int64_t)badq;
-        sq.lm = sq.ok ? il_log_of(sumq) : NAN;
+        sq.lm = sq.ok ? sumq : NAN;
     }
     *nbp = sp.nb;
     *nbq = sq.nb;
@@ -886,6 +940,17 @@ static inline __attribute__((always_inline)) void F(pair_short)(
                                 nbp + i, nbq + i, lmp + i, lmq + i);                           \
                 }                                                                              \
             }                                                                                  \
+            /* the sums of arguments read as given, to their logs */                          \
+            if (IL_RAW_MODE(MP) || IL_RAW_MODE(MQ)) {                                          \
+                _Pragma("omp barrier")                                                         \
+                const int64_t nblk = (n + IL_LOG_BLOCK - 1) / IL_LOG_BLOCK;                    \
+                _Pragma("omp for schedule(static)") for (int64_t bi = 0; bi < nblk; bi++) {    \
+                    const int64_t i0 = bi * IL_LOG_BLOCK;                                      \
+                    const int64_t i1 = n - i0 > IL_LOG_BLOCK ? i0 + IL_LOG_BLOCK : n;          \
+                    if (IL_RAW_MODE(MP)) il_logs_of_sums(lmp, i0, i1);                         \
+                    if (IL_RAW_MODE(MQ)) il_logs_of_sums(lmq, i0, i1);                         \
+                }                                                                              \
+            }                                                                                  \
             F(scratch_free)(&sc);                                                              \
         }                                                                                      \
         return fail ? -1 : 0;                                                                  \
@@ -952,32 +1017,45 @@ static void F(conditional)(const R *T, ptrdiff_t nx, ptrdiff_t ny, int form, int
     /* short log rows: each row's maximum from the loop over the row before (lse_short) */
     const int chain = form != IL_PROBS && ny <= IL_CHUNK;
     R cm = chain ? F(chunk_max)(T, ny) : (R)0;
-    for (ptrdiff_t a = 0; a < nx; a++) {
-        const R *row = T + a * ny;
-        R m;
-        double k, rest, t, lw;
-        if (form == IL_PROBS) {
-            int64_t b;
-            F(scaled_row)(row, ny, 1, &m, &k, &rest, &t, &b);
-            nb += b;
-            if (b > 0 || k == 0.0) continue;
-            lw = il_log_d((double)m);
-        } else {
-            if (chain) {
-                m = cm;
-                cm = F(lse_short)(row, a + 1 < nx ? row + ny : row, ny, m, 1, 0, NULL, &k,
-                                  &rest, &t);
+    /* IL_LOG_BLOCK rows at a time: their sums, their logs together, then their terms */
+    double lg[IL_LOG_BLOCK] __attribute__((aligned(64)));
+    double lws[IL_LOG_BLOCK], ss[IL_LOG_BLOCK], ts[IL_LOG_BLOCK];
+    for (ptrdiff_t a0 = 0; a0 < nx; a0 += IL_LOG_BLOCK) {
+        const ptrdiff_t a1 = nx - a0 > IL_LOG_BLOCK ? a0 + IL_LOG_BLOCK : nx;
+        int64_t nq = 0;
+        for (ptrdiff_t a = a0; a < a1; a++) {
+            const R *row = T + a * ny;
+            R m;
+            double k, rest, t, lw;
+            if (form == IL_PROBS) {
+                int64_t b;
+                F(scaled_row)(row, ny, 1, &m, &k, &rest, &t, &b);
+                nb += b;
+                if (b > 0 || k == 0.0) continue;
+                lw = il_log_d((double)m);
             } else {
-                F(lse_row)(row, ny, 0, 1, NULL, NULL, &m, &k, &rest, &t);
+                if (chain) {
+                    m = cm;
+                    cm = F(lse_short)(row, a + 1 < nx ? row + ny : row, ny, m, 1, 0, NULL, &k,
+                                      &rest, &t);
+                } else {
+                    F(lse_row)(row, ny, 0, 1, NULL, NULL, &m, &k, &rest, &t);
+                }
+                if (!(k > 0.0 && isfinite(rest) && isfinite(m))) {
+                    nb += F(count_bad_log)(row, ny, 0);
+                    continue;
+                }
+                lw = (double)m;
             }
-            if (!(k > 0.0 && isfinite(rest) && isfinite(m))) {
-                nb += F(count_bad_log)(row, ny, 0);
-                continue;
-            }
-            lw = (double)m;
+            lg[nq] = (k - 1.0) + rest;
+            lws[nq] = lw;
+            ss[nq] = k + rest;
+            ts[nq] = t;
+            nq++;
         }
-        double ls = il_log1p_d((k - 1.0) + rest);
-        F(add_weighted)(&big, &w, &hw, lw + ls, ls - t / (k + rest));
+        il_log1p_block_d(lg, nq);
+        for (int64_t q = 0; q < nq; q++)
+            F(add_weighted)(&big, &w, &hw, lws[q] + lg[q], lg[q] - ts[q] / ss[q]);
     }
     if (form == IL_LOGITS && nb == 0 && big == -INFINITY) nb = 1; /* no finite logit */
     *nbad = nb;

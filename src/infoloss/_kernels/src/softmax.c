@@ -73,7 +73,7 @@
 /* Rows of up to IL_BLK_MAXC classes go IL_BLK at a time: their sums, then their logs in
  * one vector loop (block_logs), then their losses and gradients (a row of IL_BLK_MAXC
  * floats is 4 KiB: a block's rows stay in L2 for their gradients). */
-#define IL_BLK 32
+#define IL_BLK IL_LOG_BLOCK
 #define IL_BLK_MAXC 1024
 
 enum { IL_PLAIN = 0, IL_SMOOTH = 1, IL_PROB = 2 };

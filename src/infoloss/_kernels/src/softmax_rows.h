@@ -232,18 +232,14 @@ IL_INLINE int F(lse_log)(const F(il_row) *r, double *s, double *ls) {
     return ok;
 }
 
-/* lse_log of the nb rows of a block, their logs taken together in one vector loop.  The
- * loop runs over a multiple of 8 lanes (unused lanes log 0), so that every row's log comes
- * from the vector code whatever its place in the block, and a row gives the same bits alone
- * as in a batch: one log's latency per row had cost a row of 10 classes a third of its
+/* lse_log of the nb <= IL_BLK rows of a block, their logs taken together
+ * (il_log1p_block_d): one log's latency per row had cost a row of 10 classes a third of its
  * time. */
 static void F(block_logs)(const F(il_row) *r, int64_t nb, double *s, double *ls) {
-    double arg[IL_BLK] __attribute__((aligned(64)));
-    double lg[IL_BLK] __attribute__((aligned(64)));
-    const int64_t n8 = (nb + 7) & ~(int64_t)7;
-    for (int64_t q = 0; q < n8; q++) arg[q] = q < nb && F(row_ok)(&r[q]) ? (r[q].k - 1.0) + r[q].rest : 0.0;
-#pragma omp simd
-    for (int64_t q = 0; q < n8; q++) lg[q] = il_log1p_d(arg[q]);
+    double lg[IL_LOG_BLOCK] __attribute__((aligned(64)));
+    for (int64_t q = 0; q < nb; q++)
+        lg[q] = F(row_ok)(&r[q]) ? (r[q].k - 1.0) + r[q].rest : 0.0;
+    il_log1p_block_d(lg, nb);
     for (int64_t q = 0; q < nb; q++) {
         s[q] = r[q].k + r[q].rest;
         ls[q] = F(row_ok)(&r[q]) ? lg[q] : NAN;
