@@ -148,6 +148,64 @@ def test_zeros_point_masses_and_infinities(dtype) -> None:  # type: ignore[no-un
     close(got, ref, dtype, 3)
 
 
+def mp_ce(x, y, form):  # type: ignore[no-untyped-def]
+    out = []
+    for p, q in zip(_mp_rows(x, form), _mp_rows(y, form), strict=True):
+        if any(a > 0 and b == 0 for a, b in zip(p, q, strict=True)):
+            out.append(np.inf)
+            continue
+        out.append(
+            float(-mpmath.fsum(a * mpmath.log(b) for a, b in zip(p, q, strict=True) if a > 0))
+        )
+    return out
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_cross_entropy_of_logits_at_its_edges(dtype) -> None:  # type: ignore[no-untyped-def]
+    """The short rows' two-loop form ls_q + (1/s_p) sum e (my - y): +inf where P has mass
+    (however little: an exp that underflows still counts) and Q none, finite where both
+    have none, and mpmath's value at a dominant logit and on ordinary rows."""
+    inf = np.inf
+    under = -200.0 if dtype == np.float32 else -1000.0  # exp(under - max) is 0 in dtype
+    z = np.array(
+        [
+            [0.0, 1.0, 2.0, 3.0],
+            [0.0, 1.0, 2.0, 3.0],
+            [0.0, -inf, 2.0, 3.0],
+            [0.0, under, 2.0, 3.0],
+            [30.0, 0.0, 0.0, 0.0],
+            [-inf, -inf, 5.0, -inf],
+        ],
+        dtype,
+    )
+    zq = np.array(
+        [
+            [3.0, 2.0, 1.0, 0.0],
+            [0.0, -inf, 2.0, 3.0],
+            [0.0, -inf, 2.0, 3.0],
+            [0.0, -inf, 2.0, 3.0],
+            [30.0, 0.0, 0.0, 0.0],
+            [-inf, 1.0, 5.0, -inf],
+        ],
+        dtype,
+    )
+    got, ref = kernels_on_and_off(il.cross_entropy, z, zq, form="logits")
+    assert got[[1, 3]].tolist() == [inf, inf]
+    assert ref[[1, 3]].tolist() == [inf, inf]
+    fin = [0, 2, 4, 5]
+    want = mp_ce(z[fin], zq[fin], "logits")
+    close(got[fin], want, dtype, 4)
+    close(ref[fin], want, dtype, 4)
+    # many rows, both layouts (the strided rows are gathered): mpmath on each
+    rng = np.random.default_rng(5)
+    zz = (3 * rng.standard_normal((40, 31))).astype(dtype)
+    qq = (3 * rng.standard_normal((40, 31))).astype(dtype)
+    want = mp_ce(zz, qq, "logits")
+    close(il.cross_entropy(zz, qq, form="logits"), want, dtype, 31)
+    zt, qt = np.asfortranarray(zz), np.asfortranarray(qq)
+    close(il.cross_entropy(zt, qt, form="logits"), want, dtype, 31)
+
+
 @pytest.mark.parametrize("form", ["probs", "log_probs", "logits"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_divergences_of_equal_rows_are_exactly_zero(form, dtype) -> None:  # type: ignore[no-untyped-def]

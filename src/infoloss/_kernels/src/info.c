@@ -869,6 +869,75 @@ static inline __attribute__((always_inline)) void F(pair_row)(
     F(pair_terms)(code, mp, mq, x, y, c, sc, sp, sq, out, nbp, nbq, lmp, lmq);
 }
 
+/* The cross-entropy's pass over a short log row x of P against the row y of Q, with their
+ * maxima mx (taken before) and my: lse_short's sums of x (k, rest) beside
+ * sce = sum e (my - y) over the entries with e = exp(x - mx) > 0, and the number of entries
+ * with x > -inf at y = -inf; the maximum of nx is returned (see lse_short). */
+static inline __attribute__((always_inline)) R F(ce_pass)(const R *x, const R *nx, const R *y,
+                                                          ptrdiff_t c, R mx, R my,
+                                                          double *k_out, double *rest_out,
+                                                          double *sce_out, double *inf_out) {
+    R ctr = mx > -INFINITY ? mx : (R)0;
+    R top_at = mx > -INFINITY ? mx : (R)NAN;
+    R cq = my > -INFINITY ? my : (R)0;
+    R rs = 0, ks = 0, sce = 0, ninf = 0, nm = -INFINITY;
+    IL_SIMD_FOR(VW, c, "omp simd reduction(+ : rs, ks, sce, ninf) reduction(max : nm)", {
+        R v = x[j];
+        R d = v - ctr;
+        R e = EXP_LOW(d);
+        int top = v == top_at;
+        rs += ok & !top ? e : (R)0;
+        ks += top & ok ? (R)1 : (R)0;
+        R u = y[j];
+        sce += (e > (R)0) & ok ? e * (cq - u) : (R)0;
+        ninf += ok & (v > -INFINITY) & (u == -INFINITY) ? (R)1 : (R)0;
+        R w = nx[j];
+        nm = w > nm ? w : nm;
+    });
+    *rest_out = 0.0 + (double)rs;
+    *k_out = 0.0 + (double)ks;
+    *sce_out = 0.0 + (double)sce;
+    *inf_out = 0.0 + (double)ninf;
+    return nm;
+}
+
+/* The cross-entropy of short normalised log rows (logits, or log-probabilities normalised),
+ * rows r0..r1, in two loops a row rather than three: with s_p = sum exp(x - mx) and
+ * ls_q = log sum exp(y - my),
+ *     H(P, Q) = -sum p log q = ls_q + (1/s_p) sum exp(x - mx) (my - y),
+ * both parts >= 0, so the loop over x takes the terms' sum with its own exps and no row's
+ * exps are stored.  Maxima and gathered rows as in pair_short. */
+static inline __attribute__((always_inline)) void F(ce_short)(
+    const R *P, int lgp, int64_t sp0, int64_t sp1, const R *Q, int lgq, int64_t sq0,
+    int64_t sq1, int64_t r0, int64_t r1, ptrdiff_t c, const F(scratch) *sc, double *out,
+    int64_t *nbp, int64_t *nbq, double *lmp, double *lmq) {
+    if (r0 >= r1) return;
+    R *gp[2] = {sc->gp, sc->gp ? sc->gp + c : NULL}, *gq[2] = {sc->gq, sc->gq ? sc->gq + c : NULL};
+    const R *x = F(row_at)(P, r0, sp0, sp1, c, gp[0]), *y = F(row_at)(Q, r0, sq0, sq1, c, gq[0]);
+    R mx = F(chunk_max)(x, c), my = F(chunk_max)(y, c);
+    for (int64_t i = r0; i < r1; i++) {
+        const int h = (int)((i - r0 + 1) & 1), more = i + 1 < r1;
+        const R *nx = more ? F(row_at)(P, i + 1, sp0, sp1, c, gp[h]) : x;
+        const R *ny = more ? F(row_at)(Q, i + 1, sq0, sq1, c, gq[h]) : y;
+        double kq, rq, tq, kp, rp, sce, ninf;
+        R nmy = F(lse_short)(y, ny, c, my, 0, 0, NULL, &kq, &rq, &tq);
+        R nmx = F(ce_pass)(x, nx, y, c, mx, my, &kp, &rp, &sce, &ninf);
+        const int okp = kp > 0.0 && isfinite(rp) && isfinite(mx);
+        const int okq = kq > 0.0 && isfinite(rq) && isfinite(my);
+        double lsp = okp ? il_log1p_d((kp - 1.0) + rp) : 0.0;
+        double lsq = okq ? il_log1p_d((kq - 1.0) + rq) : 0.0;
+        nbp[i] = okp ? 0 : F(count_bad_log)(x, c, lgp);
+        nbq[i] = okq ? 0 : F(count_bad_log)(y, c, lgq);
+        lmp[i] = okp ? (double)mx + lsp : (nbp[i] ? NAN : -INFINITY);
+        lmq[i] = okq ? (double)my + lsq : (nbq[i] ? NAN : -INFINITY);
+        out[i] = !(okp && okq) ? NAN : (ninf > 0.0 ? INFINITY : lsq + sce / (kp + rp));
+        mx = nmx;
+        my = nmy;
+        x = nx;
+        y = ny;
+    }
+}
+
 /* Rows r0..r1 of at most IL_CHUNK entries with a normalised log argument: its maximum comes
  * from the loop over the row before (stats_short); strided rows are gathered one row ahead
  * into the two halves of gp, gq, so every row runs the same loops whatever its layout. */
@@ -877,6 +946,10 @@ static inline __attribute__((always_inline)) void F(pair_short)(
     int lgq, int64_t sq0, int64_t sq1, int64_t r0, int64_t r1, ptrdiff_t c,
     const F(scratch) *sc, double *out, int64_t *nbp, int64_t *nbq, double *lmp, double *lmq) {
     const int ep = mp == IL_L_EXACT, eq = mq == IL_L_EXACT;
+    if (code == T_CE && ep && eq) {
+        F(ce_short)(P, lgp, sp0, sp1, Q, lgq, sq0, sq1, r0, r1, c, sc, out, nbp, nbq, lmp, lmq);
+        return;
+    }
     if (r0 >= r1) return;
     R *gp[2] = {sc->gp, sc->gp ? sc->gp + c : NULL}, *gq[2] = {sc->gq, sc->gq ? sc->gq + c : NULL};
     const R *x = F(row_at)(P, r0, sp0, sp1, c, gp[0]), *y = F(row_at)(Q, r0, sq0, sq1, c, gq[0]);
