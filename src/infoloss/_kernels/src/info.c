@@ -1092,7 +1092,8 @@ static void F(conditional)(const R *T, ptrdiff_t nx, ptrdiff_t ny, int form, int
     R cm = chain ? F(chunk_max)(T, ny) : (R)0;
     /* IL_LOG_BLOCK rows at a time: their sums, their logs together, then their terms */
     double lg[IL_LOG_BLOCK] __attribute__((aligned(64)));
-    double lws[IL_LOG_BLOCK], ss[IL_LOG_BLOCK], ts[IL_LOG_BLOCK];
+    double lws[IL_LOG_BLOCK] __attribute__((aligned(64)));
+    double ss[IL_LOG_BLOCK], ts[IL_LOG_BLOCK];
     for (ptrdiff_t a0 = 0; a0 < nx; a0 += IL_LOG_BLOCK) {
         const ptrdiff_t a1 = nx - a0 > IL_LOG_BLOCK ? a0 + IL_LOG_BLOCK : nx;
         int64_t nq = 0;
@@ -1105,7 +1106,7 @@ static void F(conditional)(const R *T, ptrdiff_t nx, ptrdiff_t ny, int form, int
                 F(scaled_row)(row, ny, 1, &m, &k, &rest, &t, &b);
                 nb += b;
                 if (b > 0 || k == 0.0) continue;
-                lw = il_log_d((double)m);
+                lw = (double)m; /* m > 0: its log with the block's (below) */
             } else {
                 if (chain) {
                     m = cm;
@@ -1127,6 +1128,7 @@ static void F(conditional)(const R *T, ptrdiff_t nx, ptrdiff_t ny, int form, int
             nq++;
         }
         il_log1p_block_d(lg, nq);
+        if (form == IL_PROBS) il_log_block_d(lws, nq);
         for (int64_t q = 0; q < nq; q++)
             F(add_weighted)(&big, &w, &hw, lws[q] + lg[q], lg[q] - ts[q] / ss[q]);
     }
