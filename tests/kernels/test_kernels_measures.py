@@ -72,16 +72,23 @@ def mp_entropy(x, form):  # type: ignore[no-untyped-def]
     return [float(-mpmath.fsum(p * mpmath.log(p) for p in r if p > 0)) for r in _mp_rows(x, form)]
 
 
-def mp_kl(x, y, form):  # type: ignore[no-untyped-def]
+def _mp_pair_sums(x, y, form, term):  # type: ignore[no-untyped-def]
+    """Σ term(p, q) over the outcomes with p > 0, row by row; +inf where p > 0 = q."""
     out = []
     for p, q in zip(_mp_rows(x, form), _mp_rows(y, form), strict=True):
         if any(a > 0 and b == 0 for a, b in zip(p, q, strict=True)):
             out.append(np.inf)
             continue
-        out.append(
-            float(mpmath.fsum(a * mpmath.log(a / b) for a, b in zip(p, q, strict=False) if a > 0))
-        )
+        out.append(float(mpmath.fsum(term(a, b) for a, b in zip(p, q, strict=True) if a > 0)))
     return out
+
+
+def mp_kl(x, y, form):  # type: ignore[no-untyped-def]
+    return _mp_pair_sums(x, y, form, lambda a, b: a * mpmath.log(a / b))
+
+
+def mp_ce(x, y, form):  # type: ignore[no-untyped-def]
+    return _mp_pair_sums(x, y, form, lambda a, b: -a * mpmath.log(b))
 
 
 def mp_js(x, y, form):  # type: ignore[no-untyped-def]
@@ -146,18 +153,6 @@ def test_zeros_point_masses_and_infinities(dtype) -> None:  # type: ignore[no-un
     assert got[1] == 0
     got, ref = kernels_on_and_off(il.entropy, z, form="logits")
     close(got, ref, dtype, 3)
-
-
-def mp_ce(x, y, form):  # type: ignore[no-untyped-def]
-    out = []
-    for p, q in zip(_mp_rows(x, form), _mp_rows(y, form), strict=True):
-        if any(a > 0 and b == 0 for a, b in zip(p, q, strict=True)):
-            out.append(np.inf)
-            continue
-        out.append(
-            float(-mpmath.fsum(a * mpmath.log(b) for a, b in zip(p, q, strict=True) if a > 0))
-        )
-    return out
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

@@ -307,27 +307,20 @@ IL_INLINE double il_log1p_d(double u) {
 /* The most values il_log1p_block_d takes at once (the kernels' blocks of short rows). */
 #define IL_LOG_BLOCK 32
 
-/* v[q] = il_log1p_d(v[q]) for q < n <= IL_LOG_BLOCK, in one vector loop over n rounded up
- * to 8 lanes (the lanes past n set to 0 first), so that no scalar remainder runs and a
- * value's bits do not depend on its place in v or on n.  v: IL_LOG_BLOCK doubles, 64-byte
- * aligned.  For kernels of short rows, whose one log per row would otherwise be a chain of
- * dependent operations that the rows' loops wait on. */
-IL_INLINE void il_log1p_block_d(double *v, int64_t n) {
-    double *a = (double *)__builtin_assume_aligned(v, 64);
-    const int64_t n8 = (n + 7) & ~(int64_t)7;
-    for (int64_t q = n; q < n8; q++) a[q] = 0.0;
-#pragma omp simd
-    for (int64_t q = 0; q < n8; q++) a[q] = il_log1p_d(a[q]);
-}
-
-/* v[q] = il_log_d(v[q]) for q < n <= IL_LOG_BLOCK, as il_log1p_block_d (the lanes past n
- * set to 1). */
-IL_INLINE void il_log_block_d(double *v, int64_t n) {
-    double *a = (double *)__builtin_assume_aligned(v, 64);
-    const int64_t n8 = (n + 7) & ~(int64_t)7;
-    for (int64_t q = n; q < n8; q++) a[q] = 1.0;
-#pragma omp simd
-    for (int64_t q = 0; q < n8; q++) a[q] = il_log_d(a[q]);
-}
+/* v[q] = FN(v[q]) for q < n <= IL_LOG_BLOCK, in one vector loop over n rounded up to 8
+ * lanes (the lanes past n set to PAD first, a value in FN's domain), so that no scalar
+ * remainder runs and a value's bits do not depend on its place in v or on n.  v:
+ * IL_LOG_BLOCK doubles, 64-byte aligned.  For kernels of short rows, whose one log per row
+ * would otherwise be a chain of dependent operations that the rows' loops wait on. */
+#define IL_BLOCK_FN(NAME, FN, PAD)                                                          \
+    IL_INLINE void NAME(double *v, int64_t n) {                                             \
+        double *a = (double *)__builtin_assume_aligned(v, 64);                              \
+        const int64_t n8 = (n + 7) & ~(int64_t)7;                                           \
+        for (int64_t q = n; q < n8; q++) a[q] = (PAD);                                      \
+        _Pragma("omp simd") for (int64_t q = 0; q < n8; q++) a[q] = FN(a[q]);               \
+    }
+IL_BLOCK_FN(il_log1p_block_d, il_log1p_d, 0.0)
+IL_BLOCK_FN(il_log_block_d, il_log_d, 1.0)
+#undef IL_BLOCK_FN
 
 #endif

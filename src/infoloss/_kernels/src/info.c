@@ -227,6 +227,17 @@ enum { T_CE, T_KL_EXACT, T_KL_PROBS, T_KL_MIXED, T_JS };
 #define LOG F(il_log)
 #define LOG_RATIO F(il_log_ratio)
 
+/* One entry of a log-sum-exp loop against the centre ctr, in an IL_SIMD_FOR body: v, its
+ * d = v - ctr and e = exp(d); an entry tied at the maximum (top_at) counts in ks, any other
+ * adds e to rs. */
+#define IL_LSE_ENTRY(x_j)                                                                   \
+    R v = (x_j);                                                                            \
+    R d = v - ctr;                                                                          \
+    R e = EXP_LOW(d);                                                                       \
+    int top = v == top_at;                                                                  \
+    rs += ok & !top ? e : (R)0;                                                             \
+    ks += top & ok ? (R)1 : (R)0
+
 /* exp(x) of a raw log-probability (<= 0 where valid): il_exp_low, bit for bit il_exp in
  * its domain and free of il_exp's float-to-int conversion (AVX2 has none for double), and
  * +inf beyond (a row holding such an entry fails the mass check either way). */
@@ -299,24 +310,14 @@ static inline __attribute__((always_inline)) void F(lse_row)(const R *x, ptrdiff
         if (store) {
             R *b = buf + c0;
             IL_SIMD_FOR(VW, n, "omp simd reduction(+ : rs, ks, ts)", {
-                R v = xc[j];
-                R d = v - ctr;
-                R e = EXP_LOW(d);
-                int top = v == top_at;
-                rs += ok & !top ? e : (R)0;
-                ks += top & ok ? (R)1 : (R)0;
+                IL_LSE_ENTRY(xc[j]);
                 if (want_t) ts += (e > (R)0) & ok ? e * d : (R)0;
                 b[j] = e;
             });
             cen[ci] = ctr;
         } else {
             IL_SIMD_FOR(VW, n, "omp simd reduction(+ : rs, ks, ts)", {
-                R v = xc[j];
-                R d = v - ctr;
-                R e = EXP_LOW(d);
-                int top = v == top_at;
-                rs += ok & !top ? e : (R)0;
-                ks += top & ok ? (R)1 : (R)0;
+                IL_LSE_ENTRY(xc[j]);
                 if (want_t) ts += (e > (R)0) & ok ? e * d : (R)0;
             });
         }
@@ -401,12 +402,7 @@ static inline __attribute__((always_inline)) R F(lse_short)(const R *x, const R 
     R rs = 0, ks = 0, ts = 0, nm = -INFINITY;
     /* no lanes for t where it is not wanted (gcc keeps an unused reduction's) */
 #define IL_LSE_SHORT_BODY                                                                   \
-    R v = x[j];                                                                             \
-    R d = v - ctr;                                                                          \
-    R e = EXP_LOW(d);                                                                       \
-    int top = v == top_at;                                                                  \
-    rs += ok & !top ? e : (R)0;                                                             \
-    ks += top & ok ? (R)1 : (R)0;                                                           \
+    IL_LSE_ENTRY(x[j]);                                                                     \
     if (want_t) ts += (e > (R)0) & ok ? e * d : (R)0;                                       \
     if (store) buf[j] = e;                                                                  \
     R w = nx[j];                                                                            \
@@ -882,12 +878,7 @@ static inline __attribute__((always_inline)) R F(ce_pass)(const R *x, const R *n
     R cq = my > -INFINITY ? my : (R)0;
     R rs = 0, ks = 0, sce = 0, ninf = 0, nm = -INFINITY;
     IL_SIMD_FOR(VW, c, "omp simd reduction(+ : rs, ks, sce, ninf) reduction(max : nm)", {
-        R v = x[j];
-        R d = v - ctr;
-        R e = EXP_LOW(d);
-        int top = v == top_at;
-        rs += ok & !top ? e : (R)0;
-        ks += top & ok ? (R)1 : (R)0;
+        IL_LSE_ENTRY(x[j]);
         R u = y[j];
         sce += (e > (R)0) & ok ? e * (cq - u) : (R)0;
         ninf += ok & (v > -INFINITY) & (u == -INFINITY) ? (R)1 : (R)0;
@@ -1340,5 +1331,6 @@ int F(il_joint_rows)(int kind, const R *T, int form, int normalize, int64_t s0, 
 #undef VW
 #undef LOG
 #undef LOG_RATIO
+#undef IL_LSE_ENTRY
 
 #endif

@@ -355,6 +355,34 @@ static void F(hi_qa)(const REAL *x, int64_t c, double lse, double factor, REAL *
 
 /* ---------------------------------------------------------------- entry points */
 
+/* Row i of the logits as the loops read it: soft-capped rows from the per-thread buffer zb
+ * (capped there from row s0 on), strided ones gathered into it, others in place. */
+static const REAL *F(logit_row)(const il_xent_in *in, int64_t i, int64_t s0, int need_z,
+                                REAL *zb) {
+    const REAL *zr = (const REAL *)in->z + i * in->zs0;
+    if (in->has_cap) return zb + (i - s0) * in->c;
+    if (need_z) {
+        F(gather)(zr, in->zs1, in->c, zb);
+        return zb;
+    }
+    return zr;
+}
+
+/* Probability targets: row i of the targets (gathered into buf where strided) and its
+ * smoothing base eps·keep/C, keep = 1 - t_ik for the ignored column k (1 for none). */
+static const REAL *F(target_row)(const il_xent_in *in, int64_t i, int need_t, REAL *buf,
+                                 double *base) {
+    const REAL *tr = (const REAL *)in->t + i * in->ts0;
+    if (need_t) {
+        F(gather)(tr, in->ts1, in->c, buf);
+        tr = buf;
+    }
+    int64_t kk = in->ignore;
+    double keep = kk >= 0 ? 1.0 - (double)tr[kk] : 1.0;
+    *base = in->eps * keep / (double)in->c;
+    return tr;
+}
+
 typedef struct {
     double *w;    /* (c,) class weights */
     REAL *wz;     /* the same in REAL */
@@ -404,7 +432,6 @@ static void F(bufs_close)(F(il_bufs) *b) {
 int F(il_xent_forward)(const il_xent_in *in, il_xent_out *out) {
     const int64_t n = in->n, c = in->c;
     const REAL *Z = (const REAL *)in->z;
-    const REAL *T = (const REAL *)in->t;
     REAL *G = (REAL *)out->g;
     const int labels = in->y != NULL, fused = G != NULL, smooth = in->eps > 0.0;
     const int need_z = in->has_cap || in->zs1 != 1;
@@ -452,14 +479,7 @@ int F(il_xent_forward)(const il_xent_in *in, il_xent_out *out) {
                 double bases[IL_BLK], ss[IL_BLK], lss[IL_BLK], cen0[IL_BLK];
                 for (int64_t i = b0; i < b1; i++) {
                     const int64_t q = i - b0;
-                    const REAL *zr = Z + i * in->zs0;
-                    const REAL *x = zr;
-                    if (in->has_cap) {
-                        x = b.z + (i - s0) * c;
-                    } else if (need_z) {
-                        F(gather)(zr, in->zs1, c, b.z);
-                        x = b.z;
-                    }
+                    const REAL *x = F(logit_row)(in, i, s0, need_z, b.z);
                     if (!have_fm) fm = F(chunk_max)(x, c < IL_CHUNK ? c : IL_CHUNK);
                     /* the next row, whose first chunk's maximum this row's last loop takes */
                     const REAL *nxt = NULL;
@@ -476,14 +496,9 @@ int F(il_xent_forward)(const il_xent_in *in, il_xent_out *out) {
                         rowf(x, c, gi, b.centres, wz, w, NULL, -1, 0, 0, fm, nxt, &fm, &rr[q]);
                         cen0[q] = b.centres[0];
                     } else {
-                        const REAL *tr = T + i * in->ts0;
-                        if (need_t) {
-                            F(gather)(tr, in->ts1, c, b.t);
-                            tr = b.t;
-                        }
                         int64_t kk = in->ignore;
-                        double keep = kk >= 0 ? 1.0 - (double)tr[kk] : 1.0;
-                        double base = eps * keep / (double)c;
+                        double base;
+                        const REAL *tr = F(target_row)(in, i, need_t, b.t, &base);
                         F(il_rowfn) rowf = fused ? F(rows_prob_g) : F(rows_prob);
                         rowf(x, c, gi, b.centres, wz, w, tr, kk, onem, base, fm, nxt, &fm,
                              &rr[q]);
@@ -577,7 +592,6 @@ int F(il_xent_backward)(const il_xent_in *in, const double *lse, const double *u
                         void *g, int64_t gs0, int64_t gs1) {
     const int64_t n = in->n, c = in->c;
     const REAL *Z = (const REAL *)in->z;
-    const REAL *T = (const REAL *)in->t;
     REAL *G = (REAL *)g;
     const int labels = in->y != NULL;
     const int need_z = in->has_cap || in->zs1 != 1;
@@ -612,13 +626,7 @@ int F(il_xent_backward)(const il_xent_in *in, const double *lse, const double *u
                     F(cap_row)(Z + i * in->zs0, in->zs1, c, in->cap, b.z + (i - s0) * c);
             for (int64_t i = s0; i < s1; i++) {
                 const REAL *zr = Z + i * in->zs0;
-                const REAL *x = zr;
-                if (in->has_cap) {
-                    x = b.z + (i - s0) * c;
-                } else if (need_z) {
-                    F(gather)(zr, in->zs1, c, b.z);
-                    x = b.z;
-                }
+                const REAL *x = F(logit_row)(in, i, s0, need_z, b.z);
                 REAL *gr = G + i * gs0;
                 REAL *restrict gi = need_g ? b.g : gr;
                 double up = upstream[i];
@@ -645,14 +653,9 @@ int F(il_xent_backward)(const il_xent_in *in, const double *lse, const double *u
                         gi[yi] -= (REAL)(up * onem * w[yi]);
                     }
                 } else {
-                    const REAL *tr = T + i * in->ts0;
-                    if (need_t) {
-                        F(gather)(tr, in->ts1, c, b.t);
-                        tr = b.t;
-                    }
                     int64_t kk = in->ignore;
-                    double keep = kk >= 0 ? 1.0 - (double)tr[kk] : 1.0;
-                    double base = eps * keep / (double)c;
+                    double base;
+                    const REAL *tr = F(target_row)(in, i, need_t, b.t, &base);
                     /* A = Σ a (one read of the target row, which the gradient loop re-reads) */
                     double big_a = 0.0, swi = 0.0;
 #pragma omp simd reduction(+ : big_a, swi)
