@@ -906,26 +906,47 @@ static inline __attribute__((always_inline)) void F(ce_short)(
     R *gp[2] = {sc->gp, sc->gp ? sc->gp + c : NULL}, *gq[2] = {sc->gq, sc->gq ? sc->gq + c : NULL};
     const R *x = F(row_at)(P, r0, sp0, sp1, c, gp[0]), *y = F(row_at)(Q, r0, sq0, sq1, c, gq[0]);
     R mx = F(chunk_max)(x, c), my = F(chunk_max)(y, c);
-    for (int64_t i = r0; i < r1; i++) {
-        const int h = (int)((i - r0 + 1) & 1), more = i + 1 < r1;
-        const R *nx = more ? F(row_at)(P, i + 1, sp0, sp1, c, gp[h]) : x;
-        const R *ny = more ? F(row_at)(Q, i + 1, sq0, sq1, c, gq[h]) : y;
-        double kq, rq, tq, kp, rp, sce, ninf;
-        R nmy = F(lse_short)(y, ny, c, my, 0, 0, NULL, &kq, &rq, &tq);
-        R nmx = F(ce_pass)(x, nx, y, c, mx, my, &kp, &rp, &sce, &ninf);
-        const int okp = kp > 0.0 && isfinite(rp) && isfinite(mx);
-        const int okq = kq > 0.0 && isfinite(rq) && isfinite(my);
-        double lsp = okp ? il_log1p_d((kp - 1.0) + rp) : 0.0;
-        double lsq = okq ? il_log1p_d((kq - 1.0) + rq) : 0.0;
-        nbp[i] = okp ? 0 : F(count_bad_log)(x, c, lgp);
-        nbq[i] = okq ? 0 : F(count_bad_log)(y, c, lgq);
-        lmp[i] = okp ? (double)mx + lsp : (nbp[i] ? NAN : -INFINITY);
-        lmq[i] = okq ? (double)my + lsq : (nbq[i] ? NAN : -INFINITY);
-        out[i] = !(okp && okq) ? NAN : (ninf > 0.0 ? INFINITY : lsq + sce / (kp + rp));
-        mx = nmx;
-        my = nmy;
-        x = nx;
-        y = ny;
+    /* IL_LOG_BLOCK rows at a time: their sums, their two logs together, then the outputs */
+    double lp[IL_LOG_BLOCK] __attribute__((aligned(64)));
+    double lq[IL_LOG_BLOCK] __attribute__((aligned(64)));
+    double sps[IL_LOG_BLOCK], sces[IL_LOG_BLOCK], infs[IL_LOG_BLOCK], mxs[IL_LOG_BLOCK],
+        mys[IL_LOG_BLOCK];
+    int oks[IL_LOG_BLOCK];
+    for (int64_t b0 = r0; b0 < r1; b0 += IL_LOG_BLOCK) {
+        const int64_t b1 = r1 - b0 > IL_LOG_BLOCK ? b0 + IL_LOG_BLOCK : r1;
+        for (int64_t i = b0; i < b1; i++) {
+            const int64_t q = i - b0;
+            const int h = (int)((i - r0 + 1) & 1), more = i + 1 < r1;
+            const R *nx = more ? F(row_at)(P, i + 1, sp0, sp1, c, gp[h]) : x;
+            const R *ny = more ? F(row_at)(Q, i + 1, sq0, sq1, c, gq[h]) : y;
+            double kq, rq, tq, kp, rp;
+            R nmy = F(lse_short)(y, ny, c, my, 0, 0, NULL, &kq, &rq, &tq);
+            R nmx = F(ce_pass)(x, nx, y, c, mx, my, &kp, &rp, &sces[q], &infs[q]);
+            const int okp = kp > 0.0 && isfinite(rp) && isfinite(mx);
+            const int okq = kq > 0.0 && isfinite(rq) && isfinite(my);
+            /* a bad row's counts now, while its rows are at hand */
+            nbp[i] = okp ? 0 : F(count_bad_log)(x, c, lgp);
+            nbq[i] = okq ? 0 : F(count_bad_log)(y, c, lgq);
+            lp[q] = okp ? (kp - 1.0) + rp : 0.0;
+            lq[q] = okq ? (kq - 1.0) + rq : 0.0;
+            oks[q] = okp | okq << 1;
+            sps[q] = kp + rp;
+            mxs[q] = (double)mx;
+            mys[q] = (double)my;
+            mx = nmx;
+            my = nmy;
+            x = nx;
+            y = ny;
+        }
+        il_log1p_block_d(lp, b1 - b0);
+        il_log1p_block_d(lq, b1 - b0);
+        for (int64_t i = b0; i < b1; i++) {
+            const int64_t q = i - b0;
+            const int okp = oks[q] & 1, okq = oks[q] >> 1;
+            lmp[i] = okp ? mxs[q] + lp[q] : (nbp[i] ? NAN : -INFINITY);
+            lmq[i] = okq ? mys[q] + lq[q] : (nbq[i] ? NAN : -INFINITY);
+            out[i] = !(okp && okq) ? NAN : (infs[q] > 0.0 ? INFINITY : lq[q] + sces[q] / sps[q]);
+        }
     }
 }
 
