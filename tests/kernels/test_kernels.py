@@ -4,6 +4,7 @@ the kernels on and off.  No timings here: see benchmarks/."""
 from __future__ import annotations
 
 import math
+import os
 import subprocess
 import sys
 
@@ -65,10 +66,22 @@ def test_use_kernels_switch(monkeypatch: pytest.MonkeyPatch) -> None:
         assert not K.enabled()
         assert _layout.row_blocks(np.full((200, 100), 0.01)) is None
     assert K.enabled()
-    monkeypatch.setenv("INFOLOSS_DISABLE_KERNELS", "1")
+    monkeypatch.setattr(K, "_ENV_ON", False)  # INFOLOSS_DISABLE_KERNELS=1 at import
     assert not K.enabled()
     with K.use_kernels(True):
         assert K.enabled()
+
+
+def test_environment_switch_turns_the_kernels_off() -> None:
+    code = (
+        "import infoloss._kernels as K, infoloss._kernels._layout as L, numpy as np\n"
+        "assert not K.enabled()\n"
+        "assert L.row_blocks(np.full((200, 100), 0.01)) is None\n"
+        "with K.use_kernels(True):\n"
+        "    assert K.enabled()\n"
+    )
+    env = {**os.environ, "INFOLOSS_DISABLE_KERNELS": "1"}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)
 
 
 def test_small_inputs_fall_back() -> None:

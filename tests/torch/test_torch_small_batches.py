@@ -31,13 +31,66 @@ def _general(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_dropin, "_eager_cross_entropy", lambda *a, **k: None)
 
 
-@pytest.fixture(params=["native", "kernels"])
+@pytest.fixture(params=["native", "native-python", "kernels"])
 def short_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Each short path in turn: PyTorch's own loss for plain small calls, or (with that
-    turned off) the eager kernel path."""
+    """Each short path in turn: PyTorch's own loss for plain small calls (its compiled
+    gate, then the gate's Python form, which runs where the extension was not built), or
+    (with that turned off) the eager kernel path."""
     if request.param == "kernels":
         monkeypatch.setattr(_eager, "NATIVE_MAX", 0)
+    if request.param == "native-python":
+        monkeypatch.setattr(_dropin, "_native_loss", _eager._python_native_loss)
     return str(request.param)
+
+
+def test_torch_native_gate_is_the_compiled_one() -> None:
+    from infoloss._kernels import available
+
+    if not available():
+        pytest.skip("the extension is not built")
+    assert _eager._native_loss is not _eager._python_native_loss
+    assert _dropin._native_loss is _eager._native_loss
+
+
+@pytest.mark.parametrize("gate", ["compiled", "python"])
+def test_torch_native_gate_reads_labels_and_answers_in_any_layout(gate: str) -> None:
+    # Strided labels and float64 "none" answers, read from memory by the compiled gate.
+    native = _eager._native_loss if gate == "compiled" else _eager._python_native_loss
+    gen = torch.Generator().manual_seed(5)
+    z = torch.randn(40, 7, generator=gen, dtype=torch.float64)
+    wide = torch.randint(0, 7, (40, 3), generator=gen)
+    y = wide[:, 1]  # stride 3
+    assert y.stride() == (3,)
+    for reduction in ("mean", "sum", "none"):
+        got = native(z, y, None, -100, reduction, 0.0, 0.0, None)
+        assert got is not None
+        ref = torch.nn.functional.cross_entropy(z, y.contiguous(), reduction=reduction)
+        torch.testing.assert_close(got, ref, rtol=0, atol=0)
+    hit = wide[:, 1].clone()[::2]
+    hit[-1] = 4
+    assert native(z[::2], hit, None, 4, "mean", 0.0, 0.0, None) is None  # a label ignored
+    assert native(z[::2], hit, None, -1, "mean", 0.0, 0.0, None) is not None
+    y2 = y.clone()
+    y2[9] = -100
+    assert native(z, y2[::1], None, -100, "sum", 0.0, 0.0, None) is None
+    inf = z.clone()
+    inf[3, int(y[3])] = -torch.inf  # that sample's loss is +inf: the general way
+    assert native(inf, y, None, -100, "none", 0.0, 0.0, None) is None
+    assert native(inf, y, None, -100, "mean", 0.0, 0.0, None) is None
+    for bad in (torch.nan, torch.inf):
+        b = z.clone()
+        b[5, 2] = bad
+        assert native(b, y, None, -100, "none", 0.0, 0.0, None) is None
+    assert native(z.float(), y, None, -100, "none", 0.1, 0.0, None) is not None
+    assert native(z.half(), y, None, -100, "mean", 0.0, 0.0, None) is None
+    assert native(z[None], y[None], None, -100, "mean", 0.0, 0.0, None) is None
+    assert native(z, y.int(), None, -100, "mean", 0.0, 0.0, None) is None
+    assert native(z, y, None, 2**63, "mean", 0.0, 0.0, None) is None
+    assert native(z, y, None, -100, "mean", 2**1100, 0.0, None) is None
+    assert native(z, y[:-1], None, -100, "mean", 0.0, 0.0, None) is None
+    empty = native(z[:0], y[:0], None, -100, "none", 0.0, 0.0, None)
+    assert empty is not None
+    assert empty.shape == (0,)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
