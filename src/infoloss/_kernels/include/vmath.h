@@ -189,9 +189,25 @@ IL_INLINE float il_atanh_series_f(float f2) {
 }
 
 IL_INLINE double il_atanh_series_d(double f2) {
-    /* Estrin's scheme, five operations deep instead of Horner's ten: the loops of short
-     * rows wait on a log's latency (every coefficient and power is positive, so the
-     * rounding is Horner's) */
+    double s = 1.0 / 23.0;
+    s = s * f2 + 1.0 / 21.0;
+    s = s * f2 + 1.0 / 19.0;
+    s = s * f2 + 1.0 / 17.0;
+    s = s * f2 + 1.0 / 15.0;
+    s = s * f2 + 1.0 / 13.0;
+    s = s * f2 + 1.0 / 11.0;
+    s = s * f2 + 1.0 / 9.0;
+    s = s * f2 + 1.0 / 7.0;
+    s = s * f2 + 1.0 / 5.0;
+    s = s * f2 + 1.0 / 3.0;
+    return s;
+}
+
+/* The same series by Estrin's scheme: five operations deep instead of Horner's ten, three
+ * more in all (every coefficient and power is positive, so the rounding is Horner's).
+ * For il_log_ratio_d, whose callers' loops wait on its latency; a loop of logs alone
+ * (an entropy's) is bound by their number, and takes Horner's. */
+IL_INLINE double il_atanh_series_short_d(double f2) {
     double y2 = f2 * f2, y4 = y2 * y2, y8 = y4 * y4;
     double p0 = f2 * (1.0 / 5.0) + 1.0 / 3.0;
     double p1 = f2 * (1.0 / 9.0) + 1.0 / 7.0;
@@ -212,13 +228,26 @@ IL_INLINE float il_log_parts_f(float e, float num, float den) {
     return e * (float)IL_LN2 + lm;
 }
 
-/* The series to f^23 (truncation about 2e-20 here); ln 2 split so e*hi is exact. */
+/* The series to f^23 (truncation about 2e-20 here); ln 2 split so e*hi is exact.  The
+ * _short form takes il_atanh_series_short_d (the same value, less latency). */
+IL_INLINE double il_log_sum_d(double e, double f, double f2, double s) {
+    return e * IL_LN2_HI_D + (2.0 * f + (2.0 * f * f2 * s + e * IL_LN2_LO_D));
+}
+
 IL_INLINE double il_log_parts_d(double e, double num, double den) {
     double f = (num - den) / (num + den);
     double f2 = f * f;
-    double s = il_atanh_series_d(f2);
-    return e * IL_LN2_HI_D + (2.0 * f + (2.0 * f * f2 * s + e * IL_LN2_LO_D));
+    return il_log_sum_d(e, f, f2, il_atanh_series_d(f2));
 }
+
+IL_INLINE double il_log_parts_short_d(double e, double num, double den) {
+    double f = (num - den) / (num + den);
+    double f2 = f * f;
+    return il_log_sum_d(e, f, f2, il_atanh_series_short_d(f2));
+}
+
+/* float's series is short already */
+#define il_log_parts_short_f il_log_parts_f
 
 IL_INLINE float il_log_f(float x) {
     float e;
@@ -254,7 +283,7 @@ IL_INLINE double il_log_ratio_d(double a, double b) {
     int up = ma > IL_SQRT2 * mb;
     int dn = ma * IL_SQRT2 < mb;
     double e = (ea - eb) + (up ? 1.0 : (dn ? -1.0 : 0.0));
-    return il_log_parts_d(e, dn ? ma + ma : ma, up ? mb + mb : mb);
+    return il_log_parts_short_d(e, dn ? ma + ma : ma, up ? mb + mb : mb);
 }
 
 /* a*b + c: one rounding where the target has an FMA instruction (gcc then emits it

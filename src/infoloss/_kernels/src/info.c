@@ -1162,7 +1162,7 @@ static inline __attribute__((always_inline)) R F(log_ratio_split)(R a, R mb, R e
     int up = ma > (R)IL_SQRT2 * mb;
     int dn = ma * (R)IL_SQRT2 < mb;
     R e = (ea - eb) + (up ? (R)1 : (dn ? (R)-1 : (R)0));
-    return F(il_log_parts)(e, dn ? ma + ma : ma, up ? mb + mb : mb);
+    return F(il_log_parts_short)(e, dn ? ma + ma : ma, up ? mb + mb : mb);
 }
 
 /* I(X; Y) of a probability table as sum_xy r h(delta) over r = P(x, y)/max, against
