@@ -246,9 +246,6 @@ IL_INLINE double il_log_parts_short_d(double e, double num, double den) {
     return il_log_sum_d(e, f, f2, il_atanh_series_short_d(f2));
 }
 
-/* float's series is short already */
-#define il_log_parts_short_f il_log_parts_f
-
 IL_INLINE float il_log_f(float x) {
     float e;
     float m = il_split_f(x, &e);
@@ -265,25 +262,36 @@ IL_INLINE double il_log_d(double x) {
 
 
 /* a/b = 2^e num/den with num/den in [1/sqrt2, sqrt2]: the mantissa ratio is in (1/2, 2)
- * and one factor of 2 moves it into range, so num - den stays exact. */
-IL_INLINE float il_log_ratio_f(float a, float b) {
-    float ea, eb;
+ * and one factor of 2 moves it into range, so num - den stays exact.  The _split forms take
+ * b split already (mb 2^eb, from il_split), for a divisor shared by many entries. */
+IL_INLINE float il_log_ratio_split_f(float a, float mb, float eb) {
+    float ea;
     float ma = il_split_f(a, &ea);
-    float mb = il_split_f(b, &eb);
     int up = ma > (float)IL_SQRT2 * mb;
     int dn = ma * (float)IL_SQRT2 < mb;
     float e = (ea - eb) + (up ? 1.0f : (dn ? -1.0f : 0.0f));
     return il_log_parts_f(e, dn ? ma + ma : ma, up ? mb + mb : mb);
 }
 
-IL_INLINE double il_log_ratio_d(double a, double b) {
-    double ea, eb;
+IL_INLINE double il_log_ratio_split_d(double a, double mb, double eb) {
+    double ea;
     double ma = il_split_d(a, &ea);
-    double mb = il_split_d(b, &eb);
     int up = ma > IL_SQRT2 * mb;
     int dn = ma * IL_SQRT2 < mb;
     double e = (ea - eb) + (up ? 1.0 : (dn ? -1.0 : 0.0));
     return il_log_parts_short_d(e, dn ? ma + ma : ma, up ? mb + mb : mb);
+}
+
+IL_INLINE float il_log_ratio_f(float a, float b) {
+    float eb;
+    float mb = il_split_f(b, &eb);
+    return il_log_ratio_split_f(a, mb, eb);
+}
+
+IL_INLINE double il_log_ratio_d(double a, double b) {
+    double eb;
+    double mb = il_split_d(b, &eb);
+    return il_log_ratio_split_d(a, mb, eb);
 }
 
 /* a*b + c: one rounding where the target has an FMA instruction (gcc then emits it

@@ -1154,17 +1154,6 @@ static void F(conditional)(const R *T, ptrdiff_t nx, ptrdiff_t ny, int form, int
         *out = big > -INFINITY ? il_exp_d(big) * hw : 0.0;
 }
 
-/* il_log_ratio(a, b) with b split beforehand (mb 2^eb, mb in [1, 2)): the same
- * operations, so the same bits. */
-static inline __attribute__((always_inline)) R F(log_ratio_split)(R a, R mb, R eb) {
-    R ea;
-    R ma = F(il_split)(a, &ea);
-    int up = ma > (R)IL_SQRT2 * mb;
-    int dn = ma * (R)IL_SQRT2 < mb;
-    R e = (ea - eb) + (up ? (R)1 : (dn ? (R)-1 : (R)0));
-    return F(il_log_parts_short)(e, dn ? ma + ma : ma, up ? mb + mb : mb);
-}
-
 /* I(X; Y) of a probability table as sum_xy r h(delta) over r = P(x, y)/max, against
  * q = R_x C_y / S (R_x, C_y the row and column sums of r, S their total), delta =
  * log(r S/R_x / C_y): r S/R_x >= r and C_y >= r, so neither underflows where r does not,
@@ -1230,8 +1219,8 @@ static void F(mutual_probs)(const R *T, ptrdiff_t nx, ptrdiff_t ny, int normaliz
             R v = row[j];
             int pos = v > (R)0;
             R r = (v * sc) * inv;
-            dl[j] = F(log_ratio_split)(pos ? r * ua : (R)1, pos ? mc[j] : (R)1,
-                                       pos ? ec[j] : (R)0);
+            dl[j] = F(il_log_ratio_split)(pos ? r * ua : (R)1, pos ? mc[j] : (R)1,
+                                          pos ? ec[j] : (R)0);
         });
         IL_SIMD_FOR(VW, ny, "omp simd reduction(+ : part)", {
             R v = row[j];
