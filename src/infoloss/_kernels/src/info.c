@@ -42,7 +42,11 @@
 #include <omp.h>
 
 #include "info.h"
+#include "pieces.h"
 #include "vmath.h"
+
+/* A row's cost beyond its entries, in entries, for sharing rows among threads (pieces.h). */
+#define IL_ROW_COST 32
 
 /* lm[i] = log lm[i] for i in [i0, i1) (a row's sum >= 0, or NaN), IL_LOG_BLOCK at a
  * time in one vector loop: the kernels that sum rows as given leave their log-masses' logs
@@ -551,7 +555,8 @@ static __attribute__((noinline)) void F(entropy_each)(const R *P, int mode, int 
                                                      int64_t s0, int64_t s1, int64_t n,
                                                      ptrdiff_t c, R *g, int mine, double *out,
                                                      int64_t *nbp, double *lmp) {
-#pragma omp for schedule(static)
+    const int64_t ch = il_piece_rows(n, c, IL_ROW_COST, omp_get_num_threads());
+#pragma omp for schedule(dynamic, ch)
     for (int64_t i = 0; i < n; i++) {
         if (mine) continue;
         const R *x = F(row_at)(P, i, s0, s1, c, g);
@@ -590,12 +595,14 @@ static int F(entropy_rows)(const R *P, int mode, int logits, int64_t s0, int64_t
             fail = 1;
         }
         if (short_logs) {
-            /* one block of consecutive rows per thread: each row's maximum comes from the
-             * loop over the row before it */
-            const int64_t nt = omp_get_num_threads(), tid = omp_get_thread_num();
-            if (!mine)
-                F(entropy_short)(P, mode, logits, s0, s1, n * tid / nt, n * (tid + 1) / nt, c,
-                                 g, out, nbp, lmp);
+            /* pieces of consecutive rows (pieces.h): each row's maximum comes from the loop
+             * over the row before it */
+            const int64_t np = il_pieces(n, c, IL_ROW_COST, omp_get_num_threads());
+#pragma omp for schedule(dynamic, 1)
+            for (int64_t p = 0; p < np; p++)
+                if (!mine)
+                    F(entropy_short)(P, mode, logits, s0, s1, il_piece_at(n, p, np),
+                                     il_piece_at(n, p + 1, np), c, g, out, nbp, lmp);
         } else {
             F(entropy_each)(P, mode, logits, s0, s1, n, c, g, mine, out, nbp, lmp);
         }
@@ -1018,14 +1025,18 @@ static inline __attribute__((always_inline)) void F(pair_short)(
                 _Pragma("omp atomic write") fail = 1;                                          \
             }                                                                                  \
             if (chain) {                                                                       \
-                /* one block of consecutive rows per thread (pair_short) */                    \
-                const int64_t nt = omp_get_num_threads(), tid = omp_get_thread_num();          \
-                if (!mine)                                                                     \
-                    F(pshort_##K##_##MP##_##MQ)(P, lgp, sp0, sp1, Q, lgq, sq0, sq1,            \
-                                                n * tid / nt, n * (tid + 1) / nt, c, &sc, out, \
-                                                nbp, nbq, lmp, lmq);                           \
+                /* pieces of consecutive rows (pair_short; pieces.h) */                        \
+                const int64_t np = il_pieces(n, c, IL_ROW_COST, omp_get_num_threads());        \
+                _Pragma("omp for schedule(dynamic, 1)") for (int64_t p = 0; p < np; p++) {     \
+                    if (!mine)                                                                 \
+                        F(pshort_##K##_##MP##_##MQ)(P, lgp, sp0, sp1, Q, lgq, sq0, sq1,        \
+                                                    il_piece_at(n, p, np),                     \
+                                                    il_piece_at(n, p + 1, np), c, &sc, out,    \
+                                                    nbp, nbq, lmp, lmq);                       \
+                }                                                                              \
             } else {                                                                           \
-                _Pragma("omp for schedule(static)") for (int64_t i = 0; i < n; i++) {          \
+                const int64_t ch = il_piece_rows(n, c, IL_ROW_COST, omp_get_num_threads());    \
+                _Pragma("omp for schedule(dynamic, ch)") for (int64_t i = 0; i < n; i++) {     \
                     if (mine) continue;                                                        \
                     F(pair_row)(IL_TERM(K, MP, MQ), MP, MQ,                                    \
                                 F(row_at)(P, i, sp0, sp1, c, sc.gp), lgp,                      \
@@ -1346,7 +1357,8 @@ int F(il_joint_rows)(int kind, const R *T, int form, int normalize, int64_t s0, 
 #pragma omp atomic write
             fail = 1;
         }
-#pragma omp for schedule(static)
+        const int64_t ch = il_piece_rows(n, nx * ny, IL_ROW_COST, omp_get_num_threads());
+#pragma omp for schedule(dynamic, ch)
         for (int64_t i = 0; i < n; i++) {
             if (mine) continue;
             const R *t = T + i * s0;

@@ -43,8 +43,9 @@
  *   through a per-thread row buffer, so the loops above only ever see contiguous rows;
  *   soft-capping writes cap·tanh(z/cap) into the same buffer, a few rows at a time (as
  *   many as fit in about 256 KiB: the caller's ``cap_rows``), in one vectorised loop each.
- * - OpenMP over rows, one block of consecutive rows per thread, not below IL_PARALLEL_MIN
- *   (about 250 us of work), where waking the second thread costs more than it saves.
+ * - OpenMP over rows, not below IL_PARALLEL_MIN (about 250 us of work), where waking the
+ *   second thread costs more than it saves.  Above it the rows go in pieces of consecutive
+ *   rows, each taken by whichever thread is free (include/pieces.h).
  *
  * The squared errors (il_sqerr_forward) share the row layouts, the buffers and the exp
  * sums.  The softmax squared error needs the whole of q before its gradient (the gradient
@@ -58,6 +59,7 @@
 #include <omp.h>
 #include <stdlib.h>
 
+#include "pieces.h"
 #include "softmax.h"
 #include "vmath.h"
 

@@ -459,122 +459,125 @@ int F(il_xent_forward)(const il_xent_in *in, il_xent_out *out) {
 #pragma omp atomic write
             failed = 1;
         }
-        /* this thread's block of rows, soft-capped ``rows`` at a time */
-        const int64_t nt = omp_get_num_threads(), tid = omp_get_thread_num();
-        const int64_t r0 = n * tid / nt, r1 = n * (tid + 1) / nt;
-        REAL fm = 0; /* the maximum of the first chunk of row i, once have_fm */
-        int have_fm = 0;
-        const int64_t step = in->has_cap ? rows : blk;
-        for (int64_t s0 = r0; s0 < r1 && b.ok; s0 += step) {
-            const int64_t s1 = r1 - s0 > step ? s0 + step : r1;
-            if (in->has_cap)
-                for (int64_t i = s0; i < s1; i++)
-                    F(cap_row)(Z + i * in->zs0, in->zs1, c, in->cap, b.z + (i - s0) * c);
-            for (int64_t b0 = s0; b0 < s1; b0 += blk) {
-                const int64_t b1 = s1 - b0 > blk ? b0 + blk : s1;
-                /* the block's rows: their sums, then their logs together, then the rest */
-                F(il_row) rr[IL_BLK];
-                const REAL *xs[IL_BLK], *trs[IL_BLK];
-                REAL *gis[IL_BLK];
-                double bases[IL_BLK], ss[IL_BLK], lss[IL_BLK], cen0[IL_BLK];
-                for (int64_t i = b0; i < b1; i++) {
-                    const int64_t q = i - b0;
-                    const REAL *x = F(logit_row)(in, i, s0, need_z, b.z);
-                    if (!have_fm) fm = F(chunk_max)(x, c < IL_CHUNK ? c : IL_CHUNK);
-                    /* the next row, whose first chunk's maximum this row's last loop takes */
-                    const REAL *nxt = NULL;
-                    if (in->has_cap && i + 1 < s1) nxt = b.z + (i + 1 - s0) * c;
-                    else if (!need_z && i + 1 < r1) nxt = Z + (i + 1) * in->zs0;
-                    have_fm = nxt != NULL;
-                    REAL *gr = fused ? G + i * out->gs0 : NULL;
-                    REAL *gi = need_g ? b.g : gr;
-                    xs[q] = x;
-                    gis[q] = gi;
-                    if (labels) {
-                        F(il_rowfn) rowf = smooth ? (fused ? F(rows_smooth_g) : F(rows_smooth))
-                                                  : (fused ? F(rows_plain_g) : F(rows_plain));
-                        rowf(x, c, gi, b.centres, wz, w, NULL, -1, 0, 0, fm, nxt, &fm, &rr[q]);
-                        cen0[q] = b.centres[0];
-                    } else {
-                        int64_t kk = in->ignore;
-                        double base;
-                        const REAL *tr = F(target_row)(in, i, need_t, b.t, &base);
-                        F(il_rowfn) rowf = fused ? F(rows_prob_g) : F(rows_prob);
-                        rowf(x, c, gi, b.centres, wz, w, tr, kk, onem, base, fm, nxt, &fm,
-                             &rr[q]);
-                        cen0[q] = b.centres[0];
-                        trs[q] = tr;
-                        bases[q] = base;
-                    }
-                }
-                F(block_logs)(rr, b1 - b0, ss, lss);
-                for (int64_t i = b0; i < b1; i++) {
-                    const int64_t q = i - b0;
-                    const REAL *x = xs[q];
-                    REAL *gi = gis[q];
-                    const double s = ss[q], ls = lss[q];
-                    const int ok = F(row_ok)(&rr[q]);
-                    const F(il_row) *r = &rr[q];
-                    b.centres[0] = cen0[q]; /* a row of one chunk: its centre */
-                    if (labels) {
-                        int64_t yi = in->y[i * in->ys];
-                        int kept = !(in->has_ignore && yi == in->ignore);
-                        double lse = (double)r->m + ls;
-                        double li = 0.0, big_a = 0.0, swi = 0.0;
-                        if (kept && (yi < 0 || yi >= c)) {
-                            li = NAN;
-                            big_a = NAN;
-                        } else if (kept) {
-                            double wy = w[yi], ay = onem * wy;
-                            /* lse - z_y = log s - (z_y - m): exact where z_y dominates */
-                            if (ay != 0.0) li = ay * (ls - ((double)x[yi] - (double)r->m));
-                            big_a = ay;
-                            if (smooth) {
-                                double ec = eps / (double)c;
-                                li += ec * (wt.wsum * ls - r->acc[0]);
-                                big_a += ec * wt.wsum;
-                            }
-                            if (zl > 0.0) {
-                                li += zl * wy * lse * lse;
-                                big_a += 2.0 * zl * wy * lse;
-                            }
-                            swi = wy;
-                        }
-                        out->loss[i] = li;
-                        out->lse[i] = lse;
-                        out->sw[i] = swi;
-                        if (!ok) nbad += F(count_bad)(x, c);
-                        if (fused)
-                            F(lab_fix)(gi, c, yi, kept, w, wz, eps, scale, big_a, s, r->m,
-                                       b.centres);
-                    } else {
-                        const REAL *tr = trs[q];
-                        int64_t kk = in->ignore;
-                        double base = bases[q];
-                        double lse = (double)r->m + ls;
-                        double big_a = r->acc[0], swi = r->acc[2];
-                        double li = big_a * ls - r->acc[1];
-                        if (zl > 0.0) { /* the z-loss, weighted by the sample weight */
-                            li += zl * swi * lse * lse;
-                            big_a += 2.0 * zl * swi * lse;
-                        }
-                        out->loss[i] = li;
-                        out->lse[i] = lse;
-                        out->sw[i] = swi;
-                        out->log_mass[i] = log(r->acc[3]);
-                        tbad += (int64_t)r->acc[4];
-                        if (!ok) nbad += F(count_bad)(x, c);
-                        if (fused && !ok) { /* no q to scale: a bad row's gradient is NaN */
-                            for (int64_t j = 0; j < c; j++) gi[j] = (REAL)NAN;
-                        } else if (fused) {
-                            F(prob_fix)(gi, tr, c, kk, w, onem, base, scale, scale * big_a / s,
-                                        r->m, b.centres);
+        /* pieces of consecutive rows (pieces.h), each soft-capped ``rows`` at a time */
+        const int64_t np = il_pieces(n, c, IL_ROW_COST, omp_get_num_threads());
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t p = 0; p < np; p++) {
+            const int64_t r0 = il_piece_at(n, p, np), r1 = il_piece_at(n, p + 1, np);
+            REAL fm = 0; /* the maximum of the first chunk of row i, once have_fm */
+            int have_fm = 0;
+            const int64_t step = in->has_cap ? rows : blk;
+            for (int64_t s0 = r0; s0 < r1 && b.ok; s0 += step) {
+                const int64_t s1 = r1 - s0 > step ? s0 + step : r1;
+                if (in->has_cap)
+                    for (int64_t i = s0; i < s1; i++)
+                        F(cap_row)(Z + i * in->zs0, in->zs1, c, in->cap, b.z + (i - s0) * c);
+                for (int64_t b0 = s0; b0 < s1; b0 += blk) {
+                    const int64_t b1 = s1 - b0 > blk ? b0 + blk : s1;
+                    /* the block's rows: their sums, then their logs together, then the rest */
+                    F(il_row) rr[IL_BLK];
+                    const REAL *xs[IL_BLK], *trs[IL_BLK];
+                    REAL *gis[IL_BLK];
+                    double bases[IL_BLK], ss[IL_BLK], lss[IL_BLK], cen0[IL_BLK];
+                    for (int64_t i = b0; i < b1; i++) {
+                        const int64_t q = i - b0;
+                        const REAL *x = F(logit_row)(in, i, s0, need_z, b.z);
+                        if (!have_fm) fm = F(chunk_max)(x, c < IL_CHUNK ? c : IL_CHUNK);
+                        /* the next row, whose first chunk's maximum this row's last loop takes */
+                        const REAL *nxt = NULL;
+                        if (in->has_cap && i + 1 < s1) nxt = b.z + (i + 1 - s0) * c;
+                        else if (!need_z && i + 1 < r1) nxt = Z + (i + 1) * in->zs0;
+                        have_fm = nxt != NULL;
+                        REAL *gr = fused ? G + i * out->gs0 : NULL;
+                        REAL *gi = need_g ? b.g : gr;
+                        xs[q] = x;
+                        gis[q] = gi;
+                        if (labels) {
+                            F(il_rowfn) rowf = smooth ? (fused ? F(rows_smooth_g) : F(rows_smooth))
+                                                      : (fused ? F(rows_plain_g) : F(rows_plain));
+                            rowf(x, c, gi, b.centres, wz, w, NULL, -1, 0, 0, fm, nxt, &fm, &rr[q]);
+                            cen0[q] = b.centres[0];
+                        } else {
+                            int64_t kk = in->ignore;
+                            double base;
+                            const REAL *tr = F(target_row)(in, i, need_t, b.t, &base);
+                            F(il_rowfn) rowf = fused ? F(rows_prob_g) : F(rows_prob);
+                            rowf(x, c, gi, b.centres, wz, w, tr, kk, onem, base, fm, nxt, &fm,
+                                 &rr[q]);
+                            cen0[q] = b.centres[0];
+                            trs[q] = tr;
+                            bases[q] = base;
                         }
                     }
-                    if (fused) {
-                        const REAL *zr = Z + i * in->zs0;
-                        if (in->has_cap) F(cap_chain)(zr, in->zs1, c, in->cap, gi);
-                        if (need_g) F(scatter)(gi, c, G + i * out->gs0, out->gs1);
+                    F(block_logs)(rr, b1 - b0, ss, lss);
+                    for (int64_t i = b0; i < b1; i++) {
+                        const int64_t q = i - b0;
+                        const REAL *x = xs[q];
+                        REAL *gi = gis[q];
+                        const double s = ss[q], ls = lss[q];
+                        const int ok = F(row_ok)(&rr[q]);
+                        const F(il_row) *r = &rr[q];
+                        b.centres[0] = cen0[q]; /* a row of one chunk: its centre */
+                        if (labels) {
+                            int64_t yi = in->y[i * in->ys];
+                            int kept = !(in->has_ignore && yi == in->ignore);
+                            double lse = (double)r->m + ls;
+                            double li = 0.0, big_a = 0.0, swi = 0.0;
+                            if (kept && (yi < 0 || yi >= c)) {
+                                li = NAN;
+                                big_a = NAN;
+                            } else if (kept) {
+                                double wy = w[yi], ay = onem * wy;
+                                /* lse - z_y = log s - (z_y - m): exact where z_y dominates */
+                                if (ay != 0.0) li = ay * (ls - ((double)x[yi] - (double)r->m));
+                                big_a = ay;
+                                if (smooth) {
+                                    double ec = eps / (double)c;
+                                    li += ec * (wt.wsum * ls - r->acc[0]);
+                                    big_a += ec * wt.wsum;
+                                }
+                                if (zl > 0.0) {
+                                    li += zl * wy * lse * lse;
+                                    big_a += 2.0 * zl * wy * lse;
+                                }
+                                swi = wy;
+                            }
+                            out->loss[i] = li;
+                            out->lse[i] = lse;
+                            out->sw[i] = swi;
+                            if (!ok) nbad += F(count_bad)(x, c);
+                            if (fused)
+                                F(lab_fix)(gi, c, yi, kept, w, wz, eps, scale, big_a, s, r->m,
+                                           b.centres);
+                        } else {
+                            const REAL *tr = trs[q];
+                            int64_t kk = in->ignore;
+                            double base = bases[q];
+                            double lse = (double)r->m + ls;
+                            double big_a = r->acc[0], swi = r->acc[2];
+                            double li = big_a * ls - r->acc[1];
+                            if (zl > 0.0) { /* the z-loss, weighted by the sample weight */
+                                li += zl * swi * lse * lse;
+                                big_a += 2.0 * zl * swi * lse;
+                            }
+                            out->loss[i] = li;
+                            out->lse[i] = lse;
+                            out->sw[i] = swi;
+                            out->log_mass[i] = log(r->acc[3]);
+                            tbad += (int64_t)r->acc[4];
+                            if (!ok) nbad += F(count_bad)(x, c);
+                            if (fused && !ok) { /* no q to scale: a bad row's gradient is NaN */
+                                for (int64_t j = 0; j < c; j++) gi[j] = (REAL)NAN;
+                            } else if (fused) {
+                                F(prob_fix)(gi, tr, c, kk, w, onem, base, scale, scale * big_a / s,
+                                            r->m, b.centres);
+                            }
+                        }
+                        if (fused) {
+                            const REAL *zr = Z + i * in->zs0;
+                            if (in->has_cap) F(cap_chain)(zr, in->zs1, c, in->cap, gi);
+                            if (need_g) F(scatter)(gi, c, G + i * out->gs0, out->gs1);
+                        }
                     }
                 }
             }
@@ -616,65 +619,69 @@ int F(il_xent_backward)(const il_xent_in *in, const double *lse, const double *u
 #pragma omp atomic write
             failed = 1;
         }
-        /* this thread's block of rows, soft-capped ``rows`` at a time */
-        const int64_t nt = omp_get_num_threads(), tid = omp_get_thread_num();
-        const int64_t r0 = n * tid / nt, r1 = n * (tid + 1) / nt;
-        for (int64_t s0 = r0; s0 < r1 && b.ok; s0 += rows) {
-            const int64_t s1 = r1 - s0 > rows ? s0 + rows : r1;
-            if (in->has_cap)
-                for (int64_t i = s0; i < s1; i++)
-                    F(cap_row)(Z + i * in->zs0, in->zs1, c, in->cap, b.z + (i - s0) * c);
-            for (int64_t i = s0; i < s1; i++) {
-                const REAL *zr = Z + i * in->zs0;
-                const REAL *x = F(logit_row)(in, i, s0, need_z, b.z);
-                REAL *gr = G + i * gs0;
-                REAL *restrict gi = need_g ? b.g : gr;
-                double up = upstream[i];
-                REAL hi, qa;
-                if (labels) {
-                    int64_t yi = in->y[i * in->ys];
-                    int kept = !(in->has_ignore && yi == in->ignore);
-                    if (!kept || yi < 0 || yi >= c) {
-                        REAL fill = kept ? (REAL)NAN : (REAL)0;
-                        for (int64_t j = 0; j < c; j++) gi[j] = fill;
-                    } else {
-                        double big_a = onem * w[yi] + (eps / (double)c) * wt.wsum;
-                        if (zl > 0.0) big_a += 2.0 * zl * w[yi] * lse[i];
-                        F(hi_qa)(x, c, lse[i], up * big_a, &hi, &qa);
-                        if (eps > 0.0) {
-                            REAL cc = (REAL)(up * eps / (double)c);
-#pragma omp simd
-                            for (int64_t j = 0; j < c; j++)
-                                gi[j] = qa * EXP_LOW(x[j] - hi) - cc * wz[j];
+        /* pieces of consecutive rows (pieces.h), each soft-capped ``rows`` at a time */
+        const int64_t np = il_pieces(n, c, IL_ROW_COST, omp_get_num_threads());
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t p = 0; p < np; p++) {
+            const int64_t r0 = il_piece_at(n, p, np), r1 = il_piece_at(n, p + 1, np);
+            for (int64_t s0 = r0; s0 < r1 && b.ok; s0 += rows) {
+                const int64_t s1 = r1 - s0 > rows ? s0 + rows : r1;
+                if (in->has_cap)
+                    for (int64_t i = s0; i < s1; i++)
+                        F(cap_row)(Z + i * in->zs0, in->zs1, c, in->cap, b.z + (i - s0) * c);
+                for (int64_t i = s0; i < s1; i++) {
+                    const REAL *zr = Z + i * in->zs0;
+                    const REAL *x = F(logit_row)(in, i, s0, need_z, b.z);
+                    REAL *gr = G + i * gs0;
+                    REAL *restrict gi = need_g ? b.g : gr;
+                    double up = upstream[i];
+                    REAL hi, qa;
+                    if (labels) {
+                        int64_t yi = in->y[i * in->ys];
+                        int kept = !(in->has_ignore && yi == in->ignore);
+                        if (!kept || yi < 0 || yi >= c) {
+                            REAL fill = kept ? (REAL)NAN : (REAL)0;
+                            for (int64_t j = 0; j < c; j++) gi[j] = fill;
                         } else {
+                            double big_a = onem * w[yi] + (eps / (double)c) * wt.wsum;
+                            if (zl > 0.0) big_a += 2.0 * zl * w[yi] * lse[i];
+                            F(hi_qa)(x, c, lse[i], up * big_a, &hi, &qa);
+                            if (eps > 0.0) {
+                                REAL cc = (REAL)(up * eps / (double)c);
 #pragma omp simd
-                            for (int64_t j = 0; j < c; j++) gi[j] = qa * EXP_LOW(x[j] - hi);
+                                for (int64_t j = 0; j < c; j++)
+                                    gi[j] = qa * EXP_LOW(x[j] - hi) - cc * wz[j];
+                            } else {
+#pragma omp simd
+                                for (int64_t j = 0; j < c; j++) gi[j] = qa * EXP_LOW(x[j] - hi);
+                            }
+                            gi[yi] -= (REAL)(up * onem * w[yi]);
                         }
-                        gi[yi] -= (REAL)(up * onem * w[yi]);
-                    }
-                } else {
-                    int64_t kk = in->ignore;
-                    double base;
-                    const REAL *tr = F(target_row)(in, i, need_t, b.t, &base);
-                    /* A = Σ a (one read of the target row, which the gradient loop re-reads) */
-                    double big_a = 0.0, swi = 0.0;
+                    } else {
+                        int64_t kk = in->ignore;
+                        double base;
+                        const REAL *tr = F(target_row)(in, i, need_t, b.t, &base);
+                        /* A = Σ a (one read of the target row, which the gradient loop
+                         * re-reads) */
+                        double big_a = 0.0, swi = 0.0;
 #pragma omp simd reduction(+ : big_a, swi)
-                    for (int64_t j = 0; j < c; j++) {
-                        double u = j == kk ? 0.0 : (double)tr[j];
-                        big_a += w[j] * (onem * u + base);
-                        swi += w[j] * u;
-                    }
-                    if (zl > 0.0) big_a += 2.0 * zl * swi * lse[i];
-                    F(hi_qa)(x, c, lse[i], up * big_a, &hi, &qa);
-                    double sc = up * onem, sb = up * base;
+                        for (int64_t j = 0; j < c; j++) {
+                            double u = j == kk ? 0.0 : (double)tr[j];
+                            big_a += w[j] * (onem * u + base);
+                            swi += w[j] * u;
+                        }
+                        if (zl > 0.0) big_a += 2.0 * zl * swi * lse[i];
+                        F(hi_qa)(x, c, lse[i], up * big_a, &hi, &qa);
+                        double sc = up * onem, sb = up * base;
 #pragma omp simd
-                    for (int64_t j = 0; j < c; j++) {
-                        double u = j == kk ? 0.0 : (double)tr[j];
-                        gi[j] = qa * EXP_LOW(x[j] - hi) - (REAL)(w[j] * (sc * u + sb));
+                        for (int64_t j = 0; j < c; j++) {
+                            double u = j == kk ? 0.0 : (double)tr[j];
+                            gi[j] = qa * EXP_LOW(x[j] - hi) - (REAL)(w[j] * (sc * u + sb));
+                        }
                     }
+                    if (in->has_cap) F(cap_chain)(zr, in->zs1, c, in->cap, gi);
+                    if (need_g) F(scatter)(gi, c, gr, gs1);
                 }
-                if (in->has_cap) F(cap_chain)(zr, in->zs1, c, in->cap, gi);
-                if (need_g) F(scatter)(gi, c, gr, gs1);
             }
         }
         F(bufs_close)(&b);
@@ -925,34 +932,37 @@ int F(il_sqerr_forward)(const il_xent_in *in, int kind, double k, double big_m,
 #pragma omp atomic write
             failed = 1;
         }
-        const int64_t nt = omp_get_num_threads(), tid = omp_get_thread_num();
-        const int64_t r1 = n * (tid + 1) / nt;
-        REAL fm = 0; /* the maximum of the first chunk of row i, once have_fm */
-        int have_fm = 0;
-        for (int64_t i = n * tid / nt; i < r1 && b.ok; i++) {
-            const REAL *x = Z + i * in->zs0;
-            if (need_z) {
-                F(gather)(x, in->zs1, c, b.z);
-                x = b.z;
+        const int64_t np = il_pieces(n, c, IL_ROW_COST, omp_get_num_threads());
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t p = 0; p < np; p++) {
+            const int64_t r1 = il_piece_at(n, p + 1, np);
+            REAL fm = 0; /* the maximum of the first chunk of row i, once have_fm */
+            int have_fm = 0;
+            for (int64_t i = il_piece_at(n, p, np); i < r1 && b.ok; i++) {
+                const REAL *x = Z + i * in->zs0;
+                if (need_z) {
+                    F(gather)(x, in->zs1, c, b.z);
+                    x = b.z;
+                }
+                /* the softmax takes the next row's first maximum as the cross-entropy does */
+                if (!have_fm && kind == IL_SQ_SOFTMAX)
+                    fm = F(chunk_max)(x, c < IL_CHUNK ? c : IL_CHUNK);
+                const REAL *nxt = !need_z && i + 1 < r1 ? Z + (i + 1) * in->zs0 : NULL;
+                have_fm = nxt != NULL;
+                REAL *gr = fused ? G + i * out->gs0 : NULL;
+                REAL *gi = need_g ? b.g : gr;
+                F(il_sq_target) tg;
+                double *lm = out->log_mass ? out->log_mass + i : NULL; /* probabilities only */
+                int valid = F(sq_target)(in, i, b.t, &tg, lm, &tbad);
+                out->loss[i] = kind == IL_SQ_SOFTMAX
+                                   ? F(se_one)(x, c, &tg, valid, gi, fused, out->scale, b.centres,
+                                               fm, nxt, &fm, &nbad)
+                                   : F(lse_one)(x, c, &tg, valid, gi, fused, out->scale, k - 1.0,
+                                                big_m, &nbad);
+                out->lse[i] = NAN; /* no backward reads it */
+                out->sw[i] = tg.s;
+                if (fused && need_g) F(scatter)(gi, c, gr, out->gs1);
             }
-            /* the softmax takes the next row's first maximum as the cross-entropy does */
-            if (!have_fm && kind == IL_SQ_SOFTMAX)
-                fm = F(chunk_max)(x, c < IL_CHUNK ? c : IL_CHUNK);
-            const REAL *nxt = !need_z && i + 1 < r1 ? Z + (i + 1) * in->zs0 : NULL;
-            have_fm = nxt != NULL;
-            REAL *gr = fused ? G + i * out->gs0 : NULL;
-            REAL *gi = need_g ? b.g : gr;
-            F(il_sq_target) tg;
-            double *lm = out->log_mass ? out->log_mass + i : NULL; /* probabilities only */
-            int valid = F(sq_target)(in, i, b.t, &tg, lm, &tbad);
-            out->loss[i] = kind == IL_SQ_SOFTMAX
-                               ? F(se_one)(x, c, &tg, valid, gi, fused, out->scale, b.centres,
-                                           fm, nxt, &fm, &nbad)
-                               : F(lse_one)(x, c, &tg, valid, gi, fused, out->scale, k - 1.0,
-                                            big_m, &nbad);
-            out->lse[i] = NAN; /* no backward reads it */
-            out->sw[i] = tg.s;
-            if (fused && need_g) F(scatter)(gi, c, gr, out->gs1);
         }
         F(bufs_close)(&b);
     }
