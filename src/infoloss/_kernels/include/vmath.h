@@ -72,9 +72,13 @@ IL_INLINE double il_float_d(int64_t b) { double x; memcpy(&x, &b, 8); return x; 
 #define IL_MAGIC_D (1.5 * 4503599627370496.0 + 200.0 + 1023.0)
 
 /* exp(t) = p * 2^n with n = round(t / ln 2), p = exp(r), r = t - n ln 2. Degree 6,
- * interpolating exp at the Chebyshev nodes of |r| <= ln2/2: 2e-9 from exp. */
-IL_INLINE float il_exp_poly_f(float t, float *n_out) {
-    float n = floorf(t * (float)IL_INV_LN2 + 0.5f);
+ * interpolating exp at the Chebyshev nodes of |r| <= ln2/2: 2e-9 from exp.  n is taken in
+ * one operation, as the low bits of nm = t / ln 2 + MAGIC (its sum rounds to an integer,
+ * ties to even; n = nm - MAGIC exactly), which also hold the biased exponent of 2^(n+K)
+ * (*nm_out, for il_exp_low). */
+IL_INLINE float il_exp_poly_f(float t, float *n_out, float *nm_out) {
+    float nm = t * (float)IL_INV_LN2 + IL_MAGIC_F;
+    float n = nm - IL_MAGIC_F;
     float r = (t - n * IL_LN2_HI_F) - n * IL_LN2_LO_F;
     float p = 0.0013941108481958508f;
     p = p * r + 0.00837512593716383f;
@@ -84,12 +88,14 @@ IL_INLINE float il_exp_poly_f(float t, float *n_out) {
     p = p * r + 1.0f;
     p = p * r + 1.0f;
     *n_out = n;
+    *nm_out = nm;
     return p;
 }
 
 /* Degree 11 at the Chebyshev nodes: 4e-18 from exp. */
-IL_INLINE double il_exp_poly_d(double t, double *n_out) {
-    double n = floor(t * IL_INV_LN2 + 0.5);
+IL_INLINE double il_exp_poly_d(double t, double *n_out, double *nm_out) {
+    double nm = t * IL_INV_LN2 + IL_MAGIC_D;
+    double n = nm - IL_MAGIC_D;
     double r = (t - n * IL_LN2_HI_D) - n * IL_LN2_LO_D;
     double p = 2.5110037605963777e-08;
     p = p * r + 2.763263963904103e-07;
@@ -104,12 +110,13 @@ IL_INLINE double il_exp_poly_d(double t, double *n_out) {
     p = p * r + 1.0;
     p = p * r + 1.0;
     *n_out = n;
+    *nm_out = nm;
     return p;
 }
 
 IL_INLINE float il_exp_f(float t) {
-    float nf;
-    float p = il_exp_poly_f(t, &nf);
+    float nf, nm;
+    float p = il_exp_poly_f(t, &nf, &nm);
     /* the clamp keeps the float-to-int conversion defined for t = +-inf and NaN; those
      * lanes are replaced below */
     nf = nf < -200.0f ? -200.0f : (nf > 200.0f ? 200.0f : nf);
@@ -123,8 +130,8 @@ IL_INLINE float il_exp_f(float t) {
 }
 
 IL_INLINE double il_exp_d(double t) {
-    double nf;
-    double p = il_exp_poly_d(t, &nf);
+    double nf, nm;
+    double p = il_exp_poly_d(t, &nf, &nm);
     nf = nf < -2000.0 ? -2000.0 : (nf > 2000.0 ? 2000.0 : nf);
     int64_t ni = (int64_t)nf;
     int sub = t < IL_SUB_D;
@@ -136,21 +143,22 @@ IL_INLINE double il_exp_d(double t) {
 }
 
 /* 2^(n+K) without a float-to-int conversion; the scale enters by multiplication, so a
- * NaN argument stays NaN through p with no select. */
+ * NaN argument stays NaN through p with no select.  t below FLUSH is raised to FLUSH, whose
+ * exp rounds to 0 (a NaN stays NaN). */
 IL_INLINE float il_exp_low_f(float t) {
-    float n;
-    float p = il_exp_poly_f(t, &n);
-    float scale = il_float_f((int32_t)((uint32_t)il_bits_f(n + IL_MAGIC_F) << 23));
-    float v = (p * scale) * IL_TWO_MK_F;
-    return t < IL_FLUSH_F ? 0.0f : v;
+    float n, nm;
+    t = t < IL_FLUSH_F ? IL_FLUSH_F : t;
+    float p = il_exp_poly_f(t, &n, &nm);
+    float scale = il_float_f((int32_t)((uint32_t)il_bits_f(nm) << 23));
+    return (p * scale) * IL_TWO_MK_F;
 }
 
 IL_INLINE double il_exp_low_d(double t) {
-    double n;
-    double p = il_exp_poly_d(t, &n);
-    double scale = il_float_d((int64_t)((uint64_t)il_bits_d(n + IL_MAGIC_D) << 52));
-    double v = (p * scale) * IL_TWO_MK_D;
-    return t < IL_FLUSH_D ? 0.0 : v;
+    double n, nm;
+    t = t < IL_FLUSH_D ? IL_FLUSH_D : t;
+    double p = il_exp_poly_d(t, &n, &nm);
+    double scale = il_float_d((int64_t)((uint64_t)il_bits_d(nm) << 52));
+    return (p * scale) * IL_TWO_MK_D;
 }
 
 /* x = m 2^e with m in [1, 2), for finite x > 0 (subnormals scaled into range first). */

@@ -31,8 +31,9 @@ IL_INLINE REAL F(chunk_max)(const REAL *restrict x, int64_t n) {
     REAL d = x[j] - m;                                                                      \
     REAL e = EXP_LOW(d);                                                                    \
     int top = d == (REAL)0;                                                                 \
-    cr += top ? (REAL)0 : e;                                                          \
-    ck += top ? (REAL)1 : (REAL)0;                                                     \
+    REAL en = top ? (REAL)0 : e, kn = top ? (REAL)1 : (REAL)0;                              \
+    cr += en;                                                                               \
+    ck += kn;                                                                               \
     REAL tv = t[j];                                                                         \
     cbad += (tv >= (REAL)0 && tv < (REAL)INFINITY) ? (REAL)0 : (REAL)1;               \
     double t64 = (double)tv;                                                                \
@@ -40,7 +41,8 @@ IL_INLINE REAL F(chunk_max)(const REAL *restrict x, int64_t n) {
     double wj = w[j];                                                                       \
     double a = wj * (onem * u + base);                                                      \
     /* a = 0 adds nothing, even where z = -inf */                                           \
-    sb += a != 0.0 ? a * (double)d : 0.0;                                            \
+    double sbj = a != 0.0 ? a * (double)d : 0.0;                                            \
+    sb += sbj;                                                                              \
     sa += a;                                                                     \
     ss += wj * u;                                                                \
     st += t64;                                                                   \
@@ -50,11 +52,13 @@ IL_INLINE REAL F(chunk_max)(const REAL *restrict x, int64_t n) {
     REAL d = x[j] - m;                                                                      \
     REAL e = EXP_LOW(d);                                                                    \
     int top = d == (REAL)0;                                                                 \
-    cr += top ? (REAL)0 : e;                                                          \
-    ck += top ? (REAL)1 : (REAL)0;                                                     \
+    REAL en = top ? (REAL)0 : e, kn = top ? (REAL)1 : (REAL)0;                              \
+    cr += en;                                                                               \
+    ck += kn;                                                                               \
     if (kind == IL_SMOOTH) {                                                                \
         REAL wj = wz[j];                                                                    \
-        swd += wj != (REAL)0 ? wj * d : (REAL)0;                                     \
+        REAL sd = wj != (REAL)0 ? wj * d : (REAL)0;                                         \
+        swd += sd;                                                                          \
         ws += wj;                                                            \
     }                                                                                       \
     if (store) g[j] = e;                                                                    \
