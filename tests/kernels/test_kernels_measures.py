@@ -383,6 +383,34 @@ def test_later_chunk_maxima_of_long_rows(dtype) -> None:  # type: ignore[no-unty
     np.testing.assert_allclose(got, kl, rtol=rtol)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_maxima_at_the_ends_of_chunks(dtype) -> None:  # type: ignore[no-untyped-def]
+    """A chunk's loop takes the maximum of the chunk after it, a shorter last chunk read
+    ending at the row's end (so from entries of the chunk before it): rows of one to two
+    chunks and a few entries more, whose maximum sits at the first or last entry of a
+    chunk, in the entries read twice, or after chunks of -inf; entropy and KL of logits
+    against a float64 reference."""
+    rng = np.random.default_rng(11)
+    for c in (CHUNK + 1, CHUNK + 5, 2 * CHUNK - 1, 2 * CHUNK + 3):
+        last = (c - 1) // CHUNK * CHUNK  # the first entry of the last chunk
+        spots = (0, c - 1, last, last - 1, last - (c - last), CHUNK - 1)
+        z = rng.standard_normal((len(spots) + 2, c))
+        for i, j in enumerate(spots):
+            z[i, j] = 6.0
+        z[-2, :last] = -np.inf  # only the last chunk is live
+        z[-1, last - 2 :] = 4.0  # ties across the last boundary
+        zq = rng.standard_normal(z.shape)
+        z, zq = z.astype(dtype), zq.astype(dtype)
+        lp, p, h = _ref_log_rows(np.where(np.isinf(z), -1e300, z.astype(np.float64)))
+        lq, _, _ = _ref_log_rows(zq)
+        kl = np.where(p > 0, p * (lp - lq), 0.0).sum(axis=1)
+        rtol = 1e-13 if dtype == np.float64 else 1e-6
+        got = measure_rows("entropy", (z,), ("logits",), False).value
+        np.testing.assert_allclose(got, h, rtol=rtol, err_msg=f"entropy, {c} entries")
+        got = measure_rows("kl", (z, zq), ("logits", "logits"), False).value
+        np.testing.assert_allclose(got, kl, rtol=rtol, err_msg=f"kl, {c} entries")
+
+
 def _mixed_rows(form, dtype):  # type: ignore[no-untyped-def]
     """Rows of every kind, good and bad, repeated in a shuffled order (so each block of a
     kernel holds several rows with varied neighbours)."""
