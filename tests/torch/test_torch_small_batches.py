@@ -57,7 +57,8 @@ def test_torch_native_gate_reads_labels_and_answers_in_any_layout(gate: str) -> 
     # Strided labels and float64 "none" answers, read from memory by the compiled gate.
     native = _eager._native_loss if gate == "compiled" else _eager._python_native_loss
     gen = torch.Generator().manual_seed(5)
-    z = torch.randn(40, 7, generator=gen, dtype=torch.float64)
+    # a gradient wanted: PyTorch's own loss (without one, small rows go to the kernel)
+    z = torch.randn(40, 7, generator=gen, dtype=torch.float64, requires_grad=True)
     wide = torch.randint(0, 7, (40, 3), generator=gen)
     y = wide[:, 1]  # stride 3
     assert y.stride() == (3,)
@@ -91,6 +92,61 @@ def test_torch_native_gate_reads_labels_and_answers_in_any_layout(gate: str) -> 
     empty = native(z[:0], y[:0], None, -100, "none", 0.0, 0.0, None)
     assert empty is not None
     assert empty.shape == (0,)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_torch_kernel_forward_of_small_rows(monkeypatch: pytest.MonkeyPatch, dtype: Any) -> None:
+    """Calls that want no gradient, of at most 16 classes: the compiled step's forward kernel
+    (rows across the vector lanes) against the general path, in every layout it reads, with
+    ignored labels (which PyTorch's own loss leaves to the general path), smoothing, -inf
+    logits; and None (the general path) for what that path must word or answer."""
+    from infoloss._kernels import available
+
+    if not available():
+        pytest.skip("the extension is not built")
+    gate = _eager._native_loss
+    gen = torch.Generator().manual_seed(8)
+    tol = {"rtol": 1e-5, "atol": 1e-6} if dtype == torch.float32 else {"rtol": 1e-12, "atol": 0}
+    for n, c in ((1, 1), (5, 2), (33, 7), (64, 10), (300, 16), (1024, 3)):
+        z = 4 * torch.randn(n, c, generator=gen, dtype=dtype)
+        y = torch.randint(0, c, (n,), generator=gen)
+        if c > 1:
+            z[0, (int(y[0]) + 1) % c] = -torch.inf  # not the label's logit: finite
+        z[-1, :] = 1.5  # ties at the maximum
+        y[n // 2] = -100
+        wide = torch.randint(0, c, (n, 2), generator=gen)
+        wide[0, 1] = y[0]  # row 0's label is not its -inf class
+        for logits, labels in ((z, y), (z, wide[:, 1]), (torch.cat([z, z], 1)[:, :c], y)):
+            for red in ("mean", "sum", "none"):
+                for eps in (0.0, 0.3, 1.0):
+                    # smoothing puts mass on every class: a -inf logit would make it +inf
+                    lz = logits if eps == 0 else logits.nan_to_num(neginf=-30.0)
+                    got = gate(lz, labels, None, -100, red, eps, 0.0, None)
+                    assert got is not None, (n, c, red, eps)
+                    with monkeypatch.context() as m:
+                        _general(m)
+                        ref = ilt.cross_entropy(lz, labels, reduction=red, label_smoothing=eps)
+                    assert got.dtype == ref.dtype
+                    assert got.shape == ref.shape
+                    torch.testing.assert_close(got, ref, **tol)
+    z = torch.randn(12, 5, generator=gen, dtype=dtype)
+    y = torch.randint(0, 5, (12,), generator=gen)
+    y[4] = -100
+    for value in (torch.nan, torch.inf):
+        bad = z.clone()
+        bad[4, 1] = value  # in an ignored row: still bad data
+        assert gate(bad, y, None, -100, "mean", 0.0, 0.0, None) is None
+    out = y.clone()
+    out[3] = 5
+    assert gate(z, out, None, -100, "mean", 0.0, 0.0, None) is None  # a label outside
+    inf = z.clone()
+    inf[0, int(y[0])] = -torch.inf
+    assert gate(inf, y, None, -100, "sum", 0.0, 0.0, None) is None  # a loss of +inf
+    assert gate(inf, y, None, -100, "mean", 0.5, 0.0, None) is None
+    gone = gate(z, torch.full((12,), -100), None, -100, "mean", 0.0, 0.0, None)
+    assert gone is not None
+    assert gone.item() == 0.0
+    assert gate(z.t().contiguous().t(), y, None, -100, "mean", 0.0, 0.0, None) is not None
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])

@@ -46,6 +46,12 @@ int il_xent_backward_f(const il_xent_in *in, const double *lse, const double *up
 int il_xent_backward_d(const il_xent_in *in, const double *lse, const double *upstream,
                        void *g, int64_t gs0, int64_t gs1);
 
+/* The forward for rows of at most IL_LANES_MAXC classes with labels and no class weights,
+ * z-loss or soft-capping (in->w NULL, in->zl 0, in->has_cap 0), the rows across the vector
+ * lanes: out->loss, lse, sw and nbad as il_xent_forward's (out->g unused). */
+#define IL_LANES_MAXC 16
+int il_xent_lanes_f(const il_xent_in *in, il_xent_out *out);
+int il_xent_lanes_d(const il_xent_in *in, il_xent_out *out);
 /* The squared errors, from the same row layouts (softcap, z-loss and cap_rows unused):
  * IL_SQ_SOFTMAX ½·s_i‖softmax(z_i) − p̂_i‖², IL_SQ_LOGIT s_i/C·Σ_c (1 + (k − 1) p̂_ic)(z_ic −
  * M p̂_ic)², p̂_i the smoothed target given that it is not ignored.  out->loss, sw,
