@@ -15,8 +15,9 @@ module makes them at C speed: type and option checks by identity, then
 It imports no framework: ``infoloss.torch._eager`` hands over the tensor type, the dtypes,
 the ATen op, ``torch.empty`` and its own module dictionary (read for ``NATIVE_MAX``,
 ``NATIVE_SHORT``, ``NATIVE_FORWARD`` and ``KERNEL_FORWARD_ROWS`` on each call that needs
-them, so that changing them there takes effect) through :func:`configure`.  ``native_loss`` returns the loss, or
-None where the drop-in's general way must answer; it never raises.
+them, so that changing them there takes effect) through :func:`configure`.
+``native_loss`` returns the loss, or None where the drop-in's general way must answer; it
+never raises.
 """
 
 from libc.math cimport isfinite
