@@ -29,4 +29,18 @@ static inline int64_t il_piece_rows(int64_t n, int64_t c, int64_t row_cost, int6
     return n > 0 ? (n + np - 1) / np : 1;
 }
 
+/* Software prefetch of [p + ahead, p + ahead + bytes) into L2, a cache line at a time; no
+ * address is read, so a span past the end of the data is harmless.  The long rows' loops call it at the head
+ * of each chunk for the memory a chunk or two ahead.  Their vector loops, with an exp or a
+ * log per entry, keep too few loads in flight to cover the memory's latency on a machine
+ * whose hardware prefetcher does not run far ahead: on a 2-core AVX-512 Xeon VM, a loop of
+ * p log p over float32 rows of 32000 took 2.2 ns an entry from memory and 0.5 ns from L1;
+ * with the next chunk prefetched into L2, 0.73 ns.  (Inside a vector loop a prefetch stops
+ * gcc from vectorizing it; into L1, 0.82-0.90 ns; non-temporal, 1.1-1.2 ns.) */
+#define IL_LINE 64
+static inline void il_prefetch(const void *p, int64_t ahead, int64_t bytes) {
+    const uintptr_t b = (uintptr_t)p + (uintptr_t)ahead;
+    for (int64_t o = 0; o < bytes; o += IL_LINE) __builtin_prefetch((const void *)(b + (uintptr_t)o), 0, 2);
+}
+
 #endif

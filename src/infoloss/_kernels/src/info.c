@@ -214,6 +214,8 @@ enum { T_CE, T_KL_EXACT, T_KL_PROBS, T_KL_MIXED, T_JS };
 #define IL_CAT2(a, b) a##b
 #define IL_CAT(a, b) IL_CAT2(a, b)
 #define F(name) IL_CAT(name, IL_SFX)
+/* A chunk of entries of the current type, in bytes (il_prefetch's span). */
+#define IL_PF_AHEAD ((int64_t)(sizeof(R) * IL_CHUNK))
 
 #define IL_INFO_TEMPLATE
 #define R float
@@ -300,10 +302,13 @@ static inline __attribute__((always_inline)) void F(lse_row)(const R *x, ptrdiff
     R m = -INFINITY;
     double k = 0.0, rest = 0.0, t = 0.0;
     ptrdiff_t ci = 0;
+    if (c > IL_CHUNK) il_prefetch(x, IL_PF_AHEAD, IL_PF_AHEAD);
     R cm = F(chunk_max)(x, c < IL_CHUNK ? c : IL_CHUNK);
     for (ptrdiff_t c0 = 0; c0 < c; c0 += IL_CHUNK, ci++) {
         ptrdiff_t n = c - c0 < IL_CHUNK ? c - c0 : IL_CHUNK;
         const R *xc = x + c0;
+        /* this chunk's loop reads the next chunk from memory: the one after it to L2 */
+        il_prefetch(xc, 2 * IL_PF_AHEAD, (int64_t)sizeof(R) * n);
         if (cm > m) {
             if (k > 0.0) {
                 double delta = (double)cm - (double)m;
@@ -364,6 +369,7 @@ static inline __attribute__((always_inline)) void F(scaled_row)(const R *x, ptrd
     for (ptrdiff_t c0 = 0; c0 < c; c0 += IL_CHUNK) {
         ptrdiff_t n = c - c0 < IL_CHUNK ? c - c0 : IL_CHUNK;
         const R *xc = x + c0;
+        il_prefetch(xc, IL_PF_AHEAD, (int64_t)sizeof(R) * n);
         R cm = F(chunk_max)(xc, n);
         if (cm > m && cm < INFINITY) {
             if (k > 0.0) {
@@ -422,6 +428,8 @@ static inline __attribute__((always_inline)) R F(lse_short)(const R *x, const R 
     R ctr = m > -INFINITY ? m : (R)0;
     R top_at = m > -INFINITY ? m : (R)NAN;
     R rs = 0, ks = 0, ts = 0, nm = -INFINITY;
+    /* this loop reads nx from memory: the row after it to L2 (where rows follow on) */
+    il_prefetch(nx, (int64_t)sizeof(R) * c, (int64_t)sizeof(R) * c);
     /* no lanes for t where it is not wanted (gcc keeps an unused reduction's) */
 #define IL_LSE_SHORT_BODY                                                                   \
     IL_LSE_ENTRY(x[j]);                                                                     \
@@ -528,6 +536,7 @@ static void F(entropy_raw_row)(const R *x, ptrdiff_t c, double *out, int64_t *nb
     for (ptrdiff_t c0 = 0; c0 < c; c0 += IL_CHUNK) {
         ptrdiff_t nn = c - c0 < IL_CHUNK ? c - c0 : IL_CHUNK;
         const R *xc = x + c0;
+        il_prefetch(xc, IL_PF_AHEAD, (int64_t)sizeof(R) * nn);
         R ch = 0, cs = 0, cb = 0;
         IL_SIMD_FOR(VW, nn, "omp simd reduction(+ : ch, cs, cb)", {
             R v = xc[j];
@@ -820,6 +829,11 @@ static inline __attribute__((always_inline)) void F(pair_terms)(
         ptrdiff_t nn = c - c0 < IL_CHUNK ? c - c0 : IL_CHUNK;
         const R *xc = x + c0, *yc = y + c0;
         const R *ec = ep ? bp + c0 : xc, *fc = eq ? bq + c0 : yc;
+        const int64_t span = (int64_t)sizeof(R) * nn;
+        il_prefetch(xc, IL_PF_AHEAD, span);
+        il_prefetch(yc, IL_PF_AHEAD, span);
+        if (ep) il_prefetch(ec, IL_PF_AHEAD, span);
+        if (eq) il_prefetch(fc, IL_PF_AHEAD, span);
         /* a normalised log argument's stored exps are relative to its chunk's centre:
          * p = e exp(centre - m)/s; a row of one chunk is centred on its maximum (exp 0 =
          * 1; a row without a finite maximum is not ok, its terms unused) */
@@ -903,6 +917,7 @@ static inline __attribute__((always_inline)) R F(ce_pass)(const R *x, const R *n
     R top_at = mx > -INFINITY ? mx : (R)NAN;
     R cq = my > -INFINITY ? my : (R)0;
     R rs = 0, ks = 0, sce = 0, ninf = 0, nm = -INFINITY;
+    il_prefetch(nx, (int64_t)sizeof(R) * c, (int64_t)sizeof(R) * c); /* see lse_short */
     IL_SIMD_FOR(VW, c, "omp simd reduction(+ : rs, ks, sce, ninf) reduction(max : nm)", {
         IL_LSE_ENTRY(x[j]);
         R u = y[j];

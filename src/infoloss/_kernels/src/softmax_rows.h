@@ -155,6 +155,8 @@ IL_INLINE void F(row_sums)(const REAL *restrict x, int64_t c, int kind, int stor
             nx = next;
             nn = c < IL_CHUNK ? c : IL_CHUNK;
         }
+        /* this chunk's loop reads nx from memory: what follows it to L2 (include/pieces.h) */
+        il_prefetch(nx, (int64_t)sizeof(REAL) * nn, (int64_t)sizeof(REAL) * nn);
         if (!started) {
             if (cm > -INFINITY) {
                 m = cm;
