@@ -409,6 +409,45 @@ def test_maxima_at_the_ends_of_chunks(dtype) -> None:  # type: ignore[no-untyped
         np.testing.assert_allclose(got, h, rtol=rtol, err_msg=f"entropy, {c} entries")
         got = measure_rows("kl", (z, zq), ("logits", "logits"), False).value
         np.testing.assert_allclose(got, kl, rtol=rtol, err_msg=f"kl, {c} entries")
+        ce = np.where(p > 0, -p * lq, 0.0).sum(axis=1)
+        got = measure_rows("cross_entropy", (z, zq), ("logits", "logits"), False).value
+        np.testing.assert_allclose(got, ce, rtol=rtol, err_msg=f"cross-entropy, {c} entries")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cross_entropy_of_long_logit_rows_at_its_edges(dtype) -> None:  # type: ignore[no-untyped-def]
+    """Rows longer than a chunk take the cross-entropy in two passes, nothing stored (Q's
+    log-sum-exp, then P's sums beside sum e (m_q - y), rescaled as P's running maximum
+    rises): +inf where P has mass and Q none (an exp that underflows included), finite
+    where only Q has it, NaN and the bad counts for NaN or +inf entries, and the log-masses,
+    against a float64 reference."""
+    c = 2 * CHUNK + 7
+    rng = np.random.default_rng(5)
+    z, zq = rng.standard_normal((2, 6, c))
+    z[0, :CHUNK] -= 30.0  # P's maximum rises in a later chunk: the sums rescale
+    z[1, 3] = -np.inf  # Q has mass where P has none: finite
+    zq[2, c - 1] = -np.inf  # P has mass where Q has none: +inf
+    z[3, :] = -np.inf
+    z[3, CHUNK + 1] = 0.0
+    zq[3, CHUNK + 1] = -np.inf  # P's one outcome is impossible under Q: +inf
+    z[4, 10] = np.nan  # bad P
+    zq[5, CHUNK] = np.inf  # bad Q
+    z, zq = z.astype(dtype), zq.astype(dtype)
+    res = measure_rows("cross_entropy", (z, zq), ("logits", "logits"), False)
+    zf, qf = z.astype(np.float64), zq.astype(np.float64)
+    rtol = 1e-13 if dtype == np.float64 else 1e-6
+    for i in (0, 1):
+        lp, p, _ = _ref_log_rows(np.where(np.isinf(zf[i : i + 1]), -1e300, zf[i : i + 1]))
+        lq, _, _ = _ref_log_rows(qf[i : i + 1])
+        np.testing.assert_allclose(res.value[i], (-p * lq).sum(), rtol=rtol)
+    assert np.isposinf(res.value[2]) and np.isposinf(res.value[3])
+    assert np.isnan(res.value[4]) and np.isnan(res.value[5])
+    assert [st.nbad for st in res.stats] == [1, 1]
+    for st, a, bad in ((res.stats[0], zf, 4), (res.stats[1], qf, 5)):
+        good = [i for i in range(6) if i != bad]
+        want = np.logaddexp.reduce(a[good], axis=1)
+        np.testing.assert_allclose(st.log_mass[good], want, rtol=rtol)
+        assert np.isnan(st.log_mass[bad])
 
 
 def _mixed_rows(form, dtype):  # type: ignore[no-untyped-def]
