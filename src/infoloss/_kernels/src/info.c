@@ -186,17 +186,6 @@ enum { T_CE, T_KL_EXACT, T_KL_PROBS, T_KL_MIXED, T_JS };
 #else
 #define IL_VBYTES 32
 #endif
-/* IL_WIDE: 512-bit vectors for the long rows' drivers (entropy_each, the pair kernels'
- * long path) where AVX-512 is on; gcc prefers 256-bit ones on most Intel cores.  Those
- * loops are bound by their exp and log arithmetic once their memory is prefetched, and
- * 512-bit vectors took 10-30% off them (float32 JS of log-probability rows of 262144:
- * 48 -> 33 ms on one thread); built so for every kernel, the short rows' (the mutual
- * information of 31x31 tables, the softmax of 10 classes) ran 1.2-1.9x slower. */
-#if defined(__x86_64__) && defined(__AVX512F__) && defined(__GNUC__) && !defined(__clang__)
-#define IL_WIDE __attribute__((target("prefer-vector-width=512")))
-#else
-#define IL_WIDE
-#endif
 #define IL_SIMD_FOR(VW, n, RED, ...)                                                        \
     do {                                                                                    \
         const ptrdiff_t il_n = (n);                                                         \
