@@ -422,18 +422,48 @@ def test_ctrl_c_is_one_line_and_exit_130(monkeypatch, capsys):
     assert capsys.readouterr().err == "infoloss: interrupted\n"
 
 
-def test_ctrl_c_in_a_real_process(tmp_path):
-    import signal
+def _wait_until_reading_stdin(pid: int, timeout: float = 60.0) -> None:
+    """Return once process ``pid`` is blocked in read(0, ...) (Linux's /proc/PID/syscall:
+    the call's number, then its arguments in hex), or after 3 s where /proc cannot tell."""
+    import platform
     import time
 
+    read = {"x86_64": "0", "aarch64": "63"}.get(platform.machine())
+    deadline = time.monotonic() + timeout
+    while read is not None:
+        try:
+            with open(f"/proc/{pid}/syscall") as fh:
+                fields = fh.read().split()
+        except OSError:
+            break  # no /proc: wait as before
+        if len(fields) > 1 and fields[0] == read and int(fields[1], 16) == 0:
+            time.sleep(0.2)  # settled in that read
+            return
+        assert time.monotonic() < deadline, "the command never blocked reading standard input"
+        time.sleep(0.05)
+    time.sleep(3)
+
+
+def test_ctrl_c_in_a_real_process(tmp_path):
+    import signal
+
+    # ``python -m infoloss entropy --file -`` with SIGINT as a terminal's Ctrl-C finds it: a
+    # shell starts background jobs with SIGINT ignored, children inherit that, and Python
+    # then installs no KeyboardInterrupt handler (the command read an empty input and exited
+    # 2 when the suite ran under ``bash .ci/run &``).
+    start = (
+        "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler);"
+        " sys.argv = ['infoloss', 'entropy', '--file', '-'];"
+        " runpy.run_module('infoloss', run_name='__main__', alter_sys=True)"
+    )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "infoloss", "entropy", "--file", "-"],
+        [sys.executable, "-c", start],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
     # Wait until the command is blocked reading standard input, past start-up.
-    time.sleep(3)
+    _wait_until_reading_stdin(proc.pid)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
