@@ -31,35 +31,33 @@ IL_INLINE REAL F(chunk_max)(const REAL *restrict x, int64_t n) {
     REAL d = x[j] - m;                                                                      \
     REAL e = EXP_LOW(d);                                                                    \
     int top = d == (REAL)0;                                                                 \
-    REAL en = top ? (REAL)0 : e, kn = top ? (REAL)1 : (REAL)0;                              \
-    cr += en;                                                                               \
-    ck += kn;                                                                               \
+    cr += ok & !top ? e : (REAL)0;                                                          \
+    ck += top & ok ? (REAL)1 : (REAL)0;                                                     \
     REAL tv = t[j];                                                                         \
-    cbad += (tv >= (REAL)0 && tv < (REAL)INFINITY) ? (REAL)0 : (REAL)1;               \
+    cbad += ok & !((tv >= (REAL)0) & (tv < (REAL)INFINITY)) ? (REAL)1 : (REAL)0;            \
     double t64 = (double)tv;                                                                \
     double u = j == kk ? 0.0 : t64;                                                         \
     double wj = w[j];                                                                       \
     double a = wj * (onem * u + base);                                                      \
     /* a = 0 adds nothing, even where z = -inf */                                           \
     double sbj = a != 0.0 ? a * (double)d : 0.0;                                            \
-    sb += sbj;                                                                              \
-    sa += a;                                                                     \
-    ss += wj * u;                                                                \
-    st += t64;                                                                   \
+    sb += ok ? sbj : 0.0;                                                                   \
+    sa += ok ? a : 0.0;                                                                     \
+    ss += ok ? wj * u : 0.0;                                                                \
+    st += ok ? t64 : 0.0;                                                                   \
     if (store) g[j] = e;                                                                    \
     if (pipe) nm = nx[j] > nm ? nx[j] : nm;
 #define IL_LAB_BODY                                                                         \
     REAL d = x[j] - m;                                                                      \
     REAL e = EXP_LOW(d);                                                                    \
     int top = d == (REAL)0;                                                                 \
-    REAL en = top ? (REAL)0 : e, kn = top ? (REAL)1 : (REAL)0;                              \
-    cr += en;                                                                               \
-    ck += kn;                                                                               \
+    cr += ok & !top ? e : (REAL)0;                                                          \
+    ck += top & ok ? (REAL)1 : (REAL)0;                                                     \
     if (kind == IL_SMOOTH) {                                                                \
         REAL wj = wz[j];                                                                    \
         REAL sd = wj != (REAL)0 ? wj * d : (REAL)0;                                         \
-        swd += sd;                                                                          \
-        ws += wj;                                                            \
+        swd += ok ? sd : (REAL)0;                                                           \
+        ws += ok ? wj : (REAL)0;                                                            \
     }                                                                                       \
     if (store) g[j] = e;                                                                    \
     if (pipe) nm = nx[j] > nm ? nx[j] : nm;
@@ -71,13 +69,40 @@ IL_INLINE REAL F(chunk_max)(const REAL *restrict x, int64_t n) {
  * up one after another; up to 2 IL_SIMDLEN the leftover entries after the two-vector steps
  * (up to IL_SIMDLEN - 1 of them, too few for gcc's half-width epilogue) ran as scalar code
  * too, where one vector's loop leaves fewer and vectorises more of them (1797 rows, from C:
- * float64 rows of 10 0.95 -> 0.82x the numba kernel, rows of 31 1.08 -> 0.85x). */
+ * float64 rows of 10 0.95 -> 0.82x the numba kernel, rows of 31 1.08 -> 0.85x).  The
+ * leftover entries after the full steps then run as one more vector step over the last
+ * lanes, the entries the full steps took masked out of the sums by ok (as IL_SIMD_FOR of
+ * info.c does): with AVX-512, where IL_SIMDLEN float64 lanes are one vector, gcc left up to
+ * 7 of them a row as scalar exps (1797 float64 rows of 31: 167 us against 66 us for rows of
+ * 32, one thread).  A recomputed entry stores the same exp, and a maximum may see it twice. */
+#define IL_SUMS_STEPS(L, RED, BODY)                                                         \
+    do {                                                                                    \
+        const int64_t il_m = n - n % (L);                                                   \
+        {                                                                                   \
+            const int ok = 1;                                                               \
+            _Pragma(IL_STR(omp simd simdlen(L) RED)) for (int64_t j = 0; j < il_m;          \
+                                                          j++) { BODY }                     \
+        }                                                                                   \
+        if (il_m < n) {                                                                     \
+            const int64_t il_o = n - (L);                                                   \
+            int64_t il_w = (L);                                                             \
+            __asm__("" : "+r"(il_w)); /* a loop, not unrolled into scalar code */           \
+            _Pragma(IL_STR(omp simd simdlen(L) RED)) for (int64_t il_j = 0; il_j < il_w;    \
+                                                          il_j++) {                         \
+                const int64_t j = il_o + il_j;                                              \
+                const int ok = j >= il_m;                                                   \
+                BODY                                                                        \
+            }                                                                               \
+        }                                                                                   \
+    } while (0)
 #define IL_SUMS_FOR(RED, BODY)                                                              \
     do {                                                                                    \
         if (n >= 2 * IL_SIMDLEN) {                                                          \
-            _Pragma(IL_STR(omp simd simdlen(IL_SIMDLEN) RED)) for (int64_t j = 0; j < n;    \
-                                                                   j++) { BODY }            \
+            IL_SUMS_STEPS(IL_SIMDLEN, RED, BODY);                                           \
+        } else if (n >= IL_VW) {                                                            \
+            IL_SUMS_STEPS(IL_VW, RED, BODY);                                                \
         } else {                                                                            \
+            const int ok = 1;                                                               \
             _Pragma(IL_STR(omp simd simdlen(IL_VW) RED)) for (int64_t j = 0; j < n;         \
                                                               j++) { BODY }                 \
         }                                                                                   \
@@ -119,6 +144,7 @@ IL_INLINE void F(chunk_sums)(const REAL *restrict x, int64_t n, REAL m, int kind
 #undef IL_PROB_BODY
 #undef IL_LAB_BODY
 #undef IL_SUMS_FOR
+#undef IL_SUMS_STEPS
 
 /* The one running-maximum loop over a row, chunk by chunk, each chunk's sums taken against
  * the running maximum in the loop that takes the maximum of the chunk after it (the next
