@@ -294,97 +294,32 @@ static inline const R *F(row_at)(const R *X, int64_t i, int64_t s0, int64_t s1, 
  * that a row is read in one loop a chunk, the next chunk's loads overlapping this one's exp
  * arithmetic; only the first chunk's maximum has a loop of its own.  (With the maximum in a
  * loop of its own for every chunk, the float64 entropy of 256 rows of 262144 logits took
- * 150 ms on one thread against 114 ms.) */
+ * 150 ms on one thread against 114 ms.)  With a row y of Q (my: Q's maximum; y NULL for
+ * none), the same loop takes the cross-entropy's sums (ce_pass's, chunk by chunk):
+ * ce[0] = sum e (my - y) over the entries with e > 0, rescaled with rest where the running
+ * maximum rises, and ce[1] = the number of entries with x > -inf at y = -inf. */
 static inline __attribute__((always_inline)) void F(lse_row)(const R *x, ptrdiff_t c, int store,
-                                                             int want_t, R *buf, R *cen, R *m_out,
-                                                             double *k_out, double *rest_out,
-                                                             double *t_out) {
+                                                             int want_t, R *buf, R *cen,
+                                                             const R *y, R my, double *ce,
+                                                             R *m_out, double *k_out,
+                                                             double *rest_out, double *t_out) {
     R m = -INFINITY;
-    double k = 0.0, rest = 0.0, t = 0.0;
+    double k = 0.0, rest = 0.0, t = 0.0, sce = 0.0, ninf = 0.0;
+    const R cq = my > -INFINITY ? my : (R)0;
     ptrdiff_t ci = 0;
     if (c > IL_CHUNK) il_prefetch(x, IL_PF_AHEAD, IL_PF_AHEAD);
     R cm = F(chunk_max)(x, c < IL_CHUNK ? c : IL_CHUNK);
     for (ptrdiff_t c0 = 0; c0 < c; c0 += IL_CHUNK, ci++) {
         ptrdiff_t n = c - c0 < IL_CHUNK ? c - c0 : IL_CHUNK;
-        const R *xc = x + c0;
+        const R *xc = x + c0, *yc = y ? y + c0 : NULL;
         /* this chunk's loop reads the next chunk from memory: the one after it to L2 */
         il_prefetch(xc, 2 * IL_PF_AHEAD, (int64_t)sizeof(R) * n);
+        if (y) il_prefetch(yc, IL_PF_AHEAD, (int64_t)sizeof(R) * n);
         if (cm > m) {
-            if (k > 0.0) {
+            if (k > 0.0) { /* every term so far scales by e^-delta */
                 double delta = (double)cm - (double)m;
                 double f = il_exp_d(-delta);
                 if (want_t) t = f * (t - delta * (k + rest));
-                rest = (rest + k) * f;
-                k = 0.0;
-            }
-            m = cm;
-        }
-        R ctr = m > -INFINITY ? m : (R)0;
-        /* the entries tied at the maximum; none while it is -inf (those entries add 0) */
-        R top_at = m > -INFINITY ? m : (R)NAN;
-        R rs = 0, ks = 0, ts = 0, nm = -INFINITY;
-        R *b = store ? buf + c0 : NULL;
-        if (c0 + IL_CHUNK < c) {
-            /* the next chunk's maximum in this chunk's loop: a shorter last chunk is read
-             * ending at the row's end, the entries before it being this chunk's (<= m) */
-            ptrdiff_t nn = c - c0 - IL_CHUNK < IL_CHUNK ? c - c0 - IL_CHUNK : IL_CHUNK;
-            const R *nx = xc + nn;
-            IL_SIMD_FOR(VW, n, "omp simd reduction(+ : rs, ks, ts) reduction(max : nm)", {
-                IL_LSE_ENTRY(xc[j]);
-                R te = e > (R)0 ? e * d : (R)0;
-                if (want_t) ts += ok ? te : (R)0;
-                if (store) b[j] = e;
-                R w = nx[j];
-                nm = w > nm ? w : nm;
-            });
-        } else {
-            IL_SIMD_FOR(VW, n, "omp simd reduction(+ : rs, ks, ts)", {
-                IL_LSE_ENTRY(xc[j]);
-                R te = e > (R)0 ? e * d : (R)0;
-                if (want_t) ts += ok ? te : (R)0;
-                if (store) b[j] = e;
-            });
-        }
-        if (store) cen[ci] = ctr;
-        rest += (double)rs;
-        k += (double)ks;
-        t += (double)ts;
-        cm = nm;
-    }
-    *m_out = m;
-    *k_out = k;
-    *rest_out = rest;
-    *t_out = t;
-}
-
-/* The cross-entropy's pass over a long normalised log row x of P against the row y of Q,
- * my being Q's maximum: lse_row's sums of x (no t, nothing stored) beside
- * sce = sum e (my - y) over the entries with e > 0, rescaled with rest where the running
- * maximum rises, and the number of entries with x > -inf at y = -inf (ce_pass's, chunk by
- * chunk, the next chunk's maximum taken as in lse_row). */
-#define IL_CE_ENTRY                                                                         \
-    IL_LSE_ENTRY(xc[j]);                                                                    \
-    R u = yc[j];                                                                            \
-    R te = e > (R)0 ? e * (cq - u) : (R)0;                                                  \
-    cs += ok ? te : (R)0;                                                                   \
-    cn += ok & (v > -INFINITY) & (u == -INFINITY) ? (R)1 : (R)0
-static inline __attribute__((always_inline)) void F(ce_row)(const R *x, const R *y, ptrdiff_t c,
-                                                            R my, R *m_out, double *k_out,
-                                                            double *rest_out, double *sce_out,
-                                                            double *inf_out) {
-    R m = -INFINITY;
-    const R cq = my > -INFINITY ? my : (R)0;
-    double k = 0.0, rest = 0.0, sce = 0.0, ninf = 0.0;
-    if (c > IL_CHUNK) il_prefetch(x, IL_PF_AHEAD, IL_PF_AHEAD);
-    R cm = F(chunk_max)(x, c < IL_CHUNK ? c : IL_CHUNK);
-    for (ptrdiff_t c0 = 0; c0 < c; c0 += IL_CHUNK) {
-        ptrdiff_t n = c - c0 < IL_CHUNK ? c - c0 : IL_CHUNK;
-        const R *xc = x + c0, *yc = y + c0;
-        il_prefetch(xc, 2 * IL_PF_AHEAD, (int64_t)sizeof(R) * n);
-        il_prefetch(yc, IL_PF_AHEAD, (int64_t)sizeof(R) * n);
-        if (cm > m) {
-            if (k > 0.0) { /* every term so far scales by e^-delta */
-                double f = il_exp_d(-((double)cm - (double)m));
                 rest = (rest + k) * f;
                 sce *= f;
                 k = 0.0;
@@ -392,21 +327,51 @@ static inline __attribute__((always_inline)) void F(ce_row)(const R *x, const R 
             m = cm;
         }
         R ctr = m > -INFINITY ? m : (R)0;
+        /* the entries tied at the maximum; none while it is -inf (those entries add 0) */
         R top_at = m > -INFINITY ? m : (R)NAN;
-        R rs = 0, ks = 0, cs = 0, cn = 0, nm = -INFINITY;
+        R rs = 0, ks = 0, ts = 0, cs = 0, cn = 0, nm = -INFINITY;
+        R *b = store ? buf + c0 : NULL;
+#define IL_LSE_ROW_BODY                                                                     \
+    IL_LSE_ENTRY(xc[j]);                                                                    \
+    R te = e > (R)0 ? e * d : (R)0;                                                         \
+    if (want_t) ts += ok ? te : (R)0;                                                       \
+    if (store) b[j] = e;                                                                    \
+    if (y) {                                                                                \
+        R u = yc[j];                                                                        \
+        R tc = e > (R)0 ? e * (cq - u) : (R)0;                                              \
+        cs += ok ? tc : (R)0;                                                               \
+        cn += ok & (v > -INFINITY) & (u == -INFINITY) ? (R)1 : (R)0;                        \
+    }
         if (c0 + IL_CHUNK < c) {
+            /* the next chunk's maximum in this chunk's loop: a shorter last chunk is read
+             * ending at the row's end, the entries before it being this chunk's (<= m) */
             ptrdiff_t nn = c - c0 - IL_CHUNK < IL_CHUNK ? c - c0 - IL_CHUNK : IL_CHUNK;
-            const R *nx = xc + nn; /* as in lse_row */
-            IL_SIMD_FOR(VW, n, "omp simd reduction(+ : rs, ks, cs, cn) reduction(max : nm)", {
-                IL_CE_ENTRY;
-                R w = nx[j];
-                nm = w > nm ? w : nm;
-            });
+            const R *nx = xc + nn;
+#define IL_LSE_ROW_PIPE                                                                     \
+    IL_LSE_ROW_BODY                                                                         \
+    R w = nx[j];                                                                            \
+    nm = w > nm ? w : nm;
+            /* the cross-entropy's lanes only where they are wanted (gcc keeps an unused
+             * reduction's lanes and their final sum) */
+            if (y)
+                IL_SIMD_FOR(VW, n,
+                            "omp simd reduction(+ : rs, ks, ts, cs, cn) reduction(max : nm)",
+                            IL_LSE_ROW_PIPE);
+            else
+                IL_SIMD_FOR(VW, n, "omp simd reduction(+ : rs, ks, ts) reduction(max : nm)",
+                            IL_LSE_ROW_PIPE);
+#undef IL_LSE_ROW_PIPE
         } else {
-            IL_SIMD_FOR(VW, n, "omp simd reduction(+ : rs, ks, cs, cn)", { IL_CE_ENTRY; });
+            if (y)
+                IL_SIMD_FOR(VW, n, "omp simd reduction(+ : rs, ks, ts, cs, cn)", IL_LSE_ROW_BODY);
+            else
+                IL_SIMD_FOR(VW, n, "omp simd reduction(+ : rs, ks, ts)", IL_LSE_ROW_BODY);
         }
+#undef IL_LSE_ROW_BODY
+        if (store) cen[ci] = ctr;
         rest += (double)rs;
         k += (double)ks;
+        t += (double)ts;
         sce += (double)cs;
         ninf += (double)cn;
         cm = nm;
@@ -414,10 +379,12 @@ static inline __attribute__((always_inline)) void F(ce_row)(const R *x, const R 
     *m_out = m;
     *k_out = k;
     *rest_out = rest;
-    *sce_out = sce;
-    *inf_out = ninf;
+    *t_out = t;
+    if (y) {
+        ce[0] = sce;
+        ce[1] = ninf;
+    }
 }
-#undef IL_CE_ENTRY
 
 /* A probability row relative to its maximum m (0 for a row of zeros; +inf entries are
  * bad and kept out of it): k entries equal to m, rest = sum x/m over the others,
@@ -650,7 +617,7 @@ static __attribute__((noinline)) IL_WIDE void F(entropy_each)(const R *P, int mo
         } else {
             R m;
             double k, rest, t;
-            F(lse_row)(x, c, 0, 1, NULL, NULL, &m, &k, &rest, &t);
+            F(lse_row)(x, c, 0, 1, NULL, NULL, NULL, 0, NULL, &m, &k, &rest, &t);
             F(entropy_log_out)(x, c, mode, logits, m, k, rest, t, out + i, nbp + i, lmp + i);
         }
     }
@@ -747,7 +714,7 @@ static inline __attribute__((always_inline)) F(stats)
     } else if (mode == IL_L_EXACT) {
         R m;
         double k, rest, t;
-        F(lse_row)(x, c, 1, 0, buf, cen, &m, &k, &rest, &t);
+        F(lse_row)(x, c, 1, 0, buf, cen, NULL, 0, NULL, &m, &k, &rest, &t);
         F(stats_lse)(&st, logits, x, c, m, k, rest);
     }
     return st;
@@ -960,16 +927,17 @@ static inline __attribute__((always_inline)) void F(pair_terms)(
 
 /* The cross-entropy of one long row pair of normalised log arguments in two passes and
  * nothing stored, by ce_short's identity H(P, Q) = ls_q + (1/s_p) sum exp(x - mx) (my - y):
- * Q's log-sum-exp (lse_row), then ce_row over both rows.  (Through the stored exps and the
+ * Q's log-sum-exp (lse_row), then P's with the cross-entropy's sums (lse_row with y).  (Through the stored exps and the
  * terms pass, float32 logits of 256 rows of 262144 took 1.4-1.5x the numba kernel.) */
 static inline __attribute__((always_inline)) void F(ce_long)(const R *x, int lgp, const R *y,
                                                              int lgq, ptrdiff_t c, double *out,
                                                              int64_t *nbp, int64_t *nbq,
                                                              double *lmp, double *lmq) {
     R mx, my;
-    double kq, rq, tq, kp, rp, sce, ninf;
-    F(lse_row)(y, c, 0, 0, NULL, NULL, &my, &kq, &rq, &tq);
-    F(ce_row)(x, y, c, my, &mx, &kp, &rp, &sce, &ninf);
+    double kq, rq, tq, kp, rp, tp, ce[2];
+    F(lse_row)(y, c, 0, 0, NULL, NULL, NULL, 0, NULL, &my, &kq, &rq, &tq);
+    F(lse_row)(x, c, 0, 0, NULL, NULL, y, my, ce, &mx, &kp, &rp, &tp);
+    const double sce = ce[0], ninf = ce[1];
     const int okp = kp > 0.0 && isfinite(rp) && isfinite(mx);
     const int okq = kq > 0.0 && isfinite(rq) && isfinite(my);
     *nbp = okp ? 0 : F(count_bad_log)(x, c, lgp);
@@ -1260,7 +1228,7 @@ static void F(conditional)(const R *T, ptrdiff_t nx, ptrdiff_t ny, int form, int
                     cm = F(lse_short)(row, a + 1 < nx ? row + ny : row, ny, m, 1, 0, NULL, &k,
                                       &rest, &t);
                 } else {
-                    F(lse_row)(row, ny, 0, 1, NULL, NULL, &m, &k, &rest, &t);
+                    F(lse_row)(row, ny, 0, 1, NULL, NULL, NULL, 0, NULL, &m, &k, &rest, &t);
                 }
                 if (!(k > 0.0 && isfinite(rest) && isfinite(m))) {
                     nb += F(count_bad_log)(row, ny, 0);
@@ -1389,7 +1357,7 @@ static void F(mutual_logs)(const R *T, ptrdiff_t nx, ptrdiff_t ny, int exact, in
         const R *row = T + a * ny;
         R m;
         double k, rest, t;
-        F(lse_row)(row, ny, 0, 0, NULL, NULL, &m, &k, &rest, &t);
+        F(lse_row)(row, ny, 0, 0, NULL, NULL, NULL, 0, NULL, &m, &k, &rest, &t);
         if (!(k > 0.0 && isfinite(rest) && isfinite(m))) {
             nb += F(count_bad_log)(row, ny, 0);
             lx[a] = -INFINITY;
