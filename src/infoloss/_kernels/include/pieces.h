@@ -38,6 +38,13 @@ static inline int64_t il_piece_rows(int64_t n, int64_t c, int64_t row_cost, int6
  * with the next chunk prefetched into L2, 0.73 ns.  (Inside a vector loop a prefetch stops
  * gcc from vectorizing it; into L1, 0.82-0.90 ns; non-temporal, 1.1-1.2 ns.) */
 #define IL_LINE 64
+/* The long rows' loops in blocks of IL_SUB_BYTES, each starting with a prefetch of the block
+ * IL_SUB_AHEAD bytes on (il_prefetch): the prefetches spread over the chunk instead of
+ * one burst at its head, which fills the core's line-fill buffers and stalls the loop's own
+ * loads behind them.  Measured on that Xeon from C, 2 threads: Σ exp over 2048×32000
+ * float32 15.4 -> 13.4 ms, Σ p log(p/q) over 1024×32000 pairs 18.2 -> 13.2 ms. */
+#define IL_SUB_BYTES 1024
+#define IL_SUB_AHEAD 2048
 static inline void il_prefetch(const void *p, int64_t ahead, int64_t bytes) {
     const uintptr_t b = (uintptr_t)p + (uintptr_t)ahead;
     for (int64_t o = 0; o < bytes; o += IL_LINE)

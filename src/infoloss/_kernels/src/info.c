@@ -278,6 +278,13 @@ static int64_t F(count_bad_log)(const R *x, ptrdiff_t n, int logits) {
     return (logits && nb == 0 && live == 0) ? 1 : nb;
 }
 
+/* Negative, NaN and +inf entries of a probability row read as given. */
+static int64_t F(count_bad_prob)(const R *x, ptrdiff_t n) {
+    int64_t nb = 0;
+    for (ptrdiff_t j = 0; j < n; j++) nb += !((x[j] >= (R)0) & (x[j] < INFINITY));
+    return nb;
+}
+
 /* Row i of a (., c) array with column stride s1: in place, or gathered into g. */
 static inline const R *F(row_at)(const R *X, int64_t i, int64_t s0, int64_t s1, ptrdiff_t c,
                                  R *g) {
@@ -852,17 +859,26 @@ static inline __attribute__((always_inline)) void F(pair_terms)(
     double *lmq) {
     const int ep = mp == IL_L_EXACT, eq = mq == IL_L_EXACT;
     const R *bp = sc->bp, *bq = sc->bq, *cp = sc->cp, *cq = sc->cq;
-    double acc = 0.0, ninf = 0.0, sump = 0.0, sumq = 0.0, badp = 0.0, badq = 0.0;
+    double acc = 0.0, ninf = 0.0, sump = 0.0, sumq = 0.0;
+    /* a raw argument's least entry (probabilities): with its sum, whether any entry is bad
+     * (< 0, or NaN or +inf, which make the sum NaN or +inf), counted only then */
+    R minp = INFINITY, minq = INFINITY;
     ptrdiff_t ci = 0;
     for (ptrdiff_t c0 = 0; c0 < c; c0 += IL_CHUNK, ci++) {
         ptrdiff_t nn = c - c0 < IL_CHUNK ? c - c0 : IL_CHUNK;
-        const R *xc = x + c0, *yc = y + c0;
-        const R *ec = ep ? bp + c0 : xc, *fc = eq ? bq + c0 : yc;
-        const int64_t span = (int64_t)sizeof(R) * nn;
-        il_prefetch(xc, IL_PF_AHEAD, span);
-        il_prefetch(yc, IL_PF_AHEAD, span);
-        if (ep) il_prefetch(ec, IL_PF_AHEAD, span);
-        if (eq) il_prefetch(fc, IL_PF_AHEAD, span);
+        const R *xc0 = x + c0, *yc0 = y + c0;
+        const R *ec0 = ep ? bp + c0 : xc0, *fc0 = eq ? bq + c0 : yc0;
+        /* a chunk of at least two blocks in blocks (IL_SUB_BYTES, pieces.h), each
+         * prefetching the memory ahead of it; a shorter one prefetches the chunk ahead */
+        const ptrdiff_t sub = IL_SUB_BYTES / (ptrdiff_t)sizeof(R);
+        const int blocks = nn >= 2 * sub;
+        if (!blocks) {
+            const int64_t span = (int64_t)sizeof(R) * nn;
+            il_prefetch(xc0, IL_PF_AHEAD, span);
+            il_prefetch(yc0, IL_PF_AHEAD, span);
+            if (ep) il_prefetch(ec0, IL_PF_AHEAD, span);
+            if (eq) il_prefetch(fc0, IL_PF_AHEAD, span);
+        }
         /* a normalised log argument's stored exps are relative to its chunk's centre:
          * p = e exp(centre - m)/s; a row of one chunk is centred on its maximum (exp 0 =
          * 1; a row without a finite maximum is not ok, its terms unused) */
@@ -871,7 +887,7 @@ static inline __attribute__((always_inline)) void F(pair_terms)(
                            : sp.inv_s;
         R fq = eq && multi ? (R)(il_exp_d((double)cq[ci] - (double)sq.m) * sq.inv_sd)
                            : sq.inv_s;
-        R ct = 0, cinf = 0, csp = 0, csq = 0, cbp = 0, cbq = 0;
+        R ct = 0, cinf = 0, csp = 0, csq = 0, cmp = INFINITY, cmq = INFINITY;
         /* the sums of the raw modes only where a raw argument needs them: gcc keeps an
          * unused reduction's lanes and their final sum (a row's fixed cost) */
 #define IL_PAIR_BODY                                                                        \
@@ -883,39 +899,55 @@ static inline __attribute__((always_inline)) void F(pair_terms)(
         cinf += ok ? tt.inf : (R)0;                                                         \
         if (mp == IL_P_RAW) {                                                               \
             csp += ok ? u : (R)0;                                                           \
-            cbp += ok & !((u >= (R)0) & (u < INFINITY)) ? (R)1 : (R)0;                      \
+            cmp = ok & (u < cmp) ? u : cmp;                                                 \
         } else if (mp == IL_L_RAW) {                                                        \
             csp += ok ? pe.p : (R)0;                                                        \
-            cbp += ((u != u) | (u == INFINITY)) & ok ? (R)1 : (R)0;                         \
         }                                                                                   \
         if (mq == IL_P_RAW) {                                                               \
             csq += ok ? v : (R)0;                                                           \
-            cbq += ok & !((v >= (R)0) & (v < INFINITY)) ? (R)1 : (R)0;                      \
+            cmq = ok & (v < cmq) ? v : cmq;                                                 \
         } else if (mq == IL_L_RAW) {                                                        \
             csq += ok ? qe.p : (R)0;                                                        \
-            cbq += ((v != v) | (v == INFINITY)) & ok ? (R)1 : (R)0;                         \
         }
-        if (mp == IL_P_RAW || mp == IL_L_RAW || mq == IL_P_RAW || mq == IL_L_RAW)
-            IL_SIMD_FOR(VW, nn, "omp simd reduction(+ : ct, cinf, csp, csq, cbp, cbq)",
-                        IL_PAIR_BODY);
-        else
-            IL_SIMD_FOR(VW, nn, "omp simd reduction(+ : ct, cinf)", IL_PAIR_BODY);
+        for (ptrdiff_t b0 = 0; b0 < nn;) {
+            const ptrdiff_t bn = blocks && nn - b0 >= 2 * sub ? sub : nn - b0;
+            const R *xc = xc0 + b0, *yc = yc0 + b0, *ec = ec0 + b0, *fc = fc0 + b0;
+            if (blocks) {
+                /* [b0, b0 + bn) ahead: the blocks' spans follow on, into the next row */
+                const int64_t span = (int64_t)sizeof(R) * bn;
+                il_prefetch(xc, IL_SUB_AHEAD, span);
+                il_prefetch(yc, IL_SUB_AHEAD, span);
+                if (ep) il_prefetch(ec, IL_SUB_AHEAD, span);
+                if (eq) il_prefetch(fc, IL_SUB_AHEAD, span);
+            }
+            if (mp == IL_P_RAW || mp == IL_L_RAW || mq == IL_P_RAW || mq == IL_L_RAW)
+                IL_SIMD_FOR(VW, bn,
+                            "omp simd reduction(+ : ct, cinf, csp, csq) reduction(min : cmp, cmq)",
+                            IL_PAIR_BODY);
+            else
+                IL_SIMD_FOR(VW, bn, "omp simd reduction(+ : ct, cinf)", IL_PAIR_BODY);
+            b0 += bn;
+        }
 #undef IL_PAIR_BODY
         acc += (double)ct;
         ninf += (double)cinf;
         sump += (double)csp;
         sumq += (double)csq;
-        badp += (double)cbp;
-        badq += (double)cbq;
+        minp = cmp < minp ? cmp : minp;
+        minq = cmq < minq ? cmq : minq;
     }
+    /* a log argument read as given: NaN or +inf entries make its sum of exps NaN or +inf
+     * (as may a finite sum's overflow: counted, none are bad) */
     if (mp == IL_P_RAW || mp == IL_L_RAW) {
-        sp.ok = badp == 0.0;
-        sp.nb = (int64_t)badp;
+        const int sure = isfinite(sump) && (mp == IL_L_RAW || minp >= (R)0);
+        sp.nb = sure ? 0 : (mp == IL_P_RAW ? F(count_bad_prob)(x, c) : F(count_bad_log)(x, c, 0));
+        sp.ok = sp.nb == 0;
         sp.lm = sp.ok ? sump : NAN; /* its log: il_logs_of_sums */
     }
     if (mq == IL_P_RAW || mq == IL_L_RAW) {
-        sq.ok = badq == 0.0;
-        sq.nb = (int64_t)badq;
+        const int sure = isfinite(sumq) && (mq == IL_L_RAW || minq >= (R)0);
+        sq.nb = sure ? 0 : (mq == IL_P_RAW ? F(count_bad_prob)(y, c) : F(count_bad_log)(y, c, 0));
+        sq.ok = sq.nb == 0;
         sq.lm = sq.ok ? sumq : NAN;
     }
     *nbp = sp.nb;
