@@ -114,25 +114,46 @@ IL_INLINE REAL F(chunk_max)(const REAL *restrict x, int64_t n) {
  * its loads from memory overlap this chunk's exp arithmetic and each chunk is read from
  * memory once.  Sums of the logits' type within the chunk (at most IL_CHUNK terms over the
  * vector lanes: IL_SUMS_FOR), the target sums in double. */
-IL_INLINE void F(chunk_sums)(const REAL *restrict x, int64_t n, REAL m, int kind, int store,
-                             REAL *restrict g, const REAL *restrict wz,
-                             const double *restrict w, const REAL *restrict t, int64_t kk,
-                             double onem, double base, int pipe, const REAL *restrict nx,
+IL_INLINE void F(chunk_sums)(const REAL *restrict x0, int64_t n0, REAL m, int kind, int store,
+                             REAL *restrict g0, const REAL *restrict wz0,
+                             const double *restrict w0, const REAL *restrict t0, int64_t kk0,
+                             double onem, double base, int pipe, const REAL *restrict nx0,
                              REAL *nmax, double *restrict out) {
     REAL cr = 0, ck = 0, nm = -INFINITY;
+    REAL cbad = 0, swd = 0, ws = 0;
+    double sa = 0, sb = 0, ss = 0, st = 0;
+    /* a piped chunk of at least two blocks in blocks (IL_SUB_BYTES, include/pieces.h),
+     * each prefetching the memory ahead of its reads from memory (nx, and t) */
+    const int64_t sub = IL_SUB_BYTES / (int64_t)sizeof(REAL);
+    const int blocks = pipe && n0 >= 2 * sub;
+    for (int64_t b0 = 0; b0 < n0;) {
+        const int64_t n = blocks && n0 - b0 >= 2 * sub ? sub : n0 - b0;
+        const REAL *restrict x = x0 + b0;
+        REAL *restrict g = store ? g0 + b0 : g0;
+        const REAL *restrict wz = kind == IL_SMOOTH ? wz0 + b0 : wz0;
+        const double *restrict w = kind == IL_PROB ? w0 + b0 : w0;
+        const REAL *restrict t = kind == IL_PROB ? t0 + b0 : t0;
+        const int64_t kk = kk0 - b0;
+        const REAL *restrict nx = pipe ? nx0 + b0 : nx0;
+        if (blocks) {
+            /* [b0, b0 + n) ahead: the blocks' spans follow on, into the next chunk */
+            il_prefetch(nx, IL_SUB_AHEAD, (int64_t)sizeof(REAL) * n);
+            if (kind == IL_PROB) il_prefetch(t, IL_SUB_AHEAD, (int64_t)sizeof(REAL) * n);
+        }
+        if (kind == IL_PROB)
+            IL_SUMS_FOR(reduction(+ : cr, ck, cbad, sa, sb, ss, st) reduction(max : nm),
+                        IL_PROB_BODY);
+        else
+            IL_SUMS_FOR(reduction(+ : cr, ck, swd, ws) reduction(max : nm), IL_LAB_BODY);
+        b0 += n;
+    }
     if (kind == IL_PROB) {
-        REAL cbad = 0;
-        double sa = 0, sb = 0, ss = 0, st = 0;
-        IL_SUMS_FOR(reduction(+ : cr, ck, cbad, sa, sb, ss, st) reduction(max : nm),
-                    IL_PROB_BODY);
         out[2] += sa;
         out[3] += sb;
         out[4] += ss;
         out[5] += st;
         out[6] += (double)cbad;
     } else {
-        REAL swd = 0, ws = 0;
-        IL_SUMS_FOR(reduction(+ : cr, ck, swd, ws) reduction(max : nm), IL_LAB_BODY);
         out[2] += (double)swd;
         out[3] += (double)ws;
     }
@@ -181,8 +202,6 @@ IL_INLINE void F(row_sums)(const REAL *restrict x, int64_t c, int kind, int stor
             nx = next;
             nn = c < IL_CHUNK ? c : IL_CHUNK;
         }
-        /* this chunk's loop reads nx from memory: what follows it to L2 (include/pieces.h) */
-        il_prefetch(nx, (int64_t)sizeof(REAL) * nn, (int64_t)sizeof(REAL) * nn);
         if (!started) {
             if (cm > -INFINITY) {
                 m = cm;
@@ -201,6 +220,10 @@ IL_INLINE void F(row_sums)(const REAL *restrict x, int64_t c, int kind, int stor
         double s[7] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
         REAL nm = -INFINITY;
         int64_t both = nn < n ? nn : n;
+        /* this chunk's loop reads nx from memory: what follows it to L2 (include/pieces.h),
+         * from the chunk's blocks where it has two (chunk_sums) */
+        if (both < 2 * (int64_t)(IL_SUB_BYTES / sizeof(REAL)))
+            il_prefetch(nx, (int64_t)sizeof(REAL) * nn, (int64_t)sizeof(REAL) * nn);
         if (both > 0)
             F(chunk_sums)(xc, both, mm, kind, store, store ? g + c0 : g,
                           kind == IL_SMOOTH ? wz + c0 : wz, kind == IL_PROB ? w + c0 : w,
