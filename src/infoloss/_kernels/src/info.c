@@ -318,10 +318,8 @@ static inline __attribute__((always_inline)) void F(lse_row)(const R *x, ptrdiff
     R cm = F(chunk_max)(x, c < IL_CHUNK ? c : IL_CHUNK);
     for (ptrdiff_t c0 = 0; c0 < c; c0 += IL_CHUNK, ci++) {
         ptrdiff_t n = c - c0 < IL_CHUNK ? c - c0 : IL_CHUNK;
-        const R *xc = x + c0, *yc = y ? y + c0 : NULL;
-        /* this chunk's loop reads the next chunk from memory: the one after it to L2 */
-        il_prefetch(xc, 2 * IL_PF_AHEAD, (int64_t)sizeof(R) * n);
-        if (y) il_prefetch(yc, IL_PF_AHEAD, (int64_t)sizeof(R) * n);
+        const R *xc0 = x + c0, *yc0 = y ? y + c0 : NULL;
+        const ptrdiff_t sub = IL_SUB_BYTES / (ptrdiff_t)sizeof(R);
         if (cm > m) {
             if (k > 0.0) { /* every term so far scales by e^-delta */
                 double delta = (double)cm - (double)m;
@@ -337,7 +335,7 @@ static inline __attribute__((always_inline)) void F(lse_row)(const R *x, ptrdiff
         /* the entries tied at the maximum; none while it is -inf (those entries add 0) */
         R top_at = m > -INFINITY ? m : (R)NAN;
         R rs = 0, ks = 0, ts = 0, cs = 0, cn = 0, nm = -INFINITY;
-        R *b = store ? buf + c0 : NULL;
+        R *b0p = store ? buf + c0 : NULL;
 #define IL_LSE_ROW_BODY                                                                     \
     IL_LSE_ENTRY(xc[j]);                                                                    \
     R te = e > (R)0 ? e * d : (R)0;                                                         \
@@ -353,22 +351,37 @@ static inline __attribute__((always_inline)) void F(lse_row)(const R *x, ptrdiff
             /* the next chunk's maximum in this chunk's loop: a shorter last chunk is read
              * ending at the row's end, the entries before it being this chunk's (<= m) */
             ptrdiff_t nn = c - c0 - IL_CHUNK < IL_CHUNK ? c - c0 - IL_CHUNK : IL_CHUNK;
-            const R *nx = xc + nn;
+            const R *nx0 = xc0 + nn;
 #define IL_LSE_ROW_PIPE                                                                     \
     IL_LSE_ROW_BODY                                                                         \
     R w = nx[j];                                                                            \
     nm = w > nm ? w : nm;
-            /* the cross-entropy's lanes only where they are wanted (gcc keeps an unused
-             * reduction's lanes and their final sum) */
-            if (y)
-                IL_SIMD_FOR(VW, n,
-                            "omp simd reduction(+ : rs, ks, ts, cs, cn) reduction(max : nm)",
-                            IL_LSE_ROW_PIPE);
-            else
-                IL_SIMD_FOR(VW, n, "omp simd reduction(+ : rs, ks, ts) reduction(max : nm)",
-                            IL_LSE_ROW_PIPE);
+            /* in blocks (IL_SUB_BYTES, pieces.h), each prefetching the memory ahead of its
+             * reads of nx (and y) */
+            for (ptrdiff_t b0 = 0; b0 < n;) {
+                const ptrdiff_t bn = n - b0 >= 2 * sub ? sub : n - b0;
+                const R *xc = xc0 + b0, *nx = nx0 + b0, *yc = y ? yc0 + b0 : NULL;
+                R *b = store ? b0p + b0 : NULL;
+                il_prefetch(nx, IL_SUB_AHEAD, (int64_t)sizeof(R) * bn);
+                if (y) il_prefetch(yc, IL_SUB_AHEAD, (int64_t)sizeof(R) * bn);
+                /* the cross-entropy's lanes only where they are wanted (gcc keeps an unused
+                 * reduction's lanes and their final sum) */
+                if (y)
+                    IL_SIMD_FOR(VW, bn,
+                                "omp simd reduction(+ : rs, ks, ts, cs, cn) reduction(max : nm)",
+                                IL_LSE_ROW_PIPE);
+                else
+                    IL_SIMD_FOR(VW, bn, "omp simd reduction(+ : rs, ks, ts) reduction(max : nm)",
+                                IL_LSE_ROW_PIPE);
+                b0 += bn;
+            }
 #undef IL_LSE_ROW_PIPE
         } else {
+            const R *xc = xc0, *yc = yc0;
+            R *b = b0p;
+            /* a last chunk (in memory when it followed another): memory ahead to L2 */
+            il_prefetch(xc, 2 * IL_PF_AHEAD, (int64_t)sizeof(R) * n);
+            if (y) il_prefetch(yc, IL_PF_AHEAD, (int64_t)sizeof(R) * n);
             if (y)
                 IL_SIMD_FOR(VW, n, "omp simd reduction(+ : rs, ks, ts, cs, cn)", IL_LSE_ROW_BODY);
             else
@@ -568,25 +581,35 @@ static void F(entropy_short)(const R *P, int mode, int logits, int64_t s0, int64
  * (il_logs_of_sums). */
 static void F(entropy_raw_row)(const R *x, ptrdiff_t c, double *out, int64_t *nbp,
                                double *lmp) {
-    double h = 0.0, s = 0.0, b = 0.0;
+    double h = 0.0, s = 0.0;
+    R lo = INFINITY; /* the least entry: with the sum, whether any is bad (pair_terms) */
+    const ptrdiff_t sub = IL_SUB_BYTES / (ptrdiff_t)sizeof(R);
     for (ptrdiff_t c0 = 0; c0 < c; c0 += IL_CHUNK) {
         ptrdiff_t nn = c - c0 < IL_CHUNK ? c - c0 : IL_CHUNK;
-        const R *xc = x + c0;
-        il_prefetch(xc, IL_PF_AHEAD, (int64_t)sizeof(R) * nn);
-        R ch = 0, cs = 0, cb = 0;
-        IL_SIMD_FOR(VW, nn, "omp simd reduction(+ : ch, cs, cb)", {
-            R v = xc[j];
-            cs += ok ? v : (R)0;
-            cb += ok & !((v >= (R)0) & (v < INFINITY)) ? (R)1 : (R)0;
-            ch -= ok ? v * LOG(v > (R)0 ? v : (R)1) : (R)0;
-        });
+        /* in blocks where the chunk holds two, as pair_terms */
+        const int blocks = nn >= 2 * sub;
+        if (!blocks) il_prefetch(x + c0, IL_PF_AHEAD, (int64_t)sizeof(R) * nn);
+        R ch = 0, cs = 0, cl = INFINITY;
+        for (ptrdiff_t b0 = 0; b0 < nn;) {
+            const ptrdiff_t bn = blocks && nn - b0 >= 2 * sub ? sub : nn - b0;
+            const R *xc = x + c0 + b0;
+            if (blocks) il_prefetch(xc, IL_SUB_AHEAD, (int64_t)sizeof(R) * bn);
+            IL_SIMD_FOR(VW, bn, "omp simd reduction(+ : ch, cs) reduction(min : cl)", {
+                R v = xc[j];
+                cs += ok ? v : (R)0;
+                cl = ok & (v < cl) ? v : cl;
+                ch -= ok ? v * LOG(v > (R)0 ? v : (R)1) : (R)0;
+            });
+            b0 += bn;
+        }
         h += (double)ch;
         s += (double)cs;
-        b += (double)cb;
+        lo = cl < lo ? cl : lo;
     }
-    *nbp = (int64_t)b;
-    *lmp = b == 0.0 ? s : NAN;
-    *out = b == 0.0 ? h : NAN;
+    const int64_t nb = isfinite(s) && lo >= (R)0 ? 0 : F(count_bad_prob)(x, c);
+    *nbp = nb;
+    *lmp = nb == 0 ? s : NAN;
+    *out = nb == 0 ? h : NAN;
 }
 
 /* The entropy of one row of probabilities normalised relative to its maximum. */
