@@ -891,10 +891,13 @@ static inline __attribute__((always_inline)) void F(pair_terms)(
         ptrdiff_t nn = c - c0 < IL_CHUNK ? c - c0 : IL_CHUNK;
         const R *xc0 = x + c0, *yc0 = y + c0;
         const R *ec0 = ep ? bp + c0 : xc0, *fc0 = eq ? bq + c0 : yc0;
+        const int multi = c > IL_CHUNK;
         /* a chunk of at least two blocks in blocks (IL_SUB_BYTES, pieces.h), each
-         * prefetching the memory ahead of it; a shorter one prefetches the chunk ahead */
+         * prefetching the memory ahead of it, where this loop reads the row from memory:
+         * an argument read as given, or a long row (a short one is in cache after its
+         * statistics' loop); else the chunk ahead is prefetched at its head */
         const ptrdiff_t sub = IL_SUB_BYTES / (ptrdiff_t)sizeof(R);
-        const int blocks = nn >= 2 * sub;
+        const int blocks = nn >= 2 * sub && (multi || IL_RAW_MODE(mp) || IL_RAW_MODE(mq));
         if (!blocks) {
             const int64_t span = (int64_t)sizeof(R) * nn;
             il_prefetch(xc0, IL_PF_AHEAD, span);
@@ -905,7 +908,6 @@ static inline __attribute__((always_inline)) void F(pair_terms)(
         /* a normalised log argument's stored exps are relative to its chunk's centre:
          * p = e exp(centre - m)/s; a row of one chunk is centred on its maximum (exp 0 =
          * 1; a row without a finite maximum is not ok, its terms unused) */
-        const int multi = c > IL_CHUNK;
         R fp = ep && multi ? (R)(il_exp_d((double)cp[ci] - (double)sp.m) * sp.inv_sd)
                            : sp.inv_s;
         R fq = eq && multi ? (R)(il_exp_d((double)cq[ci] - (double)sq.m) * sq.inv_sd)
