@@ -126,8 +126,23 @@ IL_INLINE void F(chunk_sums)(const REAL *restrict x0, int64_t n0, REAL m, int ki
      * each prefetching the memory ahead of its reads from memory (nx, and t) */
     const int64_t sub = IL_SUB_BYTES / (int64_t)sizeof(REAL);
     const int blocks = pipe && n0 >= 2 * sub;
-    for (int64_t b0 = 0; b0 < n0;) {
-        const int64_t n = blocks && n0 - b0 >= 2 * sub ? sub : n0 - b0;
+#define IL_CHUNK_LOOP                                                                       \
+    if (kind == IL_PROB)                                                                    \
+        IL_SUMS_FOR(reduction(+ : cr, ck, cbad, sa, sb, ss, st) reduction(max : nm),        \
+                    IL_PROB_BODY);                                                          \
+    else                                                                                    \
+        IL_SUMS_FOR(reduction(+ : cr, ck, swd, ws) reduction(max : nm), IL_LAB_BODY);
+    if (!blocks) {
+        /* the one loop, as a short row's (no loop over blocks around it: 1797 float32 rows
+         * of 10 took 6% longer inside one) */
+        const REAL *restrict x = x0, *restrict wz = wz0, *restrict t = t0, *restrict nx = nx0;
+        REAL *restrict g = g0;
+        const double *restrict w = w0;
+        const int64_t n = n0, kk = kk0;
+        IL_CHUNK_LOOP
+    }
+    for (int64_t b0 = 0; blocks && b0 < n0;) {
+        const int64_t n = n0 - b0 >= 2 * sub ? sub : n0 - b0;
         const REAL *restrict x = x0 + b0;
         REAL *restrict g = store ? g0 + b0 : g0;
         const REAL *restrict wz = kind == IL_SMOOTH ? wz0 + b0 : wz0;
@@ -135,18 +150,13 @@ IL_INLINE void F(chunk_sums)(const REAL *restrict x0, int64_t n0, REAL m, int ki
         const REAL *restrict t = kind == IL_PROB ? t0 + b0 : t0;
         const int64_t kk = kk0 - b0;
         const REAL *restrict nx = pipe ? nx0 + b0 : nx0;
-        if (blocks) {
-            /* [b0, b0 + n) ahead: the blocks' spans follow on, into the next chunk */
-            il_prefetch(nx, IL_SUB_AHEAD, (int64_t)sizeof(REAL) * n);
-            if (kind == IL_PROB) il_prefetch(t, IL_SUB_AHEAD, (int64_t)sizeof(REAL) * n);
-        }
-        if (kind == IL_PROB)
-            IL_SUMS_FOR(reduction(+ : cr, ck, cbad, sa, sb, ss, st) reduction(max : nm),
-                        IL_PROB_BODY);
-        else
-            IL_SUMS_FOR(reduction(+ : cr, ck, swd, ws) reduction(max : nm), IL_LAB_BODY);
+        /* [b0, b0 + n) ahead: the blocks' spans follow on, into the next chunk */
+        il_prefetch(nx, IL_SUB_AHEAD, (int64_t)sizeof(REAL) * n);
+        if (kind == IL_PROB) il_prefetch(t, IL_SUB_AHEAD, (int64_t)sizeof(REAL) * n);
+        IL_CHUNK_LOOP
         b0 += n;
     }
+#undef IL_CHUNK_LOOP
     if (kind == IL_PROB) {
         out[2] += sa;
         out[3] += sb;

@@ -9,9 +9,9 @@
 #include "vmath.h"
 
 #define IL_BLOCK 16384
-/* Within a block, chunks of IL_PF entries, the next one prefetched to L2 at each chunk's
- * head as the kernels' long rows do (il_prefetch, pieces.h). */
-#define IL_PF 2048
+/* Within a block, pieces of IL_SUB_BYTES, each prefetching the memory IL_SUB_AHEAD bytes
+ * ahead to L2 as the kernels' long rows do (il_prefetch, pieces.h). */
+#define IL_PF ((ptrdiff_t)IL_SUB_BYTES)
 
 #define FLOOR(NAME, T, EXPR)                                                         \
     IL_WIDE double NAME(const T *x, ptrdiff_t n) {                                   \
@@ -20,10 +20,10 @@
         _Pragma("omp parallel for schedule(static) reduction(+:total)")            \
         for (ptrdiff_t b = 0; b < nblocks; b++) {                                    \
             ptrdiff_t lo = b * IL_BLOCK, hi = lo + IL_BLOCK < n ? lo + IL_BLOCK : n; \
-            for (ptrdiff_t c0 = lo; c0 < hi; c0 += IL_PF) {                          \
-                ptrdiff_t c1 = c0 + IL_PF < hi ? c0 + IL_PF : hi;                    \
-                il_prefetch(x + c0, (int64_t)sizeof(T) * IL_PF,                      \
-                            (int64_t)sizeof(T) * IL_PF);                             \
+            const ptrdiff_t step = IL_PF / (ptrdiff_t)sizeof(T);                      \
+            for (ptrdiff_t c0 = lo; c0 < hi; c0 += step) {                           \
+                ptrdiff_t c1 = c0 + step < hi ? c0 + step : hi;                      \
+                il_prefetch(x + c0, IL_SUB_AHEAD, IL_PF);                            \
                 T acc = 0;                                                           \
                 _Pragma("omp simd reduction(+:acc)")                                 \
                 for (ptrdiff_t i = c0; i < c1; i++) {                                \
