@@ -53,8 +53,12 @@ def test_torch_native_gate_is_the_compiled_one() -> None:
 
 
 @pytest.mark.parametrize("gate", ["compiled", "python"])
-def test_torch_native_gate_reads_labels_and_answers_in_any_layout(gate: str) -> None:
+def test_torch_native_gate_reads_labels_and_answers_in_any_layout(
+    gate: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Strided labels and float64 "none" answers, read from memory by the compiled gate.
+    # (With a gradient wanted, "mean" and "sum" go to the fused kernel unless turned off.)
+    monkeypatch.setattr(_eager, "KERNEL_FUSED", False)
     native = _eager._native_loss if gate == "compiled" else _eager._python_native_loss
     gen = torch.Generator().manual_seed(5)
     # a gradient wanted: PyTorch's own loss (without one, small rows go to the kernel)
@@ -147,6 +151,79 @@ def test_torch_kernel_forward_of_small_rows(monkeypatch: pytest.MonkeyPatch, dty
     assert gone is not None
     assert gone.item() == 0.0
     assert gate(z.t().contiguous().t(), y, None, -100, "mean", 0.0, 0.0, None) is not None
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_torch_kernel_fused_of_small_calls(monkeypatch: pytest.MonkeyPatch, dtype: Any) -> None:
+    """Calls that want the gradient, "mean" or "sum": the compiled step's fused kernel (one
+    autograd node handing the gradient over) against the general path, values and
+    gradients, in every layout it reads, with smoothing and -inf logits; a retained graph's
+    second backward; and None (PyTorch's loss or the general path) for what it leaves."""
+    from infoloss._kernels import available
+
+    if not available():
+        pytest.skip("the extension is not built")
+    gate = _eager._native_loss
+    gen = torch.Generator().manual_seed(9)
+    tol = {"rtol": 1e-5, "atol": 1e-7} if dtype == torch.float32 else {"rtol": 1e-12, "atol": 0}
+    for n, c in ((1, 1), (5, 2), (33, 7), (64, 10), (300, 16), (64, 40), (2, 1000)):
+        base = 4 * torch.randn(n, c, generator=gen, dtype=dtype)
+        y = torch.randint(0, c, (n,), generator=gen)
+        if c > 1:
+            base[0, (int(y[0]) + 1) % c] = -torch.inf  # not the label's logit: finite
+        base[-1, :] = 1.5  # ties at the maximum
+        wide = torch.randint(0, c, (n, 2), generator=gen)
+        wide[:, 1] = y
+        for logits, labels in (
+            (base, y),
+            (base, wide[:, 1]),
+            (torch.cat([base, base], 1)[:, :c], y),
+        ):
+            for red in ("mean", "sum"):
+                for eps in (0.0, 0.3):
+                    lz = (logits if eps == 0 else logits.nan_to_num(neginf=-30.0)).detach()
+                    z = lz.clone().requires_grad_(True)
+                    got = gate(z, labels, None, -100, red, eps, 0.0, None)
+                    assert got is not None, (n, c, red, eps)
+                    assert type(got.grad_fn).__name__ == "_EagerFusedBackward"
+                    (2.5 * got).backward(retain_graph=True)
+                    g1 = z.grad.clone()
+                    z.grad = None
+                    got.backward()  # the fused pass again, for an upstream of 1
+                    g2 = z.grad.clone()
+                    zr = lz.clone().requires_grad_(True)
+                    with monkeypatch.context() as m:
+                        _general(m)
+                        ref = ilt.cross_entropy(zr, labels, reduction=red, label_smoothing=eps)
+                    ref.backward()
+                    assert got.dtype == ref.dtype
+                    assert got.shape == ref.shape
+                    torch.testing.assert_close(got, ref, **tol)
+                    torch.testing.assert_close(g2, zr.grad, **tol)
+                    torch.testing.assert_close(g1, 2.5 * zr.grad, **tol)
+    z = torch.randn(12, 5, generator=gen, dtype=dtype, requires_grad=True)
+    y = torch.randint(0, 5, (12,), generator=gen)
+    with torch.no_grad():
+        for value in (torch.nan, torch.inf):
+            bad = z.clone()
+            bad[4, 1] = value
+            assert gate(bad.requires_grad_(True), y, None, -100, "mean", 0.0, 0.0, None) is None
+    out = y.clone()
+    out[3] = 5
+    assert gate(z, out, None, -100, "mean", 0.0, 0.0, None) is None  # a label outside
+    ign = y.clone()
+    ign[2] = -100
+    assert gate(z, ign, None, -100, "mean", 0.0, 0.0, None) is None  # an ignored label
+    inf = z.detach().clone()
+    inf[0, int(y[0])] = -torch.inf
+    assert gate(inf.requires_grad_(True), y, None, -100, "sum", 0.0, 0.0, None) is None
+    none = gate(z, y, None, -100, "none", 0.0, 0.0, None)  # per-sample upstreams: PyTorch's
+    assert none is not None
+    assert type(none.grad_fn).__name__ != "_EagerFusedBackward"
+    monkeypatch.setattr(_eager, "KERNEL_FUSED", False)
+    native = gate(z, y, None, -100, "mean", 0.0, 0.0, None)
+    assert native is not None
+    assert type(native.grad_fn).__name__ != "_EagerFusedBackward"
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])

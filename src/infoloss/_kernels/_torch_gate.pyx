@@ -9,13 +9,18 @@ module makes them at C speed: type and option checks by identity, then
   most ``KERNEL_FORWARD_ROWS`` rows, the forward kernel of rows across the vector lanes
   (``softmax.h``) on the tensors' memory, with no NumPy conversion or Python call in
   between, its answer written into a fresh tensor;
+* for a call that wants the gradient, with ``"mean"`` or ``"sum"`` (``KERNEL_FUSED``),
+  the fused kernel on the tensors' memory, the loss and its gradient written into fresh
+  tensors and handed to autograd as one node (``_EagerFused``), whose backward hands the
+  gradient over: PyTorch's own loss records two operators and runs two backwards;
 * for the other small calls, PyTorch's own loss, then a scan of the labels for
   ``ignore_index`` and a finite check of the answer read from its memory.
 
 It imports no framework: ``infoloss.torch._eager`` hands over the tensor type, the dtypes,
-the ATen op, ``torch.empty`` and its own module dictionary (read for ``NATIVE_MAX``,
-``NATIVE_SHORT``, ``NATIVE_FORWARD`` and ``KERNEL_FORWARD_ROWS`` on each call that needs
-them, so that changing them there takes effect) through :func:`configure`.
+the ATen op, ``torch.empty``, ``_EagerFused.apply`` and its own module dictionary (read for
+``NATIVE_MAX``, ``NATIVE_SHORT``, ``NATIVE_FORWARD``, ``KERNEL_FORWARD_ROWS`` and
+``KERNEL_FUSED`` on each call that needs them, so that changing them there takes effect)
+through :func:`configure`.
 ``native_loss`` returns the loss, or None where the drop-in's general way must answer; it
 never raises.
 """
@@ -34,19 +39,21 @@ cdef object _CROSS_ENTROPY = None
 cdef object _FUNCTORCH_ACTIVE = None
 cdef object _GRAD_ENABLED = None
 cdef object _EMPTY = None
+cdef object _APPLY = None
 cdef dict _SETTINGS = None
 # PyTorch's reduction codes (``torch.nn._reduction.get_enum``), for its ATen op.
 cdef dict _ENUMS = {"none": 0, "mean": 1, "sum": 2}
 
 
 def configure(tensor, int64, float32, float64, cross_entropy, functorch_active,
-              grad_enabled, empty, dict settings):
+              grad_enabled, empty, apply, dict settings):
     """Hand over the framework's objects (see the module docstring)."""
     global _TENSOR, _INT64, _F32, _F64, _CROSS_ENTROPY, _FUNCTORCH_ACTIVE, _GRAD_ENABLED
-    global _EMPTY, _SETTINGS
+    global _EMPTY, _APPLY, _SETTINGS
     _TENSOR, _INT64, _F32, _F64 = tensor, int64, float32, float64
     _CROSS_ENTROPY, _FUNCTORCH_ACTIVE, _GRAD_ENABLED = cross_entropy, functorch_active, grad_enabled
     _EMPTY = empty
+    _APPLY = apply
     _SETTINGS = settings
 
 
@@ -148,6 +155,8 @@ def native_loss(input, target, weight, ignore_index, reduction, label_smoothing,
         return _kernel_forward(input, target, dtype, n, c, ignore_index, smoothing, enum)
     if n * c >= (<int64_t>_SETTINGS["NATIVE_MAX"]) >> 1 and not _native_size(n, c, grad):
         return None
+    if grad and enum and n and c and _SETTINGS["KERNEL_FUSED"]:
+        return _kernel_fused(input, target, dtype, n, c, ignore_index, smoothing, enum)
     try:
         loss = _CROSS_ENTROPY(input, target, None, enum, ignore_index, label_smoothing)
     except (IndexError, KeyError, RuntimeError, ValueError, TypeError, OverflowError):
@@ -192,29 +201,39 @@ cdef double _pairwise(const double *a, int64_t n) noexcept nogil:
     return _pairwise(a, h) + _pairwise(a + h, n - h)
 
 
-cdef object _kernel_forward(object input, object target, object dtype, int64_t n, int64_t c,
-                            object ignore_index, double smoothing, object enum):
-    """The loss from the fused forward kernel, called on the tensors' memory, for a call that
-    wants no gradient; None where the general way must answer (bad data, a loss of +inf,
-    a layout or label it does not take)."""
-    cdef il_xent_in p
-    cdef il_xent_out o
-    cdef bint single = dtype is _F32
-    cdef int64_t isz = 4 if single else 8
-    cdef int64_t i, rc
-    cdef double total, count, v
+def upstream_one(upstream):
+    """Whether ``upstream`` is a 0-d float32 or float64 CPU tensor holding exactly 1, read
+    from its memory (``Tensor.item`` costs about a microsecond)."""
+    if type(upstream) is not _TENSOR or upstream.dim() != 0 or not upstream.is_cpu:
+        return False
+    dtype = upstream.dtype
+    cdef intptr_t p = upstream.data_ptr()
+    if not p:
+        return False
+    if dtype is _F32:
+        return (<float *>p)[0] == 1.0
+    if dtype is _F64:
+        return (<double *>p)[0] == 1.0
+    return False
+
+
+cdef bint _labels_in(il_xent_in *p, object input, object target, int64_t n, int64_t c,
+                     object ignore_index, double smoothing) except -1:
+    """The kernels' input for (n, c) logits against (n,) labels with no other option, or
+    False where the general way must answer (another label shape, a tensor without memory,
+    an ignore_index past int64)."""
     tshape = target.shape
     if len(tshape) != 1 or tshape[0] != n:
-        return None
+        return False
     cdef intptr_t zp = input.data_ptr()
     cdef intptr_t yp = target.data_ptr()
     if not zp or not yp:
-        return None
+        return False
     zst = input.stride()
     try:
         p.ignore = ignore_index
     except OverflowError:
-        return None  # an ignore_index past int64: the general way answers
+        return False
     p.n = n
     p.c = c
     p.z = <const void *>zp
@@ -231,6 +250,79 @@ cdef object _kernel_forward(object input, object target, object dtype, int64_t n
     p.has_cap = 0
     p.cap = 0.0
     p.cap_rows = 0
+    return True
+
+
+cdef object _kernel_fused(object input, object target, object dtype, int64_t n, int64_t c,
+                          object ignore_index, double smoothing, object enum):
+    """The "mean" or "sum" loss and its gradient from the fused kernel, called on the
+    tensors' memory, handed to autograd by ``_EagerFused`` (``infoloss.torch._eager``) for
+    a call that wants the gradient; None where the general way must answer (bad data, a
+    loss of +inf, a label equal to ``ignore_index``, a layout it does not take).  Below
+    PyTorch's own fixed cost: one node whose backward hands the gradient over, where
+    PyTorch's loss records two (log-softmax, then the negative log-likelihood)."""
+    cdef il_xent_in p
+    cdef il_xent_out o
+    cdef bint single = dtype is _F32
+    cdef int64_t i, rc
+    cdef double total, scale
+    if not _labels_in(&p, input, target, n, c, ignore_index, smoothing):
+        return None
+    # a label equal to ignore_index: its count sets "mean"'s scale, the general way's
+    if _holds(p.y, n, p.ys, p.ignore):
+        return None
+    scale = 1.0 / n if enum == 1 else 1.0
+    grad = _EMPTY((n, c), dtype=dtype)
+    cdef double *buf = <double *>malloc(3 * n * sizeof(double))
+    if buf == NULL:
+        return None
+    o.loss = buf
+    o.lse = buf + n
+    o.sw = buf + 2 * n
+    o.log_mass = NULL
+    o.g = <void *><intptr_t>grad.data_ptr()
+    o.gs0 = c
+    o.gs1 = 1
+    o.scale = scale
+    o.nbad = o.tbad = 0
+    try:
+        if n * c >= 65536:
+            with nogil:
+                rc = xent_forward(&p, &o, single)
+        else:
+            rc = xent_forward(&p, &o, single)
+        if rc != 0 or o.nbad:
+            return None
+        for i in range(n):
+            if not isfinite(o.loss[i]):
+                return None
+        total = _pairwise(o.loss, n) * scale
+    finally:
+        free(buf)
+    value = _EMPTY((), dtype=dtype)
+    cdef intptr_t vp = value.data_ptr()
+    if single:
+        (<float *>vp)[0] = <float>total
+    else:
+        (<double *>vp)[0] = total
+    ign = int(ignore_index)
+    opts = {"softcap": None, "lse_square_scale": 0.0}
+    return _APPLY(input, [value, grad, (target, None, smoothing, ign), scale, opts])
+
+
+cdef object _kernel_forward(object input, object target, object dtype, int64_t n, int64_t c,
+                            object ignore_index, double smoothing, object enum):
+    """The loss from the fused forward kernel, called on the tensors' memory, for a call that
+    wants no gradient; None where the general way must answer (bad data, a loss of +inf,
+    a layout or label it does not take)."""
+    cdef il_xent_in p
+    cdef il_xent_out o
+    cdef bint single = dtype is _F32
+    cdef int64_t i, rc
+    cdef double total, count
+    if not _labels_in(&p, input, target, n, c, ignore_index, smoothing):
+        return None
+    cdef intptr_t zp
     cdef double *buf = <double *>malloc(3 * n * sizeof(double))
     if buf == NULL:
         return None

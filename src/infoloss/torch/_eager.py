@@ -54,6 +54,13 @@ from ._views import _numpy
 # PyTorch's loss 1.13 / 1.09 / 1.09x; at 4096 rows the kernel 1.00-1.21x, PyTorch's loss
 # 1.06-1.07x (``benchmarks/small_batches.py``, a noisy 2-core machine).
 KERNEL_FORWARD_ROWS = 2048
+# A plain call that wants the gradient, with "mean" or "sum", at a size where PyTorch's own
+# loss would answer, runs the fused kernel from the same compiled step instead (the loss and
+# its gradient on the tensors' memory, handed to autograd by ``_EagerFused``): PyTorch's
+# fixed cost of two recorded operators and their backwards is above that of one node whose
+# backward hands a gradient over (see docs/torch.md).  ``False`` leaves those calls to
+# PyTorch's loss.
+KERNEL_FUSED = True
 NATIVE_MAX = 1 << 17
 NATIVE_SHORT = 16
 NATIVE_FORWARD = 4
@@ -147,10 +154,12 @@ class _EagerFused(torch.autograd.Function):
         if grad is None:  # handed out before: the fused pass again, bit for bit
             (logits,) = ctx.saved_tensors
             out = np.empty(logits.shape, _numpy(logits).dtype)
-            _fused_kernel()[1](_numpy(logits), *box[2], out, box[3], **box[4])
+            y, *rest = box[2]  # labels as a tensor from the compiled first step
+            y = y.numpy() if isinstance(y, torch.Tensor) else y
+            _fused_kernel()[1](_numpy(logits), y, *rest, out, box[3], **box[4])
             grad = torch.from_numpy(out)
         box[1] = None
-        if upstream.item() != 1.0:
+        if not _upstream_one(upstream):
             grad = grad.mul_(upstream)
         return grad, None
 
@@ -316,6 +325,7 @@ def _compiled_native_loss() -> Callable[..., torch.Tensor | None] | None:
         _functorch_active,
         torch.is_grad_enabled,
         torch.empty,
+        _EagerFused.apply,
         globals(),
     )
     gate: Callable[..., torch.Tensor | None] = _torch_gate.native_loss
@@ -323,6 +333,18 @@ def _compiled_native_loss() -> Callable[..., torch.Tensor | None] | None:
 
 
 _native_loss = _compiled_native_loss() or _python_native_loss
+
+
+def _python_upstream_one(upstream: torch.Tensor) -> bool:
+    """Whether the backward's upstream is exactly 1 (the compiled form reads its memory)."""
+    return bool(upstream.item() == 1.0)
+
+
+_upstream_one: Callable[[torch.Tensor], bool] = _python_upstream_one
+if _native_loss is not _python_native_loss:
+    from .._kernels import _torch_gate
+
+    _upstream_one = _torch_gate.upstream_one
 
 
 def _ignores_some(loss: torch.Tensor, target: torch.Tensor, ignore: int, n: int, enum: int) -> bool:
