@@ -1142,10 +1142,26 @@ static inline __attribute__((always_inline)) void F(pair_short)(
     }
 }
 
+/* Short rows of two normalised log arguments (logits) of at least IL_WIDE_MINC entries,
+ * KL and JS, run with 512-bit vectors where IL_WIDE has them (pieces.h): their terms are
+ * bound by arithmetic.  On the AVX-512 Xeon, old against new build: float64 JS of 65536
+ * rows of 1000 logits 198 -> 152 ms, of 32768 rows of 128 12.2 -> 9.5 ms; shorter rows
+ * (float64 31, float32 64) ran as fast or up to 1.46x slower, and keep gcc's vectors. */
+#define IL_WIDE_MINC ((ptrdiff_t)(sizeof(R) == 8 ? 64 : 256))
+#define IL_WIDE_SHORT(K, MP, MQ, c)                                                            \
+    ((K) != IL_CROSS_ENTROPY && (MP) == IL_L_EXACT && (MQ) == IL_L_EXACT && (c) >= IL_WIDE_MINC)
+
 /* One parallel driver per kind and pair of modes, so that the body OpenMP outlines sees
  * them as constants (the per-entry decoding folds away and the loops vectorise). */
 #define IL_PAIR_FN(K, MP, MQ)                                                                  \
     static __attribute__((noinline)) void F(pshort_##K##_##MP##_##MQ)(                         \
+        const R *P, int lgp, int64_t sp0, int64_t sp1, const R *Q, int lgq, int64_t sq0,       \
+        int64_t sq1, int64_t r0, int64_t r1, ptrdiff_t c, const F(scratch) *sc, double *out,   \
+        int64_t *nbp, int64_t *nbq, double *lmp, double *lmq) {                                \
+        F(pair_short)(IL_TERM(K, MP, MQ), MP, MQ, P, lgp, sp0, sp1, Q, lgq, sq0, sq1, r0, r1,  \
+                      c, sc, out, nbp, nbq, lmp, lmq);                                         \
+    }                                                                                          \
+    static __attribute__((noinline)) IL_WIDE void F(pshortw_##K##_##MP##_##MQ)(                \
         const R *P, int lgp, int64_t sp0, int64_t sp1, const R *Q, int lgq, int64_t sq0,       \
         int64_t sq1, int64_t r0, int64_t r1, ptrdiff_t c, const F(scratch) *sc, double *out,   \
         int64_t *nbp, int64_t *nbq, double *lmp, double *lmq) {                                \
@@ -1169,7 +1185,13 @@ static inline __attribute__((always_inline)) void F(pair_short)(
                 /* pieces of consecutive rows (pair_short; pieces.h) */                        \
                 const int64_t np = il_pieces(n, c, IL_ROW_COST, omp_get_num_threads());        \
                 _Pragma("omp for schedule(dynamic, 1)") for (int64_t p = 0; p < np; p++) {     \
-                    if (!mine)                                                                 \
+                    if (mine) continue;                                                        \
+                    if (IL_WIDE_SHORT(K, MP, MQ, c))                                           \
+                        F(pshortw_##K##_##MP##_##MQ)(P, lgp, sp0, sp1, Q, lgq, sq0, sq1,       \
+                                                     il_piece_at(n, p, np),                    \
+                                                     il_piece_at(n, p + 1, np), c, &sc, out,   \
+                                                     nbp, nbq, lmp, lmq);                      \
+                    else                                                                       \
                         F(pshort_##K##_##MP##_##MQ)(P, lgp, sp0, sp1, Q, lgq, sq0, sq1,        \
                                                     il_piece_at(n, p, np),                     \
                                                     il_piece_at(n, p + 1, np), c, &sc, out,    \
