@@ -1343,8 +1343,9 @@ static void F(conditional)(const R *T, ptrdiff_t nx, ptrdiff_t ny, int form, int
  * and il_log_ratio takes the ratio without forming it.  Every term >= 0 (an exactly
  * independent table gives 0 up to second-order rounding, never a negative value).
  * Scratch: rs (nx) and cs (ny) double, cy (4 ny) R. */
-static void F(mutual_probs)(const R *T, ptrdiff_t nx, ptrdiff_t ny, int normalize, double *rs,
-                            double *cs, R *cy, double *out, int64_t *nbad, double *lmass) {
+static void F(mutual_probs)(const R *T, const R *next, ptrdiff_t nx, ptrdiff_t ny,
+                            int normalize, double *rs, double *cs, R *cy, double *out,
+                            int64_t *nbad, double *lmass) {
     R *dl = cy + ny;
     /* the maximum and the bad entries over the packed table as one run (a +inf is bad and
      * leaves the maximum alone) */
@@ -1374,6 +1375,8 @@ static void F(mutual_probs)(const R *T, ptrdiff_t nx, ptrdiff_t ny, int normaliz
     for (ptrdiff_t a = 0; a < nx; a++) {
         const R *row = T + a * ny;
         double s = 0.0;
+        /* the next table, a row at a time (its first loop reads it from memory) */
+        if (next) il_prefetch(next + a * ny, 0, (int64_t)sizeof(R) * ny);
         IL_SIMD_FOR(VW, ny, "omp simd reduction(+ : s)", {
             double r = ok ? (double)((row[j] * sc) * inv) : 0.0;
             s += r;
@@ -1543,8 +1546,8 @@ int F(il_joint_rows)(int kind, const R *T, int form, int normalize, int64_t s0, 
             if (kind == IL_CONDITIONAL)
                 F(conditional)(t, nx, ny, form, normalize, out + i, nb + i, lm + i);
             else if (form == IL_PROBS)
-                F(mutual_probs)(t, nx, ny, normalize, dsc, dsc + nx, rsc, out + i, nb + i,
-                                lm + i);
+                F(mutual_probs)(t, packed && i + 1 < n ? t + s0 : NULL, nx, ny, normalize, dsc,
+                                dsc + nx, rsc, out + i, nb + i, lm + i);
             else
                 F(mutual_logs)(t, nx, ny, form == IL_LOGITS || normalize, form == IL_LOGITS,
                                dsc, dsc + nx, dsc + nx + ny, rsc, rsc + ny, out + i, nb + i,
