@@ -95,6 +95,27 @@ IL_INLINE REAL F(chunk_max)(const REAL *restrict x, int64_t n) {
             }                                                                               \
         }                                                                                   \
     } while (0)
+/* A store loop over [0, n) (each entry written from its own inputs only): one vector's
+ * steps, then the last IL_VW entries again as one more vector step, storing the same values
+ * over the entries the steps took; rows shorter than a vector run as one loop.  gcc left a
+ * row's leftover entries to scalar code (1797 float64 rows of 31, the backward: 1.20x the
+ * numba kernel). */
+#define IL_STORE_FOR(BODY)                                                                  \
+    do {                                                                                    \
+        const int64_t il_m = c >= IL_VW ? c - c % IL_VW : c;                                \
+        _Pragma("omp simd") for (int64_t j = 0; j < il_m; j++) { BODY }                     \
+        if (il_m < c) {                                                                     \
+            const int64_t il_o = c - IL_VW;                                                 \
+            int64_t il_w = IL_VW;                                                           \
+            __asm__("" : "+r"(il_w)); /* a loop, not unrolled into scalar code */           \
+            _Pragma(IL_STR(omp simd simdlen(IL_VW))) for (int64_t il_j = 0; il_j < il_w;    \
+                                                         il_j++) {                          \
+                const int64_t j = il_o + il_j;                                              \
+                BODY                                                                        \
+            }                                                                               \
+        }                                                                                   \
+    } while (0)
+
 #define IL_SUMS_FOR(RED, BODY)                                                              \
     do {                                                                                    \
         if (n >= 2 * IL_SIMDLEN) {                                                          \
@@ -659,6 +680,39 @@ int F(il_xent_forward)(const il_xent_in *in, il_xent_out *out) {
     return failed ? -1 : 0;
 }
 
+/* A row's gradient, labels: qa e^(z - hi) less the smoothing's cc w (smooth), the label's
+ * own term subtracted by the caller; probability targets: less w (sc u + sb), u = t with
+ * column kk zeroed.  The _w forms take 512-bit vectors where AVX-512 is on (pieces.h), for
+ * rows of at least IL_BWD_WIDE_MINC classes; on the AVX-512 Xeon, old against new build:
+ * 1797 float64 rows of 31 59 -> 50 us, 65536 rows of 1000 52 -> 45 ms (float32 22 -> 20
+ * ms), where 1797 rows of 10 took 1.10-1.33x longer with them. */
+#define IL_BWD_WIDE_MINC ((int64_t)(sizeof(REAL) == 8 ? 24 : 64))
+IL_INLINE void F(grad_label_row)(const REAL *restrict x, int64_t c, REAL hi, REAL qa, REAL cc,
+                                 const REAL *restrict wz, int smooth, REAL *restrict gi) {
+    if (smooth)
+        IL_STORE_FOR(gi[j] = qa * EXP_LOW(x[j] - hi) - cc * wz[j];);
+    else
+        IL_STORE_FOR(gi[j] = qa * EXP_LOW(x[j] - hi););
+}
+static __attribute__((noinline)) IL_WIDE void F(grad_label_row_w)(
+    const REAL *restrict x, int64_t c, REAL hi, REAL qa, REAL cc, const REAL *restrict wz,
+    int smooth, REAL *restrict gi) {
+    F(grad_label_row)(x, c, hi, qa, cc, wz, smooth, gi);
+}
+IL_INLINE void F(grad_prob_row)(const REAL *restrict x, int64_t c, REAL hi, REAL qa,
+                                const REAL *restrict tr, int64_t kk, const double *restrict w,
+                                double sc, double sb, REAL *restrict gi) {
+    IL_STORE_FOR({
+        double u = j == kk ? 0.0 : (double)tr[j];
+        gi[j] = qa * EXP_LOW(x[j] - hi) - (REAL)(w[j] * (sc * u + sb));
+    });
+}
+static __attribute__((noinline)) IL_WIDE void F(grad_prob_row_w)(
+    const REAL *restrict x, int64_t c, REAL hi, REAL qa, const REAL *restrict tr, int64_t kk,
+    const double *restrict w, double sc, double sb, REAL *restrict gi) {
+    F(grad_prob_row)(x, c, hi, qa, tr, kk, w, sc, sb, gi);
+}
+
 int F(il_xent_backward)(const il_xent_in *in, const double *lse, const double *upstream,
                         void *g, int64_t gs0, int64_t gs1) {
     const int64_t n = in->n, c = in->c;
@@ -714,15 +768,11 @@ int F(il_xent_backward)(const il_xent_in *in, const double *lse, const double *u
                             double big_a = onem * w[yi] + (eps / (double)c) * wt.wsum;
                             if (zl > 0.0) big_a += 2.0 * zl * w[yi] * lse[i];
                             F(hi_qa)(x, c, lse[i], up * big_a, &hi, &qa);
-                            if (eps > 0.0) {
-                                REAL cc = (REAL)(up * eps / (double)c);
-#pragma omp simd
-                                for (int64_t j = 0; j < c; j++)
-                                    gi[j] = qa * EXP_LOW(x[j] - hi) - cc * wz[j];
-                            } else {
-#pragma omp simd
-                                for (int64_t j = 0; j < c; j++) gi[j] = qa * EXP_LOW(x[j] - hi);
-                            }
+                            REAL cc = (REAL)(up * eps / (double)c);
+                            if (c >= IL_BWD_WIDE_MINC)
+                                F(grad_label_row_w)(x, c, hi, qa, cc, wz, eps > 0.0, gi);
+                            else
+                                F(grad_label_row)(x, c, hi, qa, cc, wz, eps > 0.0, gi);
                             gi[yi] -= (REAL)(up * onem * w[yi]);
                         }
                     } else {
@@ -741,11 +791,10 @@ int F(il_xent_backward)(const il_xent_in *in, const double *lse, const double *u
                         if (zl > 0.0) big_a += 2.0 * zl * swi * lse[i];
                         F(hi_qa)(x, c, lse[i], up * big_a, &hi, &qa);
                         double sc = up * onem, sb = up * base;
-#pragma omp simd
-                        for (int64_t j = 0; j < c; j++) {
-                            double u = j == kk ? 0.0 : (double)tr[j];
-                            gi[j] = qa * EXP_LOW(x[j] - hi) - (REAL)(w[j] * (sc * u + sb));
-                        }
+                        if (c >= IL_BWD_WIDE_MINC)
+                            F(grad_prob_row_w)(x, c, hi, qa, tr, kk, w, sc, sb, gi);
+                        else
+                            F(grad_prob_row)(x, c, hi, qa, tr, kk, w, sc, sb, gi);
                     }
                     if (in->has_cap) F(cap_chain)(zr, in->zs1, c, in->cap, gi);
                     if (need_g) F(scatter)(gi, c, gr, gs1);
@@ -1141,3 +1190,5 @@ int F(il_xent_lanes)(const il_xent_in *in, il_xent_out *out) {
 #undef F
 #undef IL_CAT
 #undef IL_CAT2
+#undef IL_STORE_FOR
+#undef IL_BWD_WIDE_MINC
