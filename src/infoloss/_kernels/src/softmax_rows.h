@@ -100,16 +100,16 @@ IL_INLINE REAL F(chunk_max)(const REAL *restrict x, int64_t n) {
  * over the entries the steps took; rows shorter than a vector run as one loop.  gcc left a
  * row's leftover entries to scalar code (1797 float64 rows of 31, the backward: 1.20x the
  * numba kernel). */
-#define IL_STORE_FOR(BODY)                                                                  \
+#define IL_STORE_FOR(L, BODY)                                                               \
     do {                                                                                    \
-        const int64_t il_m = c >= IL_VW ? c - c % IL_VW : c;                                \
+        const int64_t il_m = c >= (L) ? c - c % (L) : c;                                    \
         _Pragma("omp simd") for (int64_t j = 0; j < il_m; j++) { BODY }                     \
         if (il_m < c) {                                                                     \
-            const int64_t il_o = c - IL_VW;                                                 \
-            int64_t il_w = IL_VW;                                                           \
+            const int64_t il_o = c - (L);                                                   \
+            int64_t il_w = (L);                                                             \
             __asm__("" : "+r"(il_w)); /* a loop, not unrolled into scalar code */           \
-            _Pragma(IL_STR(omp simd simdlen(IL_VW))) for (int64_t il_j = 0; il_j < il_w;    \
-                                                         il_j++) {                          \
+            _Pragma(IL_STR(omp simd simdlen(L))) for (int64_t il_j = 0; il_j < il_w;        \
+                                                     il_j++) {                              \
                 const int64_t j = il_o + il_j;                                              \
                 BODY                                                                        \
             }                                                                               \
@@ -687,31 +687,38 @@ int F(il_xent_forward)(const il_xent_in *in, il_xent_out *out) {
  * 1797 float64 rows of 31 59 -> 50 us, 65536 rows of 1000 52 -> 45 ms (float32 22 -> 20
  * ms), where 1797 rows of 10 took 1.10-1.33x longer with them. */
 #define IL_BWD_WIDE_MINC ((int64_t)(sizeof(REAL) == 8 ? 24 : 64))
+#define IL_GRAD_LABEL(L)                                                                    \
+    if (smooth)                                                                             \
+        IL_STORE_FOR(L, gi[j] = qa * EXP_LOW(x[j] - hi) - cc * wz[j];);                     \
+    else                                                                                    \
+        IL_STORE_FOR(L, gi[j] = qa * EXP_LOW(x[j] - hi););
+#define IL_GRAD_PROB(L)                                                                     \
+    IL_STORE_FOR(L, {                                                                       \
+        double u = j == kk ? 0.0 : (double)tr[j];                                           \
+        gi[j] = qa * EXP_LOW(x[j] - hi) - (REAL)(w[j] * (sc * u + sb));                     \
+    });
+/* (the _w forms' steps are IL_SIMDLEN lanes: one 512-bit vector there) */
 IL_INLINE void F(grad_label_row)(const REAL *restrict x, int64_t c, REAL hi, REAL qa, REAL cc,
                                  const REAL *restrict wz, int smooth, REAL *restrict gi) {
-    if (smooth)
-        IL_STORE_FOR(gi[j] = qa * EXP_LOW(x[j] - hi) - cc * wz[j];);
-    else
-        IL_STORE_FOR(gi[j] = qa * EXP_LOW(x[j] - hi););
+    IL_GRAD_LABEL(IL_VW)
 }
 static __attribute__((noinline)) IL_WIDE void F(grad_label_row_w)(
     const REAL *restrict x, int64_t c, REAL hi, REAL qa, REAL cc, const REAL *restrict wz,
     int smooth, REAL *restrict gi) {
-    F(grad_label_row)(x, c, hi, qa, cc, wz, smooth, gi);
+    IL_GRAD_LABEL(IL_SIMDLEN)
 }
 IL_INLINE void F(grad_prob_row)(const REAL *restrict x, int64_t c, REAL hi, REAL qa,
                                 const REAL *restrict tr, int64_t kk, const double *restrict w,
                                 double sc, double sb, REAL *restrict gi) {
-    IL_STORE_FOR({
-        double u = j == kk ? 0.0 : (double)tr[j];
-        gi[j] = qa * EXP_LOW(x[j] - hi) - (REAL)(w[j] * (sc * u + sb));
-    });
+    IL_GRAD_PROB(IL_VW)
 }
 static __attribute__((noinline)) IL_WIDE void F(grad_prob_row_w)(
     const REAL *restrict x, int64_t c, REAL hi, REAL qa, const REAL *restrict tr, int64_t kk,
     const double *restrict w, double sc, double sb, REAL *restrict gi) {
-    F(grad_prob_row)(x, c, hi, qa, tr, kk, w, sc, sb, gi);
+    IL_GRAD_PROB(IL_SIMDLEN)
 }
+#undef IL_GRAD_LABEL
+#undef IL_GRAD_PROB
 
 int F(il_xent_backward)(const il_xent_in *in, const double *lse, const double *upstream,
                         void *g, int64_t gs0, int64_t gs1) {
