@@ -253,6 +253,35 @@ cdef bint _labels_in(il_xent_in *p, object input, object target, int64_t n, int6
     return True
 
 
+cdef bint _run_kernel(const il_xent_in *p, il_xent_out *o, double *buf, void *g,
+                     double scale, bint single):
+    """The forward kernel into buf (3 n doubles: losses, log-sum-exps, sample weights),
+    fused into g (rows of c) where g is not NULL; False where the general way must answer:
+    no memory for the kernel's buffers, bad logits (worded there), a loss that is not
+    finite (a label out of range gives NaN, or a loss of +inf)."""
+    cdef int64_t i, rc, n = p.n
+    o.loss = buf
+    o.lse = buf + n
+    o.sw = buf + 2 * n
+    o.log_mass = NULL
+    o.g = g
+    o.gs0 = p.c if g != NULL else 0
+    o.gs1 = 1 if g != NULL else 0
+    o.scale = scale
+    o.nbad = o.tbad = 0
+    if n * p.c >= 65536:
+        with nogil:
+            rc = xent_forward(p, o, single)
+    else:
+        rc = xent_forward(p, o, single)
+    if rc != 0 or o.nbad:
+        return False
+    for i in range(n):
+        if not isfinite(o.loss[i]):
+            return False
+    return True
+
+
 cdef object _kernel_fused(object input, object target, object dtype, int64_t n, int64_t c,
                           object ignore_index, double smoothing, object enum):
     """The "mean" or "sum" loss and its gradient from the fused kernel, called on the
@@ -264,7 +293,6 @@ cdef object _kernel_fused(object input, object target, object dtype, int64_t n, 
     cdef il_xent_in p
     cdef il_xent_out o
     cdef bint single = dtype is _F32
-    cdef int64_t i, rc
     cdef double total, scale
     if not _labels_in(&p, input, target, n, c, ignore_index, smoothing):
         return None
@@ -276,26 +304,9 @@ cdef object _kernel_fused(object input, object target, object dtype, int64_t n, 
     cdef double *buf = <double *>malloc(3 * n * sizeof(double))
     if buf == NULL:
         return None
-    o.loss = buf
-    o.lse = buf + n
-    o.sw = buf + 2 * n
-    o.log_mass = NULL
-    o.g = <void *><intptr_t>grad.data_ptr()
-    o.gs0 = c
-    o.gs1 = 1
-    o.scale = scale
-    o.nbad = o.tbad = 0
     try:
-        if n * c >= 65536:
-            with nogil:
-                rc = xent_forward(&p, &o, single)
-        else:
-            rc = xent_forward(&p, &o, single)
-        if rc != 0 or o.nbad:
+        if not _run_kernel(&p, &o, buf, <void *><intptr_t>grad.data_ptr(), scale, single):
             return None
-        for i in range(n):
-            if not isfinite(o.loss[i]):
-                return None
         total = _pairwise(o.loss, n) * scale
     finally:
         free(buf)
@@ -318,7 +329,7 @@ cdef object _kernel_forward(object input, object target, object dtype, int64_t n
     cdef il_xent_in p
     cdef il_xent_out o
     cdef bint single = dtype is _F32
-    cdef int64_t i, rc
+    cdef int64_t i
     cdef double total, count
     if not _labels_in(&p, input, target, n, c, ignore_index, smoothing):
         return None
@@ -326,25 +337,9 @@ cdef object _kernel_forward(object input, object target, object dtype, int64_t n
     cdef double *buf = <double *>malloc(3 * n * sizeof(double))
     if buf == NULL:
         return None
-    o.loss = buf
-    o.lse = buf + n
-    o.sw = buf + 2 * n
-    o.log_mass = NULL
-    o.g = NULL
-    o.gs0 = o.gs1 = 0
-    o.scale = 1.0
-    o.nbad = o.tbad = 0
     try:
-        if n * c >= 65536:
-            with nogil:
-                rc = xent_forward(&p, &o, single)
-        else:
-            rc = xent_forward(&p, &o, single)
-        if rc != 0 or o.nbad:
-            return None  # no memory for the kernel's buffers, or bad logits: worded there
-        for i in range(n):
-            if not isfinite(o.loss[i]):
-                return None  # a label out of range (NaN), or a loss of +inf
+        if not _run_kernel(&p, &o, buf, NULL, 1.0, single):
+            return None
         if enum == 0:
             out = _EMPTY((n,), dtype=dtype)
             zp = out.data_ptr()

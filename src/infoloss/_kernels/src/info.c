@@ -1153,21 +1153,18 @@ static inline __attribute__((always_inline)) void F(pair_short)(
 
 /* One parallel driver per kind and pair of modes, so that the body OpenMP outlines sees
  * them as constants (the per-entry decoding folds away and the loops vectorise). */
+/* pair_short for one kind and pair of modes, compiled with the attributes ATTR. */
+#define IL_PSHORT_FN(NAME, ATTR, K, MP, MQ)                                                    \
+    static __attribute__((noinline)) ATTR void F(NAME##_##K##_##MP##_##MQ)(                    \
+        const R *P, int lgp, int64_t sp0, int64_t sp1, const R *Q, int lgq, int64_t sq0,       \
+        int64_t sq1, int64_t r0, int64_t r1, ptrdiff_t c, const F(scratch) *sc, double *out,   \
+        int64_t *nbp, int64_t *nbq, double *lmp, double *lmq) {                                \
+        F(pair_short)(IL_TERM(K, MP, MQ), MP, MQ, P, lgp, sp0, sp1, Q, lgq, sq0, sq1, r0, r1,  \
+                      c, sc, out, nbp, nbq, lmp, lmq);                                         \
+    }
 #define IL_PAIR_FN(K, MP, MQ)                                                                  \
-    static __attribute__((noinline)) void F(pshort_##K##_##MP##_##MQ)(                         \
-        const R *P, int lgp, int64_t sp0, int64_t sp1, const R *Q, int lgq, int64_t sq0,       \
-        int64_t sq1, int64_t r0, int64_t r1, ptrdiff_t c, const F(scratch) *sc, double *out,   \
-        int64_t *nbp, int64_t *nbq, double *lmp, double *lmq) {                                \
-        F(pair_short)(IL_TERM(K, MP, MQ), MP, MQ, P, lgp, sp0, sp1, Q, lgq, sq0, sq1, r0, r1,  \
-                      c, sc, out, nbp, nbq, lmp, lmq);                                         \
-    }                                                                                          \
-    static __attribute__((noinline)) IL_WIDE void F(pshortw_##K##_##MP##_##MQ)(                \
-        const R *P, int lgp, int64_t sp0, int64_t sp1, const R *Q, int lgq, int64_t sq0,       \
-        int64_t sq1, int64_t r0, int64_t r1, ptrdiff_t c, const F(scratch) *sc, double *out,   \
-        int64_t *nbp, int64_t *nbq, double *lmp, double *lmq) {                                \
-        F(pair_short)(IL_TERM(K, MP, MQ), MP, MQ, P, lgp, sp0, sp1, Q, lgq, sq0, sq1, r0, r1,  \
-                      c, sc, out, nbp, nbq, lmp, lmq);                                         \
-    }                                                                                          \
+    IL_PSHORT_FN(pshort, , K, MP, MQ)                                                          \
+    IL_PSHORT_FN(pshortw, IL_WIDE, K, MP, MQ)                                                  \
     static IL_WIDE int F(pair_##K##_##MP##_##MQ)(const R *P, int lgp, int64_t sp0, int64_t sp1,\
                                          const R *Q, int lgq, int64_t sq0, int64_t sq1,        \
                                          int64_t n, ptrdiff_t c, double *out, int64_t *nbp,    \
