@@ -95,24 +95,17 @@ IL_INLINE REAL F(chunk_max)(const REAL *restrict x, int64_t n) {
             }                                                                               \
         }                                                                                   \
     } while (0)
-/* A store loop over [0, n) (each entry written from its own inputs only): one vector's
- * steps, then the last IL_VW entries again as one more vector step, storing the same values
- * over the entries the steps took; rows shorter than a vector run as one loop.  gcc left a
- * row's leftover entries to scalar code (1797 float64 rows of 31, the backward: 1.20x the
- * numba kernel). */
+/* A store loop over [0, n) (each entry written from its own inputs only, ok unused):
+ * IL_SUMS_STEPS with no sums, its last step storing the same values again over the entries
+ * the full steps took; rows shorter than a vector run as one loop.  gcc left a row's
+ * leftover entries to scalar code (1797 float64 rows of 31, the backward: 1.20x the numba
+ * kernel). */
 #define IL_STORE_FOR(L, BODY)                                                               \
     do {                                                                                    \
-        const int64_t il_m = c >= (L) ? c - c % (L) : c;                                    \
-        _Pragma("omp simd") for (int64_t j = 0; j < il_m; j++) { BODY }                     \
-        if (il_m < c) {                                                                     \
-            const int64_t il_o = c - (L);                                                   \
-            int64_t il_w = (L);                                                             \
-            __asm__("" : "+r"(il_w)); /* a loop, not unrolled into scalar code */           \
-            _Pragma(IL_STR(omp simd simdlen(L))) for (int64_t il_j = 0; il_j < il_w;        \
-                                                     il_j++) {                              \
-                const int64_t j = il_o + il_j;                                              \
-                BODY                                                                        \
-            }                                                                               \
+        if (n >= (L)) {                                                                     \
+            IL_SUMS_STEPS(L, , (void)ok; BODY);                                             \
+        } else {                                                                            \
+            _Pragma("omp simd") for (int64_t j = 0; j < n; j++) { BODY }                    \
         }                                                                                   \
     } while (0)
 
@@ -196,7 +189,6 @@ IL_INLINE void F(chunk_sums)(const REAL *restrict x0, int64_t n0, REAL m, int ki
 #undef IL_PROB_BODY
 #undef IL_LAB_BODY
 #undef IL_SUMS_FOR
-#undef IL_SUMS_STEPS
 
 /* The one running-maximum loop over a row, chunk by chunk, each chunk's sums taken against
  * the running maximum in the loop that takes the maximum of the chunk after it (the next
@@ -698,22 +690,22 @@ int F(il_xent_forward)(const il_xent_in *in, il_xent_out *out) {
         gi[j] = qa * EXP_LOW(x[j] - hi) - (REAL)(w[j] * (sc * u + sb));                     \
     });
 /* (the _w forms' steps are IL_SIMDLEN lanes: one 512-bit vector there) */
-IL_INLINE void F(grad_label_row)(const REAL *restrict x, int64_t c, REAL hi, REAL qa, REAL cc,
+IL_INLINE void F(grad_label_row)(const REAL *restrict x, int64_t n, REAL hi, REAL qa, REAL cc,
                                  const REAL *restrict wz, int smooth, REAL *restrict gi) {
     IL_GRAD_LABEL(IL_VW)
 }
 static __attribute__((noinline)) IL_WIDE void F(grad_label_row_w)(
-    const REAL *restrict x, int64_t c, REAL hi, REAL qa, REAL cc, const REAL *restrict wz,
+    const REAL *restrict x, int64_t n, REAL hi, REAL qa, REAL cc, const REAL *restrict wz,
     int smooth, REAL *restrict gi) {
     IL_GRAD_LABEL(IL_SIMDLEN)
 }
-IL_INLINE void F(grad_prob_row)(const REAL *restrict x, int64_t c, REAL hi, REAL qa,
+IL_INLINE void F(grad_prob_row)(const REAL *restrict x, int64_t n, REAL hi, REAL qa,
                                 const REAL *restrict tr, int64_t kk, const double *restrict w,
                                 double sc, double sb, REAL *restrict gi) {
     IL_GRAD_PROB(IL_VW)
 }
 static __attribute__((noinline)) IL_WIDE void F(grad_prob_row_w)(
-    const REAL *restrict x, int64_t c, REAL hi, REAL qa, const REAL *restrict tr, int64_t kk,
+    const REAL *restrict x, int64_t n, REAL hi, REAL qa, const REAL *restrict tr, int64_t kk,
     const double *restrict w, double sc, double sb, REAL *restrict gi) {
     IL_GRAD_PROB(IL_SIMDLEN)
 }
@@ -1198,4 +1190,5 @@ int F(il_xent_lanes)(const il_xent_in *in, il_xent_out *out) {
 #undef IL_CAT
 #undef IL_CAT2
 #undef IL_STORE_FOR
+#undef IL_SUMS_STEPS
 #undef IL_BWD_WIDE_MINC
