@@ -15,6 +15,7 @@ a new array, as NumPy does) beside NumPy's own SIMD ``np.exp`` and ``np.log``.
 
     python benchmarks/compute_floor.py              # the benchmark shapes, 9 rounds
     python benchmarks/compute_floor.py --rounds 5
+    python benchmarks/compute_floor.py --shapes 65536x31 --dtypes float32
 
 Prints the machine and a markdown table of medians (ms) and each floor ÷ the 2-thread read.
 """
@@ -63,7 +64,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=9)
     ap.add_argument("--dtypes", default="float32,float64")
+    ap.add_argument("--shapes", nargs="+", help="these shapes only, e.g. 65536x31")
     args = ap.parse_args()
+    shapes = [tuple(int(v) for v in s.split("x")) for s in args.shapes] if args.shapes else SHAPES
     from infoloss._kernels import _vmath
 
     read = read_floor()
@@ -72,7 +75,7 @@ def main() -> None:
     print("| dtype | shape | x.sum() ms | read ms | one exp ms (÷ read) | one log ms (÷ read) |")
     print("|---|---|---:|---:|---:|---:|")
     for dtype in args.dtypes.split(","):
-        for shape in SHAPES:
+        for shape in shapes:
             x = np.abs(rng.standard_normal(shape)).astype(dtype)
             fns = {
                 "sum": x.sum,

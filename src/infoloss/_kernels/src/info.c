@@ -42,6 +42,7 @@
 #include <omp.h>
 
 #include "info.h"
+#include "lanes.h"
 #include "pieces.h"
 #include "vmath.h"
 
@@ -912,7 +913,13 @@ static inline __attribute__((always_inline)) void F(pair_terms)(
                            : sp.inv_s;
         R fq = eq && multi ? (R)(il_exp_d((double)cq[ci] - (double)sq.m) * sq.inv_sd)
                            : sq.inv_s;
-        R ct = 0, cinf = 0, csp = 0, csq = 0, cmp = INFINITY, cmq = INFINITY;
+        R ct[VW], cinf[VW], csp[VW], csq[VW], cmp[VW], cmq[VW];
+        IL_LANES_SET(ct, VW, 0);
+        IL_LANES_SET(cinf, VW, 0);
+        IL_LANES_SET(csp, VW, 0);
+        IL_LANES_SET(csq, VW, 0);
+        IL_LANES_SET(cmp, VW, INFINITY);
+        IL_LANES_SET(cmq, VW, INFINITY);
         /* the sums of the raw modes only where a raw argument needs them: gcc keeps an
          * unused reduction's lanes and their final sum (a row's fixed cost) */
 #define IL_PAIR_BODY                                                                        \
@@ -920,19 +927,19 @@ static inline __attribute__((always_inline)) void F(pair_terms)(
         F(entry) pe = F(decode)(mp, u, ec[j], &sp, fp);                                     \
         F(entry) qe = F(decode)(mq, v, fc[j], &sq, fq);                                     \
         F(term_t) tt = F(term)(code, pe, qe);                                               \
-        ct += ok ? tt.t : (R)0;                                                             \
-        cinf += ok ? tt.inf : (R)0;                                                         \
+        IL_LANE(ct) += ok ? tt.t : (R)0;                                                             \
+        IL_LANE(cinf) += ok ? tt.inf : (R)0;                                                         \
         if (mp == IL_P_RAW) {                                                               \
-            csp += ok ? u : (R)0;                                                           \
-            cmp = ok & (u < cmp) ? u : cmp;                                                 \
+            IL_LANE(csp) += ok ? u : (R)0;                                                           \
+            IL_LANE(cmp) = ok & (u < IL_LANE(cmp)) ? u : IL_LANE(cmp);                                                 \
         } else if (mp == IL_L_RAW) {                                                        \
-            csp += ok ? pe.p : (R)0;                                                        \
+            IL_LANE(csp) += ok ? pe.p : (R)0;                                                        \
         }                                                                                   \
         if (mq == IL_P_RAW) {                                                               \
-            csq += ok ? v : (R)0;                                                           \
-            cmq = ok & (v < cmq) ? v : cmq;                                                 \
+            IL_LANE(csq) += ok ? v : (R)0;                                                           \
+            IL_LANE(cmq) = ok & (v < IL_LANE(cmq)) ? v : IL_LANE(cmq);                                                 \
         } else if (mq == IL_L_RAW) {                                                        \
-            csq += ok ? qe.p : (R)0;                                                        \
+            IL_LANE(csq) += ok ? qe.p : (R)0;                                                        \
         }
         for (ptrdiff_t b0 = 0; b0 < nn;) {
             const ptrdiff_t bn = blocks && nn - b0 >= 2 * sub ? sub : nn - b0;
@@ -945,21 +952,22 @@ static inline __attribute__((always_inline)) void F(pair_terms)(
                 if (ep) il_prefetch(ec, IL_SUB_AHEAD, span);
                 if (eq) il_prefetch(fc, IL_SUB_AHEAD, span);
             }
-            if (mp == IL_P_RAW || mp == IL_L_RAW || mq == IL_P_RAW || mq == IL_L_RAW)
-                IL_SIMD_FOR(VW, bn,
-                            "omp simd reduction(+ : ct, cinf, csp, csq) reduction(min : cmp, cmq)",
-                            IL_PAIR_BODY);
-            else
-                IL_SIMD_FOR(VW, bn, "omp simd reduction(+ : ct, cinf)", IL_PAIR_BODY);
+            IL_LANES_FOR(VW, bn, IL_PAIR_BODY);
             b0 += bn;
         }
 #undef IL_PAIR_BODY
-        acc += (double)ct;
-        ninf += (double)cinf;
-        sump += (double)csp;
-        sumq += (double)csq;
-        minp = cmp < minp ? cmp : minp;
-        minq = cmq < minq ? cmq : minq;
+        acc += (double)IL_FOLD_SUM(ct, VW);
+        ninf += (double)IL_FOLD_SUM(cinf, VW);
+        if (IL_RAW_MODE(mp)) sump += (double)IL_FOLD_SUM(csp, VW);
+        if (IL_RAW_MODE(mq)) sumq += (double)IL_FOLD_SUM(csq, VW);
+        if (mp == IL_P_RAW) {
+            R m = IL_FOLD_MIN(cmp, VW);
+            minp = m < minp ? m : minp;
+        }
+        if (mq == IL_P_RAW) {
+            R m = IL_FOLD_MIN(cmq, VW);
+            minq = m < minq ? m : minq;
+        }
     }
     /* a log argument read as given: NaN or +inf entries make its sum of exps NaN or +inf
      * (as may a finite sum's overflow: counted, none are bad) */
@@ -1371,14 +1379,15 @@ static void F(mutual_probs)(const R *T, const R *next, ptrdiff_t nx, ptrdiff_t n
     double tot = 0.0;
     for (ptrdiff_t a = 0; a < nx; a++) {
         const R *row = T + a * ny;
-        double s = 0.0;
+        double sl[VW] = {0};
         /* the next table, a row at a time (its first loop reads it from memory) */
         if (next) il_prefetch(next + a * ny, 0, (int64_t)sizeof(R) * ny);
-        IL_SIMD_FOR(VW, ny, "omp simd reduction(+ : s)", {
+        IL_LANES_FOR(VW, ny, {
             double r = ok ? (double)((row[j] * sc) * inv) : 0.0;
-            s += r;
+            IL_LANE(sl) += r;
             cs[j] += r;
         });
+        double s = IL_FOLD_SUM(sl, VW);
         rs[a] = s;
         tot += s;
     }
@@ -1395,7 +1404,7 @@ static void F(mutual_probs)(const R *T, const R *next, ptrdiff_t nx, ptrdiff_t n
         const R *row = T + a * ny;
         R ua = rs[a] > 0.0 ? (R)(tot / rs[a]) : (R)1;
         R va = (R)(rs[a] / tot);
-        R part = 0;
+        R part[VW] = {0};
         /* the row's log-ratios, then its terms: two short loops overlap across iterations
          * where one long one would wait on each entry's chain */
         IL_SIMD_FOR(VW, ny, "omp simd", {
@@ -1405,15 +1414,15 @@ static void F(mutual_probs)(const R *T, const R *next, ptrdiff_t nx, ptrdiff_t n
             dl[j] = F(il_log_ratio_split)(pos ? r * ua : (R)1, pos ? mc[j] : (R)1,
                                           pos ? ec[j] : (R)0);
         });
-        IL_SIMD_FOR(VW, ny, "omp simd reduction(+ : part)", {
+        IL_LANES_FOR(VW, ny, {
             R v = row[j];
             int pos = v > (R)0;
             R r = (v * sc) * inv;
             R q = cy[j] * va;
             R term = pos ? F(kl_term)(r, q, dl[j]) : q;
-            part += ok ? term : (R)0;
+            IL_LANE(part) += ok ? term : (R)0;
         });
-        acc += (double)part;
+        acc += (double)IL_FOLD_SUM(part, VW);
     }
     *out = normalize ? acc / tot : acc * (double)big;
     *lmass = il_log_d((double)big) + il_log_d(tot);
