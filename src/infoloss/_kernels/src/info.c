@@ -590,22 +590,27 @@ static void F(entropy_raw_row)(const R *x, ptrdiff_t c, double *out, int64_t *nb
         /* in blocks where the chunk holds two, as pair_terms */
         const int blocks = nn >= 2 * sub;
         if (!blocks) il_prefetch(x + c0, IL_PF_AHEAD, (int64_t)sizeof(R) * nn);
-        R ch = 0, cs = 0, cl = INFINITY;
+        /* the sums per lane (lanes.h) */
+        R ch[VW], cs[VW], cl[VW];
+        IL_LANES_SET(ch, VW, 0);
+        IL_LANES_SET(cs, VW, 0);
+        IL_LANES_SET(cl, VW, INFINITY);
         for (ptrdiff_t b0 = 0; b0 < nn;) {
             const ptrdiff_t bn = blocks && nn - b0 >= 2 * sub ? sub : nn - b0;
             const R *xc = x + c0 + b0;
             if (blocks) il_prefetch(xc, IL_SUB_AHEAD, (int64_t)sizeof(R) * bn);
-            IL_SIMD_FOR(VW, bn, "omp simd reduction(+ : ch, cs) reduction(min : cl)", {
+            IL_LANES_FOR(VW, bn, {
                 R v = xc[j];
-                cs += ok ? v : (R)0;
-                cl = ok & (v < cl) ? v : cl;
-                ch -= ok ? v * LOG(v > (R)0 ? v : (R)1) : (R)0;
+                IL_LANE(cs) += ok ? v : (R)0;
+                IL_LANE(cl) = ok & (v < IL_LANE(cl)) ? v : IL_LANE(cl);
+                IL_LANE(ch) -= ok ? v * LOG(v > (R)0 ? v : (R)1) : (R)0;
             });
             b0 += bn;
         }
-        h += (double)ch;
-        s += (double)cs;
-        lo = cl < lo ? cl : lo;
+        h += (double)IL_FOLD_SUM(ch, VW);
+        s += (double)IL_FOLD_SUM(cs, VW);
+        const R cm = IL_FOLD_MIN(cl, VW);
+        lo = cm < lo ? cm : lo;
     }
     const int64_t nb = isfinite(s) && lo >= (R)0 ? 0 : F(count_bad_prob)(x, c);
     *nbp = nb;
