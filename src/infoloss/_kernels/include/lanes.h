@@ -70,7 +70,8 @@
 #define IL_FOLD_FN(NAME, T, OP)                                                             \
     static inline __attribute__((always_inline)) T NAME(T *a, ptrdiff_t L) {                \
         _Pragma("GCC unroll 8") for (ptrdiff_t h = L / 2; h > 0; h /= 2)                    \
-            _Pragma("GCC unroll 16") for (ptrdiff_t k = 0; k < h; k++) a[k] = OP(a[k], a[k + h]); \
+            _Pragma("GCC unroll 16") for (ptrdiff_t k = 0; k < h; k++)                      \
+                a[k] = OP(a[k], a[k + h]);                                                  \
         return a[0];                                                                        \
     }
 IL_FOLD_FN(il_fold_sum_f, float, IL_OP_ADD)

@@ -925,26 +925,26 @@ static inline __attribute__((always_inline)) void F(pair_terms)(
         IL_LANES_SET(csq, VW, 0);
         IL_LANES_SET(cmp, VW, INFINITY);
         IL_LANES_SET(cmq, VW, INFINITY);
-        /* the sums of the raw modes only where a raw argument needs them: gcc keeps an
-         * unused reduction's lanes and their final sum (a row's fixed cost) */
+        /* the sums per lane (lanes.h); those of the raw modes are added to, and folded,
+         * only where a raw argument needs them (a row's fixed cost) */
 #define IL_PAIR_BODY                                                                        \
         R u = xc[j], v = yc[j];                                                             \
         F(entry) pe = F(decode)(mp, u, ec[j], &sp, fp);                                     \
         F(entry) qe = F(decode)(mq, v, fc[j], &sq, fq);                                     \
         F(term_t) tt = F(term)(code, pe, qe);                                               \
-        IL_LANE(ct) += ok ? tt.t : (R)0;                                                             \
-        IL_LANE(cinf) += ok ? tt.inf : (R)0;                                                         \
+        IL_LANE(ct) += ok ? tt.t : (R)0;                                                    \
+        IL_LANE(cinf) += ok ? tt.inf : (R)0;                                                \
         if (mp == IL_P_RAW) {                                                               \
-            IL_LANE(csp) += ok ? u : (R)0;                                                           \
-            IL_LANE(cmp) = ok & (u < IL_LANE(cmp)) ? u : IL_LANE(cmp);                                                 \
+            IL_LANE(csp) += ok ? u : (R)0;                                                  \
+            IL_LANE(cmp) = ok & (u < IL_LANE(cmp)) ? u : IL_LANE(cmp);                      \
         } else if (mp == IL_L_RAW) {                                                        \
-            IL_LANE(csp) += ok ? pe.p : (R)0;                                                        \
+            IL_LANE(csp) += ok ? pe.p : (R)0;                                               \
         }                                                                                   \
         if (mq == IL_P_RAW) {                                                               \
-            IL_LANE(csq) += ok ? v : (R)0;                                                           \
-            IL_LANE(cmq) = ok & (v < IL_LANE(cmq)) ? v : IL_LANE(cmq);                                                 \
+            IL_LANE(csq) += ok ? v : (R)0;                                                  \
+            IL_LANE(cmq) = ok & (v < IL_LANE(cmq)) ? v : IL_LANE(cmq);                      \
         } else if (mq == IL_L_RAW) {                                                        \
-            IL_LANE(csq) += ok ? qe.p : (R)0;                                                        \
+            IL_LANE(csq) += ok ? qe.p : (R)0;                                               \
         }
         for (ptrdiff_t b0 = 0; b0 < nn;) {
             const ptrdiff_t bn = blocks && nn - b0 >= 2 * sub ? sub : nn - b0;
