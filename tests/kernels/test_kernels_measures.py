@@ -496,6 +496,93 @@ def test_rows_of_one_chunk_do_not_depend_on_their_neighbours(form, dtype) -> Non
         assert np.isnan(whole.value).any(), kind
 
 
+@pytest.mark.parametrize(
+    "forms", [("probs", "probs"), ("log_probs", "log_probs"), ("probs", "log_probs")]
+)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_rows_as_given_do_not_depend_on_their_neighbours(forms, dtype) -> None:  # type: ignore[no-untyped-def]
+    """Short rows read as given are taken a vector's worth at a time, a row a lane: each
+    row of a batch mixing good and bad rows gives the value, log-mass and bad count it
+    gives alone, or in a batch of any length, bit for bit, in any layout."""
+    rows = {f: _mixed_rows("probs" if f == "probs" else "logits", dtype) for f in set(forms)}
+    p, q = rows[forms[0]], rows[forms[1]][::-1].copy()
+    n = len(p)
+    for kind in ("kl", "js", "cross_entropy"):
+        whole = measure_rows(kind, (p, q), forms, False)
+        alone = [measure_rows(kind, (p[i : i + 1], q[i : i + 1]), forms, False) for i in range(n)]
+        np.testing.assert_array_equal(whole.value, [r.value[0] for r in alone], err_msg=kind)
+        for a, stat in enumerate(whole.stats):
+            lm = [r.stats[a].log_mass[0] for r in alone]
+            np.testing.assert_array_equal(stat.log_mass, lm, err_msg=kind)
+            assert stat.nbad == sum(r.stats[a].nbad for r in alone), kind
+        for k in (5, 17, 33):
+            part = measure_rows(kind, (p[:k], q[:k]), forms, False)
+            np.testing.assert_array_equal(part.value, whole.value[:k], err_msg=kind)
+        # reversed rows, every other column, overlapping rows: as their contiguous copies
+        wide_p, wide_q = np.repeat(p, 2, axis=1), np.repeat(q, 2, axis=1)
+        for view in (lambda a: a[::-1], lambda a: a[:, ::2] if a.shape[1] > 5 else a[:, ::1]):
+            for a, b in ((p, q), (wide_p, wide_q)):
+                got = measure_rows(kind, (view(a), view(b)), forms, False)
+                want = measure_rows(
+                    kind,
+                    (np.ascontiguousarray(view(a)), np.ascontiguousarray(view(b))),
+                    forms,
+                    False,
+                )
+                np.testing.assert_array_equal(got.value, want.value, err_msg=kind)
+                for g, w in zip(got.stats, want.stats, strict=True):
+                    np.testing.assert_array_equal(g.log_mass, w.log_mass, err_msg=kind)
+                    assert g.nbad == w.nbad, kind
+        assert np.isfinite(whole.value).any(), kind
+        assert np.isnan(whole.value).any(), kind
+
+
+@pytest.mark.parametrize("c", [3, 30, 60])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_log_mass_of_an_overflowing_sum_is_inf(c, dtype) -> None:  # type: ignore[no-untyped-def]
+    """Rows read as given whose sum overflows have no bad entry and a log-mass of +inf (not
+    the log of the largest float), in batches of short rows and one row at a time."""
+    huge = float(np.finfo(dtype).max)
+    p = np.full((20, c), 1.0 / c, dtype)
+    p[::3, :2] = huge
+    q = p[::-1].copy()
+    for kind, xs in (("entropy", (p,)), ("kl", (p, q)), ("js", (p, q))):
+        for rows in (slice(None), slice(0, 1)):
+            xr = tuple(x[rows] for x in xs)
+            got = measure_rows(kind, xr, ("probs",) * len(xr), False)
+            for stat, x in zip(got.stats, xr, strict=True):
+                big = (x == huge).any(axis=1)
+                assert stat.nbad == 0, kind
+                np.testing.assert_array_equal(stat.log_mass[big], np.inf, err_msg=kind)
+                assert np.isfinite(stat.log_mass[~big]).all(), kind
+
+
+@pytest.mark.parametrize("c", [2, 5, 16, 17, 31, 40, 41])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_many_short_rows_as_given_against_mpmath(c, dtype) -> None:  # type: ignore[no-untyped-def]
+    """Batches of short probability rows read as given (taken many rows at a time) against
+    mpmath: 37 rows, so the last batch of rows is a part one; zeros give +inf terms."""
+    rng = np.random.default_rng(c)
+    p = rng.random((37, c))
+    q = rng.random((37, c))
+    p[rng.random(p.shape) < 0.1] = 0.0
+    q[rng.random(q.shape) < 0.05] = 0.0
+    p[0] = q[0] = 1.0  # some rows with no zeros whatever the draw
+    p = (p / p.sum(1, keepdims=True)).astype(dtype)
+    q = (q / q.sum(1, keepdims=True)).astype(dtype)
+    for kind, ref in (("kl", mp_kl), ("js", mp_js), ("cross_entropy", mp_ce)):
+        got = measure_rows(kind, (p, q), ("probs", "probs"), False)
+        want = ref(p, q, "probs")
+        eps = float(np.finfo(dtype).eps)
+        np.testing.assert_allclose(
+            got.value, want, rtol=8 * c * eps, atol=8 * c * eps, err_msg=kind
+        )
+        for stat, a in zip(got.stats, (p, q), strict=True):
+            mass = np.log(a.astype(np.float64).sum(1))
+            np.testing.assert_allclose(stat.log_mass, mass, rtol=0, atol=4 * c * eps, err_msg=kind)
+            assert stat.nbad == 0
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_short_and_long_rows_agree(dtype) -> None:  # type: ignore[no-untyped-def]
     """Rows on both sides of every vector step (1 to 65 entries) and of a chunk against the
