@@ -29,6 +29,7 @@ __all__ = [
     "Check",
     "enforce",
     "entry_checks",
+    "mass_bounds",
     "mass_check",
     "moved_rows",
     "sum_tolerance",
@@ -92,6 +93,12 @@ def entry_checks(xp: Any, x: Array, name: str, form: str) -> list[Check]:
     return checks
 
 
+def mass_bounds(xp: Any, dtype: Any, n: int) -> tuple[float, float]:
+    """The log-masses of rows whose sum is 1 within :func:`sum_tolerance`: [lo, hi]."""
+    tol = sum_tolerance(xp, dtype, n)
+    return math.log1p(-tol), math.log1p(tol)
+
+
 def mass_check(
     xp: Any, log_mass: Array, name: str, *, dtype: Any, n: int, normalize: bool, hint: bool
 ) -> Check:
@@ -101,7 +108,10 @@ def mass_check(
         text = f"`{name}` has a distribution with no mass (all zeros); it cannot be normalised"
         return Check(~(log_mass > -xp.inf), _fixed(text), kind="mass")
     tol = sum_tolerance(xp, dtype, n)
-    dev = xp.abs(xp.expm1(log_mass))
+    # |sum - 1| > tol, as bounds on the log: two comparisons, no exp of every row (which
+    # the message's largest deviation computes only once a row fails)
+    lo, hi = mass_bounds(xp, dtype, n)
+    bad = (log_mass < lo) | (log_mass > hi)
     tail = "; pass normalize=True to renormalise them" if hint else ""
 
     def message(where: str, worst: float | None) -> str:
@@ -111,7 +121,7 @@ def mass_check(
             f"for {str(dtype).rsplit('.', 1)[-1]}){where}{tail}"
         )
 
-    return Check(dev > tol, message, lambda _m, _at: xp.max(dev), kind="mass")
+    return Check(bad, message, lambda _m, _at: xp.max(xp.abs(xp.expm1(log_mass))), kind="mass")
 
 
 def _first(mask: Array) -> tuple[int, ...]:

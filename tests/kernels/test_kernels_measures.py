@@ -537,6 +537,32 @@ def test_rows_as_given_do_not_depend_on_their_neighbours(forms, dtype) -> None: 
         assert np.isnan(whole.value).any(), kind
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_mass_check_from_the_kernels_log_masses(dtype) -> None:  # type: ignore[no-untyped-def]
+    """The kernels' log-masses decide the rows-sum-to-1 check: a row off by 3x the tolerance
+    is reported with its index and deviation, one off by a quarter of it passes; with
+    normalize=True only a row with no mass fails."""
+    from infoloss._validate import sum_tolerance
+
+    tol = sum_tolerance(np, dtype, 31)
+    p = np.full((40, 31), 1 / 31, dtype)
+    q = p[::-1].copy()
+    assert float(il.kl_divergence(p, q).max()) < 1e-5
+    near, far = p.copy(), p.copy()
+    near[17] *= 1 + tol / 4
+    far[17] *= 1 + 3 * tol
+    assert np.isfinite(il.kl_divergence(near, q)).all()
+    with pytest.raises(ValueError, match="`p` has rows that do not sum to 1") as err:
+        il.kl_divergence(far, q)
+    assert "first at index (17" in str(err.value)
+    assert f"largest deviation {3 * tol:.3g}"[:-1] in str(err.value)
+    empty = p.copy()
+    empty[5] = 0
+    with pytest.raises(ValueError, match="`p` has a distribution with no mass"):
+        il.kl_divergence(empty, q, normalize=True)
+    assert np.isfinite(il.kl_divergence(far, q, normalize=True)).all()
+
+
 @pytest.mark.parametrize("c", [3, 30, 60])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_log_mass_of_an_overflowing_sum_is_inf(c, dtype) -> None:  # type: ignore[no-untyped-def]

@@ -53,13 +53,28 @@ def _kernel_checks(
         if st.nbad:
             checks += _validate.entry_checks(np, x, name, form)
         if form != "logits":
-            log_mass = np.reshape(st.log_mass, batch).astype(x.dtype)
+            log_mass = np.reshape(st.log_mass, batch)
+            if _masses_pass(log_mass, x.dtype, n, spec.normalize):
+                continue
             checks.append(
                 _validate.mass_check(
                     np, log_mass, name, dtype=x.dtype, n=n, normalize=spec.normalize, hint=True
                 )
             )
     return checks
+
+
+def _masses_pass(log_mass: np.ndarray, dtype: Any, n: int, normalize: bool) -> bool:
+    """Whether every row passes the mass check (:func:`~infoloss._validate.mass_check`),
+    from the least and the largest log-mass alone (NaN in either: not known, so the full
+    check is made)."""
+    if log_mass.size == 0:
+        return True
+    least = float(np.min(log_mass))
+    if normalize:
+        return least > -np.inf
+    lo, hi = _validate.mass_bounds(np, dtype, n)
+    return lo <= least and float(np.max(log_mass)) <= hi
 
 
 def _kernel_rows(kind: str, xs: list[Array], spec: MeasureSpec) -> tuple[Array, list[Check]] | None:
