@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ROOT", "git_show", "machine", "ratio", "read_floor", "rounds"]
+__all__ = ["ROOT", "git_show", "machine", "ratio", "read_floor", "repeated", "rounds"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,6 +46,17 @@ def rounds(methods: dict[str, Callable[[], Any]], repeats: int) -> dict[str, lis
             f()
             times[name].append(time.perf_counter() - t0)
     return times
+
+
+def repeated(f: Callable[[], Any], reps: int) -> Callable[[], None]:
+    """``f`` called ``reps`` times in a row, as one timed sample (for calls too short to
+    time one by one)."""
+
+    def run() -> None:
+        for _ in range(reps):
+            f()
+
+    return run
 
 
 def ratio(times: dict[str, list[float]], a: str, b: str) -> float:

@@ -47,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-from _common import ROOT, git_show, machine, ratio, rounds
+from _common import ROOT, git_show, machine, ratio, repeated, rounds
 
 NUMBA_COMMIT = "b03e312"
 NUMBA_PATH = "src/infoloss/_backends/numba"
@@ -79,14 +79,6 @@ def numba_backend() -> Any:
 
 SOFTMAX_SHAPES = [(4096, 32000), (65536, 1000), (64, 10), (256, 10), (1797, 10)]
 SOFTMAX_QUICK = [(512, 4000), (64, 10), (256, 10), (1797, 10)]
-
-
-def _repeated(f: Callable[[], Any], reps: int) -> Callable[[], None]:
-    def run() -> None:
-        for _ in range(reps):
-            f()
-
-    return run
 
 
 def _reps(f: Callable[[], Any], target: float = 0.005) -> int:
@@ -128,7 +120,7 @@ def _softmax_case(n: int, c: int, dtype: Any, repeats: int) -> None:
     for kernel in ("fwd", "fused", "bwd"):
         a, b = f"{kernel} C", f"{kernel} numba"
         per = min(reps[a], reps[b])  # the same number of calls on both sides
-        times = rounds({k: _repeated(methods[k], per) for k in (a, b)}, repeats)
+        times = rounds({k: repeated(methods[k], per) for k in (a, b)}, repeats)
         ta = statistics.median(times[a]) / per
         tb = statistics.median(times[b]) / per
         print(
@@ -201,7 +193,7 @@ def measures(repeats: int, quick: bool, shapes: list[tuple[int, ...]] | None = N
                         }))  # fmt: skip
             for kind, form, methods in cases:
                 reps = min(_reps(methods["C"]), _reps(methods["numba"]))
-                times = rounds({k: _repeated(f, reps) for k, f in methods.items()}, repeats)
+                times = rounds({k: repeated(f, reps) for k, f in methods.items()}, repeats)
                 ta = statistics.median(times["C"]) / reps
                 tb = statistics.median(times["numba"]) / reps
                 shp = "x".join(map(str, shape))

@@ -24,12 +24,10 @@ from __future__ import annotations
 
 import argparse
 import statistics
-from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
-from _common import machine, read_floor, rounds
+from _common import machine, read_floor, repeated, rounds
 
 SHAPES = [(2048, 32000), (65536, 1000), (256, 262144)]
 
@@ -48,15 +46,7 @@ def per_entry(dtype: str, repeats: int) -> dict[str, float]:
         "np.log": lambda: np.log(x, out=buf),
     }
     inner = 200
-
-    def batch(f: Callable[[], Any]) -> Callable[[], None]:
-        def run() -> None:
-            for _ in range(inner):
-                f()
-
-        return run
-
-    t = rounds({k: batch(f) for k, f in fns.items()}, repeats)
+    t = rounds({k: repeated(f, inner) for k, f in fns.items()}, repeats)
     return {k: 1e9 * min(v) / inner / x.size for k, v in t.items()}
 
 

@@ -28,7 +28,9 @@ from typing import Any
 
 import numpy as np
 
-from _common import machine, ratio, rounds
+from _common import machine, ratio, repeated, rounds
+
+_REPS = 10  # calls per timed sample
 
 KINDS = {"cross_entropy": 1, "kl": 2, "js": 3}
 
@@ -84,24 +86,13 @@ def main() -> None:
             for kind in KINDS:
                 methods = cases(p, q, kind)
                 # each timed sample repeats the call so that it lasts about a millisecond
-                times = rounds({k: _batch(f) for k, f in methods.items()}, args.rounds)
+                times = rounds({k: repeated(f, _REPS) for k, f in methods.items()}, args.rounds)
                 med = {k: statistics.median(v) for k, v in times.items()}
                 row = [spec, dt, kind, f"{med['sums'] * 1e3 / _REPS:.3f}"]
                 row += [
                     f"{ratio(times, k, 'sums'):.2f}" for k in ("kernel", "measure_rows", "public")
                 ]
                 print("| " + " | ".join(row) + " |", flush=True)
-
-
-_REPS = 10
-
-
-def _batch(f: Callable[[], Any]) -> Callable[[], None]:
-    def run() -> None:
-        for _ in range(_REPS):
-            f()
-
-    return run
 
 
 if __name__ == "__main__":

@@ -984,6 +984,16 @@ static void F(scratch_free)(F(scratch) *s) {
             IL_LANE(csq) += ok ? qe.p : (R)0;                                               \
         }
 
+/* IL_PAIR_BODY's lanes, declared and set: sums at 0, least entries at +inf. */
+#define IL_PAIR_LANES                                                                       \
+    R ct[VW], cinf[VW], csp[VW], csq[VW], cmp[VW], cmq[VW];                                 \
+    IL_LANES_SET(ct, VW, 0);                                                                \
+    IL_LANES_SET(cinf, VW, 0);                                                              \
+    IL_LANES_SET(csp, VW, 0);                                                               \
+    IL_LANES_SET(csq, VW, 0);                                                               \
+    IL_LANES_SET(cmp, VW, INFINITY);                                                        \
+    IL_LANES_SET(cmq, VW, INFINITY)
+
 /* The results of one row of the pair kernels from its sums: acc of the terms, ninf of the
  * +inf flags, sump and sumq of raw arguments (with their least entries minp, minq). */
 static inline __attribute__((always_inline)) void F(pair_finish)(
@@ -1048,13 +1058,7 @@ static inline __attribute__((always_inline)) void F(pair_terms)(
                            : sp.inv_s;
         R fq = eq && multi ? (R)(il_exp_d((double)cq[ci] - (double)sq.m) * sq.inv_sd)
                            : sq.inv_s;
-        R ct[VW], cinf[VW], csp[VW], csq[VW], cmp[VW], cmq[VW];
-        IL_LANES_SET(ct, VW, 0);
-        IL_LANES_SET(cinf, VW, 0);
-        IL_LANES_SET(csp, VW, 0);
-        IL_LANES_SET(csq, VW, 0);
-        IL_LANES_SET(cmp, VW, INFINITY);
-        IL_LANES_SET(cmq, VW, INFINITY);
+        IL_PAIR_LANES;
         for (ptrdiff_t b0 = 0; b0 < nn;) {
             const ptrdiff_t bn = blocks && nn - b0 >= 2 * sub ? sub : nn - b0;
             const R *xc = xc0 + b0, *yc = yc0 + b0, *ec = ec0 + b0, *fc = fc0 + b0;
@@ -1123,13 +1127,7 @@ static inline __attribute__((always_inline)) void F(pair_cols)(
     const R *x = P + r0 * sp0, *y = Q + r0 * sq0;
     const F(stats) sp = {0, 1, 1, 1, 0, 1.0, 1, 0, 0.0}, sq = sp;
     const R fp = 1, fq = 1;
-    R ct[VW], cinf[VW], csp[VW], csq[VW], cmp[VW], cmq[VW];
-    IL_LANES_SET(ct, VW, 0);
-    IL_LANES_SET(cinf, VW, 0);
-    IL_LANES_SET(csp, VW, 0);
-    IL_LANES_SET(csq, VW, 0);
-    IL_LANES_SET(cmp, VW, INFINITY);
-    IL_LANES_SET(cmq, VW, INFINITY);
+    IL_PAIR_LANES;
     R tx[IL_COLS_MAXC * VW] __attribute__((aligned(64)));
     R ty[IL_COLS_MAXC * VW] __attribute__((aligned(64)));
     /* the rows IL_COLS_AHEAD groups on, into L2 (beyond the last row: harmless) */
