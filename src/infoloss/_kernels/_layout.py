@@ -2,9 +2,9 @@
 
 The pipeline asks :func:`row_blocks` for (N_b, C) views of its (outcome-axis-last) NumPy
 arrays; the answer is None where the backend does not apply: kernels switched off, not
-float32/float64 NumPy arrays of one dtype, fewer than ``MIN_SIZE`` entries (thread start-up
-and Python set-up dominate there; see docs/performance.md), or a layout that no small set
-of views covers without a copy.  Nothing here imports an extension.
+float32/float64 NumPy arrays of one dtype, fewer than ``min_size`` entries (``MIN_SIZE`` for
+the losses; the measures take any size), or a layout that no small set of views covers
+without a copy.  Nothing here imports an extension.
 """
 
 from __future__ import annotations
@@ -16,14 +16,18 @@ import numpy as np
 
 from . import enabled
 
-__all__ = ["MIN_SIZE", "row_blocks", "table_view"]
+__all__ = ["MEASURES_MIN_SIZE", "MIN_SIZE", "row_blocks", "table_view"]
 
 MIN_SIZE = 1 << 14
+# The fewest entries of NumPy arrays with which the measures take the kernels: any.  The
+# compiled measure kernels beat the array-API code at every size measured, from one row of
+# two entries up (0.08-0.69x its time; docs/performance.md).
+MEASURES_MIN_SIZE = 1
 _MAX_BLOCKS = 4096
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def _usable(xs: tuple[Any, ...]) -> bool:
+def _usable(xs: tuple[Any, ...], min_size: int) -> bool:
     if not enabled():
         return False
     first = xs[0]
@@ -32,7 +36,7 @@ def _usable(xs: tuple[Any, ...]) -> bool:
             return False
         if a.ndim == 0 or a.shape[-1] == 0:
             return False
-    return bool(first.size >= MIN_SIZE)
+    return bool(first.size >= min_size)
 
 
 def _rows(x: np.ndarray) -> np.ndarray | None:
@@ -47,12 +51,12 @@ def _rows(x: np.ndarray) -> np.ndarray | None:
         return y if np.shares_memory(x, y) else None
 
 
-def row_blocks(*xs: Any) -> list[list[np.ndarray]] | None:
+def row_blocks(*xs: Any, min_size: int | None = None) -> list[list[np.ndarray]] | None:
     """Each ``x`` (outcome axis last, equal shapes) as (N_b, C) views covering its rows in C
     order: one block when the leading axes merge into one, else one per index of as few
     leading axes as needed (a ``moveaxis`` view of a 3-D array gives one per batch); None
-    where the backend does not apply."""
-    if not _usable(xs):
+    where the backend does not apply; ``min_size``: MIN_SIZE unless given."""
+    if not _usable(xs, MIN_SIZE if min_size is None else min_size):
         return None
     nd = xs[0].ndim
     for k in range(max(nd - 1, 1)):
@@ -72,8 +76,9 @@ def row_blocks(*xs: Any) -> list[list[np.ndarray]] | None:
 
 
 def table_view(x: Any) -> np.ndarray | None:
-    """A (..., X, Y) table as an (N, X, Y) view, or None where the backend does not apply."""
-    if not _usable((x,)) or x.ndim < 2:
+    """A (..., X, Y) table as an (N, X, Y) view, or None where the backend does not apply
+    (any size: MEASURES_MIN_SIZE)."""
+    if not _usable((x,), MEASURES_MIN_SIZE) or x.ndim < 2:
         return None
     shape = (-1, x.shape[-2], x.shape[-1])
     try:

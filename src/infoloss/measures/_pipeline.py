@@ -78,7 +78,7 @@ def _masses_pass(log_mass: np.ndarray, dtype: Any, n: int, normalize: bool) -> b
 
 
 def _kernel_rows(kind: str, xs: list[Array], spec: MeasureSpec) -> tuple[Array, list[Check]] | None:
-    blocks = _layout.row_blocks(*xs)
+    blocks = _layout.row_blocks(*xs, min_size=_layout.MEASURES_MIN_SIZE)
     if blocks is None:
         return None
     from .._kernels import measure_rows
