@@ -1143,8 +1143,8 @@ static inline __attribute__((always_inline)) void F(pair_cols)(
         }
     }
     /* pair_finish's results for the lanes at once, the mass sums' logs a vector of them in
-     * the data's type (a sum in that type, log-ed); a row with a bad entry (rare) then again
-     * through pair_finish, which counts its bad entries, its good argument's log kept */
+     * the data's type (a sum in that type, log-ed); where a row has a bad entry (rare), the
+     * lanes' rows again through pair_finish, which counts the bad entries (logs kept) */
     int bad = 0;
     double vo[VW], vp[VW], vq[VW];
     _Pragma("omp simd reduction(| : bad)") for (ptrdiff_t l = 0; l < VW; l++) {
@@ -1166,19 +1166,16 @@ static inline __attribute__((always_inline)) void F(pair_cols)(
         lmq[r0 + l] = csq[l] == (R)INFINITY ? INFINITY : vq[l];
     }
     for (ptrdiff_t l = 0; bad && l < nr; l++) {
-        const double up = (double)csp[l], uq = (double)csq[l];
-        if (isfinite(up) && (mp == IL_L_RAW || cmp[l] >= (R)0) && isfinite(uq) &&
-            (mq == IL_L_RAW || cmq[l] >= (R)0))
-            continue;
+        /* pair_finish makes the same checks, and gives a good row the results above */
         const double gp = lmp[r0 + l], gq = lmq[r0 + l];
         R rx[IL_COLS_MAXC], ry[IL_COLS_MAXC]; /* the row pair, for the counts */
         for (ptrdiff_t j = 0; j < c; j++) {
             rx[j] = tx[j * VW + l];
             ry[j] = ty[j * VW + l];
         }
-        F(pair_finish)(mp, mq, rx, ry, c, sp, sq, (double)ct[l],
-                       (double)cinf[l], up, uq, cmp[l], cmq[l], out + r0 + l, nbp + r0 + l,
-                       nbq + r0 + l, lmp + r0 + l, lmq + r0 + l);
+        F(pair_finish)(mp, mq, rx, ry, c, sp, sq, (double)ct[l], (double)cinf[l],
+                       (double)csp[l], (double)csq[l], cmp[l], cmq[l], out + r0 + l,
+                       nbp + r0 + l, nbq + r0 + l, lmp + r0 + l, lmq + r0 + l);
         lmp[r0 + l] = lmp[r0 + l] != lmp[r0 + l] ? NAN : gp;
         lmq[r0 + l] = lmq[r0 + l] != lmq[r0 + l] ? NAN : gq;
     }
