@@ -16,7 +16,7 @@ from jax.test_util import check_grads  # noqa: E402
 import infoloss as il  # noqa: E402
 import infoloss.jax as ilj  # noqa: E402
 from infoloss._kernels import use_kernels  # noqa: E402
-from infoloss.jax import _lean, _ops  # noqa: E402
+from infoloss.jax import _ops  # noqa: E402
 
 N, C = 48, 512  # N·C above the kernels' MIN_SIZE
 
@@ -32,8 +32,6 @@ def calls(monkeypatch):  # type: ignore[no-untyped-def]
         return real(name, *args, **kwargs)
 
     monkeypatch.setattr(_ops, "_call", spy)
-    # The kernels' route at these sizes (traced calls below LEAN_MAX take the lean path).
-    monkeypatch.setattr(_lean, "LEAN_MAX", 0)
     return seen
 
 
@@ -260,10 +258,15 @@ def test_route_steps_aside_where_the_kernels_do_not_apply(calls):  # type: ignor
     ref = il.softmax_cross_entropy(z, y)
     with use_kernels(False):
         got = ilj.softmax_cross_entropy(jnp.asarray(z), jnp.asarray(y))
-    small = ilj.softmax_cross_entropy(jnp.asarray(z[:4, :16]), jnp.asarray(y[:4] % 16))
+    half = z[:4, :16].astype(np.float16)  # a dtype the kernels do not take
+    small = ilj.softmax_cross_entropy(jnp.asarray(half), jnp.asarray(y[:4] % 16))
     np.testing.assert_allclose(np.asarray(got), ref, rtol=1e-13)
-    np.testing.assert_allclose(np.asarray(small), il.softmax_cross_entropy(z[:4, :16], y[:4] % 16))
+    ref_half = il.softmax_cross_entropy(half, y[:4] % 16)
+    np.testing.assert_allclose(np.asarray(small, np.float32), ref_half, rtol=2e-3)
     assert not calls
+    # Any other size takes them: a batch of one row of two classes.
+    ilj.softmax_cross_entropy(jnp.asarray(z[:1, :2]), jnp.asarray(y[:1] % 2))
+    assert calls
 
 
 def test_import_infoloss_does_not_import_jax():  # type: ignore[no-untyped-def]
@@ -299,7 +302,10 @@ def test_gradient_buffers_are_advised_huge_pages():  # type: ignore[no-untyped-d
     # cost 3x the kernel's pass at (4096, 32000), so the handler asks for huge pages.
     import mmap
 
-    from infoloss.jax._calls import _advise_huge
+    from infoloss._kernels import _xla_gate
+
+    def _advise_huge(a: np.ndarray) -> None:
+        _xla_gate.advise_huge(a.ctypes.data, a.nbytes)
 
     size = 16 << 20
     region = mmap.mmap(-1, size)  # a fresh anonymous mapping, as a large malloc gives

@@ -1,8 +1,6 @@
-"""The short path of the JAX drop-in for small batches gives what the general paths give.
-
-The lean ``jax.numpy`` path under ``jax.jit`` (below ``LEAN_MAX``) against the kernels'
-route (``LEAN_MAX = 0``) and the NumPy path.  The PyTorch drop-in's short paths:
-``tests/torch/test_torch_small_batches.py``.
+"""The JAX drop-in on small batches: the kernels through the compiled FFI targets at
+every size, against the NumPy path (values, gradients, bad data, tiny losses).  The
+PyTorch drop-in's short paths: ``tests/torch/test_torch_small_batches.py``.
 """
 
 from __future__ import annotations
@@ -18,7 +16,9 @@ jax = pytest.importorskip("jax")
 import jax.numpy as jnp  # noqa: E402
 
 import infoloss.jax as ilj  # noqa: E402
-from infoloss.jax import _lean  # noqa: E402
+from infoloss import _kernels as nb  # noqa: E402
+from infoloss.jax import _ops  # noqa: E402
+from infoloss.jax._calls import _Extra  # noqa: E402
 from tests._helpers import SMALL_BATCH_OPTIONS as OPTIONS  # noqa: E402
 
 
@@ -29,14 +29,29 @@ def _jax_args(opts: dict[str, Any], c: int, dtype: Any) -> dict[str, Any]:
     return out
 
 
+@pytest.fixture
+def targets(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the FFI targets that the test's calls traced."""
+    seen: list[str] = []
+    real = _ops._call
+
+    def spy(name: str, *args: Any, **kwargs: Any) -> Any:
+        seen.append(name)
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(_ops, "_call", spy)
+    return seen
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("opts", OPTIONS)
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
-def test_jax_lean_path_equals_kernel_route_and_numpy(
-    monkeypatch: pytest.MonkeyPatch, dtype: Any, opts: dict[str, Any], reduction: str
+@pytest.mark.parametrize("c", [10, 70])  # rows across the vector lanes, and per row
+def test_jax_small_batch_equals_numpy(
+    targets: list[str], dtype: Any, opts: dict[str, Any], reduction: str, c: int
 ) -> None:
     rng = np.random.default_rng(1)
-    n, c = 300, 70  # 21000 logits: above the kernels' MIN_SIZE, below LEAN_MAX
+    n = 64
     zn = (3 * rng.standard_normal((n, c))).astype(dtype)
     zn[0, 2] = -np.inf
     zn[5, :] = 0.0  # ties at the maximum
@@ -48,24 +63,75 @@ def test_jax_lean_path_equals_kernel_route_and_numpy(
 
     def f(z: Any, y: Any) -> Any:
         out = ilj.softmax_cross_entropy(z, y, reduction=reduction, **kw)
-        return out if reduction != "none" else jnp.sum(out * jnp.arange(n))
+        return out if reduction != "none" else jnp.sum(out * jnp.arange(1, n + 1))
 
-    lean = jax.jit(jax.value_and_grad(f))(jnp.asarray(zn), jnp.asarray(yn))
+    value, grad = jax.jit(jax.value_and_grad(f))(jnp.asarray(zn), jnp.asarray(yn))
     per = jax.jit(lambda z, y: ilj.softmax_cross_entropy(z, y, reduction="none", **kw))
-    lean_rows = per(jnp.asarray(zn), jnp.asarray(yn))
-    with monkeypatch.context() as m:
-        m.setattr(_lean, "LEAN_MAX", 0)
-        kern = jax.jit(jax.value_and_grad(f))(jnp.asarray(zn), jnp.asarray(yn))
+    rows = per(jnp.asarray(zn), jnp.asarray(yn))
+    assert targets, "the kernels ran"
     rtol = 2e-5 if dtype == np.float32 else 1e-12
-    for a, b in zip(lean, kern, strict=True):
-        scale = float(np.max(np.abs(np.asarray(b))))
-        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=rtol, atol=rtol * scale)
     ref = il.softmax_cross_entropy(zn, yn, reduction="none", **np_kw)
-    np.testing.assert_allclose(np.asarray(lean_rows), ref, rtol=rtol, atol=0)
-    assert float(lean_rows[6]) > 0  # the tiny loss keeps its relative accuracy
+    np.testing.assert_allclose(np.asarray(rows), ref, rtol=rtol, atol=0)
+    assert float(rows[6]) > 0  # the tiny loss keeps its relative accuracy
+    up = np.arange(1, n + 1, dtype=dtype) if reduction == "none" else None
+    ref_v, ref_g = il.softmax_cross_entropy(zn, yn, reduction=reduction, return_grad=True, **np_kw)
+    if up is not None:
+        ref_v = np.sum(ref_v * up)
+        ref_g = ref_g * up[:, None]
+    np.testing.assert_allclose(float(value), float(ref_v), rtol=rtol)
+    scale = float(np.max(np.abs(ref_g)))
+    np.testing.assert_allclose(np.asarray(grad), ref_g, rtol=rtol, atol=rtol * scale)
 
 
-def test_jax_lean_path_bad_data_and_edges() -> None:
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("c", [1, 2, 5, 10, 16])
+@pytest.mark.parametrize("eps", [0.0, 0.1])
+@pytest.mark.parametrize("ignore", [None, 2])
+def test_fused_rows_across_lanes_equal_the_general_kernel(
+    dtype: Any, c: int, eps: float, ignore: int | None
+) -> None:
+    # Rows of at most 16 classes take the fused pass of rows across the vector lanes; the
+    # NumPy path's fused kernel is the general one.  Bad rows included: a -inf, a row of
+    # -inf alone (no mass), NaN, +inf, a huge logit, labels out of range, ignored rows.
+    rng = np.random.default_rng(c)
+    n = 300
+    z = (3 * rng.standard_normal((n, c))).astype(dtype)
+    z[5, 0] = -np.inf
+    z[7, :] = -np.inf
+    z[9, c - 1] = np.nan
+    z[11, 0] = np.inf
+    z[13, 0] = 1e30
+    y = rng.integers(0, c, n)
+    y[20], y[21] = c + 3, -1
+    if ignore is not None:
+        y[30:40] = ignore
+        y[7] = ignore
+    g_ref = np.empty_like(z)
+    ref = nb.xent_fused(z, y, None, eps, ignore, g_ref, 0.37)
+    loss, g, hi, lo, bad, total = _ops._fused(
+        jnp.asarray(z),
+        jnp.asarray(y),
+        np.ones(c, dtype),
+        jnp.asarray(dtype(0.37)),
+        eps,
+        ignore,
+        _Extra(),
+    )
+    g = np.asarray(g)
+    assert np.array_equal(np.isnan(g), np.isnan(g_ref))
+    ulp = float(np.finfo(dtype).eps)
+    fin = np.isfinite(g_ref)
+    np.testing.assert_allclose(g[fin], g_ref[fin], rtol=0, atol=2 * ulp)
+    np.testing.assert_allclose(np.asarray(loss), ref.loss.astype(dtype), rtol=8 * ulp)
+    assert int(bad[0]) == ref.nbad
+    assert int(bad[1]) == 0
+    lse = np.asarray(hi).astype(np.float64) + np.asarray(lo)
+    ok = np.isfinite(ref.lse)
+    np.testing.assert_allclose(lse[ok], ref.lse[ok], rtol=4 * ulp)
+    assert np.isnan(float(total)) == np.isnan(np.sum(ref.loss))
+
+
+def test_jax_small_batch_bad_data_and_edges() -> None:
     f = jax.jit(ilj.softmax_cross_entropy)
     z = np.random.default_rng(2).standard_normal((20, 5)).astype(np.float32)
     y = np.arange(20) % 5
@@ -99,13 +165,11 @@ def _rows(c: int, dtype: Any, confident: bool) -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("c", [10, 300])  # the counted and the branched forms
+@pytest.mark.parametrize("c", [10, 300])  # rows across the lanes, and per row
 @pytest.mark.parametrize("confident", [False, True])
-def test_jax_lean_lse_forms_equal_numpy(dtype: Any, c: int, confident: bool) -> None:
-    # Above FEW_CLASSES the plain sum serves a batch without a confident row, and the
-    # branch that sums the rest apart serves one with it: both to a few ulps of NumPy,
-    # values and gradients.
-    assert (c <= _lean.FEW_CLASSES) == (c == 10)
+def test_jax_small_batch_lse_equals_numpy(dtype: Any, c: int, confident: bool) -> None:
+    # Values and gradients to a few ulps of NumPy, with ties, -inf and (confident) a tiny
+    # loss.
     z, y = _rows(c, dtype, confident)
     eps = float(np.finfo(dtype).eps)
     per_row = jax.jit(lambda a, b: ilj.softmax_cross_entropy(a, b, reduction="none"))
@@ -114,9 +178,7 @@ def test_jax_lean_lse_forms_equal_numpy(dtype: Any, c: int, confident: bool) -> 
     np.testing.assert_allclose(np.asarray(got), ref, rtol=8 * eps, atol=0)
     if confident:
         assert 0 < float(got[3]) < 1e-20  # the tiny loss keeps its relative accuracy
-    # With the logits computed inside the jitted function, XLA may fold the producer's
-    # last product into each consumer and contract it with the subtraction of the
-    # maximum (an FMA): z_y − m at the maximum is then a rounding error of m, not 0.
+    # The logits computed inside the jitted function: the kernels read them once.
     capped = jax.jit(
         lambda a, b: ilj.softmax_cross_entropy(100 * jnp.tanh(a / 100), b, reduction="none")
     )(jnp.asarray(z), jnp.asarray(y))
@@ -131,9 +193,9 @@ def test_jax_lean_lse_forms_equal_numpy(dtype: Any, c: int, confident: bool) -> 
 
 @pytest.mark.parametrize("c", [10, 300])
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
-def test_jax_lean_bad_row_makes_the_loss_nan_even_when_ignored(c: int, reduction: str) -> None:
-    # The checks fold into the rows' losses; a bad row that the loss ignores (its
-    # label is ignore_index, so its own term is 0) still makes the result NaN.
+def test_jax_bad_row_makes_the_loss_nan_even_when_ignored(c: int, reduction: str) -> None:
+    # A bad row that the loss ignores (its label is ignore_index, so its own term is 0)
+    # still makes the result NaN: the kernels count its bad logits.
     z, y = _rows(c, np.float32, confident=False)
     z[5, 1] = np.nan
     y[5] = -1
@@ -143,46 +205,33 @@ def test_jax_lean_bad_row_makes_the_loss_nan_even_when_ignored(c: int, reduction
     assert not np.any(np.isnan(np.asarray(f(jnp.asarray(z), jnp.asarray(y)))))
 
 
-def test_jax_lean_forward_writes_no_array_of_the_logits_shape() -> None:
-    # The forward reads the logits in reductions only (as optax's does): no (N, C)
-    # intermediate such as a mask or exp(z − m) is written, which cost the earlier lean
-    # path about 1.5-2x optax's time at 256x1000.
-    if jax.default_backend() != "cpu":
-        pytest.skip("the fusion decisions checked are the CPU backend's")
-    z = jnp.zeros((256, 1000), jnp.float32)
-    y = jnp.zeros(256, jnp.int32)
-    hlo = jax.jit(ilj.softmax_cross_entropy).lower(z, y).compile().as_text()
-    entry = hlo[hlo.index("\nENTRY") :]
-    written = [
-        ln for ln in entry.splitlines()[1:] if "= f32[256,1000]" in ln and "parameter(" not in ln
-    ]
-    assert written == []
-
-
-def _entry_arrays(f: Any, n: int, c: int) -> list[str]:
-    """The instructions of the optimized HLO's entry that write an (n, c) float32 array."""
+def _entry_lines(f: Any, n: int, c: int) -> list[str]:
+    """The instructions of the optimized HLO's entry (float32 (n, c) logits, labels)."""
     z = jnp.zeros((n, c), jnp.float32)
     y = jnp.zeros(n, jnp.int32)
     hlo = jax.jit(f).lower(z, y).compile().as_text()
     entry = hlo[hlo.index("\nENTRY") :]
-    lines = entry.splitlines()[1:]
-    return [ln for ln in lines if f"= f32[{n},{c}]" in ln and "parameter(" not in ln]
+    return entry.splitlines()[1:]
 
 
-def test_jax_lean_short_rows_write_one_array_and_scatter_nothing() -> None:
-    # Short rows sum exp(z − m) less the label's entry: the forward writes one (N, C)
-    # array (the masked z − m, whose exp XLA sums in its reduction), where the count of
-    # the entries at the maximum wrote two; forward+grad writes the masked exp and the
-    # gradient, and puts the label's term back in that pass, where the count's form
-    # wrote four and scattered the label's term as optax does (1.2-1.3x optax at 1797x10).
+def test_jax_loss_is_one_kernel_call_and_one_scalar_step() -> None:
+    # The mean loss of labels is the forward target (which sums the losses and counts the
+    # bad logits) and one step that scales the sum and makes it NaN on bad data: no pass
+    # over the labels for their range (a kept label out of range makes its row's loss,
+    # and so the sum, NaN in the kernel) and no (N, C) array written.  At 1797x10 each
+    # XLA step costs a few microseconds, the whole call about 40.
     if jax.default_backend() != "cpu":
         pytest.skip("the fusion decisions checked are the CPU backend's")
     n, c = 1797, 10
-    assert c <= _lean.FEW_CLASSES
-    assert len(_entry_arrays(ilj.softmax_cross_entropy, n, c)) == 1
-    grad = _entry_arrays(jax.value_and_grad(ilj.softmax_cross_entropy), n, c)
-    assert len(grad) == 2
-    assert not any("scatter" in ln for ln in grad)
+    lines = _entry_lines(ilj.softmax_cross_entropy, n, c)
+    steps = [ln for ln in lines if " fusion(" in ln or " custom-call(" in ln]
+    assert sum("custom-call(" in ln for ln in steps) == 1
+    assert len(steps) <= 3, steps
+    assert not [ln for ln in lines if f"= f32[{n},{c}]" in ln and "parameter(" not in ln]
+    grad = _entry_lines(jax.value_and_grad(ilj.softmax_cross_entropy), n, c)
+    written = [ln for ln in grad if f"= f32[{n},{c}]" in ln and "parameter(" not in ln]
+    assert written
+    assert all("custom-call(" in ln or "get-tuple-element(" in ln for ln in written), written
 
 
 def _label_rows(c: int, dtype: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -212,10 +261,9 @@ def _label_rows(c: int, dtype: Any) -> tuple[np.ndarray, np.ndarray]:
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("c", [10, 100])
-def test_jax_lean_label_masked_sum_equals_numpy(dtype: Any, c: int) -> None:
-    # The forward alone and the forward of the gradient (two forms of the masked sum)
-    # give NumPy's per-row losses to a few ulps, tiny and infinite ones included.
-    assert c <= _lean.FEW_CLASSES
+def test_jax_label_rows_equal_numpy(dtype: Any, c: int) -> None:
+    # The forward alone and the forward of the gradient give NumPy's per-row losses to a
+    # few ulps, tiny and infinite ones included.
     z, y = _label_rows(c, dtype)
     eps = float(np.finfo(dtype).eps)
     ref = il.softmax_cross_entropy(z, y, reduction="none")

@@ -57,5 +57,9 @@ cdef extern from "softmax.h" nogil:
 
 # The forward kernel of ``single`` (float32) or double logits (see softmax.h): that of rows
 # across the lanes where it applies (labels, rows in place of at most IL_LANES_MAXC classes,
-# no class weights, z-loss or soft-capping, no gradient wanted), else the general one.
+# no class weights, z-loss or soft-capping; with or without the fused gradient), else the
+# general one.
 cdef int xent_forward(const il_xent_in *p, il_xent_out *o, bint single) noexcept nogil
+# The backward kernel, ``upstream_i · ∂ℓ_i/∂z_i`` into g from the forward's lse (softmax.h).
+cdef int xent_backward(const il_xent_in *p, const double *lse, const double *upstream,
+                       void *g, int64_t gs0, int64_t gs1, bint single) noexcept nogil

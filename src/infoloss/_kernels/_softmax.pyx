@@ -14,9 +14,16 @@ cnp.import_array()
 
 cdef int xent_forward(const il_xent_in *p, il_xent_out *o, bint single) noexcept nogil:
     if (p.y != NULL and p.w == NULL and p.zl == 0.0 and not p.has_cap and p.zs1 == 1
-            and p.c <= IL_LANES_MAXC and o.g == NULL):
+            and p.c <= IL_LANES_MAXC):
         return il_xent_lanes_f(p, o) if single else il_xent_lanes_d(p, o)
     return il_xent_forward_f(p, o) if single else il_xent_forward_d(p, o)
+
+
+cdef int xent_backward(const il_xent_in *p, const double *lse, const double *upstream,
+                       void *g, int64_t gs0, int64_t gs1, bint single) noexcept nogil:
+    if single:
+        return il_xent_backward_f(p, lse, upstream, g, gs0, gs1)
+    return il_xent_backward_d(p, lse, upstream, g, gs0, gs1)
 
 
 cdef inline bint _strided_ok(cnp.ndarray a, int nd):
@@ -206,9 +213,6 @@ def backward(z, target, weight, double smoothing, ignore_index, lse, upstream, o
     cdef int rc
     cdef bint single = cnp.PyArray_TYPE(zz) == cnp.NPY_FLOAT32
     with nogil:
-        if single:
-            rc = il_xent_backward_f(&p, lp, uq, gp, gs0, gs1)
-        else:
-            rc = il_xent_backward_d(&p, lp, uq, gp, gs0, gs1)
+        rc = xent_backward(&p, lp, uq, gp, gs0, gs1, single)
     if rc != 0:
         raise MemoryError("softmax cross-entropy kernel: no memory for its row buffers")

@@ -13,28 +13,28 @@ How it runs.  The compiled kernels (``xent_forward``, ``xent_backward``, ``xent_
 (``jax.ffi.ffi_call``): XLA hands the handler its input and output buffers, and the
 kernels read the logits and write the gradient in place, with no copy in either direction.
 (``jax.pure_callback`` copies its inputs and outputs; on (4096, 32000) float32 that costs
-about a second per call, twenty times the kernel.)  The handler is a ``ctypes`` function
-that speaks the XLA FFI C ABI (``xla/ffi/api/c_api.h``, shipped in ``jaxlib/include``); it
-holds the GIL while the kernels run, so calls never overlap.  ``jax.custom_vjp`` gives the
-pair a gradient: the forward saves the row log-sum-exp (as a float32 hi/lo pair when the
-logits are float32, since JAX without x64 has no float64), the backward reads the logits
-once more and writes ``upstream_i · ∂ℓ_i/∂z_i``.  Gradients with respect to probability
-targets and class weights are formed in ``jax.numpy`` only where they are asked for.
-Batching (``jax.vmap``) uses ``vmap_method="expand_dims"``: the handler loops over the
-batch.
+about a second per call, twenty times the kernel.)  The handlers are compiled
+(``infoloss._kernels._xla_gate``, against the XLA FFI C ABI of ``xla/ffi/api/c_api.h``):
+a call costs XLA a few microseconds and no Python, so the kernels serve every batch
+size, from 64×10 up.  ``jax.custom_vjp`` gives the pair a gradient: the forward saves the
+row log-sum-exp (as a float32 hi/lo pair when the logits are float32, since JAX without
+x64 has no float64), the backward reads the logits once more and writes
+``upstream_i · ∂ℓ_i/∂z_i``; under differentiation the reduced loss's forward is the fused
+pass, which writes the gradient as it reads the logits.  Gradients with respect to
+probability targets and class weights are formed in ``jax.numpy`` only where they are
+asked for.  Batching (``jax.vmap``) uses ``vmap_method="expand_dims"``: the handler loops
+over the batch.
 
 Validation follows :mod:`infoloss._validate`: on concrete arrays the kernels' counts of
 bad entries decide which checks run, and bad data raises the same ``ValueError`` as
 NumPy; under ``jax.jit`` a failing check turns the loss into NaN (``validate=False`` skips
 the checks).  The route returns None (so the array-API code runs) where the kernels do
 not apply: kernels switched off, a backend other than the CPU, dtypes other than
-float32/float64, fewer than ``MIN_SIZE`` logits, ``grad_out`` (JAX arrays are immutable),
-or probability targets with ``ignore_index``.
+float32/float64, empty logits, ``grad_out`` (JAX arrays are immutable), or probability
+targets with ``ignore_index``.
 
-The modules: ``_ffi`` (the XLA FFI C ABI and the ``ctypes`` handler), ``_calls`` (the
-kernel bodies, their registration as FFI targets, the one function that calls them),
-``_ops`` (the ``jax.custom_vjp`` operations), ``_lean`` (the lean path for small traced
-batches), ``_route`` (the route).
+The modules: ``_calls`` (the FFI targets' registration and the one function that calls
+them), ``_ops`` (the ``jax.custom_vjp`` operations), ``_route`` (the route).
 """
 
 from __future__ import annotations
@@ -44,10 +44,9 @@ from typing import Literal
 from .._xp import Array
 from ..losses._routes import register_route
 from ..losses.softmax import softmax_cross_entropy as _loss
-from ._lean import LEAN_MAX
 from ._route import softmax_cross_entropy_route
 
-__all__ = ["LEAN_MAX", "softmax_cross_entropy", "softmax_cross_entropy_route"]
+__all__ = ["softmax_cross_entropy", "softmax_cross_entropy_route"]
 
 Reduction = Literal["mean", "sum", "none"]
 

@@ -20,10 +20,10 @@ def _forward(
 ) -> tuple[Array, ...]:
     n = z.shape[0]
     vec = _spec((n,), z.dtype)
-    outs = [vec, vec, vec, _spec((2,), z.dtype)]
+    outs = [vec, vec, vec, _spec((2,), z.dtype), _spec((), z.dtype)]
     name = "infoloss_xent_forward"
-    loss, hi, lo, bad = _call(name, outs, z, t, w, eps=eps, ign=ign, extra=extra)
-    return loss, hi, lo, bad
+    loss, hi, lo, bad, total = _call(name, outs, z, t, w, eps=eps, ign=ign, extra=extra)
+    return loss, hi, lo, bad, total
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(3, 4, 5))
@@ -32,14 +32,14 @@ def _xent(
 ) -> tuple[Array, Array]:
     """Per-sample losses (N,) and the kernels' counts (2,) for (N, C) logits ``z``,
     labels (N,) (ignored ones equal to ``ign``) or probabilities (N, C), weights (C,)."""
-    loss, _, _, bad = _forward(z, t, w, eps, ign, extra)
+    loss, _, _, bad, _ = _forward(z, t, w, eps, ign, extra)
     return loss, bad
 
 
 def _xent_fwd(
     z: Any, t: Any, w: Any, eps: float, ign: int | None, extra: _Extra
 ) -> tuple[tuple[Array, Array], tuple[Any, ...]]:
-    loss, hi, lo, bad = _forward(z.value, t.value, w.value, eps, ign, extra)
+    loss, hi, lo, bad, _ = _forward(z.value, t.value, w.value, eps, ign, extra)
     flags = (z.perturbed, t.perturbed, w.perturbed)
     return (loss, bad), (z.value, t.value, w.value, hi, lo, flags)
 
@@ -114,11 +114,11 @@ _xent.defvjp(_xent_fwd, _xent_bwd, symbolic_zeros=True)
 def _fused(
     z: Array, t: Array, w: Array, scale: Array, eps: float, ign: int | None, extra: _Extra
 ) -> Any:
-    """Per-sample losses, ``scale · ∂ℓ_i/∂z_i``, the lse pair and the counts, one pass."""
+    """Per-sample losses, ``scale · ∂ℓ_i/∂z_i``, the lse pair, the counts and the losses'
+    sum, one pass."""
     n = z.shape[0]
     vec = _spec((n,), z.dtype)
-    outs = [vec, _spec(z.shape, z.dtype), vec, vec]
-    outs.append(_spec((2,), z.dtype))
+    outs = [vec, _spec(z.shape, z.dtype), vec, vec, _spec((2,), z.dtype), _spec((), z.dtype)]
     name = "infoloss_xent_fused"
     return _call(name, outs, z, t, w, scale, eps=eps, ign=ign, extra=extra)
 
@@ -131,19 +131,20 @@ def _xent_total(
     differentiation the forward is the fused pass, which writes the gradient while it
     reads the logits; the backward only multiplies it, in place, by the upstream (a
     no-op when that is 1, as for a loss)."""
-    loss, _, _, bad = _forward(z, t, w, eps, ign, extra)
-    return scale * jnp.sum(loss), bad
+    _, _, _, bad, total = _forward(z, t, w, eps, ign, extra)
+    return scale * total, bad
 
 
 def _xent_total_fwd(
     z: Any, t: Any, w: Any, scale: Any, eps: float, ign: int | None, extra: _Extra
 ) -> tuple[tuple[Array, Array], tuple[Any, ...]]:
     if z.perturbed:
-        loss, grad, hi, lo, bad = _fused(z.value, t.value, w.value, scale.value, eps, ign, extra)
+        _, grad, hi, lo, bad, total = _fused(
+            z.value, t.value, w.value, scale.value, eps, ign, extra
+        )
     else:
-        loss, hi, lo, bad = _forward(z.value, t.value, w.value, eps, ign, extra)
+        _, hi, lo, bad, total = _forward(z.value, t.value, w.value, eps, ign, extra)
         grad = None
-    total = jnp.sum(loss)
     flags = (t.perturbed, w.perturbed, scale.perturbed)
     res = (z.value, t.value, w.value, scale.value, total, grad, hi, lo, flags)
     return (scale.value * total, bad), res

@@ -46,9 +46,10 @@ int il_xent_backward_f(const il_xent_in *in, const double *lse, const double *up
 int il_xent_backward_d(const il_xent_in *in, const double *lse, const double *upstream,
                        void *g, int64_t gs0, int64_t gs1);
 
-/* The forward for rows of at most IL_LANES_MAXC classes with labels and no class weights,
- * z-loss or soft-capping (in->w NULL, in->zl 0, in->has_cap 0), the rows across the vector
- * lanes: out->loss, lse, sw and nbad as il_xent_forward's (out->g unused). */
+/* The forward for rows of at most IL_LANES_MAXC classes with labels, in place (unit class
+ * stride), and no class weights, z-loss or soft-capping (in->w NULL, in->zl 0, in->has_cap
+ * 0), the rows across the vector lanes: out->loss, lse, sw and nbad as il_xent_forward's,
+ * and with out->g (any strides), the fused gradient out->scale·dloss_i/dz_i into it. */
 #define IL_LANES_MAXC 16
 int il_xent_lanes_f(const il_xent_in *in, il_xent_out *out);
 int il_xent_lanes_d(const il_xent_in *in, il_xent_out *out);

@@ -1097,6 +1097,31 @@ int F(il_sqerr_forward)(const il_xent_in *in, int kind, double k, double big_m,
  * and each row's loss as the general kernel takes it: (1 - eps) (log s - (z_y - m)) +
  * eps/C (C log s - sum (z - m)), log s = log1p((k - 1) + rest), k the entries at the
  * maximum and rest the others' exps. */
+/* With out->g, the fused gradient of a block of il_xent_lanes, as the general kernel's
+ * lab_fix gives it for rows without class weights: scale·A/s·exp(z_j - m) less the
+ * smoothing's scale·eps/C, less scale·(1 - eps) at the label; a row kept but not live (a
+ * bad row, or a label out of range) NaN, an ignored row 0.  e holds the exps (class-major),
+ * q each row's scale·A/s. */
+static void F(lanes_grad)(const il_xent_in *in, il_xent_out *out, int64_t b0, int64_t nb,
+                          REAL e[IL_LANES_MAXC][IL_LOG_BLOCK], const REAL *q, const REAL *fill,
+                          const int *live) {
+    const int64_t c = in->c, gs0 = out->gs0, gs1 = out->gs1;
+    const REAL cc = (REAL)(out->scale * in->eps / (double)c);
+    const REAL at = (REAL)(out->scale * (1.0 - in->eps));
+    REAL *G = (REAL *)out->g;
+    for (int64_t j = 0; j < c; j++) {
+        REAL *ej = e[j];
+#pragma omp simd
+        for (int64_t r = 0; r < nb; r++) ej[r] = live[r] ? q[r] * ej[r] - cc : fill[r];
+    }
+    for (int64_t r = 0; r < nb; r++) {
+        const int64_t i = b0 + r;
+        REAL *g = G + i * gs0;
+        for (int64_t j = 0; j < c; j++) g[j * gs1] = e[j][r];
+        if (live[r]) g[in->y[i * in->ys] * gs1] -= at;
+    }
+}
+
 /* Block bi of il_xent_lanes: its rows' outputs; returns their bad entries. */
 static int64_t F(lanes_block)(const il_xent_in *in, il_xent_out *out, int64_t bi) {
     const int64_t n = in->n, c = in->c, zs0 = in->zs0, ys = in->ys;
@@ -1113,6 +1138,9 @@ static int64_t F(lanes_block)(const il_xent_in *in, il_xent_out *out, int64_t bi
     REAL rs[IL_LOG_BLOCK] __attribute__((aligned(64)));
     REAL sds[IL_LOG_BLOCK] __attribute__((aligned(64)));
     double lg[IL_LOG_BLOCK] __attribute__((aligned(64)));
+    const int fused = out->g != NULL;
+    REAL qs[IL_LOG_BLOCK], fill[IL_LOG_BLOCK];
+    int live[IL_LOG_BLOCK];
     for (int64_t r = 0; r < nb; r++) {
         const REAL *x = Z + (b0 + r) * zs0;
         for (int64_t j = 0; j < c; j++) t[j][r] = x[j];
@@ -1126,35 +1154,45 @@ static int64_t F(lanes_block)(const il_xent_in *in, il_xent_out *out, int64_t bi
 #pragma omp simd
         for (int64_t r = 0; r < nb; r++) ms[r] = tj[r] > ms[r] ? tj[r] : ms[r];
     }
-    for (int64_t j = 0; j < c; j++) {
-        const REAL *tj = t[j];
-#pragma omp simd
-        for (int64_t r = 0; r < nb; r++) {
-            const REAL m = ms[r];
-            /* no entry is at a maximum of -inf (such entries add 0) */
-            const REAL ctr = m > -INFINITY ? m : (REAL)0;
-            const REAL top_at = m > -INFINITY ? m : (REAL)NAN;
-            const REAL v = tj[r], d = v - ctr, e = EXP_LOW(d);
-            const int top = v == top_at;
-            const REAL en = top ? (REAL)0 : e, kn = top ? (REAL)1 : (REAL)0;
-            rs[r] += en;
-            ks[r] += kn;
-            sds[r] += d;
-        }
+    /* no entry is at a maximum of -inf (such entries add 0); with a gradient to write,
+     * each exp is kept in place of its logit */
+#define IL_LANES_SUMS(KEEP)                                                                 \
+    for (int64_t j = 0; j < c; j++) {                                                       \
+        REAL *tj = t[j];                                                                    \
+        _Pragma("omp simd") for (int64_t r = 0; r < nb; r++) {                              \
+            const REAL m = ms[r];                                                           \
+            const REAL ctr = m > -INFINITY ? m : (REAL)0;                                   \
+            const REAL top_at = m > -INFINITY ? m : (REAL)NAN;                              \
+            const REAL v = tj[r], d = v - ctr, e = EXP_LOW(d);                              \
+            const int top = v == top_at;                                                    \
+            const REAL en = top ? (REAL)0 : e, kn = top ? (REAL)1 : (REAL)0;                \
+            rs[r] += en;                                                                    \
+            ks[r] += kn;                                                                    \
+            sds[r] += d;                                                                    \
+            KEEP                                                                            \
+        }                                                                                   \
     }
+    if (fused) {
+        IL_LANES_SUMS(tj[r] = e;)
+    } else {
+        IL_LANES_SUMS()
+    }
+#undef IL_LANES_SUMS
     for (int64_t r = 0; r < nb; r++) lg[r] = ((double)ks[r] - 1.0) + (double)rs[r];
     il_log1p_block_d(lg, nb);
     for (int64_t r = 0; r < nb; r++) {
         const int64_t i = b0 + r;
         const REAL *x = Z + i * zs0;
-        const double m = (double)ms[r], rest = (double)rs[r], ls = lg[r];
+        const double m = (double)ms[r], rest = (double)rs[r];
         const int64_t yi = Y[i * ys];
         const int kept = !(in->has_ignore && yi == in->ignore);
         double li = 0.0, swi = 0.0;
-        if (!(ks[r] > 0 && isfinite(rest) && isfinite(m))) {
-            nbad += F(count_bad)(x, c);
-            li = NAN;
-        } else if (kept && (yi < 0 || yi >= c)) {
+        /* as the general kernel: a bad row's log s is NaN, and so its loss where it is
+         * kept (an ignored row's is 0), and its bad entries are counted either way */
+        const int rok = ks[r] > 0 && isfinite(rest) && isfinite(m);
+        const double ls = rok ? lg[r] : NAN;
+        if (!rok) nbad += F(count_bad)(x, c);
+        if (kept && (yi < 0 || yi >= c)) {
             li = NAN;
         } else if (kept) {
             /* log s - (z_y - m): exact where z_y dominates */
@@ -1165,7 +1203,17 @@ static int64_t F(lanes_block)(const il_xent_in *in, il_xent_out *out, int64_t bi
         out->loss[i] = li;
         out->lse[i] = m + ls;
         out->sw[i] = swi;
+        if (fused) {
+            /* the general kernel's q = scale·A/s, A = (1 - eps) + eps/C·C; a row of -inf
+             * logits alone (no mass) takes q = 0 there, and so here */
+            const int good = kept && yi >= 0 && yi < c && isfinite(rest) && (rok || m == -INFINITY);
+            qs[r] = rok ? (REAL)(out->scale * (onem + ec * (double)c) / ((double)ks[r] + rest))
+                        : (REAL)0;
+            fill[r] = kept ? (REAL)NAN : (REAL)0;
+            live[r] = good;
+        }
     }
+    if (fused) F(lanes_grad)(in, out, b0, nb, t, qs, fill, live);
     return nbad;
 }
 
