@@ -84,13 +84,13 @@ def test_jax_small_batch_equals_numpy(
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("c", [1, 2, 5, 10, 16])
+@pytest.mark.parametrize("c", [1, 2, 5, 10, 16, 31, 32])
 @pytest.mark.parametrize("eps", [0.0, 0.1])
 @pytest.mark.parametrize("ignore", [None, 2])
 def test_fused_rows_across_lanes_equal_the_general_kernel(
     dtype: Any, c: int, eps: float, ignore: int | None
 ) -> None:
-    # Rows of at most 16 classes take the fused pass of rows across the vector lanes; the
+    # Rows of at most 32 classes take the fused pass of rows across the vector lanes; the
     # NumPy path's fused kernel is the general one.  Bad rows included: a -inf, a row of
     # -inf alone (no mass), NaN, +inf, a huge logit, labels out of range, ignored rows.
     rng = np.random.default_rng(c)

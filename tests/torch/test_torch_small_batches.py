@@ -100,7 +100,7 @@ def test_torch_native_gate_reads_labels_and_answers_in_any_layout(
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_torch_kernel_forward_of_small_rows(monkeypatch: pytest.MonkeyPatch, dtype: Any) -> None:
-    """Calls that want no gradient, of at most 16 classes: the compiled step's forward kernel
+    """Calls that want no gradient, of at most 32 classes: the compiled step's forward kernel
     (rows across the vector lanes) against the general path, in every layout it reads, with
     ignored labels (which PyTorch's own loss leaves to the general path), smoothing, -inf
     logits; and None (the general path) for what that path must word or answer."""
@@ -111,7 +111,7 @@ def test_torch_kernel_forward_of_small_rows(monkeypatch: pytest.MonkeyPatch, dty
     gate = _eager._native_loss
     gen = torch.Generator().manual_seed(8)
     tol = {"rtol": 1e-5, "atol": 1e-6} if dtype == torch.float32 else {"rtol": 1e-12, "atol": 0}
-    for n, c in ((1, 1), (5, 2), (33, 7), (64, 10), (300, 16), (1024, 3)):
+    for n, c in ((1, 1), (5, 2), (33, 7), (64, 10), (300, 16), (1024, 3), (300, 31), (5000, 32)):
         z = 4 * torch.randn(n, c, generator=gen, dtype=dtype)
         y = torch.randint(0, c, (n,), generator=gen)
         if c > 1:
@@ -168,7 +168,7 @@ def test_torch_kernel_fused_of_small_calls(monkeypatch: pytest.MonkeyPatch, dtyp
     # (float64 atol: a smoothed gradient entry q·e^(z - m) - ε/C can cancel to 1e-6 of its
     # terms, which the two kernels' sums round an ulp apart; entries are at most 1 here)
     tol = {"rtol": 1e-5, "atol": 1e-7} if dtype == torch.float32 else {"rtol": 1e-12, "atol": 1e-16}
-    for n, c in ((1, 1), (5, 2), (33, 7), (64, 10), (300, 16), (64, 40), (2, 1000)):
+    for n, c in ((1, 1), (5, 2), (33, 7), (64, 10), (300, 16), (300, 31), (64, 40), (2, 1000)):
         base = 4 * torch.randn(n, c, generator=gen, dtype=dtype)
         y = torch.randint(0, c, (n,), generator=gen)
         if c > 1:

@@ -5,10 +5,11 @@ loss takes a few microseconds at 64×10; written in Python, the checks around an
 cost three times the Python wrapper of ``F.cross_entropy`` that the drop-in skips.  This
 module makes them at C speed: type and option checks by identity, then
 
-* for a call that wants no gradient, of rows of at most ``IL_LANES_MAXC`` classes and at
-  most ``KERNEL_FORWARD_ROWS`` rows, the forward kernel of rows across the vector lanes
-  (``softmax.h``) on the tensors' memory, with no NumPy conversion or Python call in
-  between, its answer written into a fresh tensor;
+* for a call that wants no gradient, of rows of at most ``IL_LANES_MAXC`` classes (any
+  number of rows), or of longer rows at a size where PyTorch's own loss would otherwise
+  answer (``KERNEL_FORWARD_LONG``), the forward kernel (of rows across the vector lanes
+  where they are short, ``softmax.h``) on the tensors' memory, with no NumPy conversion or
+  Python call in between, its answer written into a fresh tensor;
 * for a call that wants the gradient, with ``"mean"`` or ``"sum"`` (``KERNEL_FUSED``),
   the fused kernel on the tensors' memory, the loss and its gradient written into fresh
   tensors and handed to autograd as one node (``_EagerFused``), whose backward hands the
@@ -18,7 +19,7 @@ module makes them at C speed: type and option checks by identity, then
 
 It imports no framework: ``infoloss.torch._eager`` hands over the tensor type, the dtypes,
 the ATen op, ``torch.empty``, ``_EagerFused.apply`` and its own module dictionary (read for
-``NATIVE_MAX``, ``NATIVE_SHORT``, ``NATIVE_FORWARD``, ``KERNEL_FORWARD_ROWS`` and
+``NATIVE_MAX``, ``NATIVE_SHORT``, ``NATIVE_FORWARD``, ``KERNEL_FORWARD_LONG`` and
 ``KERNEL_FUSED`` on each call that needs them, so that changing them there takes effect)
 through :func:`configure`.
 ``native_loss`` returns the loss, or None where the drop-in's general way must answer; it
@@ -150,8 +151,10 @@ def native_loss(input, target, weight, ignore_index, reduction, label_smoothing,
     n = shape[0]
     c = shape[1]
     cdef bint grad = input.requires_grad and _GRAD_ENABLED()
-    if (n and c and not grad and c <= IL_LANES_MAXC
-            and n <= <int64_t>_SETTINGS["KERNEL_FORWARD_ROWS"]):
+    if n and c and not grad and (
+        c <= IL_LANES_MAXC
+        or (_SETTINGS["KERNEL_FORWARD_LONG"] and _native_size(n, c, False))
+    ):
         return _kernel_forward(input, target, dtype, n, c, ignore_index, smoothing, enum)
     if n * c >= (<int64_t>_SETTINGS["NATIVE_MAX"]) >> 1 and not _native_size(n, c, grad):
         return None

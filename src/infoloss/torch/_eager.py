@@ -46,14 +46,15 @@ from ._views import _numpy
 # (``infoloss._kernels._torch_gate``): at 64×10 PyTorch's loss takes about 6 µs, and the
 # same checks in Python cost 3 µs more, the compiled ones about 1.5 µs (mostly the tensor
 # attribute reads that no check can do without).
-# A plain call that wants no gradient, of at most 16 classes and ``KERNEL_FORWARD_ROWS``
-# rows, runs the forward kernel of rows across the vector lanes on the tensors' memory from
-# the same compiled step instead (no NumPy views, no Python in between): 0.90-0.97x
-# ``F.cross_entropy`` at 64 and 256 rows of 10, where PyTorch's own loss came to 1.12-1.18x
-# with the checks.  At 1797 rows, three alternating runs: the kernel 0.93 / 1.12 / 0.95x,
-# PyTorch's loss 1.13 / 1.09 / 1.09x; at 4096 rows the kernel 1.00-1.21x, PyTorch's loss
-# 1.06-1.07x (``benchmarks/small_batches.py``, a noisy 2-core machine).
-KERNEL_FORWARD_ROWS = 2048
+# A plain call that wants no gradient runs the forward kernel on the tensors' memory from
+# the same compiled step instead (no NumPy views, no Python in between): at any size for
+# rows of at most 32 classes (the kernel of rows across the vector lanes), and for longer
+# rows at the sizes where PyTorch's own loss would answer (``KERNEL_FORWARD_LONG``; False
+# leaves those to PyTorch's loss).  On the AVX-512 Xeon, against ``F.cross_entropy``
+# (``benchmarks/small_batches.py`` and a grid in docs/torch.md): 0.12-0.35x at rows of 10,
+# 0.7-1.0x at rows of 20 and 31, 256×1000 0.61x, where PyTorch's own loss with the checks
+# came to 1.02-1.06x.
+KERNEL_FORWARD_LONG = True
 # A plain call that wants the gradient, with "mean" or "sum", at a size where PyTorch's own
 # loss would answer, runs the fused kernel from the same compiled step instead (the loss and
 # its gradient on the tensors' memory, handed to autograd by ``_EagerFused``): PyTorch's

@@ -43,7 +43,7 @@
  *   through a per-thread row buffer, so the loops above only ever see contiguous rows;
  *   soft-capping writes cap·tanh(z/cap) into the same buffer, a few rows at a time (as
  *   many as fit in about 256 KiB: the caller's ``cap_rows``), in one vectorised loop each.
- * - OpenMP over rows, not below IL_PARALLEL_MIN (about 250 us of work), where waking the
+ * - OpenMP over rows, not below IL_PARALLEL_MIN (about 15 us of work), where waking the
  *   second thread costs more than it saves.  Above it the rows go in pieces of consecutive
  *   rows, each taken by whichever thread is free (include/pieces.h).
  *
@@ -67,10 +67,13 @@
  * maximum and its sums, with the stored exps of the fused kernel beside them. */
 #define IL_CHUNK 2048
 /* Work below IL_PARALLEL_MIN (in entries, a row costing IL_ROW_COST more: its log1p and
- * loop set-up), about 250 us on one core, runs on the calling thread alone: measured on the
- * shared 2-core reference machine, a second thread's wake-up and barrier cost more than it
- * saved up to about there (4096x10: 0.46 ms alone, 0.73 ms on two threads, best of 15). */
-#define IL_PARALLEL_MIN (1 << 19)
+ * loop set-up), about 15 us on one core, runs on the calling thread alone.  Measured on the
+ * AVX-512 Xeon through the PyTorch drop-in (benchmarks/small_batches.py; docs/torch.md),
+ * against 2^19 (set on the AMD machine with earlier kernels, where a second thread's
+ * wake-up had cost more than it saved up to about 250 us of work): 256x1000 forward 1.02
+ * -> 0.61x F.cross_entropy, forward+backward 0.66 -> 0.34-0.42x; 1797x31 forward 1.7 ->
+ * 1.0x; 2^13 gave the same within noise. */
+#define IL_PARALLEL_MIN (1 << 15)
 #define IL_ROW_COST 64
 /* Rows of up to IL_BLK_MAXC classes go IL_BLK at a time: their sums, then their logs in
  * one vector loop (block_logs), then their losses and gradients (a row of IL_BLK_MAXC
