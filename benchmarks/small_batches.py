@@ -13,11 +13,13 @@ per-round ratios):
 * ``jax fwd``: ``jax.jit(infoloss.jax.softmax_cross_entropy)`` vs
   ``jax.jit(lambda z, y: optax.softmax_cross_entropy_with_integer_labels(z, y).mean())``;
 * ``jax fwd+grad``: ``jax.jit(jax.value_and_grad(...))`` of the same (each call ends in
-  ``block_until_ready``);
+  ``block_until_ready``; with ``--jax-calls K``, K calls in a row are one sample, the last
+  one blocking, as in a loop of training steps);
 * ``mlp step``: one SGD step of a 64 → 64 → 10 MLP on 1797 samples (the digits data's
-  shape) with each loss.
+  shape) with each loss, in PyTorch and (jitted) in JAX.
 
     python benchmarks/small_batches.py [--sizes 256x10,1797x10] [--no-jax] [--no-torch]
+                                       [--jax-calls 20]
 
 A ratio below 1 means the drop-in is faster.  Without optax installed the JAX rows are
 skipped.
@@ -97,7 +99,7 @@ def torch_rows(n: int, c: int, repeats: int) -> None:
             _report(name + " (kernels, no native path)", size, t, "kernels", "torch")
 
 
-def jax_rows(n: int, c: int, repeats: int) -> None:
+def jax_rows(n: int, c: int, repeats: int, calls: int = 1) -> None:
     try:
         import optax
     except ImportError:
@@ -119,14 +121,22 @@ def jax_rows(n: int, c: int, repeats: int) -> None:
         return ilj.softmax_cross_entropy(z, y)
 
     def block(f: Callable[..., Any]) -> Callable[[], Any]:
-        return lambda: jax.block_until_ready(f(z, y))
+        def run() -> Any:
+            for _ in range(calls - 1):
+                f(z, y)
+            return jax.block_until_ready(f(z, y))
 
-    size = f"{n}×{c}"
+        return run
+
+    def per_call(t: dict[str, list[float]]) -> dict[str, list[float]]:
+        return {k: [v / calls for v in vs] for k, vs in t.items()}
+
+    size = f"{n}×{c}" if calls == 1 else f"{n}×{c} ({calls} calls a sample)"
     t = rounds({"il": block(jax.jit(il)), "optax": block(jax.jit(ox))}, repeats)
-    _report("jax fwd", size, t, "il", "optax")
+    _report("jax fwd", size, per_call(t), "il", "optax")
     vg = jax.value_and_grad
     t = rounds({"il": block(jax.jit(vg(il))), "optax": block(jax.jit(vg(ox)))}, repeats)
-    _report("jax fwd+grad", size, t, "il", "optax")
+    _report("jax fwd+grad", size, per_call(t), "il", "optax")
 
 
 def mlp_rows(repeats: int) -> None:
@@ -158,12 +168,69 @@ def mlp_rows(repeats: int) -> None:
     _report("torch MLP SGD step", "1797×64→64→10", t, "il", "torch")
 
 
+def jax_mlp_rows(repeats: int, calls: int = 1) -> None:
+    """One jitted SGD step of the same MLP in JAX, with each loss (``calls`` steps a
+    sample, the last one blocking)."""
+    try:
+        import optax
+    except ImportError:
+        return
+    import jax
+    import jax.numpy as jnp
+
+    import infoloss.jax as ilj
+
+    rng = np.random.default_rng(0)
+    x = jnp.asarray(rng.standard_normal((1797, 64)).astype(np.float32))
+    y = jnp.asarray(rng.integers(0, 10, 1797).astype(np.int32))
+
+    def stepper(loss_fn: Callable[..., Any]) -> Callable[[], Any]:
+        init = np.random.default_rng(1)
+        params = {
+            "w1": jnp.asarray(0.1 * init.standard_normal((64, 64)), jnp.float32),
+            "b1": jnp.zeros(64, jnp.float32),
+            "w2": jnp.asarray(0.1 * init.standard_normal((64, 10)), jnp.float32),
+            "b2": jnp.zeros(10, jnp.float32),
+        }
+
+        def loss(p: Any) -> Any:
+            h = jax.nn.relu(x @ p["w1"] + p["b1"])
+            return loss_fn(h @ p["w2"] + p["b2"], y)
+
+        @jax.jit
+        def update(p: Any) -> Any:
+            grad = jax.grad(loss)(p)
+            return jax.tree.map(lambda a, g: a - 0.01 * g, p, grad)
+
+        state = [params]
+
+        def step() -> Any:
+            for _ in range(calls):
+                state[0] = update(state[0])
+            return jax.block_until_ready(state[0])
+
+        return step
+
+    def ox(z: Any, t: Any) -> Any:
+        return optax.softmax_cross_entropy_with_integer_labels(z, t).mean()
+
+    t = rounds({"il": stepper(ilj.softmax_cross_entropy), "optax": stepper(ox)}, repeats)
+    t = {k: [v / calls for v in vs] for k, vs in t.items()}
+    _report("jax MLP SGD step", "1797×64→64→10", t, "il", "optax")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default=SIZES)
     ap.add_argument("--repeats", type=int, default=300)
     ap.add_argument("--no-torch", action="store_true")
     ap.add_argument("--no-jax", action="store_true")
+    ap.add_argument(
+        "--jax-calls",
+        type=int,
+        default=1,
+        help="time this many consecutive JAX calls as one sample (1: each call alone)",
+    )
     args = ap.parse_args()
     print(f"{machine()}; {time.strftime('%Y-%m-%d')}\n")
     print("| N×C | what | infoloss (ms) | peer (ms) | ratio |")
@@ -174,9 +241,11 @@ def main() -> None:
         if not args.no_torch:
             torch_rows(n, c, reps)
         if not args.no_jax:
-            jax_rows(n, c, reps)
+            jax_rows(n, c, reps, args.jax_calls)
     if not args.no_torch:
         mlp_rows(args.repeats)
+    if not args.no_jax:
+        jax_mlp_rows(args.repeats, args.jax_calls)
 
 
 if __name__ == "__main__":

@@ -50,6 +50,7 @@ cdef extern from "softmax.h" nogil:
                            il_xent_out *out)
     enum:
         IL_LANES_MAXC
+        IL_LANES_FUSED_MAXC
     enum:
         IL_SQ_SOFTMAX
         IL_SQ_LOGIT
@@ -57,8 +58,8 @@ cdef extern from "softmax.h" nogil:
 
 # The forward kernel of ``single`` (float32) or double logits (see softmax.h): that of rows
 # across the lanes where it applies (labels, rows in place of at most IL_LANES_MAXC classes,
-# no class weights, z-loss or soft-capping; with or without the fused gradient), else the
-# general one.
+# IL_LANES_FUSED_MAXC with the fused gradient, no class weights, z-loss or soft-capping),
+# else the general one.
 cdef int xent_forward(const il_xent_in *p, il_xent_out *o, bint single) noexcept nogil
 # The backward kernel, ``upstream_i · ∂ℓ_i/∂z_i`` into g from the forward's lse (softmax.h).
 cdef int xent_backward(const il_xent_in *p, const double *lse, const double *upstream,

@@ -14,7 +14,7 @@ cnp.import_array()
 
 cdef int xent_forward(const il_xent_in *p, il_xent_out *o, bint single) noexcept nogil:
     if (p.y != NULL and p.w == NULL and p.zl == 0.0 and not p.has_cap and p.zs1 == 1
-            and p.c <= IL_LANES_MAXC):
+            and p.c <= (IL_LANES_MAXC if o.g == NULL else IL_LANES_FUSED_MAXC)):
         return il_xent_lanes_f(p, o) if single else il_xent_lanes_d(p, o)
     return il_xent_forward_f(p, o) if single else il_xent_forward_d(p, o)
 

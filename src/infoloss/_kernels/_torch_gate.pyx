@@ -6,8 +6,8 @@ cost three times the Python wrapper of ``F.cross_entropy`` that the drop-in skip
 module makes them at C speed: type and option checks by identity, then
 
 * for a call that wants no gradient, of rows of at most ``IL_LANES_MAXC`` classes (any
-  number of rows), or of longer rows at a size where PyTorch's own loss would otherwise
-  answer (``KERNEL_FORWARD_LONG``), the forward kernel (of rows across the vector lanes
+  number of rows), or of more than ``KERNEL_FORWARD_LONG`` classes at a size where
+  PyTorch's own loss would otherwise answer, the forward kernel (of rows across the vector lanes
   where they are short, ``softmax.h``) on the tensors' memory, with no NumPy conversion or
   Python call in between, its answer written into a fresh tensor;
 * for a call that wants the gradient, with ``"mean"`` or ``"sum"`` (``KERNEL_FUSED``),
@@ -153,7 +153,7 @@ def native_loss(input, target, weight, ignore_index, reduction, label_smoothing,
     cdef bint grad = input.requires_grad and _GRAD_ENABLED()
     if n and c and not grad and (
         c <= IL_LANES_MAXC
-        or (_SETTINGS["KERNEL_FORWARD_LONG"] and _native_size(n, c, False))
+        or (c > <int64_t>_SETTINGS["KERNEL_FORWARD_LONG"] and _native_size(n, c, False))
     ):
         return _kernel_forward(input, target, dtype, n, c, ignore_index, smoothing, enum)
     if n * c >= (<int64_t>_SETTINGS["NATIVE_MAX"]) >> 1 and not _native_size(n, c, grad):

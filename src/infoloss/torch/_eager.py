@@ -48,13 +48,14 @@ from ._views import _numpy
 # attribute reads that no check can do without).
 # A plain call that wants no gradient runs the forward kernel on the tensors' memory from
 # the same compiled step instead (no NumPy views, no Python in between): at any size for
-# rows of at most 32 classes (the kernel of rows across the vector lanes), and for longer
-# rows at the sizes where PyTorch's own loss would answer (``KERNEL_FORWARD_LONG``; False
-# leaves those to PyTorch's loss).  On the AVX-512 Xeon, against ``F.cross_entropy``
-# (``benchmarks/small_batches.py`` and a grid in docs/torch.md): 0.12-0.35x at rows of 10,
-# 0.7-1.0x at rows of 20 and 31, 256×1000 0.61x, where PyTorch's own loss with the checks
-# came to 1.02-1.06x.
-KERNEL_FORWARD_LONG = True
+# rows of at most 64 classes (the kernel of rows across the vector lanes), and for rows of
+# more than ``KERNEL_FORWARD_LONG`` classes at the sizes where PyTorch's own loss would
+# answer.  Between them the general kernel's set-up per row costs more than PyTorch's loss
+# (PyTorch's loss behind the checks: 1.03-1.17x ``F.cross_entropy`` at 100 and 128).
+# On the AVX-512 Xeon, against ``F.cross_entropy`` (``benchmarks/small_batches.py`` and a
+# grid in docs/torch.md): 0.12-0.35x at rows of 10, 0.7-1.0x at rows of 20 and 31,
+# 256×1000 0.61-0.71x, where PyTorch's own loss with the checks came to 1.02-1.06x.
+KERNEL_FORWARD_LONG = 128
 # A plain call that wants the gradient, with "mean" or "sum", at a size where PyTorch's own
 # loss would answer, runs the fused kernel from the same compiled step instead (the loss and
 # its gradient on the tensors' memory, handed to autograd by ``_EagerFused``): PyTorch's

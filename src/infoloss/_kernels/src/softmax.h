@@ -50,10 +50,13 @@ int il_xent_backward_d(const il_xent_in *in, const double *lse, const double *up
  * stride), and no class weights, z-loss or soft-capping (in->w NULL, in->zl 0, in->has_cap
  * 0), the rows across the vector lanes: out->loss, lse, sw and nbad as il_xent_forward's,
  * and with out->g (any strides), the fused gradient out->scale·dloss_i/dz_i into it.
- * IL_LANES_MAXC: measured through the drop-ins on the AVX-512 Xeon, this kernel against the
- * general one took 0.63-0.90x the time at rows of 20 and 31 (forward, and forward with
- * the gradient), 0.83-1.32x at rows of 48 and 64. */
-#define IL_LANES_MAXC 32
+ * The limits, measured through the drop-ins on the AVX-512 Xeon: against the general
+ * kernel this one took 0.63-0.90x the time at rows of 20 and 31 (forward, and forward with
+ * the gradient); at rows of 48 and 64 the forward 0.8-1.1x and the fused gradient 1.0-1.3x
+ * (its rows written back one entry at a time).  IL_LANES_MAXC for the forward,
+ * IL_LANES_FUSED_MAXC with out->g. */
+#define IL_LANES_MAXC 64
+#define IL_LANES_FUSED_MAXC 32
 int il_xent_lanes_f(const il_xent_in *in, il_xent_out *out);
 int il_xent_lanes_d(const il_xent_in *in, il_xent_out *out);
 /* The squared errors, from the same row layouts (softcap, z-loss and cap_rows unused):
