@@ -16,23 +16,8 @@ from jax.test_util import check_grads  # noqa: E402
 import infoloss as il  # noqa: E402
 import infoloss.jax as ilj  # noqa: E402
 from infoloss._kernels import use_kernels  # noqa: E402
-from infoloss.jax import _ops  # noqa: E402
 
 N, C = 48, 512  # N·C above the kernels' MIN_SIZE
-
-
-@pytest.fixture
-def calls(monkeypatch):  # type: ignore[no-untyped-def]
-    """The names of the FFI targets the test called (the kernels ran through JAX)."""
-    seen: list[str] = []
-    real = _ops._call
-
-    def spy(name, *args, **kwargs):  # type: ignore[no-untyped-def]
-        seen.append(name)
-        return real(name, *args, **kwargs)
-
-    monkeypatch.setattr(_ops, "_call", spy)
-    return seen
 
 
 def _data(dtype, kind, seed=0):  # type: ignore[no-untyped-def]

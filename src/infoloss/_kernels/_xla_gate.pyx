@@ -26,7 +26,7 @@ handler never raises into XLA: a bad call returns an XLA error with a message.
 from cpython.pycapsule cimport PyCapsule_New
 from libc.stdint cimport int32_t, int64_t, uint32_t
 from libc.stdlib cimport free, malloc
-from libc.string cimport memcmp, memcpy
+from libc.string cimport memcmp, memcpy, strlen
 
 from ._softmax cimport il_xent_in, il_xent_out, xent_backward, xent_forward
 
@@ -170,29 +170,24 @@ cdef inline bint _named(const il_ffi_span *s, const char *name, size_t n) noexce
 
 
 cdef bint _options(const il_ffi_attrs *attrs, Options *o) noexcept nogil:
-    """Read the options; False where one is missing or of another type."""
-    cdef int64_t i
-    cdef int seen = 0
+    """Read the options (each a float64 or an int64 scalar, 8 bytes); False where one is
+    missing or of another type."""
+    cdef const char *names[5]
+    cdef int types[5]
+    cdef void *into[5]
+    cdef int64_t i, has_ignore = 0
+    cdef int k, seen = 0
     cdef const il_ffi_scalar *v
-    cdef const il_ffi_span *s
+    names[:] = [b"smoothing", b"ignore", b"has_ignore", b"softcap", b"zloss"]
+    types[:] = [IL_FFI_F64, IL_FFI_S64, IL_FFI_S64, IL_FFI_F64, IL_FFI_F64]
+    into[:] = [&o.eps, &o.ignore, &has_ignore, &o.cap, &o.zl]
     for i in range(attrs.size):
-        s = attrs.names[i]
         v = <const il_ffi_scalar *>attrs.attrs[i]
-        if _named(s, b"smoothing", 9) and v.dtype == IL_FFI_F64:
-            o.eps = (<double *>v.value)[0]
-            seen |= 1
-        elif _named(s, b"ignore", 6) and v.dtype == IL_FFI_S64:
-            o.ignore = (<int64_t *>v.value)[0]
-            seen |= 2
-        elif _named(s, b"has_ignore", 10) and v.dtype == IL_FFI_S64:
-            o.has_ignore = (<int64_t *>v.value)[0] != 0
-            seen |= 4
-        elif _named(s, b"softcap", 7) and v.dtype == IL_FFI_F64:
-            o.cap = (<double *>v.value)[0]
-            seen |= 8
-        elif _named(s, b"zloss", 5) and v.dtype == IL_FFI_F64:
-            o.zl = (<double *>v.value)[0]
-            seen |= 16
+        for k in range(5):
+            if v.dtype == types[k] and _named(attrs.names[i], names[k], strlen(names[k])):
+                memcpy(into[k], v.value, 8)
+                seen |= 1 << k
+    o.has_ignore = has_ignore != 0
     return seen == 31
 
 
@@ -403,6 +398,64 @@ cdef void *_fused_handler(il_ffi_frame *f) noexcept nogil:
     return _forward_call(f, True)
 
 
+cdef void *_close_call(il_ffi_frame *f, Scratch *s, const char *msg, int rc) noexcept nogil:
+    _release(s)
+    if msg != NULL:
+        return _fail(f, msg, IL_FFI_INVALID_ARGUMENT)
+    if rc != 0:
+        return _fail(f, b"infoloss.jax: no memory for the kernel's buffers", IL_FFI_INTERNAL)
+    return NULL
+
+
+cdef struct Call:
+    # a kernel target's call, once checked: the logits and targets, and their shape
+    il_ffi_buffer *z
+    il_ffi_buffer *t
+    int64_t n, c
+    bint labels, single
+
+
+cdef void *_open_call(il_ffi_frame *f, int nin, int nout, const int *cores, int grad,
+                      Options *opt, Slabs *sl, Scratch *s, Call *k) noexcept nogil:
+    """Check a kernel target's call (its counts of arguments, its options, the logits'
+    type), lay out its slabs (``cores``: each buffer's core axes in the target's
+    probability form; labels have one fewer), advise the gradient output ``grad`` (-1:
+    none) and take the scratch; NULL, or the error for XLA."""
+    cdef il_ffi_buffer *bufs[MAX_BUFS]
+    cdef int core[MAX_BUFS]
+    cdef int i
+    s.rows = NULL
+    if f.args.size != nin or f.rets.size != nout or nin + nout > MAX_BUFS:
+        return _fail(f, b"infoloss.jax: a kernel target called with the wrong arguments",
+                     IL_FFI_INVALID_ARGUMENT)
+    if not _options(&f.attrs, opt):
+        return _fail(f, b"infoloss.jax: a kernel target called without its options",
+                     IL_FFI_INVALID_ARGUMENT)
+    k.z = _arg(f, 0)
+    k.t = _arg(f, 1)
+    if not _logits_ok(k.z):
+        return _fail(f, b"infoloss.jax: the logits must be float32 or float64 (..., N, C)",
+                     IL_FFI_INVALID_ARGUMENT)
+    k.labels = k.t.rank == k.z.rank - 1
+    k.single = k.z.dtype == IL_FFI_F32
+    k.n = k.z.dims[k.z.rank - 2]
+    k.c = k.z.dims[k.z.rank - 1]
+    for i in range(nin + nout):
+        bufs[i] = _arg(f, i) if i < nin else _ret(f, i - nin)
+        core[i] = cores[i]
+    if k.labels:
+        core[1] = 1
+    if not _slabs(sl, bufs, core, nin + nout):
+        return _fail(f, b"infoloss.jax: the kernel target's batch axes do not agree",
+                     IL_FFI_INVALID_ARGUMENT)
+    if grad >= 0:
+        il_advise_huge(_ret(f, grad).data,
+                       <size_t>(sl.count * k.n * k.c * (4 if k.single else 8)))
+    if not _scratch(s, k.n, k.c, k.labels and k.t.dtype == IL_FFI_S32):
+        return _close_call(f, s, NULL, -1)
+    return NULL
+
+
 cdef void *_forward_call(il_ffi_frame *f, bint fused) noexcept nogil:
     if _declare(f) or f.stage != IL_FFI_STAGE_EXECUTE:
         return NULL
@@ -411,69 +464,40 @@ cdef void *_forward_call(il_ffi_frame *f, bint fused) noexcept nogil:
     cdef Scratch s
     cdef il_xent_in p
     cdef il_xent_out o
-    cdef il_ffi_buffer *bufs[10]
-    cdef int core[10]
     cdef int nin = 4 if fused else 3
-    cdef int nout = 6 if fused else 5
     cdef int i, rc = 0
     cdef int64_t j, n, c
-    cdef const char *msg = NULL
-    if f.args.size != nin or f.rets.size != nout:
-        return _fail(f, b"infoloss.jax: a kernel target called with the wrong arguments",
-                     IL_FFI_INVALID_ARGUMENT)
-    if not _options(&f.attrs, &opt):
-        return _fail(f, b"infoloss.jax: a kernel target called without its options",
-                     IL_FFI_INVALID_ARGUMENT)
-    z = _arg(f, 0)
-    tb = _arg(f, 1)
-    if not _logits_ok(z):
-        return _fail(f, b"infoloss.jax: the logits must be float32 or float64 (..., N, C)",
-                     IL_FFI_INVALID_ARGUMENT)
-    cdef bint labels = tb.rank == z.rank - 1
-    cdef bint single = z.dtype == IL_FFI_F32
     # z, t, w[, scale] | loss[, g], hi, lo, bad, total
     cdef int cores_fwd[8]
     cdef int cores_fused[10]
     cores_fwd[:] = [2, 2, 1, 1, 1, 1, 1, 0]
     cores_fused[:] = [2, 2, 1, 0, 1, 2, 1, 1, 1, 0]
-    for i in range(nin + nout):
-        bufs[i] = _arg(f, i) if i < nin else _ret(f, i - nin)
-        core[i] = cores_fused[i] if fused else cores_fwd[i]
-    if labels:
-        core[1] = 1
-    if not _slabs(&sl, bufs, core, nin + nout):
-        return _fail(f, b"infoloss.jax: the kernel target's batch axes do not agree",
-                     IL_FFI_INVALID_ARGUMENT)
-    n = z.dims[z.rank - 2]
-    c = z.dims[z.rank - 1]
-    if fused:
-        il_advise_huge(_ret(f, 1).data, <size_t>(sl.count * n * c * (4 if single else 8)))
-    if not _scratch(&s, n, c, labels and tb.dtype == IL_FFI_S32):
-        _release(&s)
-        return _fail(f, b"infoloss.jax: no memory for the kernel's row outputs", IL_FFI_INTERNAL)
+    cdef const int *cores = &cores_fused[0] if fused else &cores_fwd[0]
+    cdef Call k
+    cdef const char *msg = NULL
+    err = _open_call(f, nin, 6 if fused else 5, cores, 1 if fused else -1, &opt, &sl, &s, &k)
+    if err != NULL:
+        return err
+    n = k.n
+    c = k.c
     for j in range(sl.count):
-        msg = _setup(&p, &s, &opt, z, tb, _at(&sl, 0, j), _at(&sl, 1, j), _at(&sl, 2, j))
+        msg = _setup(&p, &s, &opt, k.z, k.t, _at(&sl, 0, j), _at(&sl, 1, j), _at(&sl, 2, j))
         if msg != NULL:
             break
-        _outputs(&o, &s, n, labels)
+        _outputs(&o, &s, n, k.labels)
         if fused:
             o.g = _at(&sl, nin + 1, j)
             o.gs0 = c
             o.gs1 = 1
-            o.scale = _get(_at(&sl, 3, j), single, 0)
+            o.scale = _get(_at(&sl, 3, j), k.single, 0)
         if n:
-            rc = xent_forward(&p, &o, single)
+            rc = xent_forward(&p, &o, k.single)
             if rc != 0:
                 break
         i = nin + 1 if fused else nin  # hi, lo, bad and the total follow
-        _record(&o, n, single, labels, _at(&sl, nin, j), _at(&sl, i + 1, j),
+        _record(&o, n, k.single, k.labels, _at(&sl, nin, j), _at(&sl, i + 1, j),
                 _at(&sl, i + 2, j), _at(&sl, i + 3, j), _at(&sl, i + 4, j))
-    _release(&s)
-    if msg != NULL:
-        return _fail(f, msg, IL_FFI_INVALID_ARGUMENT)
-    if rc != 0:
-        return _fail(f, b"infoloss.jax: no memory for the kernel's row buffers", IL_FFI_INTERNAL)
-    return NULL
+    return _close_call(f, &s, msg, rc)
 
 
 cdef void *_backward_handler(il_ffi_frame *f) noexcept nogil:
@@ -484,59 +508,33 @@ cdef void *_backward_handler(il_ffi_frame *f) noexcept nogil:
     cdef Slabs sl
     cdef Scratch s
     cdef il_xent_in p
-    cdef il_ffi_buffer *bufs[7]
-    cdef int core[7]
-    cdef int i, rc = 0
+    cdef int rc = 0
     cdef int64_t j, r, n, c
-    cdef const char *msg = NULL
     cdef double *lse
     cdef double *up
-    if f.args.size != 6 or f.rets.size != 1:
-        return _fail(f, b"infoloss.jax: a kernel target called with the wrong arguments",
-                     IL_FFI_INVALID_ARGUMENT)
-    if not _options(&f.attrs, &opt):
-        return _fail(f, b"infoloss.jax: a kernel target called without its options",
-                     IL_FFI_INVALID_ARGUMENT)
-    z = _arg(f, 0)
-    tb = _arg(f, 1)
-    if not _logits_ok(z):
-        return _fail(f, b"infoloss.jax: the logits must be float32 or float64 (..., N, C)",
-                     IL_FFI_INVALID_ARGUMENT)
-    cdef bint labels = tb.rank == z.rank - 1
-    cdef bint single = z.dtype == IL_FFI_F32
-    core[:] = [2, 2, 1, 1, 1, 1, 2]
-    for i in range(7):
-        bufs[i] = _arg(f, i) if i < 6 else _ret(f, 0)
-    if labels:
-        core[1] = 1
-    if not _slabs(&sl, bufs, core, 7):
-        return _fail(f, b"infoloss.jax: the kernel target's batch axes do not agree",
-                     IL_FFI_INVALID_ARGUMENT)
-    n = z.dims[z.rank - 2]
-    c = z.dims[z.rank - 1]
-    il_advise_huge(_ret(f, 0).data, <size_t>(sl.count * n * c * (4 if single else 8)))
-    if not _scratch(&s, n, c, labels and tb.dtype == IL_FFI_S32):
-        _release(&s)
-        return _fail(f, b"infoloss.jax: no memory for the kernel's row inputs", IL_FFI_INTERNAL)
+    cdef int cores[7]
+    cores[:] = [2, 2, 1, 1, 1, 1, 2]
+    cdef Call k
+    cdef const char *msg = NULL
+    err = _open_call(f, 6, 1, cores, 0, &opt, &sl, &s, &k)
+    if err != NULL:
+        return err
+    n = k.n
+    c = k.c
     lse = s.rows
     up = s.rows + n
     for j in range(sl.count):
-        msg = _setup(&p, &s, &opt, z, tb, _at(&sl, 0, j), _at(&sl, 1, j), _at(&sl, 2, j))
+        msg = _setup(&p, &s, &opt, k.z, k.t, _at(&sl, 0, j), _at(&sl, 1, j), _at(&sl, 2, j))
         if msg != NULL:
             break
         for r in range(n):
-            lse[r] = _get(_at(&sl, 3, j), single, r) + _get(_at(&sl, 4, j), single, r)
-            up[r] = _get(_at(&sl, 5, j), single, r)
+            lse[r] = _get(_at(&sl, 3, j), k.single, r) + _get(_at(&sl, 4, j), k.single, r)
+            up[r] = _get(_at(&sl, 5, j), k.single, r)
         if n:
-            rc = xent_backward(&p, lse, up, _at(&sl, 6, j), c, 1, single)
+            rc = xent_backward(&p, lse, up, _at(&sl, 6, j), c, 1, k.single)
             if rc != 0:
                 break
-    _release(&s)
-    if msg != NULL:
-        return _fail(f, msg, IL_FFI_INVALID_ARGUMENT)
-    if rc != 0:
-        return _fail(f, b"infoloss.jax: no memory for the kernel's row buffers", IL_FFI_INTERNAL)
-    return NULL
+    return _close_call(f, &s, msg, rc)
 
 
 cdef void *_scale_handler(il_ffi_frame *f) noexcept nogil:
