@@ -424,7 +424,6 @@ cdef void *_open_call(il_ffi_frame *f, int nin, int nout, const int *cores, int 
     cdef il_ffi_buffer *bufs[MAX_BUFS]
     cdef int core[MAX_BUFS]
     cdef int i
-    s.rows = NULL
     if f.args.size != nin or f.rets.size != nout or nin + nout > MAX_BUFS:
         return _fail(f, b"infoloss.jax: a kernel target called with the wrong arguments",
                      IL_FFI_INVALID_ARGUMENT)
