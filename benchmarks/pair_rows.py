@@ -1,19 +1,18 @@
 """Cross-entropy, KL and JS of probability rows as given, at three levels, against
 ``(p.sum(), q.sum())`` on the same two arrays, in one process.
 
-- ``kernel``: ``infoloss._kernels._info.measure_rows`` into output arrays allocated once
-  (the compiled kernel alone);
-- ``measure_rows``: ``infoloss._kernels.info.measure_rows``, which allocates the five per-row
-  outputs (value, two bad counts, two log-masses: 40 bytes a row) on each call;
+- ``kernel``: ``infoloss._kernels._info.measure_rows`` with the arguments' totals only
+  (``rows=False``), on scratch allocated once (the compiled kernel alone);
+- ``measure_rows``: ``infoloss._kernels.info.measure_rows(..., rows=False)``, the call the
+  public functions make: the value array allocated, the totals returned;
 - ``public``: ``il.cross_entropy`` / ``il.kl_divergence`` / ``il.js_divergence``, which add
-  the validator's checks of those outputs and the float64-to-dtype conversion.
+  the conversion and layout checks, the validator's checks of those totals and the
+  float64-to-dtype conversion.
 
-The target the kernels are held to is ``measure_rows`` / sums (what
-``before_after.py --family measures`` prints under each float32 pair measure, there with the
-numba kernels loaded in the same process); the other two columns show what a call costs
-below and above it.  Each round calls every method once, in rotating order (``rounds``);
-the table gives the sums' median time and, for each level, the median over rounds of its
-time over the sums'.
+The target the kernels are held to is ``measure_rows`` / sums; the other two columns show
+what a call costs below and above it.  Each round calls every method once, in rotating
+order (``rounds``); the table gives the sums' median time and, for each level, the median
+over rounds of its time over the sums'.
 
     python benchmarks/pair_rows.py                              # 65536x31 and 65536x10, float32
     python benchmarks/pair_rows.py --shapes 65536x31 --dtypes float32 float64 --rounds 21
@@ -57,14 +56,16 @@ def cases(p: np.ndarray, q: np.ndarray, kind: str) -> dict[str, Callable[[], Any
             _info.measure_rows(
                 p.dtype == np.float64, KINDS[kind], p.ctypes.data, 0, False, c, 1,
                 q.ctypes.data, 0, False, c, 1, n, c, out.ctypes.data, nbp.ctypes.data,
-                nbq.ctypes.data, lmp.ctypes.data, lmq.ctypes.data,
-            )
+                nbq.ctypes.data, lmp.ctypes.data, lmq.ctypes.data, False,
+            )[0]
         )  # fmt: skip
 
     return {
         "sums": lambda: (p.sum(), q.sum()),
         "kernel": kernel,
-        "measure_rows": lambda: ck.measure_rows(kind, (p, q), ("probs", "probs"), False),
+        "measure_rows": lambda: ck.measure_rows(
+            kind, (p, q), ("probs", "probs"), False, rows=False
+        ),
         "public": lambda: public[kind](p, q),
     }
 

@@ -159,7 +159,7 @@ def _kernel(
 
     if kind.startswith(("joint", "conditional", "mutual")):
         return joint_rows(kind, xs[0], forms[0], norm)
-    return measure_rows(kind, xs, forms, norm)
+    return measure_rows(kind, xs, forms, norm, rows=False)
 
 
 def _measure_methods(

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import infoloss as il
-from tests._helpers import kernels_on_and_off, raise_later_chunk_maxima
+from tests._helpers import kernel_calls, kernels_on_and_off, raise_later_chunk_maxima
 
 mpmath = pytest.importorskip("mpmath")
 
@@ -556,11 +556,96 @@ def test_mass_check_from_the_kernels_log_masses(dtype) -> None:  # type: ignore[
         il.kl_divergence(far, q)
     assert "first at index (17" in str(err.value)
     assert f"largest deviation {3 * tol:.3g}"[:-1] in str(err.value)
+    # rows that pass take one kernel call (the totals); a failing one a second (its rows)
+    with kernel_calls() as calls:
+        il.kl_divergence(near, q)
+    assert calls == ["measure_rows"]
+    with kernel_calls() as calls, pytest.raises(ValueError, match="do not sum to 1"):
+        il.kl_divergence(far, q)
+    assert calls == ["measure_rows", "measure_rows"]
     empty = p.copy()
     empty[5] = 0
     with pytest.raises(ValueError, match="`p` has a distribution with no mass"):
         il.kl_divergence(empty, q, normalize=True)
     assert np.isfinite(il.kl_divergence(far, q, normalize=True)).all()
+
+
+def _totals(stat):  # type: ignore[no-untyped-def]
+    """(bad entries, least, largest log-mass) from an ArgStats with per-row log-masses."""
+    lm = stat.log_mass
+    if np.isnan(lm).any():
+        return stat.nbad, np.nan, np.nan
+    return (
+        stat.nbad,
+        (float(lm.min()) if lm.size else np.inf),
+        (float(lm.max()) if lm.size else -np.inf),
+    )
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_totals_only_give_the_rows_values_and_their_totals(dtype, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """``rows=False``: the same values, bit for bit, and each argument's bad entries, least
+    and largest log-mass equal to those of the per-row results (NaN where a row's is NaN),
+    on every route (rows across the lanes, one row at a time, rows chained, entropy), bad
+    and overflowing rows included, in one block and in several (the scratch reused)."""
+    from infoloss._kernels import info
+
+    rng = np.random.default_rng(5)
+    huge = float(np.finfo(dtype).max)
+    for blocks in (1 << 16, 7):
+        monkeypatch.setattr(info, "_BLOCK", blocks)
+        for c in (5, 31, 300):
+            p = rng.random((41, c))
+            q = rng.random((41, c))
+            p, q = (
+                (p / p.sum(1, keepdims=True)).astype(dtype),
+                (q / q.sum(1, keepdims=True)).astype(dtype),
+            )
+            cases = {"good": (p, q)}
+            off = p.copy()
+            off[3] *= 2
+            cases["off"] = (off, q)
+            bad = p.copy()
+            bad[9, 1] = np.nan
+            bad[30, 0] = -0.5
+            cases["bad"] = (q, bad)
+            big = p.copy()
+            big[11, :2] = huge
+            cases["big"] = (big, q)
+            zero = p.copy()
+            zero[20] = 0
+            cases["zero"] = (zero, q)
+            for name, (a, b) in cases.items():
+                with np.errstate(all="ignore"):
+                    la, lb = np.log(a), np.log(b)
+                for kind, forms, xs in (
+                    ("kl", ("probs", "probs"), (a, b)),
+                    ("js", ("probs", "probs"), (a, b)),
+                    ("cross_entropy", ("probs", "probs"), (a, b)),
+                    ("kl", ("probs", "logits"), (a, lb)),
+                    ("cross_entropy", ("log_probs", "log_probs"), (la, lb)),
+                    ("entropy", ("probs",), (a,)),
+                    ("entropy", ("logits",), (la,)),
+                ):
+                    for normalize in (False, True):
+                        full = measure_rows(kind, xs, forms, normalize)
+                        lean = measure_rows(kind, xs, forms, normalize, rows=False)
+                        where = f"{kind} {forms} {name} c={c} normalize={normalize} blocks={blocks}"
+                        np.testing.assert_array_equal(lean.value, full.value, err_msg=where)
+                        for f, g in zip(full.stats, lean.stats, strict=True):
+                            assert g.log_mass is None, where
+                            want = _totals(f)
+                            got = (g.nbad, g.least, g.most)
+                            assert got[0] == want[0], where
+                            np.testing.assert_array_equal(got[1:], want[1:], err_msg=where)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_totals_of_no_rows(dtype) -> None:  # type: ignore[no-untyped-def]
+    p = np.empty((0, 4), dtype)
+    got = measure_rows("kl", (p, p), ("probs", "probs"), False, rows=False)
+    assert got.value.shape == (0,)
+    assert [(s.nbad, s.least, s.most) for s in got.stats] == [(0, np.inf, -np.inf)] * 2
 
 
 @pytest.mark.parametrize("c", [3, 30, 60])

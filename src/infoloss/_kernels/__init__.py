@@ -19,10 +19,11 @@ Contract (every array 2-D or 3-D NumPy, float32 or float64, any strides; argumen
 call share a dtype; every returned value is float64, in nats; results are named tuples
 from :mod:`._results`)::
 
-    measure_rows(kind, xs, forms, normalize) -> MeasureRows(value, stats)
+    measure_rows(kind, xs, forms, normalize, *, rows=True) -> MeasureRows(value, stats)
         kind: "entropy" | "cross_entropy" | "kl" | "js"; xs: one (N, C) array for
         "entropy", two for the others; forms: one of "probs", "log_probs", "logits" per
-        array; normalize: renormalise probs / log_probs rows (logits always are).
+        array; normalize: renormalise probs / log_probs rows (logits always are);
+        rows=False: each argument's totals only (no per-row log-masses).
     joint_rows(kind, x, form, normalize) -> MeasureRows(value, stats)
         kind: "joint_entropy" | "conditional_entropy" | "mutual_information"; x (N, X, Y):
         tables P(x, y) normalised over the last two axes together; H(Y | X), I(X; Y).
@@ -32,7 +33,10 @@ from :mod:`._results`)::
     ArgStats.nbad      entries that are bad for the form: NaN, +inf, and for "probs"
                        negative; for "logits" also each row that is entirely -inf.
     ArgStats.log_mass  (N,) log of each row's total mass: log Σ p for "probs", logsumexp
-                       for "log_probs" and "logits"; -inf for a row with no mass.
+                       for "log_probs" and "logits"; -inf for a row with no mass
+                       (None where rows=False).
+    ArgStats.least, .most  the least and the largest of those log-masses (NaN where any
+                       is NaN): what the validator's mass check reads first.
 
 Softmax cross-entropy: a forward that returns per-sample values plus what the backward
 needs, a backward, and the fused pair for a gradient buffer the caller does not own::

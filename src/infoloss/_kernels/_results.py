@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -14,11 +15,15 @@ class ArgStats(NamedTuple):
 
     ``nbad``: entries bad for the form (NaN, +inf, negative probabilities; all -inf logit
     rows).  ``log_mass`` (N,): log of each row's total mass (log Σ p, or logsumexp of
-    log-probabilities and logits); -inf for a row with no mass.
+    log-probabilities and logits); -inf for a row with no mass; None where the call asked
+    for totals only.  ``least`` and ``most``: the least and the largest of those log-masses
+    (NaN where any is NaN, or where they were not taken).
     """
 
     nbad: int
-    log_mass: np.ndarray
+    log_mass: np.ndarray | None
+    least: float = math.nan
+    most: float = math.nan
 
 
 class MeasureRows(NamedTuple):

@@ -10,7 +10,10 @@ and leave as addresses and strides in elements.
 
 from __future__ import annotations
 
+import math
+import threading
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -52,11 +55,41 @@ def _steps(a: np.ndarray) -> list[int]:
     return [s // a.dtype.itemsize for s in a.strides]
 
 
+# Rows a call without per-row results runs at a time (see measure_rows): its scratch.
+_BLOCK = 1 << 16
+_local = threading.local()
+
+
+def _scratch(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """This thread's per-row scratch for ``n`` rows (n <= _BLOCK): two counts, two
+    log-masses, allocated once (the kernels write them, nothing reads them back)."""
+    bufs = getattr(_local, "bufs", None)
+    if bufs is None or bufs[0].shape[0] < n:
+        m = min(max(n, 1024), _BLOCK)
+        bufs = (np.empty(m, np.int64), np.empty(m, np.int64), np.empty(m), np.empty(m))
+        _local.bufs = bufs
+    return bufs
+
+
+def _bound(a: float, b: float, lo: bool) -> float:
+    """min (``lo``) or max of two totals, NaN where either is."""
+    if math.isnan(a) or math.isnan(b):
+        return math.nan
+    return min(a, b) if lo else max(a, b)
+
+
 def measure_rows(
-    kind: str, xs: Sequence[np.ndarray], forms: Sequence[str], normalize: bool
+    kind: str,
+    xs: Sequence[np.ndarray],
+    forms: Sequence[str],
+    normalize: bool,
+    *,
+    rows: bool = True,
 ) -> MeasureRows:
     """Per-row ``kind`` in nats and an :class:`ArgStats` per argument (see the package
-    docstring for the contract)."""
+    docstring for the contract).  ``rows=False``: the arguments' totals only
+    (``ArgStats.log_mass`` None); the kernels then run ``_BLOCK`` rows at a time on this
+    thread's scratch, and no per-row count or log-mass is allocated or read."""
     if kind not in _KINDS:
         raise ValueError(f"unknown measure {kind!r}")
     arrays = [_native(x, 2) for x in xs]
@@ -68,22 +101,41 @@ def measure_rows(
         raise ValueError("the arrays of one measure share a shape and a dtype")
     n, c = p.shape
     out = np.empty(n)
-    nbs = [np.zeros(n, np.int64) for _ in arrays]
-    lms = [np.empty(n) for _ in arrays]
     modes = [_mode(f, bool(normalize)) for f in forms]
     logits = [f == "logits" for f in forms]
     sp, sq = _steps(p), _steps(q)
-    status = _info.measure_rows(
-        p.dtype == np.float64, _KINDS[kind],
-        p.ctypes.data, modes[0], logits[0], sp[0], sp[1],
-        q.ctypes.data, modes[-1], logits[-1], sq[0], sq[1],
-        n, c, out.ctypes.data, nbs[0].ctypes.data, nbs[-1].ctypes.data,
-        lms[0].ctypes.data, lms[-1].ctypes.data,
-    )  # fmt: skip
-    if status == -1:
-        raise MemoryError(f"{kind}: no memory for the kernels' per-thread row buffers")
+    f64 = p.dtype == np.float64
+    code = _KINDS[kind]
+    size = p.dtype.itemsize
+    if rows:
+        nbs = [np.empty(n, np.int64) for _ in arrays]
+        lms = [np.empty(n) for _ in arrays]
+        spans = [(0, n, nbs[0], nbs[-1], lms[0], lms[-1])]
+    else:
+        step = min(max(n, 1), _BLOCK)
+        nbp, nbq, lmp, lmq = _scratch(step)
+        spans = [(r0, min(step, n - r0), nbp, nbq, lmp, lmq) for r0 in range(0, max(n, 1), step)]
+    totals: list[list[Any]] = [[0, math.inf, -math.inf] for _ in arrays]
+    for r0, m, bp, bq, lp, lq in spans:
+        status, *sums = _info.measure_rows(
+            f64, code,
+            p.ctypes.data + r0 * sp[0] * size, modes[0], logits[0], sp[0], sp[1],
+            q.ctypes.data + r0 * sq[0] * size, modes[-1], logits[-1], sq[0], sq[1],
+            m, c, out.ctypes.data + 8 * r0, bp.ctypes.data, bq.ctypes.data,
+            lp.ctypes.data, lq.ctypes.data, rows,
+        )  # fmt: skip
+        if status == -1:
+            raise MemoryError(f"{kind}: no memory for the kernels' per-thread row buffers")
+        for t, (nb, lo, hi) in zip(totals, (sums[:3], sums[3:]), strict=False):
+            t[0] += nb
+            t[1] = _bound(t[1], lo, True)
+            t[2] = _bound(t[2], hi, False)
     return MeasureRows(
-        out, tuple(ArgStats(int(nb.sum()), lm) for nb, lm in zip(nbs, lms, strict=False))
+        out,
+        tuple(
+            ArgStats(int(nb), lms[a] if rows else None, float(lo), float(hi))
+            for a, (nb, lo, hi) in enumerate(totals)
+        ),
     )
 
 
@@ -105,13 +157,13 @@ def joint_rows(kind: str, x: np.ndarray, form: str, normalize: bool) -> MeasureR
     if form not in _FORMS:
         raise ValueError(f"unknown form {form!r}")
     out = np.empty(n)
-    nbad = np.zeros(n, np.int64)
+    nbad = np.empty(n, np.int64)
     lmass = np.empty(n)
     s = _steps(x)
-    status = _info.joint_rows(
+    status, nb, lo, hi = _info.joint_rows(
         x.dtype == np.float64, _JOINT[kind], x.ctypes.data, _FORMS[form], bool(normalize),
         s[0], s[1], s[2], n, nx, ny, out.ctypes.data, nbad.ctypes.data, lmass.ctypes.data,
     )  # fmt: skip
     if status == -1:
         raise MemoryError(f"{kind}: no memory for the kernels' per-thread table buffers")
-    return MeasureRows(out, (ArgStats(int(nbad.sum()), lmass),))
+    return MeasureRows(out, (ArgStats(int(nb), lmass, float(lo), float(hi)),))

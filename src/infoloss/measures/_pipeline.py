@@ -45,36 +45,42 @@ def _kernel_checks(
     spec: MeasureSpec,
     batch: tuple[int, ...],
     n: int,
+    log_masses: Any,
 ) -> list[Check]:
-    """The validator's checks from the kernels' counts and row masses; the data is read
-    again (for the message and the first bad index) only where a count is non-zero."""
+    """The validator's checks from the kernels' totals: the data is read again (for the
+    message and the first bad index) only where a count is non-zero, and the rows' masses
+    (``log_masses()``, one per argument) only where the least or the largest could fail."""
     checks: list[Check] = []
-    for st, x, name, form in zip(stats, xs, spec.names, spec.forms, strict=True):
+    rows = None
+    for i, (st, x, name, form) in enumerate(zip(stats, xs, spec.names, spec.forms, strict=True)):
         if st.nbad:
             checks += _validate.entry_checks(np, x, name, form)
-        if form != "logits":
-            log_mass = np.reshape(st.log_mass, batch)
-            if _masses_pass(log_mass, x.dtype, n, spec.normalize):
-                continue
-            checks.append(
-                _validate.mass_check(
-                    np, log_mass, name, dtype=x.dtype, n=n, normalize=spec.normalize, hint=True
-                )
+        if form == "logits" or _masses_pass(st.least, st.most, x.dtype, n, spec.normalize):
+            continue
+        if rows is None:
+            rows = log_masses()
+        checks.append(
+            _validate.mass_check(
+                np,
+                np.reshape(rows[i], batch),
+                name,
+                dtype=x.dtype,
+                n=n,
+                normalize=spec.normalize,
+                hint=True,
             )
+        )
     return checks
 
 
-def _masses_pass(log_mass: np.ndarray, dtype: Any, n: int, normalize: bool) -> bool:
+def _masses_pass(least: float, most: float, dtype: Any, n: int, normalize: bool) -> bool:
     """Whether every row passes the mass check (:func:`~infoloss._validate.mass_check`),
     from the least and the largest log-mass alone (NaN in either: not known, so the full
     check is made)."""
-    if log_mass.size == 0:
-        return True
-    least = float(np.min(log_mass))
     if normalize:
         return least > -np.inf
     lo, hi = _validate.mass_bounds(np, dtype, n)
-    return lo <= least and float(np.max(log_mass)) <= hi
+    return lo <= least and most <= hi
 
 
 def _kernel_rows(kind: str, xs: list[Array], spec: MeasureSpec) -> tuple[Array, list[Check]] | None:
@@ -83,22 +89,33 @@ def _kernel_rows(kind: str, xs: list[Array], spec: MeasureSpec) -> tuple[Array, 
         return None
     from .._kernels import measure_rows
 
-    parts = [
-        measure_rows(kind, tuple(b), spec.forms, spec.normalize) for b in zip(*blocks, strict=True)
-    ]
-    if any(r is None for r in parts):  # no kernel for this kind and form
-        return None
+    views = list(zip(*blocks, strict=True))
+    parts = [measure_rows(kind, b, spec.forms, spec.normalize, rows=False) for b in views]
     value = np.concatenate([r.value for r in parts]) if len(parts) > 1 else parts[0].value
     stats = [_merge([r.stats[i] for r in parts]) for i in range(len(xs))]
+
+    def log_masses() -> list[np.ndarray]:
+        again = [measure_rows(kind, b, spec.forms, spec.normalize) for b in views]
+        return [np.concatenate([r.stats[i].log_mass for r in again]) for i in range(len(xs))]
+
     batch = tuple(xs[0].shape[:-1])
-    checks = _kernel_checks(stats, xs, spec, batch, xs[0].shape[-1])
+    checks = _kernel_checks(stats, xs, spec, batch, xs[0].shape[-1], log_masses)
     return value.reshape(batch).astype(xs[0].dtype, copy=False), checks
 
 
 def _merge(stats: list[Any]) -> Any:
+    """One argument's totals over the blocks of a call."""
     if len(stats) == 1:
         return stats[0]
-    return type(stats[0])(sum(s.nbad for s in stats), np.concatenate([s.log_mass for s in stats]))
+    least = [s.least for s in stats]
+    most = [s.most for s in stats]
+    unknown = any(np.isnan(least)) or any(np.isnan(most))
+    return type(stats[0])(
+        sum(s.nbad for s in stats),
+        None,
+        np.nan if unknown else min(least),
+        np.nan if unknown else max(most),
+    )
 
 
 def run_rows(kind: str, arrays: tuple[Any, ...], spec: MeasureSpec) -> Array:
@@ -142,7 +159,10 @@ def run_joint(kind: str, pxy: Any, spec: MeasureSpec) -> Array:
     if res is not None:
         batch = tuple(x.shape[:-2])
         flat = np.reshape(x, (*batch, x.shape[-2] * x.shape[-1]))
-        checks = _kernel_checks(list(res.stats), [flat], spec, batch, flat.shape[-1])
+        stats = list(res.stats)
+        checks = _kernel_checks(
+            stats, [flat], spec, batch, flat.shape[-1], lambda: [s.log_mass for s in stats]
+        )
         value = res.value.reshape(batch).astype(x.dtype, copy=False)
         return _finish(xp, value, checks, spec)
     with np.errstate(all="ignore"):

@@ -67,6 +67,69 @@ static void il_logs_of_sums(double *lm, int64_t i0, int64_t i1) {
     }
 }
 
+/* A thread's part of a call's totals (il_arg_sum): bad entries, least and largest row
+ * log-mass, whether any log-mass is NaN. */
+typedef struct {
+    int64_t nb;
+    double lo, hi;
+    int nan;
+} il_acc;
+
+static inline void il_acc_init(il_acc *a) {
+    a->nb = 0;
+    a->lo = INFINITY;
+    a->hi = -INFINITY;
+    a->nan = 0;
+}
+
+/* a += rows [i0, i1) of the per-row counts nb and log-masses lm. */
+static inline void il_acc_rows(il_acc *a, const int64_t *nb, const double *lm, int64_t i0,
+                               int64_t i1) {
+    int64_t t = 0;
+    double lo = a->lo, hi = a->hi;
+    int nan = 0;
+#pragma omp simd reduction(+ : t) reduction(min : lo) reduction(max : hi) reduction(| : nan)
+    for (int64_t i = i0; i < i1; i++) {
+        const double v = lm[i];
+        t += nb[i];
+        nan |= v != v;
+        lo = v < lo ? v : lo;
+        hi = v > hi ? v : hi;
+    }
+    a->nb += t;
+    a->lo = lo;
+    a->hi = hi;
+    a->nan |= nan;
+}
+
+static inline void il_sum_init(il_arg_sum *s) {
+    s->nbad = 0;
+    s->lm_lo = INFINITY;
+    s->lm_hi = -INFINITY;
+}
+
+/* s += a; the caller holds the lock (omp critical) where threads share s. */
+static inline void il_sum_merge(il_arg_sum *s, const il_acc *a) {
+    const int nan = a->nan || s->lm_lo != s->lm_lo;
+    s->nbad += a->nb;
+    s->lm_lo = nan ? NAN : (a->lo < s->lm_lo ? a->lo : s->lm_lo);
+    s->lm_hi = nan ? NAN : (a->hi > s->lm_hi ? a->hi : s->lm_hi);
+}
+
+/* s = the totals of a call's per-row counts nb and log-masses lm over n rows. */
+static void il_sum_rows(const int64_t *nb, const double *lm, int64_t n, il_arg_sum *s) {
+    il_sum_init(s);
+#pragma omp parallel if (n >= 1 << 15)
+    {
+        il_acc a;
+        il_acc_init(&a);
+        const int nt = omp_get_num_threads(), t = omp_get_thread_num();
+        il_acc_rows(&a, nb, lm, n * t / nt, n * (t + 1) / nt);
+#pragma omp critical(il_sum)
+        il_sum_merge(s, &a);
+    }
+}
+
 /* g(delta) = h(delta)/delta^2, h(delta) = delta e^delta - expm1(delta), on [-1, 1] (least
  * squares in relative error at Chebyshev nodes): 1.5e-17 (double), 2.7e-8 (float). */
 static inline double il_klg_d(double x) {
@@ -1122,7 +1185,7 @@ static inline void F(cols_prefetch)(const R *x, int64_t s0, int64_t s1, ptrdiff_
 static inline __attribute__((always_inline)) void F(pair_cols)(
     int code, int mp, int mq, const R *P, int64_t sp0, int64_t sp1, const R *Q, int64_t sq0,
     int64_t sq1, int64_t r0, int nr, ptrdiff_t c, double *out, int64_t *nbp, int64_t *nbq,
-    double *lmp, double *lmq) {
+    double *lmp, double *lmq, il_acc *acc) {
 #if IL_COLS
     const R *x = P + r0 * sp0, *y = Q + r0 * sq0;
     const F(stats) sp = {0, 1, 1, 1, 0, 1.0, 1, 0, 0.0}, sq = sp;
@@ -1157,32 +1220,43 @@ static inline __attribute__((always_inline)) void F(pair_cols)(
         vq[l] = csq[l] > (R)0 ? (double)lq : -INFINITY;
     }
     /* (lanes past nr: zeros, never bad) */
-    for (ptrdiff_t l = 0; l < nr; l++) {
-        out[r0 + l] = vo[l];
-        nbp[r0 + l] = 0;
-        nbq[r0 + l] = 0;
+    int64_t bp[VW], bq[VW];
+    for (ptrdiff_t l = 0; l < VW; l++) {
+        bp[l] = bq[l] = 0;
         /* a sum that overflowed: its log +inf (LOG's value there is meaningless) */
-        lmp[r0 + l] = csp[l] == (R)INFINITY ? INFINITY : vp[l];
-        lmq[r0 + l] = csq[l] == (R)INFINITY ? INFINITY : vq[l];
+        vp[l] = csp[l] == (R)INFINITY ? INFINITY : vp[l];
+        vq[l] = csq[l] == (R)INFINITY ? INFINITY : vq[l];
     }
     for (ptrdiff_t l = 0; bad && l < nr; l++) {
         /* pair_finish makes the same checks, and gives a good row the results above */
-        const double gp = lmp[r0 + l], gq = lmq[r0 + l];
         R rx[IL_COLS_MAXC], ry[IL_COLS_MAXC]; /* the row pair, for the counts */
         for (ptrdiff_t j = 0; j < c; j++) {
             rx[j] = tx[j * VW + l];
             ry[j] = ty[j * VW + l];
         }
+        double gp, gq;
         F(pair_finish)(mp, mq, rx, ry, c, sp, sq, (double)ct[l], (double)cinf[l],
-                       (double)csp[l], (double)csq[l], cmp[l], cmq[l], out + r0 + l,
-                       nbp + r0 + l, nbq + r0 + l, lmp + r0 + l, lmq + r0 + l);
-        lmp[r0 + l] = lmp[r0 + l] != lmp[r0 + l] ? NAN : gp;
-        lmq[r0 + l] = lmq[r0 + l] != lmq[r0 + l] ? NAN : gq;
+                       (double)csp[l], (double)csq[l], cmp[l], cmq[l], &vo[l], &bp[l], &bq[l],
+                       &gp, &gq);
+        vp[l] = gp != gp ? NAN : vp[l];
+        vq[l] = gq != gq ? NAN : vq[l];
+    }
+    for (ptrdiff_t l = 0; l < nr; l++) out[r0 + l] = vo[l];
+    if (acc) { /* the totals only (rows = 0) */
+        il_acc_rows(&acc[0], bp, vp, 0, nr);
+        il_acc_rows(&acc[1], bq, vq, 0, nr);
+        return;
+    }
+    for (ptrdiff_t l = 0; l < nr; l++) {
+        nbp[r0 + l] = bp[l];
+        nbq[r0 + l] = bq[l];
+        lmp[r0 + l] = vp[l];
+        lmq[r0 + l] = vq[l];
     }
 #else
     (void)code, (void)mp, (void)mq, (void)P, (void)sp0, (void)sp1, (void)Q, (void)sq0, (void)sq1;
     (void)r0, (void)nr, (void)c;
-    (void)out, (void)nbp, (void)nbq, (void)lmp, (void)lmq;
+    (void)out, (void)nbp, (void)nbq, (void)lmp, (void)lmq, (void)acc;
 #endif
 }
 
@@ -1371,10 +1445,10 @@ static inline __attribute__((always_inline)) void F(pair_short)(
     static __attribute__((noinline)) IL_WIDE void F(pcols_##K##_##MP##_##MQ)(                 \
         const R *P, int64_t sp0, int64_t sp1, const R *Q, int64_t sq0, int64_t sq1,           \
         int64_t r0, int nr, ptrdiff_t c, double *out, int64_t *nbp, int64_t *nbq, double *lmp, \
-        double *lmq) {                                                                         \
+        double *lmq, il_acc *acc) {                                                            \
         if (IL_RAW_MODE(MP) && IL_RAW_MODE(MQ))                                                \
             F(pair_cols)(IL_TERM(K, MP, MQ), MP, MQ, P, sp0, sp1, Q, sq0, sq1, r0, nr, c, out,  \
-                         nbp, nbq, lmp, lmq);                                                  \
+                         nbp, nbq, lmp, lmq, acc);                                             \
     }
 /* Rows taken VW at a time by pair_cols: both arguments raw, rows of at most IL_COLS_MAXC
  * entries, row strides within its gathers' 32-bit offsets. */
@@ -1388,11 +1462,17 @@ static inline __attribute__((always_inline)) void F(pair_short)(
     static IL_WIDE int F(pair_##K##_##MP##_##MQ)(const R *P, int lgp, int64_t sp0, int64_t sp1,\
                                          const R *Q, int lgq, int64_t sq0, int64_t sq1,        \
                                          int64_t n, ptrdiff_t c, double *out, int64_t *nbp,    \
-                                         int64_t *nbq, double *lmp, double *lmq) {             \
+                                         int64_t *nbq, double *lmp, double *lmq, int rows,     \
+                                         il_arg_sum *sum) {                                    \
         const int chain = (MP == IL_L_EXACT || MQ == IL_L_EXACT) && c <= IL_CHUNK;             \
         const int cols = !chain && IL_COLS_OK(MP, MQ, c, sp0, sq0);                            \
+        /* the totals from the per-row results, unless pair_cols takes them as it goes */     \
+        const int totals = sum && !(cols && !rows);                                            \
         int fail = 0;                                                                          \
         _Pragma("omp parallel") {                                                              \
+            il_acc acc[2];                                                                     \
+            il_acc_init(&acc[0]);                                                              \
+            il_acc_init(&acc[1]);                                                              \
             F(scratch) sc;                                                                     \
             int mine = F(scratch_alloc)(&sc, MP == IL_L_EXACT, MQ == IL_L_EXACT, sp1 != 1,     \
                                         sq1 != 1, c, chain ? 2 : 1);                           \
@@ -1422,7 +1502,7 @@ static inline __attribute__((always_inline)) void F(pair_short)(
                 _Pragma("omp for schedule(dynamic, ch)") for (int64_t g = 0; g < nu; g++) {    \
                     const int nr = (int)(n - g * VW < VW ? n - g * VW : VW);                   \
                     F(pcols_##K##_##MP##_##MQ)(P, sp0, sp1, Q, sq0, sq1, g * VW, nr, c, out,   \
-                                               nbp, nbq, lmp, lmq);                            \
+                                               nbp, nbq, lmp, lmq, sum && !rows ? acc : NULL); \
                 }                                                                              \
             } else {                                                                           \
                 const int64_t ch = il_piece_rows(n, c, IL_ROW_COST, omp_get_num_threads());    \
@@ -1434,15 +1514,25 @@ static inline __attribute__((always_inline)) void F(pair_short)(
                                 nbp + i, nbq + i, lmp + i, lmq + i);                           \
                 }                                                                              \
             }                                                                                  \
-            /* the sums of arguments read as given, to their logs */                          \
-            if ((IL_RAW_MODE(MP) || IL_RAW_MODE(MQ)) && !cols) {                               \
-                _Pragma("omp barrier")                                                         \
+            /* the sums of arguments read as given, to their logs; the totals */              \
+            const int logs = (IL_RAW_MODE(MP) || IL_RAW_MODE(MQ)) && !cols;                    \
+            if (logs || totals) {                                                              \
                 const int64_t nblk = (n + IL_LOG_BLOCK - 1) / IL_LOG_BLOCK;                    \
                 _Pragma("omp for schedule(static)") for (int64_t bi = 0; bi < nblk; bi++) {    \
                     const int64_t i0 = bi * IL_LOG_BLOCK;                                      \
                     const int64_t i1 = n - i0 > IL_LOG_BLOCK ? i0 + IL_LOG_BLOCK : n;          \
-                    if (IL_RAW_MODE(MP)) il_logs_of_sums(lmp, i0, i1);                         \
-                    if (IL_RAW_MODE(MQ)) il_logs_of_sums(lmq, i0, i1);                         \
+                    if (logs && IL_RAW_MODE(MP)) il_logs_of_sums(lmp, i0, i1);                 \
+                    if (logs && IL_RAW_MODE(MQ)) il_logs_of_sums(lmq, i0, i1);                 \
+                    if (totals) {                                                              \
+                        il_acc_rows(&acc[0], nbp, lmp, i0, i1);                                \
+                        il_acc_rows(&acc[1], nbq, lmq, i0, i1);                                \
+                    }                                                                          \
+                }                                                                              \
+            }                                                                                  \
+            if (sum) {                                                                         \
+                _Pragma("omp critical(il_sum)") {                                              \
+                    il_sum_merge(&sum[0], &acc[0]);                                            \
+                    il_sum_merge(&sum[1], &acc[1]);                                            \
                 }                                                                              \
             }                                                                                  \
             F(scratch_free)(&sc);                                                              \
@@ -1459,16 +1549,24 @@ IL_PAIR_FNS(3)
 #define IL_PAIR_CASE(K, MP, MQ)                                                                \
     case K * 16 + MP * 4 + MQ:                                                                 \
         return F(pair_##K##_##MP##_##MQ)(P, lgp, sp0, sp1, Q, lgq, sq0, sq1, n, c, out, nbp,   \
-                                         nbq, lmp, lmq);
+                                         nbq, lmp, lmq, rows, sum);
 #define IL_PAIR_Q(K, MP) IL_PAIR_CASE(K, MP, 0) IL_PAIR_CASE(K, MP, 1) IL_PAIR_CASE(K, MP, 2) IL_PAIR_CASE(K, MP, 3)
 #define IL_PAIR_KIND(K) IL_PAIR_Q(K, 0) IL_PAIR_Q(K, 1) IL_PAIR_Q(K, 2) IL_PAIR_Q(K, 3)
 
 int F(il_measure_rows)(int kind, const R *P, int mp, int lgp, int64_t sp0, int64_t sp1,
                        const R *Q, int mq, int lgq, int64_t sq0, int64_t sq1, int64_t n,
                        int64_t c, double *out, int64_t *nbp, int64_t *nbq, double *lmp,
-                       double *lmq) {
+                       double *lmq, int rows, il_arg_sum *sum) {
+    if (sum) {
+        il_sum_init(&sum[0]);
+        if (kind != IL_ENTROPY) il_sum_init(&sum[1]);
+    }
     if (n <= 0 || c <= 0) return 0;
-    if (kind == IL_ENTROPY) return F(entropy_rows)(P, mp, lgp, sp0, sp1, n, c, out, nbp, lmp);
+    if (kind == IL_ENTROPY) {
+        int status = F(entropy_rows)(P, mp, lgp, sp0, sp1, n, c, out, nbp, lmp);
+        if (sum && status == 0) il_sum_rows(nbp, lmp, n, sum);
+        return status;
+    }
     switch (kind * 16 + mp * 4 + mq) {
         IL_PAIR_KIND(1)
         IL_PAIR_KIND(2)
@@ -1746,8 +1844,11 @@ static void F(mutual_logs)(const R *T, ptrdiff_t nx, ptrdiff_t ny, int exact, in
 
 int F(il_joint_rows)(int kind, const R *T, int form, int normalize, int64_t s0, int64_t s1,
                      int64_t s2, int64_t n, int64_t nx, int64_t ny, double *out, int64_t *nb,
-                     double *lm) {
-    if (n <= 0 || nx <= 0 || ny <= 0) return 0;
+                     double *lm, il_arg_sum *sum) {
+    if (n <= 0 || nx <= 0 || ny <= 0) {
+        if (sum) il_sum_rows(nb, lm, 0, sum);
+        return 0;
+    }
     const int packed = s2 == 1 && (s1 == ny || nx == 1);
     int fail = 0;
 #pragma omp parallel
@@ -1785,6 +1886,7 @@ int F(il_joint_rows)(int kind, const R *T, int form, int normalize, int64_t s0, 
         free(dsc);
         free(rsc);
     }
+    if (sum && !fail) il_sum_rows(nb, lm, n, sum);
     return fail ? -1 : 0;
 }
 
