@@ -15,6 +15,7 @@ affected result into NaN, as documented for ``validate=True`` there.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable
@@ -95,7 +96,15 @@ def entry_checks(xp: Any, x: Array, name: str, form: str) -> list[Check]:
 
 def mass_bounds(xp: Any, dtype: Any, n: int) -> tuple[float, float]:
     """The log-masses of rows whose sum is 1 within :func:`sum_tolerance`: [lo, hi]."""
+    if xp is np:
+        return _numpy_mass_bounds(np.dtype(dtype), n)
     tol = sum_tolerance(xp, dtype, n)
+    return math.log1p(-tol), math.log1p(tol)
+
+
+@functools.lru_cache(maxsize=256)
+def _numpy_mass_bounds(dtype: np.dtype, n: int) -> tuple[float, float]:
+    tol = sum_tolerance(np, dtype, n)
     return math.log1p(-tol), math.log1p(tol)
 
 

@@ -43,6 +43,7 @@ def _library(x: Any) -> str:
 # needs, costs about 0.2 s on its first import (it walks every attribute of numpy, which
 # imports numpy.f2py and numpy.testing), a cost every new process paid on its first call.
 _NUMPY_IS_ARRAY_API = np.lib.NumpyVersion(np.__version__) >= "2.1.0"
+_NUMPY_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def namespace(arrays: tuple[Any, ...], names: tuple[str, ...]) -> Any:
@@ -90,6 +91,13 @@ def as_float_arrays(xp: Any, arrays: tuple[Any, ...], names: tuple[str, ...]) ->
     plain Python data takes the floating dtype and device of the library arrays beside it;
     complex and non-numeric input is refused.
     """
+    first = arrays[0]
+    if (
+        type(first) is np.ndarray
+        and first.dtype in _NUMPY_FLOATS
+        and all(type(a) is np.ndarray and a.dtype == first.dtype for a in arrays)
+    ):
+        return list(arrays)  # NumPy floats of one dtype: nothing to convert
     real = [a for a in arrays if not _is_plain(a)]
     device = array_api_compat.device(real[0]) if real else None
     floats = [a.dtype for a in real if xp.isdtype(a.dtype, "real floating")]

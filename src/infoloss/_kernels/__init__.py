@@ -35,8 +35,9 @@ from :mod:`._results`)::
     ArgStats.log_mass  (N,) log of each row's total mass: log Σ p for "probs", logsumexp
                        for "log_probs" and "logits"; -inf for a row with no mass
                        (None where rows=False).
-    ArgStats.least, .most  the least and the largest of those log-masses (NaN where any
-                       is NaN): what the validator's mass check reads first.
+    ArgStats.least, .most  bounds of those log-masses (the least and the largest, or one
+                       ulp of the dtype outside them; NaN where any is NaN): what the
+                       validator's mass check reads first.
 
 Softmax cross-entropy: a forward that returns per-sample values plus what the backward
 needs, a backward, and the fused pair for a gradient buffer the caller does not own::
@@ -78,6 +79,7 @@ import contextlib
 import functools
 import importlib
 import os
+import sys
 import threading
 import warnings
 from collections.abc import Iterator
@@ -168,5 +170,8 @@ def use_kernels(flag: bool) -> Iterator[None]:
 
 def __getattr__(name: str) -> Any:
     if name in _HOME:
-        return getattr(importlib.import_module(f".{_HOME[name]}", __name__), name)
+        module = sys.modules.get(f"{__name__}.{_HOME[name]}")
+        if module is None:
+            module = importlib.import_module(f".{_HOME[name]}", __name__)
+        return getattr(module, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

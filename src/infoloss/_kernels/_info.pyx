@@ -24,6 +24,8 @@ cdef extern from "info.h" nogil:
     int il_joint_rows_d(int kind, const double *T, int form, int normalize, int64_t s0,
                         int64_t s1, int64_t s2, int64_t n, int64_t nx, int64_t ny,
                         double *out, int64_t *nb, double *lm, il_arg_sum *sum)
+    double il_floor_pair_f(int kind, const float *x, const float *y, int64_t n)
+    double il_floor_pair_d(int kind, const double *x, const double *y, int64_t n)
 
 
 # Entries per chunk of a row (rows longer than this are summed chunk by chunk, online).
@@ -69,3 +71,14 @@ def joint_rows(bint f64, int kind, size_t t, int form, bint normalize, int64_t s
             status = il_joint_rows_f(kind, <const float *>t, form, normalize, s0, s1, s2, n,
                                      nx, ny, <double *>out, <int64_t *>nb, <double *>lm, &s)
     return (status, s.nbad, s.lm_lo, s.lm_hi)
+
+
+def floor_pair(bint f64, int kind, size_t x, size_t y, int64_t n):
+    """``il_floor_pair_{f,d}``: each entry's term of ``kind`` summed over n entries."""
+    cdef double total
+    with nogil:
+        if f64:
+            total = il_floor_pair_d(kind, <const double *>x, <const double *>y, n)
+        else:
+            total = il_floor_pair_f(kind, <const float *>x, <const float *>y, n)
+    return total

@@ -59,6 +59,8 @@ def row_blocks(*xs: Any, min_size: int | None = None) -> list[list[np.ndarray]] 
     if not _usable(xs, MIN_SIZE if min_size is None else min_size):
         return None
     nd = xs[0].ndim
+    if nd == 2:
+        return [[x] for x in xs]  # (N, C) already, any strides
     for k in range(max(nd - 1, 1)):
         lead = xs[0].shape[:k]
         if math.prod(lead) > _MAX_BLOCKS:

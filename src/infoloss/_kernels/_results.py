@@ -16,8 +16,10 @@ class ArgStats(NamedTuple):
     ``nbad``: entries bad for the form (NaN, +inf, negative probabilities; all -inf logit
     rows).  ``log_mass`` (N,): log of each row's total mass (log Σ p, or logsumexp of
     log-probabilities and logits); -inf for a row with no mass; None where the call asked
-    for totals only.  ``least`` and ``most``: the least and the largest of those log-masses
-    (NaN where any is NaN, or where they were not taken).
+    for totals only.  ``least`` and ``most``: bounds of those log-masses, the least and the
+    largest or (where the kernel took the rows' sums, not their logs, together) one ulp of
+    the data's type outside them; NaN where any log-mass is NaN, or where they were not
+    taken.
     """
 
     nbad: int

@@ -60,15 +60,18 @@ _BLOCK = 1 << 16
 _local = threading.local()
 
 
-def _scratch(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """This thread's per-row scratch for ``n`` rows (n <= _BLOCK): two counts, two
-    log-masses, allocated once (the kernels write them, nothing reads them back)."""
-    bufs = getattr(_local, "bufs", None)
-    if bufs is None or bufs[0].shape[0] < n:
+def _scratch(n: int) -> tuple[int, int, int, int]:
+    """The addresses of this thread's per-row scratch for ``n`` rows (n <= _BLOCK): two
+    counts, two log-masses, allocated once (the kernels write them, nothing reads them
+    back)."""
+    held = getattr(_local, "held", None)
+    if held is None or held[0] < n:
         m = min(max(n, 1024), _BLOCK)
         bufs = (np.empty(m, np.int64), np.empty(m, np.int64), np.empty(m), np.empty(m))
-        _local.bufs = bufs
-    return bufs
+        at = (bufs[0].ctypes.data, bufs[1].ctypes.data, bufs[2].ctypes.data, bufs[3].ctypes.data)
+        held = _local.held = (m, bufs, at)
+    at_: tuple[int, int, int, int] = held[2]
+    return at_
 
 
 def _bound(a: float, b: float, lo: bool) -> float:
@@ -110,19 +113,20 @@ def measure_rows(
     if rows:
         nbs = [np.empty(n, np.int64) for _ in arrays]
         lms = [np.empty(n) for _ in arrays]
-        spans = [(0, n, nbs[0], nbs[-1], lms[0], lms[-1])]
+        at = tuple(a.ctypes.data for a in (nbs[0], nbs[-1], lms[0], lms[-1]))
+        spans = [(0, n)]
     else:
         step = min(max(n, 1), _BLOCK)
-        nbp, nbq, lmp, lmq = _scratch(step)
-        spans = [(r0, min(step, n - r0), nbp, nbq, lmp, lmq) for r0 in range(0, max(n, 1), step)]
+        at = _scratch(step)
+        spans = [(r0, min(step, n - r0)) for r0 in range(0, max(n, 1), step)]
     totals: list[list[Any]] = [[0, math.inf, -math.inf] for _ in arrays]
-    for r0, m, bp, bq, lp, lq in spans:
+    pa, qa, oa = p.ctypes.data, q.ctypes.data, out.ctypes.data
+    for r0, m in spans:
         status, *sums = _info.measure_rows(
             f64, code,
-            p.ctypes.data + r0 * sp[0] * size, modes[0], logits[0], sp[0], sp[1],
-            q.ctypes.data + r0 * sq[0] * size, modes[-1], logits[-1], sq[0], sq[1],
-            m, c, out.ctypes.data + 8 * r0, bp.ctypes.data, bq.ctypes.data,
-            lp.ctypes.data, lq.ctypes.data, rows,
+            pa + r0 * sp[0] * size, modes[0], logits[0], sp[0], sp[1],
+            qa + r0 * sq[0] * size, modes[-1], logits[-1], sq[0], sq[1],
+            m, c, oa + 8 * r0, *at, rows,
         )  # fmt: skip
         if status == -1:
             raise MemoryError(f"{kind}: no memory for the kernels' per-thread row buffers")

@@ -254,11 +254,25 @@ IL_INLINE double il_log_parts_short_d(double e, double num, double den) {
     return il_log_sum_d(e, f, f2, il_atanh_series_short_d(f2));
 }
 
+/* log x = e ln 2 + log1p(t), x = 2^e (1 + t) with 1 + t in [1/sqrt2, sqrt2] (t exact), and
+ * log1p(t) = t - t^2/2 + t^3 P(t), P of degree 7 on [1/sqrt2 - 1, sqrt2 - 1] (least squares in
+ * the relative error of log1p at Chebyshev nodes; its own error 6.5e-9 of that): no
+ * division, unlike the double's atanh series.  Every positive float against log in double:
+ * within 0.70 eps of the value, relative, and 0.94 ulp. */
 IL_INLINE float il_log_f(float x) {
     float e;
     float m = il_split_f(x, &e);
     int big = m > (float)IL_SQRT2;
-    return il_log_parts_f(big ? e + 1.0f : e, m, big ? 2.0f : 1.0f);
+    float t = big ? 0.5f * m - 1.0f : m - 1.0f;
+    e = big ? e + 1.0f : e;
+    float t2 = t * t, t4 = t2 * t2;
+    float p01 = 0.33333346247673035f + -0.2500084340572357f * t;
+    float p23 = 0.20000360906124115f + -0.16622018814086914f * t;
+    float p45 = 0.14217618107795715f + -0.13187409937381744f * t;
+    float p67 = 0.12672697007656097f + -0.07460644841194153f * t;
+    float p = (p01 + p23 * t2) + (p45 + p67 * t2) * t4;
+    float lm = t + t2 * (t * p - 0.5f);
+    return e * IL_LN2_HI_F + (lm + e * IL_LN2_LO_F);
 }
 
 IL_INLINE double il_log_d(double x) {

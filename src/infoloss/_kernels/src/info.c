@@ -362,14 +362,18 @@ static inline void il_cols_d(double *t, const double *x, int64_t s0, int64_t s1,
 
 #define IL_INFO_TEMPLATE
 #define R float
+#define IT int32_t /* an integer of R's width */
 #define IL_SFX _f
 #include "info.c"
 #undef R
+#undef IT
 #undef IL_SFX
 #define R double
+#define IT int64_t
 #define IL_SFX _d
 #include "info.c"
 #undef R
+#undef IT
 #undef IL_SFX
 
 #else /* ------------------------------------------------------------ the template */
@@ -1172,6 +1176,49 @@ static inline void F(cols_prefetch)(const R *x, int64_t s0, int64_t s1, ptrdiff_
     }
 }
 
+/* A thread's totals from pair_cols where only totals are asked for: the least and the
+ * largest mass sum of each argument's rows, lane by lane (in the data's type; their logs are
+ * taken once, by cols_close).  Groups of rows with a bad entry add their per-row results to
+ * an il_acc instead. */
+typedef struct {
+    R lo[2][VW] __attribute__((aligned(64)));
+    R hi[2][VW] __attribute__((aligned(64)));
+} F(cols_lanes);
+
+static inline void F(cols_open)(F(cols_lanes) *cl) {
+    for (int a = 0; a < 2; a++) {
+        IL_LANES_SET(cl->lo[a], VW, INFINITY);
+        IL_LANES_SET(cl->hi[a], VW, -INFINITY);
+    }
+}
+
+/* The log-mass of rows whose mass sum is s, as pair_cols gives it (+inf for an overflowed
+ * sum, -inf for no mass; +inf and -inf also for no rows, the empty least and largest),
+ * moved one ulp of R outward (down for the least, ``up`` for the largest): a bound of the
+ * rows' log-masses that holds whichever way LOG rounds between neighbouring sums. */
+static inline double F(log_bound)(R s, int up) {
+    if (!(s > (R)0)) return s == (R)0 ? -INFINITY : (double)s;
+    if (s == (R)INFINITY) return INFINITY;
+    const R l = LOG(s);
+#define IL_NEXT(x, y) _Generic((x), float: nextafterf, double: nextafter)(x, y)
+    return (double)IL_NEXT(l, up ? (R)INFINITY : -(R)INFINITY);
+#undef IL_NEXT
+}
+
+/* acc[a] += the log-mass bounds of cl's lanes, argument a. */
+static inline void F(cols_close)(const F(cols_lanes) *cl, il_acc *acc) {
+    for (int a = 0; a < 2; a++) {
+        R lo = INFINITY, hi = -INFINITY;
+        for (ptrdiff_t l = 0; l < VW; l++) {
+            lo = cl->lo[a][l] < lo ? cl->lo[a][l] : lo;
+            hi = cl->hi[a][l] > hi ? cl->hi[a][l] : hi;
+        }
+        const double dlo = F(log_bound)(lo, 0), dhi = F(log_bound)(hi, 1);
+        acc[a].lo = dlo < acc[a].lo ? dlo : acc[a].lo;
+        acc[a].hi = dhi > acc[a].hi ? dhi : acc[a].hi;
+    }
+}
+
 /* Rows r0 .. r0 + nr (nr <= VW) of two raw arguments (probabilities or log-probabilities as
  * given), of at most IL_COLS_MAXC entries, a row a lane: the rows are turned into columns
  * (il_cols: lane l of column j is entry j of row r0 + l; lanes past nr are zeros), and each
@@ -1185,7 +1232,7 @@ static inline void F(cols_prefetch)(const R *x, int64_t s0, int64_t s1, ptrdiff_
 static inline __attribute__((always_inline)) void F(pair_cols)(
     int code, int mp, int mq, const R *P, int64_t sp0, int64_t sp1, const R *Q, int64_t sq0,
     int64_t sq1, int64_t r0, int nr, ptrdiff_t c, double *out, int64_t *nbp, int64_t *nbq,
-    double *lmp, double *lmq, il_acc *acc) {
+    double *lmp, double *lmq, il_acc *acc, F(cols_lanes) *cl) {
 #if IL_COLS
     const R *x = P + r0 * sp0, *y = Q + r0 * sq0;
     const F(stats) sp = {0, 1, 1, 1, 0, 1.0, 1, 0, 0.0}, sq = sp;
@@ -1198,13 +1245,37 @@ static inline __attribute__((always_inline)) void F(pair_cols)(
     F(cols_prefetch)(y, sq0, sq1, c);
     F(il_cols)(tx, x, sp0, sp1, c, nr);
     F(il_cols)(ty, y, sq0, sq1, c, nr);
-    for (ptrdiff_t j = 0; j < c; j++) {
+    /* probabilities on both sides: fewer steps an entry than pair_terms' body.  A term's
+     * +inf (p > 0 = q) comes out of the term itself (log q taken as -inf at q = 0, its
+     * product with p > 0 added only there), and a negative entry shows in the sign bits of
+     * all entries OR-ed together instead of two minima (a -0 then sends the row to
+     * pair_finish's count, which finds it good) */
+    const int probs = mp == IL_P_RAW && mq == IL_P_RAW && code == T_CE;
+    IT cneg[VW];
+    IL_LANES_SET(cneg, VW, 0);
+    for (ptrdiff_t j = 0; probs && j < c; j++) {
+        const R *xj = tx + j * VW, *yj = ty + j * VW;
+        _Pragma("omp simd") for (ptrdiff_t il_l = 0; il_l < VW; il_l++) {
+            const R u = xj[il_l], v = yj[il_l];
+            IL_LANE(csp) += u;
+            IL_LANE(csq) += v;
+            IL_LANE(cneg) |= F(il_bits)(u) | F(il_bits)(v);
+            {
+                R lq = LOG(v > (R)0 ? v : (R)1);
+                lq = v > (R)0 ? lq : -(R)INFINITY;
+                IL_LANE(ct) = u > (R)0 ? IL_LANE(ct) - u * lq : IL_LANE(ct);
+            }
+        }
+    }
+    for (ptrdiff_t j = 0; !probs && j < c; j++) {
         const int ok = 1;
         const R *xj = tx + j * VW, *yj = ty + j * VW;
         _Pragma("omp simd") for (ptrdiff_t il_l = 0; il_l < VW; il_l++) {
             IL_PAIR_BODY(xj[il_l], yj[il_l], (R)0, (R)0)
         }
     }
+    if (probs)
+        for (ptrdiff_t l = 0; l < VW; l++) cmp[l] = cmq[l] = cneg[l] < 0 ? (R)-1 : (R)0;
     /* pair_finish's results for the lanes at once, the mass sums' logs a vector of them in
      * the data's type (a sum in that type, log-ed); where a row has a bad entry (rare), the
      * lanes' rows again through pair_finish, which counts the bad entries (logs kept) */
@@ -1215,6 +1286,19 @@ static inline __attribute__((always_inline)) void F(pair_cols)(
         bad |= !(isfinite(up) && (mp == IL_L_RAW || cmp[l] >= (R)0));
         bad |= !(isfinite(uq) && (mq == IL_L_RAW || cmq[l] >= (R)0));
         vo[l] = cinf[l] > (R)0 ? INFINITY : (double)ct[l];
+    }
+    if (cl && !bad) { /* totals only, and no row is bad: the sums' bounds, lane by lane */
+        _Pragma("omp simd") for (ptrdiff_t l = 0; l < VW; l++) {
+            const int in = l < nr; /* (the lanes past nr: zeros) */
+            cl->lo[0][l] = in & (csp[l] < cl->lo[0][l]) ? csp[l] : cl->lo[0][l];
+            cl->hi[0][l] = in & (csp[l] > cl->hi[0][l]) ? csp[l] : cl->hi[0][l];
+            cl->lo[1][l] = in & (csq[l] < cl->lo[1][l]) ? csq[l] : cl->lo[1][l];
+            cl->hi[1][l] = in & (csq[l] > cl->hi[1][l]) ? csq[l] : cl->hi[1][l];
+        }
+        for (ptrdiff_t l = 0; l < nr; l++) out[r0 + l] = vo[l];
+        return;
+    }
+    _Pragma("omp simd") for (ptrdiff_t l = 0; l < VW; l++) {
         const R lp = LOG(csp[l] > (R)0 ? csp[l] : (R)1), lq = LOG(csq[l] > (R)0 ? csq[l] : (R)1);
         vp[l] = csp[l] > (R)0 ? (double)lp : -INFINITY;
         vq[l] = csq[l] > (R)0 ? (double)lq : -INFINITY;
@@ -1256,7 +1340,7 @@ static inline __attribute__((always_inline)) void F(pair_cols)(
 #else
     (void)code, (void)mp, (void)mq, (void)P, (void)sp0, (void)sp1, (void)Q, (void)sq0, (void)sq1;
     (void)r0, (void)nr, (void)c;
-    (void)out, (void)nbp, (void)nbq, (void)lmp, (void)lmq, (void)acc;
+    (void)out, (void)nbp, (void)nbq, (void)lmp, (void)lmq, (void)acc, (void)cl;
 #endif
 }
 
@@ -1445,10 +1529,10 @@ static inline __attribute__((always_inline)) void F(pair_short)(
     static __attribute__((noinline)) IL_WIDE void F(pcols_##K##_##MP##_##MQ)(                 \
         const R *P, int64_t sp0, int64_t sp1, const R *Q, int64_t sq0, int64_t sq1,           \
         int64_t r0, int nr, ptrdiff_t c, double *out, int64_t *nbp, int64_t *nbq, double *lmp, \
-        double *lmq, il_acc *acc) {                                                            \
+        double *lmq, il_acc *acc, F(cols_lanes) *cl) {                                         \
         if (IL_RAW_MODE(MP) && IL_RAW_MODE(MQ))                                                \
             F(pair_cols)(IL_TERM(K, MP, MQ), MP, MQ, P, sp0, sp1, Q, sq0, sq1, r0, nr, c, out,  \
-                         nbp, nbq, lmp, lmq, acc);                                             \
+                         nbp, nbq, lmp, lmq, acc, cl);                                         \
     }
 /* Rows taken VW at a time by pair_cols: both arguments raw, rows of at most IL_COLS_MAXC
  * entries, row strides within its gathers' 32-bit offsets. */
@@ -1499,11 +1583,16 @@ static inline __attribute__((always_inline)) void F(pair_short)(
                 /* VW rows at a time (pair_cols), the last group in part */                    \
                 const int64_t nu = (n + VW - 1) / VW;                                          \
                 const int64_t ch = il_piece_rows(nu, c * VW, IL_ROW_COST, omp_get_num_threads()); \
+                F(cols_lanes) cl;                                                              \
+                F(cols_open)(&cl);                                                             \
+                const int lean = sum && !rows;                                                 \
                 _Pragma("omp for schedule(dynamic, ch)") for (int64_t g = 0; g < nu; g++) {    \
                     const int nr = (int)(n - g * VW < VW ? n - g * VW : VW);                   \
                     F(pcols_##K##_##MP##_##MQ)(P, sp0, sp1, Q, sq0, sq1, g * VW, nr, c, out,   \
-                                               nbp, nbq, lmp, lmq, sum && !rows ? acc : NULL); \
+                                               nbp, nbq, lmp, lmq, lean ? acc : NULL,          \
+                                               lean ? &cl : NULL);                             \
                 }                                                                              \
+                if (lean) F(cols_close)(&cl, acc);                                             \
             } else {                                                                           \
                 const int64_t ch = il_piece_rows(n, c, IL_ROW_COST, omp_get_num_threads());    \
                 _Pragma("omp for schedule(dynamic, ch)") for (int64_t i = 0; i < n; i++) {     \
@@ -1841,6 +1930,40 @@ static void F(mutual_logs)(const R *T, ptrdiff_t nx, ptrdiff_t ny, int exact, in
     *out = acc;
     *lmass = big_l;
 }
+
+/* The floor of a measure of two arrays of probabilities read as given
+ * (benchmarks/pair_rows.py): x and y read once, in blocks shared by the threads, and each
+ * outcome's term of the measure summed (term(), as pair_terms decodes the entries): the
+ * arithmetic the measure needs and its memory, with no rows, no sums of mass and no checks.
+ * A kernel of rows cannot take less time than this on the same arrays. */
+#define IL_FLOOR_BLOCK 16384
+#define IL_FLOOR_LOOP(CODE)                                                                 \
+    _Pragma("omp parallel for schedule(static) reduction(+ : total)")                     \
+    for (int64_t b = 0; b < nb; b++) {                                                      \
+        const int64_t i0 = b * IL_FLOOR_BLOCK;                                              \
+        const int64_t i1 = n - i0 < IL_FLOOR_BLOCK ? n : i0 + IL_FLOOR_BLOCK;               \
+        R acc = 0;                                                                          \
+        _Pragma("omp simd reduction(+ : acc)") for (int64_t i = i0; i < i1; i++) {          \
+            const F(stats) st = {0, 1, 1, 1, 0, 1.0, 1, 0, 0.0};                            \
+            F(entry) pe = F(decode)(IL_P_RAW, x[i], (R)0, &st, (R)1);                       \
+            F(entry) qe = F(decode)(IL_P_RAW, y[i], (R)0, &st, (R)1);                       \
+            acc += F(term)(CODE, pe, qe).t;                                                 \
+        }                                                                                   \
+        total += (double)acc;                                                               \
+    }
+IL_WIDE double F(il_floor_pair)(int kind, const R *x, const R *y, int64_t n) {
+    double total = 0.0;
+    const int64_t nb = (n + IL_FLOOR_BLOCK - 1) / IL_FLOOR_BLOCK;
+    if (kind == IL_CROSS_ENTROPY) {
+        IL_FLOOR_LOOP(T_CE)
+    } else if (kind == IL_KL) {
+        IL_FLOOR_LOOP(T_KL_PROBS)
+    } else {
+        IL_FLOOR_LOOP(T_JS)
+    }
+    return total;
+}
+#undef IL_FLOOR_LOOP
 
 int F(il_joint_rows)(int kind, const R *T, int form, int normalize, int64_t s0, int64_t s1,
                      int64_t s2, int64_t n, int64_t nx, int64_t ny, double *out, int64_t *nb,

@@ -25,8 +25,9 @@ enum { IL_CONDITIONAL, IL_MUTUAL };
 enum { IL_PROBS, IL_LOG_PROBS, IL_LOGITS };
 
 /* What the validator needs of one argument over all the rows of a call: its bad entries,
- * and the least and the largest of its rows' log-masses (both NaN where any row's is NaN;
- * +inf and -inf where there are no rows). */
+ * and bounds of its rows' log-masses: the least and the largest, or one ulp of the data's
+ * type outside them where the kernel bounds the rows' sums before their logs (both NaN
+ * where any row's is NaN; +inf and -inf where there are no rows). */
 typedef struct {
     int64_t nbad;
     double lm_lo, lm_hi;
@@ -58,5 +59,10 @@ int il_joint_rows_f(int kind, const float *T, int form, int normalize, int64_t s
 int il_joint_rows_d(int kind, const double *T, int form, int normalize, int64_t s0, int64_t s1,
                     int64_t s2, int64_t n, int64_t nx, int64_t ny, double *out, int64_t *nb,
                     double *lm, il_arg_sum *sum);
+
+/* The floor of ``kind`` (IL_CROSS_ENTROPY, IL_KL, IL_JS) of probabilities x, y (n entries
+ * each, read as given): each entry's term summed, nothing per row (see info.c). */
+double il_floor_pair_f(int kind, const float *x, const float *y, int64_t n);
+double il_floor_pair_d(int kind, const double *x, const double *y, int64_t n);
 
 #endif
