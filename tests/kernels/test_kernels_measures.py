@@ -648,6 +648,36 @@ def test_totals_only_give_the_rows_values_and_their_totals(dtype, monkeypatch) -
                                 assert ok, (where, got, want)
 
 
+@pytest.mark.parametrize("c", [5, 31, 300])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_negative_zeros_are_zeros(c, dtype) -> None:  # type: ignore[no-untyped-def]
+    """A -0 in probability rows read as given is a zero, not a bad entry: the same values,
+    bad counts and masses as with +0 (the rows across the lanes see its sign bit first and
+    count the row's entries to find it good)."""
+    rng = np.random.default_rng(c)
+    p = rng.random((37, c))
+    q = rng.random((37, c))
+    p[rng.random(p.shape) < 0.2] = 0.0
+    q[rng.random(q.shape) < 0.2] = 0.0
+    p[:, 0] = q[:, 0] = 1.0
+    p = (p / p.sum(1, keepdims=True)).astype(dtype)
+    q = (q / q.sum(1, keepdims=True)).astype(dtype)
+    pn, qn = np.where(p == 0, -0.0, p).astype(dtype), np.where(q == 0, -0.0, q).astype(dtype)
+    assert np.signbit(pn).any()
+    assert np.signbit(qn).any()
+    for kind in ("kl", "js", "cross_entropy"):
+        for rows in (True, False):
+            want = measure_rows(kind, (p, q), ("probs", "probs"), False, rows=rows)
+            got = measure_rows(kind, (pn, qn), ("probs", "probs"), False, rows=rows)
+            np.testing.assert_array_equal(got.value, want.value, err_msg=kind)
+            for g, w in zip(got.stats, want.stats, strict=True):
+                assert g.nbad == w.nbad == 0, kind
+                if rows:
+                    np.testing.assert_array_equal(g.log_mass, w.log_mass, err_msg=kind)
+    for f in (il.kl_divergence, il.js_divergence, il.cross_entropy):
+        np.testing.assert_array_equal(f(pn, qn), f(p, q))
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_totals_of_no_rows(dtype) -> None:  # type: ignore[no-untyped-def]
     p = np.empty((0, 4), dtype)
