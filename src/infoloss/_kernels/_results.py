@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["ArgStats", "MeasureRows"]
+__all__ = ["ArgStats", "MeasureRows", "merged"]
 
 
 class ArgStats(NamedTuple):
@@ -26,6 +27,24 @@ class ArgStats(NamedTuple):
     log_mass: np.ndarray | None
     least: float = math.nan
     most: float = math.nan
+
+
+def merged(stats: Sequence[ArgStats]) -> ArgStats:
+    """One argument's :class:`ArgStats` over consecutive blocks of its rows: the bad
+    entries added, the least and the largest of the bounds (NaN where any is NaN), the
+    per-row log-masses joined where every block has them."""
+    if len(stats) == 1:
+        return stats[0]
+    least = [s.least for s in stats]
+    most = [s.most for s in stats]
+    unknown = any(math.isnan(v) for v in least + most)
+    masses = [s.log_mass for s in stats]
+    return ArgStats(
+        sum(s.nbad for s in stats),
+        None if any(m is None for m in masses) else np.concatenate(masses),  # type: ignore[arg-type]
+        math.nan if unknown else min(least),
+        math.nan if unknown else max(most),
+    )
 
 
 class MeasureRows(NamedTuple):

@@ -10,15 +10,13 @@ and leave as addresses and strides in elements.
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
 from . import _info
-from ._results import ArgStats, MeasureRows
+from ._results import ArgStats, MeasureRows, merged
 
 __all__ = ["joint_rows", "measure_rows"]
 
@@ -74,13 +72,6 @@ def _scratch(n: int) -> tuple[int, int, int, int]:
     return at_
 
 
-def _bound(a: float, b: float, lo: bool) -> float:
-    """min (``lo``) or max of two totals, NaN where either is."""
-    if math.isnan(a) or math.isnan(b):
-        return math.nan
-    return min(a, b) if lo else max(a, b)
-
-
 def measure_rows(
     kind: str,
     xs: Sequence[np.ndarray],
@@ -119,7 +110,7 @@ def measure_rows(
         step = min(max(n, 1), _BLOCK)
         at = _scratch(step)
         spans = [(r0, min(step, n - r0)) for r0 in range(0, max(n, 1), step)]
-    totals: list[list[Any]] = [[0, math.inf, -math.inf] for _ in arrays]
+    parts: list[list[ArgStats]] = [[] for _ in arrays]
     pa, qa, oa = p.ctypes.data, q.ctypes.data, out.ctypes.data
     for r0, m in spans:
         status, *sums = _info.measure_rows(
@@ -130,17 +121,9 @@ def measure_rows(
         )  # fmt: skip
         if status == -1:
             raise MemoryError(f"{kind}: no memory for the kernels' per-thread row buffers")
-        for t, (nb, lo, hi) in zip(totals, (sums[:3], sums[3:]), strict=False):
-            t[0] += nb
-            t[1] = _bound(t[1], lo, True)
-            t[2] = _bound(t[2], hi, False)
-    return MeasureRows(
-        out,
-        tuple(
-            ArgStats(int(nb), lms[a] if rows else None, float(lo), float(hi))
-            for a, (nb, lo, hi) in enumerate(totals)
-        ),
-    )
+        for a, (nb, lo, hi) in enumerate((sums[:3], sums[3:])[: len(arrays)]):
+            parts[a].append(ArgStats(int(nb), lms[a] if rows else None, float(lo), float(hi)))
+    return MeasureRows(out, tuple(merged(part) for part in parts))
 
 
 def joint_rows(kind: str, x: np.ndarray, form: str, normalize: bool) -> MeasureRows:

@@ -88,11 +88,12 @@ def _kernel_rows(kind: str, xs: list[Array], spec: MeasureSpec) -> tuple[Array, 
     if blocks is None:
         return None
     from .._kernels import measure_rows
+    from .._kernels._results import merged
 
     views = list(zip(*blocks, strict=True))
     parts = [measure_rows(kind, b, spec.forms, spec.normalize, rows=False) for b in views]
     value = np.concatenate([r.value for r in parts]) if len(parts) > 1 else parts[0].value
-    stats = [_merge([r.stats[i] for r in parts]) for i in range(len(xs))]
+    stats = [merged([r.stats[i] for r in parts]) for i in range(len(xs))]
 
     def log_masses() -> list[np.ndarray]:
         again = [measure_rows(kind, b, spec.forms, spec.normalize) for b in views]
@@ -101,21 +102,6 @@ def _kernel_rows(kind: str, xs: list[Array], spec: MeasureSpec) -> tuple[Array, 
     batch = tuple(xs[0].shape[:-1])
     checks = _kernel_checks(stats, xs, spec, batch, xs[0].shape[-1], log_masses)
     return value.reshape(batch).astype(xs[0].dtype, copy=False), checks
-
-
-def _merge(stats: list[Any]) -> Any:
-    """One argument's totals over the blocks of a call."""
-    if len(stats) == 1:
-        return stats[0]
-    least = [s.least for s in stats]
-    most = [s.most for s in stats]
-    unknown = any(np.isnan(least)) or any(np.isnan(most))
-    return type(stats[0])(
-        sum(s.nbad for s in stats),
-        None,
-        np.nan if unknown else min(least),
-        np.nan if unknown else max(most),
-    )
 
 
 def run_rows(kind: str, arrays: tuple[Any, ...], spec: MeasureSpec) -> Array:

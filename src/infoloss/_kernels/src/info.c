@@ -1260,11 +1260,9 @@ static inline __attribute__((always_inline)) void F(pair_cols)(
             IL_LANE(csp) += u;
             IL_LANE(csq) += v;
             IL_LANE(cneg) |= F(il_bits)(u) | F(il_bits)(v);
-            {
-                R lq = LOG(v > (R)0 ? v : (R)1);
-                lq = v > (R)0 ? lq : -(R)INFINITY;
-                IL_LANE(ct) = u > (R)0 ? IL_LANE(ct) - u * lq : IL_LANE(ct);
-            }
+            R lq = LOG(v > (R)0 ? v : (R)1);
+            lq = v > (R)0 ? lq : -(R)INFINITY;
+            IL_LANE(ct) = u > (R)0 ? IL_LANE(ct) - u * lq : IL_LANE(ct);
         }
     }
     for (ptrdiff_t j = 0; !probs && j < c; j++) {
