@@ -464,14 +464,14 @@ def test_bad_input_raises_as_before(small_kernels: list[str], kind: str, case: i
     assert small_kernels[:1] == ["sqerr_fused"]
 
 
-def test_kernel_path_needs_min_size() -> None:
-    """Below ``MIN_SIZE`` entries the public functions do not call the kernels; at it,
-    they do."""
-    z = _rng().standard_normal((128, 128))
-    y = _rng().integers(0, 128, 128)
-    for kind in KINDS:
-        on, off = _both(kind, z, y, return_grad=True)
-        _close(on.loss, off.loss, 1e-13)
-        with kernel_calls() as calls:
-            PUBLIC[kind](z[:127], y[:127])
-        assert calls == []
+def test_kernel_path_at_every_size() -> None:
+    """The public functions take the kernels for NumPy logits of any size
+    (``LOSSES_MIN_SIZE``), with the array-API code's values."""
+    for n, c in ((1, 2), (127, 128), (128, 128)):
+        z = _rng().standard_normal((n, c))
+        y = _rng().integers(0, c, n)
+        for kind in KINDS:
+            with kernel_calls() as calls:
+                on, off = _both(kind, z, y, return_grad=True)
+            assert calls == ["sqerr_fused"]
+            _close(on.loss, off.loss, 1e-13)

@@ -614,11 +614,40 @@ def test_grad_out_untouched_when_logits_have_nan(small_kernels: list[str]) -> No
         il.softmax_cross_entropy(z, y, return_grad=True)
 
 
-def test_kernel_path_needs_min_size() -> None:
-    """Below ``MIN_SIZE`` entries the public function does not call the kernels."""
-    assert _layout.MIN_SIZE == 1 << 14
-    z = _rng().standard_normal((128, 128))  # exactly MIN_SIZE entries: kernels
-    y = _rng().integers(0, 128, 128)
-    on, off = _both(z, y, return_grad=True)
-    _close(on.loss, off.loss, 1e-13)
-    _close(on.grad, off.grad, 1e-13, atol=1e-17)
+def test_kernel_path_at_every_size() -> None:
+    """The public function takes the kernels for NumPy logits of any size
+    (``LOSSES_MIN_SIZE``), from one row of two classes, with the array-API code's values."""
+    assert _layout.LOSSES_MIN_SIZE == 1
+    for n, c in ((1, 2), (3, 5), (127, 128), (128, 128)):
+        z = _rng().standard_normal((n, c))
+        y = _rng().integers(0, c, n)
+        with kernel_calls() as calls:
+            on, off = _both(z, y, return_grad=True)
+        assert calls == ["xent_fused"]
+        _close(on.loss, off.loss, 1e-13)
+        _close(on.grad, off.grad, 1e-13, atol=1e-17)
+
+
+def test_small_grad_out_has_the_fused_bits() -> None:
+    """Below ``MIN_SIZE`` entries a caller's ``grad_out`` gets the fused pass's gradient
+    (staged in fresh memory, copied once the checks pass): the same bits as without it,
+    in either layout; a failed check leaves it untouched."""
+    z = 3 * _rng().standard_normal((40, 7))
+    y = _rng().integers(0, 7, 40)
+    for eps in (0.0, 0.1):
+        _, fresh = il.softmax_cross_entropy(z, y, label_smoothing=eps, return_grad=True)
+        out = np.empty_like(z)
+        _, got = il.softmax_cross_entropy(z, y, label_smoothing=eps, return_grad=True, grad_out=out)
+        assert got is out
+        np.testing.assert_array_equal(out, fresh)
+        out_t = np.empty_like(z.T)
+        il.softmax_cross_entropy(
+            z.T, y, axis=0, label_smoothing=eps, return_grad=True, grad_out=out_t
+        )
+        np.testing.assert_array_equal(out_t, fresh.T)
+    bad = z.copy()
+    bad[3, 2] = np.nan
+    out = np.full_like(z, 7.0)
+    with pytest.raises(ValueError, match="NaN"):
+        il.softmax_cross_entropy(bad, y, return_grad=True, grad_out=out)
+    assert np.all(out == 7.0)

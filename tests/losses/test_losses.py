@@ -145,6 +145,13 @@ def reference_sigmoid(
     return values.sum() / w.sum() if w.sum() > 0 else 0.0
 
 
+def fd_noise(value: Any, h: float = 1e-6) -> float:
+    """The rounding error of :func:`central_difference` for a loss summing to ``value``:
+    each of its two sums is off by a few ulps of the sum (here 4), divided by 2h; at least
+    1e-9.  (The truncation error, h² times the third derivative, is far below it.)"""
+    return max(1e-9, 4 * np.finfo(np.float64).eps * float(np.sum(np.abs(value))) / h)
+
+
 def central_difference(f: Any, z: np.ndarray, h: float = 1e-6) -> np.ndarray:
     grad = np.zeros_like(z)
     for idx in np.ndindex(z.shape):
@@ -256,7 +263,7 @@ def test_sigmoid_value_and_gradient(
     value, grad = loss(z, y, return_grad=True, **opts)
     np.testing.assert_allclose(value, reference_sigmoid(loss, z, y, **opts), rtol=1e-12)
     numeric = central_difference(lambda zz: loss(zz, y, **opts), z)
-    np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=fd_noise(value))
 
 
 def test_gradient_formulas_in_closed_form() -> None:

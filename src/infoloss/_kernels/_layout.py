@@ -2,8 +2,9 @@
 
 The pipeline asks :func:`row_blocks` for (N_b, C) views of its (outcome-axis-last) NumPy
 arrays; the answer is None where the backend does not apply: kernels switched off, not
-float32/float64 NumPy arrays of one dtype, fewer than ``min_size`` entries (``MIN_SIZE`` for
-the losses; the measures take any size), or a layout that no small set of views covers
+float32/float64 NumPy arrays of one dtype, fewer than ``min_size`` entries (``MIN_SIZE``, the
+operators of ``infoloss.torch`` and the CLI's blocks; the NumPy losses and measures take any
+size), or a layout that no small set of views covers
 without a copy.  Nothing here imports an extension.
 """
 
@@ -16,13 +17,17 @@ import numpy as np
 
 from . import enabled
 
-__all__ = ["MEASURES_MIN_SIZE", "MIN_SIZE", "row_blocks", "table_view"]
+__all__ = ["LOSSES_MIN_SIZE", "MEASURES_MIN_SIZE", "MIN_SIZE", "row_blocks", "table_view"]
 
 MIN_SIZE = 1 << 14
 # The fewest entries of NumPy arrays with which the measures take the kernels: any.  The
 # compiled measure kernels beat the array-API code at every size measured, from one row of
 # two entries up (0.08-0.69x its time; docs/performance.md).
 MEASURES_MIN_SIZE = 1
+# The same for the NumPy losses (softmax and sigmoid, cross-entropy and squared errors): the
+# kernel path took 0.07-0.64x the array-API code's time at every size below the old 16384
+# entries, from one row of 2 classes up (benchmarks/small_inputs.py --losses).
+LOSSES_MIN_SIZE = 1
 _MAX_BLOCKS = 4096
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 

@@ -109,12 +109,14 @@ def _kernel_loss(
     gradient afterwards otherwise.
     """
     extra = [a for a in (given.weight, given.pos_weight) if a is not None]
-    if _layout.row_blocks(z) is None or any(type(a) is not np.ndarray for a in extra):
+    if _layout.row_blocks(z, min_size=_layout.LOSSES_MIN_SIZE) is None or any(
+        type(a) is not np.ndarray for a in extra
+    ):
         return None
     loss = np.empty(z.shape, z.dtype) if spec.reduction == "none" else None
     grad = np.empty(z.shape, z.dtype) if return_grad else None
     ops = [z, given.t, *extra, *(a for a in (loss, grad) if a is not None)]
-    blocks = _flat_views(ops) or _layout.row_blocks(*ops)
+    blocks = _flat_views(ops) or _layout.row_blocks(*ops, min_size=_layout.LOSSES_MIN_SIZE)
     if blocks is None:
         return None
     known = spec.reduction != "mean" or spec.ignore_index is None

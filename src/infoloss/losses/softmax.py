@@ -172,7 +172,9 @@ def _kernel_args(
     z: np.ndarray, tg: SoftmaxTargets, spec: LossSpec, grad: np.ndarray | None
 ) -> _KernelArgs | None:
     views = [z] if tg.raw is None else [z, tg.raw]  # the kernels zero the ignored column
-    blocks = _layout.row_blocks(*views, *([] if grad is None else [grad]))
+    blocks = _layout.row_blocks(
+        *views, *([] if grad is None else [grad]), min_size=_layout.LOSSES_MIN_SIZE
+    )
     if blocks is None:  # e.g. a caller's ``grad_out`` the kernels cannot view in blocks
         return None
     w = None if tg.w is None else np.asarray(tg.w, dtype=np.float64)
@@ -244,16 +246,22 @@ def _kernel_loss(pair: LossPair, call: SoftmaxCall) -> Any:
     dropped if they fail.
     """
     z, tg, spec, grad_out = call.z, call.targets, call.spec, call.grad_out
-    if _layout.row_blocks(z) is None:
+    if _layout.row_blocks(z, min_size=_layout.LOSSES_MIN_SIZE) is None:
         return None
+    # Into a caller's ``grad_out`` the gradient pass runs after the checks, from the
+    # forward's lse, and can differ from the fused pass in the last bit.  A small batch
+    # (below MIN_SIZE entries) takes the fused pass into fresh memory and is copied there
+    # once the checks pass: the same bits either way, for the cost of a small copy.
+    staged = grad_out is not None and z.size < _layout.MIN_SIZE
     grad = None
     if call.return_grad:
-        grad = np.empty(z.shape, z.dtype) if grad_out is None else _moved_view(grad_out, call.axis)
+        fresh = grad_out is None or staged
+        grad = np.empty(z.shape, z.dtype) if fresh else _moved_view(grad_out, call.axis)
     args = _kernel_args(z, tg, spec, grad)
     if args is None:
         return None
     passes = _kernel_passes(pair, spec)
-    fused = call.return_grad and grad_out is None
+    fused = call.return_grad and (grad_out is None or staged)
     scale = _upstream_scale(np.asarray(tg.s), spec.reduction)
     fwds = [
         passes.fused(a, g, scale) if fused else passes.forward(a)
@@ -269,6 +277,9 @@ def _kernel_loss(pair: LossPair, call: SoftmaxCall) -> Any:
     if not fused:
         for f, a, g in zip(fwds, args.parts, args.grads, strict=True):
             passes.backward(a, f, g, scale)
+    if staged:
+        assert grad is not None
+        np.copyto(_moved_view(grad_out, call.axis), grad)
     out = move_back(np, grad, call.axis) if grad_out is None else grad_out
     return LossAndGrad(result(np, value.astype(z.dtype)), out)
 
