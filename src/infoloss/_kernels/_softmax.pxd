@@ -57,7 +57,7 @@ cdef extern from "softmax.h" nogil:
 
 
 # The forward kernel of ``single`` (float32) or double logits (see softmax.h): that of rows
-# across the lanes where it applies (labels, rows in place of at most IL_LANES_MAXC classes,
+# across the lanes where it applies (labels, rows (any strides) of at most IL_LANES_MAXC classes,
 # IL_LANES_FUSED_MAXC with the fused gradient, no class weights, z-loss or soft-capping),
 # else the general one.
 cdef int xent_forward(const il_xent_in *p, il_xent_out *o, bint single) noexcept nogil

@@ -46,8 +46,8 @@ int il_xent_backward_f(const il_xent_in *in, const double *lse, const double *up
 int il_xent_backward_d(const il_xent_in *in, const double *lse, const double *upstream,
                        void *g, int64_t gs0, int64_t gs1);
 
-/* The forward for rows of at most IL_LANES_MAXC classes with labels, in place (unit class
- * stride), and no class weights, z-loss or soft-capping (in->w NULL, in->zl 0, in->has_cap
+/* The forward for rows of at most IL_LANES_MAXC classes with labels (any strides), and no
+ * class weights, z-loss or soft-capping (in->w NULL, in->zl 0, in->has_cap
  * 0), the rows across the vector lanes: out->loss, lse, sw and nbad as il_xent_forward's,
  * and with out->g (any strides), the fused gradient out->scale·dloss_i/dz_i into it.
  * The limits, measured through the drop-ins on the AVX-512 Xeon: against the general

@@ -334,6 +334,13 @@ static int64_t F(count_bad)(const REAL *x, int64_t c) {
     return nb > 0 ? nb : 1;
 }
 
+/* count_bad of a row whose entries are s apart. */
+static int64_t F(count_bad_strided)(const REAL *x, int64_t c, int64_t s) {
+    int64_t nb = 0;
+    for (int64_t j = 0; j < c; j++) nb += (x[j * s] != x[j * s]) | (x[j * s] == (REAL)INFINITY);
+    return nb > 0 ? nb : 1;
+}
+
 /* ---------------------------------------------------------------- row layouts */
 
 static void F(gather)(const REAL *src, int64_t stride, int64_t c, REAL *dst) {
@@ -1087,8 +1094,8 @@ int F(il_sqerr_forward)(const il_xent_in *in, int kind, double k, double big_m,
     return failed ? -1 : 0;
 }
 
-/* The forward of rows of at most IL_LANES_MAXC classes with labels, in place (unit class
- * stride), and no class weights, z-loss or soft-capping (see softmax.h), the rows across
+/* The forward of rows of at most IL_LANES_MAXC classes with labels (any strides), and no
+ * class weights, z-loss or soft-capping (see softmax.h), the rows across
  * the vector lanes: IL_LOG_BLOCK rows at a time, copied class-major into a buffer, then
  * each loop over a class takes that class of every row of the block in vector steps (the
  * block's maxima, then its exps and sums), so that a row costs its share of a vector step
@@ -1124,7 +1131,7 @@ static void F(lanes_grad)(const il_xent_in *in, il_xent_out *out, int64_t b0, in
 
 /* Block bi of il_xent_lanes: its rows' outputs; returns their bad entries. */
 static int64_t F(lanes_block)(const il_xent_in *in, il_xent_out *out, int64_t bi) {
-    const int64_t n = in->n, c = in->c, zs0 = in->zs0, ys = in->ys;
+    const int64_t n = in->n, c = in->c, zs0 = in->zs0, zs1 = in->zs1, ys = in->ys;
     const REAL *Z = (const REAL *)in->z;
     const int64_t *Y = in->y;
     const double onem = 1.0 - in->eps, ec = in->eps / (double)c;
@@ -1141,9 +1148,12 @@ static int64_t F(lanes_block)(const il_xent_in *in, il_xent_out *out, int64_t bi
     const int fused = out->g != NULL;
     REAL qs[IL_LOG_BLOCK], fill[IL_LOG_BLOCK];
     int live[IL_LOG_BLOCK];
+    REAL zy[IL_LOG_BLOCK]; /* each row's logit at its label (0 where out of range) */
     for (int64_t r = 0; r < nb; r++) {
         const REAL *x = Z + (b0 + r) * zs0;
-        for (int64_t j = 0; j < c; j++) t[j][r] = x[j];
+        for (int64_t j = 0; j < c; j++) t[j][r] = x[j * zs1];
+        const int64_t yi = Y[(b0 + r) * ys];
+        zy[r] = yi >= 0 && yi < c ? x[yi * zs1] : (REAL)0;
     }
     for (int64_t r = 0; r < nb; r++) {
         ms[r] = -INFINITY;
@@ -1191,12 +1201,12 @@ static int64_t F(lanes_block)(const il_xent_in *in, il_xent_out *out, int64_t bi
          * kept (an ignored row's is 0), and its bad entries are counted either way */
         const int rok = ks[r] > 0 && isfinite(rest) && isfinite(m);
         const double ls = rok ? lg[r] : NAN;
-        if (!rok) nbad += F(count_bad)(x, c);
+        if (!rok) nbad += F(count_bad_strided)(x, c, zs1);
         if (kept && (yi < 0 || yi >= c)) {
             li = NAN;
         } else if (kept) {
             /* log s - (z_y - m): exact where z_y dominates */
-            if (onem != 0.0) li = onem * (ls - ((double)x[yi] - m));
+            if (onem != 0.0) li = onem * (ls - ((double)zy[r] - m));
             if (smooth) li += ec * ((double)c * ls - (double)sds[r]);
             swi = 1.0;
         }
