@@ -340,3 +340,38 @@ def test_public_256k_classes_fast_equals_slow_float32(name: str) -> None:
         exact = softmax_cross_entropy(z.astype(np.float64), y, reduction="none")
     _close(fast, exact, 1e-6)
     _close(slow, exact, 1e-6)
+
+
+def test_contract_lookup_waits_for_a_module_being_imported() -> None:
+    """``infoloss._kernels.xent_forward`` while another thread is still importing
+    ``infoloss._kernels.softmax`` (in ``sys.modules``, its body not yet run) goes through
+    the import system, which waits for that import, instead of reading the half-made
+    module (the threads of Dask's scheduler, making their first calls together, failed with
+    "cannot import name" about once in 25 processes).  Deterministic: a stand-in for the
+    module under way, and an ``import_module`` that finishes the import as the waiting one
+    would."""
+    code = (
+        "import importlib, importlib.util, sys\n"
+        "import infoloss._kernels as K\n"
+        "name = 'infoloss._kernels.softmax'\n"
+        "assert name not in sys.modules\n"
+        "spec = importlib.util.find_spec(name)\n"
+        "half = importlib.util.module_from_spec(spec)\n"
+        "spec._initializing = True\n"
+        "sys.modules[name] = half\n"
+        "real = importlib.import_module\n"
+        "waited = []\n"
+        "def import_module(n, package=None):\n"
+        "    waited.append(n)\n"
+        "    if sys.modules.get(name) is half:\n"
+        "        del sys.modules[name]\n"
+        "    return real(n, package)\n"
+        "importlib.import_module = import_module\n"
+        "f = K.xent_forward\n"
+        "assert waited == ['.softmax'], waited\n"
+        "assert f is sys.modules[name].xent_forward\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"

@@ -170,8 +170,11 @@ def use_kernels(flag: bool) -> Iterator[None]:
 
 def __getattr__(name: str) -> Any:
     if name in _HOME:
+        # A module another thread is still importing is in sys.modules before its body has
+        # run (its spec marked ``_initializing``): that one goes through the import system,
+        # which waits for it (the threads of Dask's scheduler make a first call together).
         module = sys.modules.get(f"{__name__}.{_HOME[name]}")
-        if module is None:
+        if module is None or getattr(module.__spec__, "_initializing", False):
             module = importlib.import_module(f".{_HOME[name]}", __name__)
         return getattr(module, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
