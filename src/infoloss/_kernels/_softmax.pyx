@@ -12,11 +12,18 @@ from ._results import ArgStats, XentForward
 
 cnp.import_array()
 
-cdef int xent_forward(const il_xent_in *p, il_xent_out *o, bint single) noexcept nogil:
+cdef inline int _forward(const il_xent_in *p, il_xent_out *o, bint single,
+                         int64_t lanes_maxc) noexcept nogil:
+    """The kernel of rows across the lanes for labels without class weights, z-loss or
+    soft-capping, of at most ``lanes_maxc`` classes; else the general one."""
     if (p.y != NULL and p.w == NULL and p.zl == 0.0 and not p.has_cap
-            and p.c <= (IL_LANES_MAXC if o.g == NULL else IL_LANES_FUSED_MAXC)):
+            and p.c <= lanes_maxc):
         return il_xent_lanes_f(p, o) if single else il_xent_lanes_d(p, o)
     return il_xent_forward_f(p, o) if single else il_xent_forward_d(p, o)
+
+
+cdef int xent_forward(const il_xent_in *p, il_xent_out *o, bint single) noexcept nogil:
+    return _forward(p, o, single, IL_LANES_MAXC if o.g == NULL else IL_LANES_FUSED_MAXC)
 
 
 # The NumPy path takes the kernel of rows across the lanes up to these many classes, with
@@ -29,14 +36,6 @@ cdef int xent_forward(const il_xent_in *p, il_xent_out *o, bint single) noexcept
 cdef enum:
     _NP_LANES_MAXC_F = 24
     _NP_LANES_MAXC_D = 20
-
-
-cdef int _xent_forward_np(const il_xent_in *p, il_xent_out *o, bint single) noexcept nogil:
-    """The NumPy path's kernel: across the lanes where it is the faster (above)."""
-    if (p.y != NULL and p.w == NULL and p.zl == 0.0 and not p.has_cap
-            and p.c <= (_NP_LANES_MAXC_F if single else _NP_LANES_MAXC_D)):
-        return il_xent_lanes_f(p, o) if single else il_xent_lanes_d(p, o)
-    return il_xent_forward_f(p, o) if single else il_xent_forward_d(p, o)
 
 
 cdef int xent_backward(const il_xent_in *p, const double *lse, const double *upstream,
@@ -200,7 +199,7 @@ cdef object _run(il_xent_in *pp, cnp.ndarray zz, object out, double scale, int k
     cdef bint single = cnp.PyArray_TYPE(zz) == cnp.NPY_FLOAT32
     with nogil:
         if kind == 0:
-            rc = _xent_forward_np(&p, &o, single)
+            rc = _forward(&p, &o, single, _NP_LANES_MAXC_F if single else _NP_LANES_MAXC_D)
         elif single:
             rc = il_sqerr_forward_f(&p, kind, k, big_m, &o)
         else:
