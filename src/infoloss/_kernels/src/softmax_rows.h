@@ -327,19 +327,14 @@ static void F(block_logs)(const F(il_row) *r, int64_t nb, double *s, double *ls)
     }
 }
 
-/* NaN and +inf entries of a row whose log-sum-exp is not finite (no mass counts 1). */
-static int64_t F(count_bad)(const REAL *x, int64_t c) {
-    int64_t nb = 0;
-    for (int64_t j = 0; j < c; j++) nb += (x[j] != x[j]) | (x[j] == (REAL)INFINITY);
-    return nb > 0 ? nb : 1;
-}
-
-/* count_bad of a row whose entries are s apart. */
+/* NaN and +inf entries of a row (entries s apart) whose log-sum-exp is not finite (no mass
+ * counts 1). */
 static int64_t F(count_bad_strided)(const REAL *x, int64_t c, int64_t s) {
     int64_t nb = 0;
     for (int64_t j = 0; j < c; j++) nb += (x[j * s] != x[j * s]) | (x[j * s] == (REAL)INFINITY);
     return nb > 0 ? nb : 1;
 }
+static int64_t F(count_bad)(const REAL *x, int64_t c) { return F(count_bad_strided)(x, c, 1); }
 
 /* ---------------------------------------------------------------- row layouts */
 
